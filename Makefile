@@ -1,0 +1,61 @@
+# JESIP Learn. `make run` serves the site; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# Plain http on loopback for development; production serves https and keeps cookies Secure.
+export SESSION_COOKIE_SECURE ?= 0
+
+.PHONY: run serve setup test test-unit lint bench clean-venv vendor-frontend chromium
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+## setup: install, migrate the database and load the reference data
+setup: $(VENV)/.runtime-installed
+	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app organisations seed
+
+## run: everything a newcomer needs, then serve on http://$(HOST):$(PORT)
+run: setup
+	@$(BIN)/flask --app app users setup-link --base-url http://$(HOST):$(PORT)
+	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+## chromium: Debian's Chromium for the browser tests (installed when missing and root)
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "Chromium is missing: run 'sudo apt-get install chromium' for the browser tests." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+## test: lint, then the whole suite (unit, integration and browser tests)
+test: $(VENV)/.dev-installed chromium lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+
+## bench: performance figures, each as a ratio against a baseline measured in the same run
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/run_all.py
+
+## vendor-frontend: rebuild static/vendor from the versions pinned in scripts/frontend
+vendor-frontend:
+	bash scripts/vendor-frontend.sh
+
+clean-venv:
+	rm -rf $(VENV)

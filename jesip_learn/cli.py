@@ -1,0 +1,121 @@
+"""Command-line tools: `flask --app app db|users|organisations ...`. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import organisations as orgs
+from . import users
+from .models import CommandRole, Organisation, Permission
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def database():
+    return current_app.extensions["database"]
+
+
+db_group = AppGroup("db", help="Database migrations.")
+
+
+@db_group.command("upgrade", help="Apply migrations up to REVISION (default: the newest).")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str):
+    if database().url.startswith("sqlite:///"):
+        Path(database().url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(database().url), revision)
+
+
+@db_group.command("downgrade", help="Undo migrations down to REVISION (default: one step).")
+@click.argument("revision", default="-1")
+def db_downgrade(revision: str):
+    command.downgrade(alembic_config(database().url), revision)
+
+
+@db_group.command("current", help="Show the database's migration.")
+def db_current():
+    command.current(alembic_config(database().url), verbose=True)
+
+
+@db_group.command("revision", help="Write a new migration, compared against the models.")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str):
+    command.revision(alembic_config(database().url), message=message, autogenerate=True)
+
+
+organisations_group = AppGroup("organisations", help="Organisations (agencies).")
+
+
+@organisations_group.command("seed", help="Load the shipped list of UK emergency services.")
+def organisations_seed():
+    with database().write_session() as session:
+        result = orgs.seed_reference_organisations(session)
+    click.echo(f"Organisations: {result.created} added, {result.updated} updated; "
+               f"{result.areas_created} areas added.")
+
+
+users_group = AppGroup("users", help="User accounts.")
+
+
+@users_group.command("create", help="Create a confirmed, approved account.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--organisation", required=True, help="The organisation's exact name.")
+@click.option("--role", "command_role", type=click.Choice([r.value for r in CommandRole]),
+              default=CommandRole.STAFF.value, show_default=True, help="Command role.")
+@click.option("--permission", "permissions", multiple=True,
+              type=click.Choice([p.value for p in Permission]),
+              help="learner, trainer, manager or admin; repeat for several.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(email, name, organisation, command_role, permissions, password_stdin):
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with database().write_session() as session:
+        found = session.scalar(select(Organisation).where(Organisation.name == organisation))
+        if found is None:
+            raise click.ClickException(
+                f"No organisation is called “{organisation}”. "
+                "Run `flask --app app organisations seed`, or check the name on the "
+                "Organisations page.")
+        try:
+            user = users.create_user(session, email=email, name=name, password=password,
+                                     organisation=found, command_role=command_role,
+                                     permissions=set(permissions))
+        except users.AccountError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(f"Created {user.email} ({', '.join(sorted(user.permissions))}).")
+
+
+@users_group.command("setup-link", help="Print a one-time link to create the first administrator.")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+def users_setup_link(base_url: str):
+    with database().write_session() as session:
+        token = users.issue_first_administrator_token(session)
+    if token is None:
+        click.echo("This site has an administrator already: sign in at "
+                   f"{base_url.rstrip('/')}/sign-in")
+        return
+    click.echo("No administrator yet. Open this one-time link (valid for 24 hours) to create one:")
+    click.echo(f"    {base_url.rstrip('/')}/setup/{token}")
+
+
+def register_commands(app: Flask) -> None:
+    for group in (db_group, organisations_group, users_group):
+        app.cli.add_command(group)

@@ -1,0 +1,71 @@
+"""Settings, read from the environment once at start-up.
+
+Every setting has a safe production default except SECRET_KEY, which development fills
+in from a file under the instance folder so that `make run` works on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in TRUE_WORDS
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def development_secret_key(instance_path: Path) -> str:
+    """A random key kept in the instance folder, so sign-ins survive a restart."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def settings_from_environment(instance_path: Path) -> dict:
+    default_database = f"sqlite:///{instance_path / 'jesip_learn.db'}"
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or development_secret_key(instance_path),
+        "DATABASE_URL": normalise_database_url(
+            os.environ.get("DATABASE_URL") or default_database
+        ),
+        # Cookies are Secure unless a developer serving plain http on loopback says otherwise.
+        "SESSION_COOKIE_SECURE": env_flag("SESSION_COOKIE_SECURE", True),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "jesip_session",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": env_flag("SMTP_STARTTLS", True),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "JESIP Learn <no-reply@jesip-learn.invalid>"),
+        # "smtp" when SMTP_HOST is set, otherwise "log": the message goes to the log.
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", ""),
+        "PASSWORD_RESET_HOURS": int(os.environ.get("PASSWORD_RESET_HOURS", "2")),
+        "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10")),
+        "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50")),
+        "LOGIN_FAILURE_WINDOW_MINUTES": int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15")),
+        "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000")),
+    }

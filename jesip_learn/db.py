@@ -1,0 +1,123 @@
+"""Engine, sessions and the declarative base.
+
+Plain SQLAlchemy 2: the web layer opens one session per request and commits once at the
+edge; the CLI and the tests use the same `Database` without an app.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on. pysqlite's own
+transaction handling is switched off so that SQLAlchemy emits BEGIN itself; a session that
+will write asks for `BEGIN IMMEDIATE`, because a deferred transaction that reads and then
+writes fails at once with "database is locked" when another writer got there first,
+whereas an immediate one waits its turn for the busy timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+BUSY_TIMEOUT_MS = 5000
+WRITE_OPTION = "jesip_write"
+
+# Named constraints, so Alembic's batch mode on SQLite can find and alter them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy issues BEGIN, not pysqlite
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        if connection.get_execution_options().get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwargs) -> Engine:
+    """An engine that waits up to `busy_timeout_ms` for another writer's lock, then fails
+    with an error `is_database_busy` recognises."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"timeout": busy_timeout_ms / 1000})
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={int(busy_timeout_ms)}"})
+    engine = create_engine(url, **kwargs)
+    if is_sqlite(engine):
+        _configure_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+class Database:
+    """One engine and its session factory."""
+
+    def __init__(self, url: str, engine: Engine | None = None,
+                 busy_timeout_ms: int = BUSY_TIMEOUT_MS):
+        self.url = url
+        self.engine = engine or make_engine(url, busy_timeout_ms)
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self.sessionmaker()
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A session for a command that writes: begins immediately, commits once."""
+        session = self.session()
+        try:
+            begin_writing(session)
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def begin_writing(session: Session) -> None:
+    """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite).
+
+    Must be called before the session's first statement; later it is a no-op, because the
+    transaction has already begun.
+    """
+    session.connection(execution_options={WRITE_OPTION: True})
+
+
+def is_database_busy(error: BaseException) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    return any(sign in text for sign in BUSY_SIGNS)
+
+
+# What SQLite and PostgreSQL say when another writer holds the lock for too long.
+BUSY_SIGNS = (
+    "database is locked",
+    "database table is locked",
+    "could not obtain lock",
+    "lock timeout",
+    "deadlock detected",
+)

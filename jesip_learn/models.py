@@ -1,0 +1,327 @@
+"""SQLAlchemy 2 typed models: organisations, areas, users, permissions, tokens, audit."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in Python on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Service(enum.StrEnum):
+    POLICE = "police"
+    FIRE = "fire"
+    AMBULANCE = "ambulance"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return SERVICE_LABELS[self]
+
+
+SERVICE_LABELS = {
+    Service.POLICE: "Police",
+    Service.FIRE: "Fire and rescue",
+    Service.AMBULANCE: "Ambulance",
+    Service.OTHER: "Other responder",
+}
+
+
+class CommandRole(enum.StrEnum):
+    OPERATIONAL = "operational"
+    TACTICAL = "tactical"
+    STRATEGIC = "strategic"
+    CONTROL_ROOM = "control-room"
+    STAFF = "staff"
+
+    @property
+    def label(self) -> str:
+        return COMMAND_ROLE_LABELS[self]
+
+
+COMMAND_ROLE_LABELS = {
+    CommandRole.OPERATIONAL: "Operational commander",
+    CommandRole.TACTICAL: "Tactical commander",
+    CommandRole.STRATEGIC: "Strategic commander",
+    CommandRole.CONTROL_ROOM: "Control room",
+    CommandRole.STAFF: "Staff (no command role)",
+}
+
+
+class Permission(enum.StrEnum):
+    LEARNER = "learner"
+    TRAINER = "trainer"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return PERMISSION_LABELS[self]
+
+
+PERMISSION_LABELS = {
+    Permission.LEARNER: "Learner",
+    Permission.TRAINER: "Trainer",
+    Permission.MANAGER: "Manager",
+    Permission.ADMIN: "Administrator",
+}
+
+
+organisation_areas = Table(
+    "organisation_areas",
+    Base.metadata,
+    Column("organisation_id", ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True),
+    Column("area_id", ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Area(Base):
+    """A Local Resilience Forum, or its equivalent in Scotland and Northern Ireland."""
+
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    country: Mapped[str] = mapped_column(String(40))
+
+    organisations: Mapped[list[Organisation]] = relationship(
+        secondary=organisation_areas, back_populates="areas", order_by="Organisation.name"
+    )
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    service: Mapped[str] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(40), default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    areas: Mapped[list[Area]] = relationship(
+        secondary=organisation_areas, back_populates="organisations", order_by="Area.name"
+    )
+    domains: Mapped[list[OrganisationDomain]] = relationship(
+        back_populates="organisation",
+        cascade="all, delete-orphan",
+        order_by="OrganisationDomain.domain",
+    )
+
+    @property
+    def service_label(self) -> str:
+        return Service(self.service).label
+
+    @property
+    def area_names(self) -> str:
+        return ", ".join(area.name for area in self.areas) or "National"
+
+
+class OrganisationDomain(Base):
+    """An email domain whose owners may register into the organisation without approval."""
+
+    __tablename__ = "organisation_domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="domains")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    command_role: Mapped[str] = mapped_column(String(20))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Bumped on sign-out everywhere and on password change: every older session is void.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()
+    grants: Mapped[list[PermissionGrant]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", foreign_keys="PermissionGrant.user_id"
+    )
+
+    @property
+    def permissions(self) -> set[str]:
+        return {grant.permission for grant in self.grants}
+
+    def has_permission(self, permission: Permission | str) -> bool:
+        return str(permission) in self.permissions
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_permission(Permission.ADMIN)
+
+    @property
+    def is_pending_approval(self) -> bool:
+        return self.approved_at is None
+
+    @property
+    def status(self) -> str:
+        if not self.is_active:
+            return "deactivated"
+        if self.email_confirmed_at is None:
+            return "unconfirmed"
+        if self.approved_at is None:
+            return "pending"
+        return "active"
+
+    @property
+    def command_role_label(self) -> str:
+        return CommandRole(self.command_role).label
+
+    def manager_grant(self) -> PermissionGrant | None:
+        return next((g for g in self.grants if g.permission == Permission.MANAGER), None)
+
+    # Flask-Login's protocol, written out so the model needs no Flask import.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+    @property
+    def can_sign_in(self) -> bool:
+        return self.status == "active"
+
+
+class PermissionGrant(Base):
+    """A permission a user holds. A manager's grant names the organisation or area managed."""
+
+    __tablename__ = "permission_grants"
+    __table_args__ = (UniqueConstraint("user_id", "permission"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    permission: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id])
+    organisation: Mapped[Organisation | None] = relationship()
+    area: Mapped[Area | None] = relationship()
+
+    @property
+    def scope_label(self) -> str:
+        if self.area is not None:
+            return f"Area: {self.area.name}"
+        if self.organisation is not None:
+            return self.organisation.name
+        return ""
+
+
+class TokenPurpose(enum.StrEnum):
+    PASSWORD_RESET = "password-reset"  # noqa: S105 (a purpose, not a password)
+    EMAIL_CONFIRMATION = "email-confirmation"
+    FIRST_ADMINISTRATOR = "first-administrator"
+
+
+class OneTimeToken(Base):
+    """A single-use, expiring secret sent by email or printed. Only its hash is stored."""
+
+    __tablename__ = "one_time_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(30))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User | None] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted per account and per address for throttling."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AuditEvent(Base):
+    """Who did what, when and from where. Never holds passwords or tokens."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    subject_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL")
+    )
+    address: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

@@ -1,0 +1,43 @@
+"""Who may see and change what: permissions and organisation scope, in one place.
+
+Administrators see everything. A manager sees the organisation, or every organisation of
+the area (Local Resilience Forum), named on their manager grant.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Area, Organisation, Permission, User
+
+
+def managed_organisation_ids(session: Session, viewer: User) -> set[int] | None:
+    """Organisations whose people the viewer manages; None means every organisation."""
+    if viewer.is_admin:
+        return None
+    grant = viewer.manager_grant()
+    if grant is None:
+        return set()
+    if grant.area_id is not None:
+        area = session.get(Area, grant.area_id)
+        return {org.id for org in area.organisations} if area else set()
+    return {grant.organisation_id or viewer.organisation_id}
+
+
+def can_manage_user(session: Session, viewer: User, user: User) -> bool:
+    scope = managed_organisation_ids(session, viewer)
+    return scope is None or user.organisation_id in scope
+
+
+def can_grant(viewer: User, permission: str) -> bool:
+    """Only administrators hand out trainer, manager and administrator permissions."""
+    return viewer.is_admin or permission == Permission.LEARNER
+
+
+def organisations_in_scope(session: Session, viewer: User) -> list[Organisation]:
+    scope = managed_organisation_ids(session, viewer)
+    query = select(Organisation).order_by(Organisation.name)
+    if scope is not None:
+        query = query.where(Organisation.id.in_(scope))
+    return list(session.scalars(query))

@@ -1,0 +1,569 @@
+"""Accounts: registration, confirmation, approval, sign-in, passwords and permissions.
+
+Functions take a Session and plain values and never commit: the caller's edge does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from . import passwords
+from .audit import record_event
+from .models import (
+    Area,
+    CommandRole,
+    OneTimeToken,
+    Organisation,
+    Permission,
+    PermissionGrant,
+    TokenPurpose,
+    User,
+    utcnow,
+)
+from .organisations import escape_like
+from .permissions import can_grant, can_manage_user, managed_organisation_ids
+from .throttle import DatabaseLoginThrottle
+
+EMAIL_CONFIRMATION_LIFETIME = timedelta(days=3)
+FIRST_ADMINISTRATOR_LIFETIME = timedelta(hours=24)
+
+
+class AccountError(ValueError):
+    """A problem the person can fix, named by the form field it belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class TokenError(ValueError):
+    pass
+
+
+# --- reading and checking values -------------------------------------------------------
+
+
+def normalise_email(email: str) -> str:
+    """Check an email address's form (no DNS look-up) and return it with a lowercase domain."""
+    email = (email or "").strip()
+    if not email:
+        raise AccountError("email", "Enter your email address")
+    try:
+        checked = validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise AccountError(
+            "email", "Enter an email address in the correct format, like name@example.org"
+        ) from error
+    return checked.normalized.lower()
+
+
+def check_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise AccountError("name", "Enter your full name")
+    if len(name) > 200:
+        raise AccountError("name", "Full name must be 200 characters or fewer")
+    return name
+
+
+def check_new_password(password: str, *, email: str = "", name: str = "",
+                       field: str = "password") -> str:
+    words = (email, email.split("@")[0], *name.split())
+    problem = passwords.password_problem(password or "", user_words=words)
+    if problem:
+        raise AccountError(field, problem)
+    return password
+
+
+def check_command_role(role: str) -> str:
+    if role not in set(CommandRole):
+        raise AccountError("command_role", "Select your command role")
+    return role
+
+
+def active_organisation(session: Session, organisation_id: int | None) -> Organisation:
+    organisation = session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation is None or not organisation.is_active:
+        raise AccountError("organisation", "Select your organisation from the list")
+    return organisation
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+# --- one-time tokens -------------------------------------------------------------------
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session, purpose: TokenPurpose, lifetime: timedelta, user: User | None = None
+) -> str:
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        OneTimeToken(
+            purpose=purpose,
+            token_hash=_hash_token(raw),
+            user_id=user.id if user else None,
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    session.flush()
+    return raw
+
+
+def peek_token(session: Session, raw: str, purpose: TokenPurpose) -> OneTimeToken:
+    """The token if it can still be used; TokenError saying why not otherwise."""
+    token = session.scalar(
+        select(OneTimeToken).where(
+            OneTimeToken.token_hash == _hash_token(raw or ""), OneTimeToken.purpose == purpose
+        )
+    )
+    if token is None:
+        raise TokenError("This link is not valid. Check you copied the whole link from the email.")
+    if token.used_at is not None:
+        raise TokenError("This link has already been used. Each link works only once.")
+    if token.expires_at <= utcnow():
+        raise TokenError("This link has expired.")
+    return token
+
+
+def redeem_token(session: Session, raw: str, purpose: TokenPurpose) -> OneTimeToken:
+    """Use a token up. Two requests racing with the same token: exactly one wins."""
+    token = peek_token(session, raw, purpose)
+    used = session.execute(
+        update(OneTimeToken)
+        .where(OneTimeToken.id == token.id, OneTimeToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:
+        raise TokenError("This link has already been used. Each link works only once.")
+    session.refresh(token)
+    return token
+
+
+# --- registration, confirmation and approval --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    user: User
+    confirmation_token: str
+    needs_approval: bool
+
+
+def register_user(
+    session: Session,
+    *,
+    name: str,
+    email: str,
+    password: str,
+    organisation_id: int | None,
+    command_role: str,
+    address: str = "",
+) -> Registration:
+    """Create a learner account that waits for its email to be confirmed, and for approval
+    too unless the email's domain belongs to the chosen organisation."""
+    name = check_name(name)
+    email = normalise_email(email)
+    organisation = active_organisation(session, organisation_id)
+    command_role = check_command_role(command_role)
+    if find_user_by_email(session, email) is not None:
+        raise AccountError(
+            "email",
+            "An account with this email address already exists. Sign in, or reset your "
+            "password if you have forgotten it.",
+        )
+    check_new_password(password, email=email, name=name)
+    domain = email.rsplit("@", 1)[1]
+    trusted_domain = domain in {d.domain for d in organisation.domains}
+    user = User(
+        name=name,
+        email=email,
+        password_hash=passwords.hash_password(password),
+        organisation=organisation,
+        command_role=command_role,
+        approved_at=utcnow() if trusted_domain else None,
+        grants=[PermissionGrant(permission=Permission.LEARNER)],
+    )
+    session.add(user)
+    session.flush()
+    token = issue_token(session, TokenPurpose.EMAIL_CONFIRMATION, EMAIL_CONFIRMATION_LIFETIME, user)
+    record_event(session, "account.registered", actor=user, subject=user, address=address,
+                 summary=f"Registered with {organisation.name}",
+                 details={"needs_approval": not trusted_domain})
+    return Registration(user=user, confirmation_token=token, needs_approval=not trusted_domain)
+
+
+def confirm_email(session: Session, raw_token: str) -> User:
+    token = redeem_token(session, raw_token, TokenPurpose.EMAIL_CONFIRMATION)
+    user = token.user
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        record_event(session, "account.email_confirmed", actor=user, subject=user)
+    return user
+
+
+def approve_user(session: Session, approver: User, user: User) -> None:
+    if not can_manage_user(session, approver, user):
+        raise PermissionError("not in the approver's scope")
+    if user.approved_at is None:
+        user.approved_at = utcnow()
+        user.approved_by_id = approver.id
+        record_event(session, "account.approved", actor=approver, subject=user)
+
+
+def reject_user(session: Session, approver: User, user: User) -> None:
+    """Refuse a pending registration: the account is deactivated, not deleted, for the log."""
+    if not can_manage_user(session, approver, user):
+        raise PermissionError("not in the approver's scope")
+    if user.approved_at is None and user.is_active:
+        user.is_active = False
+        record_event(session, "account.rejected", actor=approver, subject=user)
+
+
+# --- signing in ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SignInResult:
+    user: User | None
+    error: str | None = None
+
+
+WRONG_DETAILS = "Enter a correct email address and password"
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    address: str,
+    throttle: DatabaseLoginThrottle,
+    now: datetime | None = None,
+) -> SignInResult:
+    now = now or utcnow()
+    email = (email or "").strip().lower()
+    refusal = throttle.refusal(session, email, address, now)
+    if refusal:
+        record_event(session, "sign_in.refused", address=address, details={"email": email})
+        return SignInResult(None, refusal)
+    user = find_user_by_email(session, email)
+    if user is None:
+        passwords.verify_password(passwords.DUMMY_HASH, password or "")
+        valid = False
+    else:
+        valid = passwords.verify_password(user.password_hash, password or "")
+    if not valid:
+        throttle.record_failure(session, email, address, now)
+        record_event(session, "sign_in.failed", subject=user, address=address,
+                     details={"email": email})
+        return SignInResult(None, WRONG_DETAILS)
+    if user.status != "active":
+        return SignInResult(None, _status_message(user))
+    throttle.clear(session, email)
+    user.last_sign_in_at = now
+    record_event(session, "sign_in.succeeded", actor=user, subject=user, address=address)
+    return SignInResult(user)
+
+
+def _status_message(user: User) -> str:
+    if user.status == "deactivated":
+        return "This account has been deactivated. Contact your organisation’s training manager."
+    if user.status == "unconfirmed":
+        return (
+            "Confirm your email address first: use the link in the email we sent you. "
+            "You can ask for a new link on this page."
+        )
+    return (
+        f"Your account is waiting for a manager at {user.organisation.name} to approve it. "
+        "You will be able to sign in once they have."
+    )
+
+
+def new_confirmation_token(session: Session, email: str) -> tuple[User, str] | None:
+    user = find_user_by_email(session, email)
+    if user is None or user.email_confirmed_at is not None or not user.is_active:
+        return None
+    return user, issue_token(
+        session, TokenPurpose.EMAIL_CONFIRMATION, EMAIL_CONFIRMATION_LIFETIME, user
+    )
+
+
+# --- passwords -----------------------------------------------------------------------
+
+
+def request_password_reset(
+    session: Session, email: str, lifetime: timedelta, address: str = ""
+) -> tuple[User, str] | None:
+    """A reset token for the account, or None when there is no usable account. The caller
+    says the same thing either way, so the page does not reveal who has an account."""
+    user = find_user_by_email(session, email or "")
+    if user is None or not user.is_active:
+        return None
+    record_event(session, "password.reset_requested", subject=user, address=address)
+    return user, issue_token(session, TokenPurpose.PASSWORD_RESET, lifetime, user)
+
+
+def reset_password(session: Session, raw_token: str, new_password: str, address: str = "") -> User:
+    token = peek_token(session, raw_token, TokenPurpose.PASSWORD_RESET)
+    user = token.user
+    check_new_password(new_password, email=user.email, name=user.name)
+    redeem_token(session, raw_token, TokenPurpose.PASSWORD_RESET)
+    _set_password(user, new_password)
+    # Following the emailed link proves the address is theirs.
+    user.email_confirmed_at = user.email_confirmed_at or utcnow()
+    record_event(session, "password.reset", actor=user, subject=user, address=address)
+    return user
+
+
+def change_password(
+    session: Session, user: User, current: str, new: str, address: str = ""
+) -> None:
+    if not passwords.verify_password(user.password_hash, current or ""):
+        raise AccountError("current_password", "Your current password is not correct")
+    check_new_password(new, email=user.email, name=user.name, field="new_password")
+    if new == current:
+        raise AccountError("new_password", "Choose a password different from your current one")
+    _set_password(user, new)
+    record_event(session, "password.changed", actor=user, subject=user, address=address)
+
+
+def _set_password(user: User, password: str) -> None:
+    user.password_hash = passwords.hash_password(password)
+    user.session_epoch += 1  # every other session of this user ends
+
+
+def sign_out_everywhere(session: Session, user: User) -> None:
+    user.session_epoch += 1
+    record_event(session, "sign_out.everywhere", actor=user, subject=user)
+
+
+def user_for_session(session: Session, session_id: str) -> User | None:
+    """The user a session cookie names, if that session has not been revoked."""
+    user_id, _, epoch = (session_id or "").partition(":")
+    if not (user_id.isdigit() and epoch.isdigit()):
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or user.session_epoch != int(epoch) or not user.can_sign_in:
+        return None
+    return user
+
+
+# --- administration ----------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    organisation: Organisation,
+    command_role: str,
+    permissions: set[str],
+    actor: User | None = None,
+) -> User:
+    """An account that is confirmed and approved at once (command line, administrators)."""
+    name = check_name(name)
+    email = normalise_email(email)
+    command_role = check_command_role(command_role)
+    if find_user_by_email(session, email) is not None:
+        raise AccountError("email", f"An account with the email address {email} already exists")
+    check_new_password(password, email=email, name=name)
+    unknown = permissions - set(Permission)
+    if unknown:
+        raise AccountError("permissions", f"Unknown permission: {', '.join(sorted(unknown))}")
+    now = utcnow()
+    grants = [PermissionGrant(permission=p) for p in sorted(permissions | {Permission.LEARNER})]
+    user = User(name=name, email=email, password_hash=passwords.hash_password(password),
+                organisation=organisation, command_role=command_role, email_confirmed_at=now,
+                approved_at=now, grants=grants)
+    session.add(user)
+    session.flush()
+    record_event(session, "account.created", actor=actor or user, subject=user,
+                 details={"permissions": sorted(user.permissions)})
+    return user
+
+
+def administrator_exists(session: Session) -> bool:
+    return session.scalar(
+        select(func.count())
+        .select_from(PermissionGrant)
+        .join(User, User.id == PermissionGrant.user_id)
+        .where(PermissionGrant.permission == Permission.ADMIN, User.is_active)
+    ) > 0
+
+
+def issue_first_administrator_token(session: Session) -> str | None:
+    """A one-time setup link's token, while the site has no administrator."""
+    if administrator_exists(session):
+        return None
+    return issue_token(session, TokenPurpose.FIRST_ADMINISTRATOR, FIRST_ADMINISTRATOR_LIFETIME)
+
+
+def create_first_administrator(
+    session: Session, raw_token: str, *, email: str, name: str, password: str,
+    organisation_id: int | None, command_role: str,
+) -> User:
+    peek_token(session, raw_token, TokenPurpose.FIRST_ADMINISTRATOR)
+    if administrator_exists(session):
+        raise TokenError("This site already has an administrator. Sign in instead.")
+    organisation = active_organisation(session, organisation_id)
+    user = create_user(session, email=email, name=name, password=password,
+                       organisation=organisation, command_role=command_role,
+                       permissions={Permission.ADMIN})
+    redeem_token(session, raw_token, TokenPurpose.FIRST_ADMINISTRATOR)
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class UserSearch:
+    text: str = ""
+    organisation_id: int | None = None
+    permission: str = ""
+    status: str = ""
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    users: list[User]
+    total: int
+    page: int
+    pages: int
+
+
+def search_users(session: Session, viewer: User, search: UserSearch) -> UserPage:
+    query = select(User).join(User.organisation)
+    scope = managed_organisation_ids(session, viewer)
+    if scope is not None:
+        query = query.where(User.organisation_id.in_(scope))
+    if search.text:
+        pattern = f"%{escape_like(search.text.strip().lower())}%"
+        query = query.where(or_(func.lower(User.name).like(pattern, escape="\\"),
+                                func.lower(User.email).like(pattern, escape="\\")))
+    if search.organisation_id:
+        query = query.where(User.organisation_id == search.organisation_id)
+    if search.permission:
+        query = query.where(User.grants.any(PermissionGrant.permission == search.permission))
+    query = _filter_status(query, search.status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // search.per_page))
+    page = min(max(1, search.page), pages)
+    users = session.scalars(
+        query.options(selectinload(User.grants), selectinload(User.organisation))
+        .order_by(func.lower(User.name), User.id)
+        .limit(search.per_page)
+        .offset((page - 1) * search.per_page)
+    )
+    return UserPage(users=list(users), total=total, page=page, pages=pages)
+
+
+def _filter_status(query, status: str):
+    if status == "deactivated":
+        return query.where(User.is_active.is_(False))
+    if status == "pending":
+        return query.where(User.is_active, User.approved_at.is_(None))
+    if status == "unconfirmed":
+        return query.where(User.is_active, User.email_confirmed_at.is_(None))
+    if status == "active":
+        return query.where(User.is_active, User.approved_at.is_not(None),
+                           User.email_confirmed_at.is_not(None))
+    return query
+
+
+def pending_approvals(session: Session, viewer: User) -> list[User]:
+    return search_users(session, viewer, UserSearch(status="pending", per_page=500)).users
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChanges:
+    name: str
+    organisation_id: int
+    command_role: str
+    permissions: set[str]
+    manager_area_id: int | None = None
+    is_active: bool = True
+
+
+def update_account(session: Session, actor: User, user: User, changes: AccountChanges) -> None:
+    """An administrator's or manager's edit of someone's account, checked and logged."""
+    if not can_manage_user(session, actor, user):
+        raise PermissionError("not in the actor's scope")
+    before = _account_snapshot(user)
+    user.name = check_name(changes.name)
+    organisation = active_organisation(session, changes.organisation_id)
+    if not can_manage_user(session, actor, _with_organisation(user, organisation)):
+        raise AccountError("organisation", "You can only move people within the organisations "
+                           "you manage")
+    user.organisation = organisation
+    user.command_role = check_command_role(changes.command_role)
+    _set_grants(session, actor, user, changes.permissions | {Permission.LEARNER},
+                changes.manager_area_id)
+    if user.id == actor.id and not changes.is_active:
+        raise AccountError("is_active", "You cannot deactivate your own account")
+    if user.is_active and not changes.is_active:
+        user.session_epoch += 1
+    user.is_active = changes.is_active
+    after = _account_snapshot(user)
+    if after != before:
+        record_event(session, "account.updated", actor=actor, subject=user,
+                     details={"before": before, "after": after})
+
+
+def _with_organisation(user: User, organisation: Organisation) -> User:
+    probe = User(organisation_id=organisation.id)
+    probe.organisation = organisation
+    return probe
+
+
+def _set_grants(session: Session, actor: User, user: User, wanted: set[str],
+                manager_area_id: int | None) -> None:
+    unknown = wanted - set(Permission)
+    if unknown:
+        raise AccountError("permissions", "Select permissions from the list")
+    current = {g.permission: g for g in user.grants}
+    for permission in wanted ^ set(current):
+        if not can_grant(actor, permission):
+            raise AccountError("permissions", "Only an administrator can change trainer, "
+                               "manager and administrator permissions")
+    if user.id == actor.id and Permission.ADMIN in current and Permission.ADMIN not in wanted:
+        raise AccountError("permissions", "You cannot remove your own administrator permission")
+    for permission in set(current) - wanted:
+        user.grants.remove(current[permission])
+    for permission in wanted - set(current):
+        user.grants.append(PermissionGrant(permission=permission))
+    manager = user.manager_grant()
+    if manager is not None and actor.is_admin:
+        area = session.get(Area, manager_area_id) if manager_area_id else None
+        manager.area = area
+        manager.organisation = None if area else user.organisation
+
+
+def _account_snapshot(user: User) -> dict:
+    manager = user.manager_grant()
+    return {
+        "name": user.name,
+        "organisation_id": user.organisation_id if user.organisation is None
+        else user.organisation.id,
+        "command_role": user.command_role,
+        "permissions": sorted(user.permissions),
+        "manager_area_id": manager.area_id if manager and manager.area is None
+        else (manager.area.id if manager and manager.area else None),
+        "is_active": user.is_active,
+    }

@@ -1,0 +1,168 @@
+"""Administration: users, their permissions, and organisations."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import InputRequired
+
+from jesip_learn import organisations as orgs
+from jesip_learn import users
+from jesip_learn.models import (
+    COMMAND_ROLE_LABELS,
+    PERMISSION_LABELS,
+    SERVICE_LABELS,
+    Organisation,
+    Permission,
+    User,
+)
+
+from .edge import db
+from .forms import choices, int_or_none, show_error
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+COUNTRIES = ("England", "Wales", "Scotland", "Northern Ireland", "Great Britain",
+             "United Kingdom")
+STATUS_LABELS = {
+    "active": "Active",
+    "pending": "Waiting for approval",
+    "unconfirmed": "Email not confirmed",
+    "deactivated": "Deactivated",
+}
+
+
+@blueprint.before_request
+@login_required
+def require_administrator():
+    if not current_user.is_admin:
+        abort(403)
+
+
+@blueprint.route("/users", endpoint="users")
+def users_list():
+    search = users.UserSearch(
+        text=request.args.get("q", "")[:200],
+        organisation_id=int_or_none(request.args.get("organisation")),
+        permission=request.args.get("permission", "") if request.args.get("permission")
+        in set(Permission) else "",
+        status=request.args.get("status", "") if request.args.get("status") in STATUS_LABELS
+        else "",
+        page=int_or_none(request.args.get("page")) or 1,
+    )
+    result = users.search_users(db(), current_user, search)
+    return render_template("admin/users.html", result=result, search=search,
+                           organisations=orgs.active_organisations(db()),
+                           status_labels=STATUS_LABELS)
+
+
+class AccountForm(FlaskForm):
+    name = StringField(validators=[InputRequired("Enter the person’s full name")])
+    organisation = SelectField(validate_choice=False)
+    command_role = RadioField(choices=choices(COMMAND_ROLE_LABELS.items()), validate_choice=False)
+    permissions = SelectMultipleField(choices=choices(PERMISSION_LABELS.items()),
+                                      validate_choice=False)
+    manager_area = SelectField(validate_choice=False)
+    is_active = BooleanField()
+
+
+def _account_form(user: User) -> AccountForm:
+    form = AccountForm(obj=None) if request.method == "POST" else AccountForm(
+        data={
+            "name": user.name,
+            "organisation": str(user.organisation_id),
+            "command_role": user.command_role,
+            "permissions": sorted(user.permissions),
+            "manager_area": str(user.manager_grant().area_id or "") if user.manager_grant()
+            else "",
+            "is_active": user.is_active,
+        }
+    )
+    form.organisation.choices = choices((o.id, o.name) for o in orgs.active_organisations(db()))
+    form.manager_area.choices = choices([("", "Their own organisation only")] + [
+        (a.id, f"Every organisation of {a.name}") for a in orgs.list_areas(db())
+    ])
+    return form
+
+
+@blueprint.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int):
+    user = db().get(User, user_id) or abort(404)
+    form = _account_form(user)
+    if form.validate_on_submit():
+        changes = users.AccountChanges(
+            name=form.name.data, organisation_id=int_or_none(form.organisation.data),
+            command_role=form.command_role.data or "", permissions=set(form.permissions.data),
+            manager_area_id=int_or_none(form.manager_area.data), is_active=form.is_active.data)
+        try:
+            users.update_account(db(), current_user, user, changes)
+        except users.AccountError as error:
+            db().rollback()
+            show_error(form, error.field, error.message)
+        else:
+            flash(f"Changes to {user.name}’s account have been saved.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_edit.html", form=form, user=user,
+                           status_labels=STATUS_LABELS)
+
+
+@blueprint.route("/organisations")
+def organisations():
+    service = request.args.get("service", "")
+    service = service if service in SERVICE_LABELS else ""
+    area_id = int_or_none(request.args.get("area"))
+    found = orgs.list_organisations(db(), search=request.args.get("q", "")[:200],
+                                    service=service, area_id=area_id)
+    return render_template("admin/organisations.html", organisations=found,
+                           areas=orgs.list_areas(db()), service=service, area_id=area_id,
+                           q=request.args.get("q", ""))
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(validators=[InputRequired("Enter the organisation’s name")])
+    service = RadioField(choices=choices(SERVICE_LABELS.items()), validate_choice=False,
+                         validators=[InputRequired("Select the organisation’s service")])
+    country = SelectField(choices=choices((c, c) for c in COUNTRIES))
+    areas = SelectMultipleField(validate_choice=False)
+    domains = StringField()
+    is_active = BooleanField(default=True)
+
+
+def _organisation_form(organisation: Organisation | None) -> OrganisationForm:
+    if request.method == "POST" or organisation is None:
+        form = OrganisationForm()
+    else:
+        form = OrganisationForm(data={
+            "name": organisation.name, "service": organisation.service,
+            "country": organisation.country or "England",
+            "areas": [str(a.id) for a in organisation.areas],
+            "domains": "\n".join(d.domain for d in organisation.domains),
+            "is_active": organisation.is_active,
+        })
+    form.areas.choices = choices((a.id, a.name) for a in orgs.list_areas(db()))
+    return form
+
+
+@blueprint.route("/organisations/new", methods=["GET", "POST"])
+@blueprint.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+def organisation_edit(organisation_id: int | None = None):
+    organisation = None
+    if organisation_id is not None:
+        organisation = db().get(Organisation, organisation_id) or abort(404)
+    form = _organisation_form(organisation)
+    if form.validate_on_submit():
+        try:
+            saved = orgs.save_organisation(
+                db(), name=form.name.data, service=form.service.data, country=form.country.data,
+                area_ids=[int(a) for a in form.areas.data if a.isdigit()],
+                domains=orgs.parse_domains(form.domains.data), organisation=organisation)
+        except orgs.OrganisationError as error:
+            db().rollback()
+            show_error(form, error.field, error.message)
+        else:
+            saved.is_active = form.is_active.data
+            flash(f"{saved.name} has been saved.", "success")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_edit.html", form=form, organisation=organisation)

@@ -1,0 +1,300 @@
+"""Signing in and out, registration, email confirmation, passwords, first administrator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import InputRequired
+
+from jesip_learn import users
+from jesip_learn.mail import MailDeliveryError, OutgoingMail
+from jesip_learn.models import COMMAND_ROLE_LABELS, TokenPurpose
+from jesip_learn.organisations import active_organisations
+from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
+
+from .edge import client_address, db
+from .forms import choices, int_or_none, show_error
+from .safety import safe_next_url
+
+blueprint = Blueprint("auth", __name__)
+login_manager = LoginManager()
+
+IDLE_LIMIT = timedelta(minutes=30)
+SESSION_LIMIT = timedelta(hours=12)
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(lambda session_id: users.user_for_session(db(), session_id))
+    app.before_request(_end_stale_sessions)
+
+
+def _end_stale_sessions():
+    """Sign out after 30 minutes idle or 12 hours in all (NCSC and ASVS session limits)."""
+    if "_user_id" not in session:
+        return
+    now = datetime.now(UTC).timestamp()
+    started, seen = session.get("signed_in_at", 0), session.get("seen_at", 0)
+    if now - seen > IDLE_LIMIT.total_seconds() or now - started > SESSION_LIMIT.total_seconds():
+        logout_user()
+        session.clear()
+        flash("You were signed out because you had not used the site for a while. "
+              "Sign in again to carry on.")
+        return
+    session["seen_at"] = now
+
+
+def _start_session(user) -> None:
+    session.clear()  # a fresh session at sign-in: nothing from before carries over
+    login_user(user)
+    now = datetime.now(UTC).timestamp()
+    session["signed_in_at"] = session["seen_at"] = now
+
+
+def throttle() -> DatabaseLoginThrottle:
+    config = current_app.config
+    return DatabaseLoginThrottle(ThrottlePolicy(
+        failures_per_account=config["LOGIN_FAILURES_PER_ACCOUNT"],
+        failures_per_address=config["LOGIN_FAILURES_PER_ADDRESS"],
+        window=timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"]),
+    ))
+
+
+def send_mail(to: str, subject: str, template: str, **context) -> bool:
+    text = render_template(f"mail/{template}.txt", **context)
+    try:
+        current_app.extensions["mailer"].send(OutgoingMail(to=to, subject=subject, text=text))
+    except MailDeliveryError:
+        return False
+    return True
+
+
+class SignInForm(FlaskForm):
+    email = StringField(validators=[InputRequired("Enter your email address")])
+    password = PasswordField(validators=[InputRequired("Enter your password")])
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        result = users.authenticate(db(), form.email.data, form.password.data,
+                                    address=client_address(), throttle=throttle())
+        if result.user is not None:
+            _start_session(result.user)
+            return redirect(safe_next_url(request.args.get("next"), url_for("main.home")))
+        show_error(form, "email", result.error)
+    return render_template("auth/sign_in.html", form=form)
+
+
+@blueprint.route("/sign-out", methods=["POST"])
+def sign_out():
+    if current_user.is_authenticated:
+        users.sign_out_everywhere(db(), current_user)
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.sign_in"))
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(validators=[InputRequired("Enter your full name")])
+    email = StringField(validators=[InputRequired("Enter your email address")])
+    organisation = SelectField(validate_choice=False)
+    command_role = RadioField(choices=choices(COMMAND_ROLE_LABELS.items()), validate_choice=False,
+                              validators=[InputRequired("Select your command role")])
+    password = PasswordField(validators=[InputRequired("Create a password")])
+
+
+def organisation_choices():
+    return choices((o.id, o.name) for o in active_organisations(db()))
+
+
+@blueprint.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    form.organisation.choices = organisation_choices()
+    if form.validate_on_submit():
+        try:
+            registration = users.register_user(
+                db(), name=form.name.data, email=form.email.data, password=form.password.data,
+                organisation_id=int_or_none(form.organisation.data),
+                command_role=form.command_role.data, address=client_address())
+        except users.AccountError as error:
+            show_error(form, error.field, error.message)
+        else:
+            _send_confirmation(registration.user, registration.confirmation_token)
+            session["registered_email"] = registration.user.email
+            return redirect(url_for("auth.check_email"))
+    elif request.method == "POST" and not form.organisation.data:
+        show_error(form, "organisation", "Select your organisation from the list")
+    return render_template("auth/register.html", form=form)
+
+
+def _send_confirmation(user, token: str) -> bool:
+    link = url_for("auth.confirm_email", token=token, _external=True)
+    return send_mail(user.email, "Confirm your email address for JESIP Learn",
+                     "confirm_email", user=user, link=link)
+
+
+@blueprint.route("/register/check-your-email")
+def check_email():
+    email = session.get("registered_email")
+    if not email:
+        return redirect(url_for("auth.register"))
+    user = users.find_user_by_email(db(), email)
+    return render_template("auth/check_email.html", email=email, user=user)
+
+
+class ConfirmForm(FlaskForm):
+    pass
+
+
+@blueprint.route("/confirm-email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    # The link opens a page with a button: mail scanners that fetch links must not use it up.
+    form = ConfirmForm()
+    try:
+        pending = users.peek_token(db(), token, TokenPurpose.EMAIL_CONFIRMATION)
+        if form.validate_on_submit():
+            user = users.confirm_email(db(), token)
+            if user.can_sign_in:
+                flash("Your email address is confirmed. You can now sign in.", "success")
+            else:
+                flash("Your email address is confirmed. A manager at "
+                      f"{user.organisation.name} now needs to approve your account.", "success")
+            return redirect(url_for("auth.sign_in"))
+    except users.TokenError as error:
+        return render_template("auth/link_problem.html", problem=str(error),
+                               resend=True), 410
+    return render_template("auth/confirm_email.html", form=form, user=pending.user)
+
+
+class EmailForm(FlaskForm):
+    email = StringField(validators=[InputRequired("Enter your email address")])
+
+
+@blueprint.route("/confirm-email", methods=["GET", "POST"])
+def resend_confirmation():
+    form = EmailForm()
+    if form.validate_on_submit():
+        found = users.new_confirmation_token(db(), form.email.data)
+        if found:
+            _send_confirmation(*found)
+        session["registered_email"] = form.email.data.strip().lower()
+        return redirect(url_for("auth.check_email"))
+    return render_template("auth/resend_confirmation.html", form=form)
+
+
+@blueprint.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    form = EmailForm()
+    if form.validate_on_submit():
+        hours = current_app.config["PASSWORD_RESET_HOURS"]
+        found = users.request_password_reset(db(), form.email.data, timedelta(hours=hours),
+                                             client_address())
+        if found:
+            user, token = found
+            link = url_for("auth.reset_password", token=token, _external=True)
+            send_mail(user.email, "Reset your JESIP Learn password", "reset_password",
+                      user=user, link=link, hours=hours)
+        # The same answer whether or not there is an account: addresses are not disclosed.
+        return render_template("auth/reset_sent.html", email=form.email.data.strip(),
+                               hours=hours)
+    return render_template("auth/forgot_password.html", form=form)
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(validators=[InputRequired("Create a new password")])
+
+
+@blueprint.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    form = NewPasswordForm()
+    try:
+        users.peek_token(db(), token, TokenPurpose.PASSWORD_RESET)
+        if form.validate_on_submit():
+            users.reset_password(db(), token, form.password.data, client_address())
+            flash("Your password has been changed. Sign in with your new password.", "success")
+            return redirect(url_for("auth.sign_in"))
+    except users.AccountError as error:
+        show_error(form, "password", error.message)
+    except users.TokenError as error:
+        return render_template("auth/link_problem.html", problem=str(error),
+                               reset=True), 410
+    return render_template("auth/reset_password.html", form=form)
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(validators=[InputRequired("Enter your current password")])
+    new_password = PasswordField(validators=[InputRequired("Create a new password")])
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            users.change_password(db(), current_user, form.current_password.data,
+                                  form.new_password.data, client_address())
+        except users.AccountError as error:
+            show_error(form, error.field, error.message)
+        else:
+            _start_session(current_user)  # this session carries on; all others have ended
+            flash("Your password has been changed. You have been signed out everywhere else.",
+                  "success")
+            return redirect(url_for("main.account"))
+    return render_template("auth/change_password.html", form=form)
+
+
+class FirstAdministratorForm(RegisterForm):
+    pass
+
+
+@blueprint.route("/setup/<token>", methods=["GET", "POST"])
+def first_administrator(token: str):
+    try:
+        users.peek_token(db(), token, TokenPurpose.FIRST_ADMINISTRATOR)
+    except users.TokenError as error:
+        return render_template("auth/link_problem.html", problem=str(error)), 410
+    if users.administrator_exists(db()):
+        abort(404)
+    form = FirstAdministratorForm()
+    form.organisation.choices = organisation_choices()
+    if form.validate_on_submit():
+        try:
+            user = users.create_first_administrator(
+                db(), token, email=form.email.data, name=form.name.data,
+                password=form.password.data, organisation_id=int_or_none(form.organisation.data),
+                command_role=form.command_role.data)
+        except users.AccountError as error:
+            show_error(form, error.field, error.message)
+        except users.TokenError as error:
+            return render_template("auth/link_problem.html", problem=str(error)), 410
+        else:
+            _start_session(user)
+            flash("Your administrator account is ready.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("auth/first_administrator.html", form=form)

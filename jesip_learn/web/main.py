@@ -1,0 +1,66 @@
+"""Pages for everyone: home, your account, accessibility statement, about, health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from jesip_learn.models import Permission
+
+blueprint = Blueprint("main", __name__)
+
+
+@blueprint.app_template_global()
+def navigation_items() -> list[dict]:
+    """The service navigation for the signed-in user's permissions."""
+    if not current_user.is_authenticated:
+        links = [("auth.sign_in", "Sign in"), ("auth.register", "Create an account")]
+    else:
+        links = [("main.home", "Home")]
+        if current_user.has_permission(Permission.MANAGER) or current_user.is_admin:
+            links.append(("manage.approvals", "Approvals"))
+        if current_user.is_admin:
+            links.append(("admin.users", "Users"))
+            links.append(("admin.organisations", "Organisations"))
+        links.append(("main.account", "Your account"))
+    items = []
+    for endpoint, text in links:
+        href = url_for(endpoint)
+        current = request.endpoint == endpoint
+        # A page below a section (a user's edit page below Users) marks the section active.
+        below = href != "/" and request.path.startswith(href.rstrip("/") + "/")
+        items.append({"href": href, "text": text, "current": current, "active": below})
+    return items
+
+
+@blueprint.route("/")
+def home():
+    if not current_user.is_authenticated:
+        return render_template("main/start.html")
+    return render_template("main/home.html")
+
+
+@blueprint.route("/account")
+@login_required
+def account():
+    return render_template("main/account.html", user=current_user)
+
+
+@blueprint.route("/accessibility")
+def accessibility():
+    return render_template("main/accessibility.html")
+
+
+@blueprint.route("/about")
+def about():
+    return render_template("main/about.html")
+
+
+@blueprint.route("/healthz")
+def healthz():
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@blueprint.route("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="images/favicon.svg"), 301)

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Vendor GOV.UK Frontend (CSS, JS, licence) and axe-core into the repository.
+#
+# Versions are pinned in scripts/frontend/package.json and package-lock.json;
+# to change one, edit package.json, run `npm install --package-lock-only` in
+# scripts/frontend/, then run this script again:
+#
+#     bash scripts/vendor-frontend.sh
+#
+# Outputs (all overwritten on each run; the script is idempotent):
+#   static/vendor/govuk-frontend/govuk-frontend.min.css   (compiled from scripts/frontend/jesip-learn.scss)
+#   static/vendor/govuk-frontend/govuk-frontend.min.js    (ES module build, plus its .map)
+#   static/vendor/govuk-frontend/assets/images/...        (only images the CSS needs that carry no crown/GOV.UK branding)
+#   static/vendor/govuk-frontend/LICENSE.txt, VERSION
+#   tests/browser/vendor/axe.min.js, AXE_VERSION, axe-core licence files
+#
+# Needs node and npm; reaches only the npm registry (npm ci).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FRONTEND="$ROOT/scripts/frontend"
+NODE_MODULES="$FRONTEND/node_modules"
+GOVUK_PKG="$NODE_MODULES/govuk-frontend"
+GOVUK_DIST="$GOVUK_PKG/dist/govuk"
+AXE_PKG="$NODE_MODULES/axe-core"
+GOVUK_OUT="$ROOT/static/vendor/govuk-frontend"
+AXE_OUT="$ROOT/tests/browser/vendor"
+
+# Images GOV.UK Frontend ships that show the crown, the Royal Arms or GOV.UK
+# branding. Their use is reserved for GOV.UK, so they are never vendored, even
+# when the compiled CSS names them (govuk-crest.svg, the Royal Arms, is used
+# only by .govuk-footer__copyright-logo, which JESIP Learn must not use).
+EXCLUDED_IMAGES_RE='^(govuk-crest\.svg|favicon\..*|govuk-icon-.*|govuk-opengraph-image\..*|.*crown.*)$'
+
+for tool in node npm; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool not found on PATH" >&2; exit 1; }
+done
+
+wrote() {
+  local path="$1"
+  printf '  wrote %-60s %9s bytes\n' "${path#"$ROOT"/}" "$(wc -c <"$path" | tr -d ' ')"
+}
+
+echo "==> npm ci in scripts/frontend (from package-lock.json)"
+# --ignore-scripts: none of the packages needs an install script.
+# --omit=optional: sass's optional @parcel/watcher (native, --watch only) is not needed.
+(cd "$FRONTEND" && npm ci --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error)
+
+pkg_version() {
+  node -e 'process.stdout.write(require(process.argv[1]).version)' "$1/package.json"
+}
+GOVUK_VERSION="$(pkg_version "$GOVUK_PKG")"
+AXE_VERSION="$(pkg_version "$AXE_PKG")"
+SASS_VERSION="$(pkg_version "$NODE_MODULES/sass")"
+echo "    govuk-frontend $GOVUK_VERSION, axe-core $AXE_VERSION, sass $SASS_VERSION"
+
+# The ES module build carries its own version string: make sure it agrees.
+if ! grep -q "const version=\"$GOVUK_VERSION\"" "$GOVUK_DIST/govuk-frontend.min.js"; then
+  echo "error: govuk-frontend.min.js does not declare version $GOVUK_VERSION" >&2
+  exit 1
+fi
+
+# Start from a clean output directory so that nothing stale survives.
+rm -rf "$GOVUK_OUT"
+mkdir -p "$GOVUK_OUT" "$AXE_OUT"
+
+echo "==> Compiling scripts/frontend/jesip-learn.scss"
+CSS_OUT="$GOVUK_OUT/govuk-frontend.min.css"
+"$NODE_MODULES/.bin/sass" \
+  --style=compressed \
+  --no-source-map \
+  --load-path="$NODE_MODULES" \
+  "$FRONTEND/jesip-learn.scss" "$CSS_OUT"
+
+# Sanity checks on the compiled CSS.
+if grep -q 'GDS Transport' "$CSS_OUT"; then
+  echo "error: compiled CSS still mentions GDS Transport" >&2
+  exit 1
+fi
+if grep -q '@font-face' "$CSS_OUT"; then
+  echo "error: compiled CSS contains @font-face rules" >&2
+  exit 1
+fi
+ASSET_PREFIX="/static/vendor/govuk-frontend/assets/"
+if grep -o 'url([^)]*)' "$CSS_OUT" | grep -v "url(\"$ASSET_PREFIX" | grep -q .; then
+  echo "error: compiled CSS has url()s outside $ASSET_PREFIX:" >&2
+  grep -o 'url([^)]*)' "$CSS_OUT" | grep -v "url(\"$ASSET_PREFIX" >&2
+  exit 1
+fi
+wrote "$CSS_OUT"
+
+echo "==> Copying the GOV.UK Frontend ES module"
+cp "$GOVUK_DIST/govuk-frontend.min.js" "$GOVUK_DIST/govuk-frontend.min.js.map" "$GOVUK_OUT/"
+wrote "$GOVUK_OUT/govuk-frontend.min.js"
+wrote "$GOVUK_OUT/govuk-frontend.min.js.map"
+
+echo "==> Copying the images the CSS references (no crown / GOV.UK branding)"
+copied_any=0
+while IFS= read -r image; do
+  [ -n "$image" ] || continue
+  if [[ "$image" =~ $EXCLUDED_IMAGES_RE ]]; then
+    echo "  skipped $image (crown / GOV.UK branding: not for use outside GOV.UK)"
+    continue
+  fi
+  src="$GOVUK_DIST/assets/images/$image"
+  if [ ! -f "$src" ]; then
+    echo "error: CSS references images/$image, which govuk-frontend does not ship" >&2
+    exit 1
+  fi
+  mkdir -p "$GOVUK_OUT/assets/images"
+  cp "$src" "$GOVUK_OUT/assets/images/$image"
+  wrote "$GOVUK_OUT/assets/images/$image"
+  copied_any=1
+done < <(grep -o "url(\"${ASSET_PREFIX}images/[^\")]*\")" "$CSS_OUT" \
+           | sed -e "s#^url(\"${ASSET_PREFIX}images/##" -e 's#")$##' | sort -u)
+if grep -q "url(\"${ASSET_PREFIX}fonts/" "$CSS_OUT"; then
+  echo "error: compiled CSS references fonts; none are vendored" >&2
+  exit 1
+fi
+[ "$copied_any" = 1 ] || echo "  (no image needed vendoring)"
+
+echo "==> Writing GOV.UK Frontend licence and version"
+# The npm package ships no licence file; this is the LICENSE.txt of the
+# govuk-frontend repository (MIT).
+cat >"$GOVUK_OUT/LICENSE.txt" <<'EOF'
+The MIT License (MIT)
+
+Copyright (C) 2017 Crown Copyright (Government Digital Service)
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+EOF
+wrote "$GOVUK_OUT/LICENSE.txt"
+printf '%s\n' "$GOVUK_VERSION" >"$GOVUK_OUT/VERSION"
+wrote "$GOVUK_OUT/VERSION"
+
+echo "==> Copying axe-core"
+cp "$AXE_PKG/axe.min.js" "$AXE_OUT/axe.min.js"
+wrote "$AXE_OUT/axe.min.js"
+cp "$AXE_PKG/LICENSE" "$AXE_OUT/axe-core-LICENSE"
+wrote "$AXE_OUT/axe-core-LICENSE"
+cp "$AXE_PKG/LICENSE-3RD-PARTY.txt" "$AXE_OUT/axe-core-LICENSE-3RD-PARTY.txt"
+wrote "$AXE_OUT/axe-core-LICENSE-3RD-PARTY.txt"
+printf '%s\n' "$AXE_VERSION" >"$AXE_OUT/AXE_VERSION"
+wrote "$AXE_OUT/AXE_VERSION"
+
+echo "==> Done: govuk-frontend $GOVUK_VERSION, axe-core $AXE_VERSION"

@@ -1,0 +1,108 @@
+"""Fixtures: one migrated database per run; each test inside a transaction rolled back
+at its end; an app and a test client bound to that transaction."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from jesip_learn.db import Database
+from jesip_learn.factory import create_app
+from tests.support import database as test_database
+from tests.support.factories import make_organisation, make_user
+from tests.support.web import Browser, app_settings
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = test_database.configured_url() or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    )
+    test_database.empty_database(url)
+    test_database.migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def database(database_url) -> Database:
+    db = Database(database_url)
+    yield db
+    db.engine.dispose()
+
+
+class TransactionalDatabase(Database):
+    """The app's Database, with every session joined to one outer transaction."""
+
+    def __init__(self, url, connection):
+        self.url = url
+        self.engine = connection.engine
+        self.sessionmaker = sessionmaker(bind=connection, expire_on_commit=False,
+                                         join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+def transactional_db(database):
+    connection = database.engine.connect()
+    outer = connection.begin()
+    yield TransactionalDatabase(database.url, connection)
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def session(transactional_db):
+    session = transactional_db.session()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app(transactional_db, tmp_path):
+    return create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app):
+    return app.extensions["mailer"].outbox
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def organisation(session):
+    org = make_organisation(session, name="Northshire Police", domains=["northshire.police.uk"])
+    session.commit()
+    return org
+
+
+@pytest.fixture
+def other_organisation(session):
+    org = make_organisation(session, name="Southshire Fire and Rescue Service", service="fire")
+    session.commit()
+    return org
+
+
+@pytest.fixture
+def make(session):
+    """Factories bound to the test's session; each commits so the app's requests see it."""
+
+    class Make:
+        def user(self, **kwargs):
+            user = make_user(session, **kwargs)
+            session.commit()
+            return user
+
+        def organisation(self, **kwargs):
+            org = make_organisation(session, **kwargs)
+            session.commit()
+            return org
+
+    return Make()

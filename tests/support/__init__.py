@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: database set-up, factories, page checks."""

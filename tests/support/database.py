@@ -1,0 +1,67 @@
+"""Which database the tests use, and bringing it to the newest migration.
+
+SQLite in a temporary file by default; the database DATABASE_URL names when it is set
+(CI sets it to PostgreSQL). Its name must contain "test": the suite empties it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import create_engine, make_url, text
+
+from jesip_learn.cli import alembic_config
+from jesip_learn.config import normalise_database_url
+
+
+def configured_url() -> str | None:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return None
+    url = normalise_database_url(url)
+    name = make_url(url).database or ""
+    if "test" not in Path(name).name:
+        raise RuntimeError(
+            f"DATABASE_URL names the database {name!r}: the tests empty the database they "
+            "use, so its name must contain 'test'."
+        )
+    return url
+
+
+def sibling_database(url: str, suffix: str) -> str:
+    """A second database beside the configured one (PostgreSQL), created empty."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{suffix}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_sibling_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def empty_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = Path(make_url(url).database)
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        return
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)

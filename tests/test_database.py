@@ -1,0 +1,102 @@
+"""The database layer: SQLite settings, writers that wait their turn, migrations."""
+
+import threading
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from jesip_learn.cli import alembic_config
+from jesip_learn.db import Base, Database
+from jesip_learn.models import Organisation
+from tests.support import database as test_database
+
+
+@pytest.fixture
+def fresh_url(tmp_path):
+    """An empty database of the kind the suite runs on."""
+    url = test_database.configured_url()
+    if url:
+        url = test_database.sibling_database(url, "fresh")
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    yield url
+    if not url.startswith("sqlite"):
+        test_database.drop_sibling_database(url)
+
+
+def table_names(url):
+    database = Database(url)
+    names = set(inspect(database.engine).get_table_names())
+    database.engine.dispose()
+    return names
+
+
+def test_migrations_upgrade_downgrade_and_upgrade_again(fresh_url):
+    config = alembic_config(fresh_url)
+    command.upgrade(config, "head")
+    assert {"users", "organisations", "areas", "audit_events"} <= table_names(fresh_url)
+    command.downgrade(config, "base")
+    assert table_names(fresh_url) <= {"alembic_version"}
+    command.upgrade(config, "head")
+    assert "users" in table_names(fresh_url)
+
+
+def test_migrations_match_the_models(database):
+    """A model change without its migration fails here."""
+    with database.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    database.engine.dispose()
+
+
+def test_concurrent_read_then_write_transactions_all_succeed(tmp_path):
+    """With deferred BEGIN, a reader that becomes a writer fails at once with "database is
+    locked" when another writer got in first; BEGIN IMMEDIATE makes it wait instead."""
+    url = f"sqlite:///{tmp_path / 'writers.db'}"
+    test_database.migrate(url)
+    database = Database(url)
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def writer(number):
+        try:
+            barrier.wait()
+            with database.write_session() as session:
+                session.scalars(select(Organisation)).all()  # read first...
+                session.add(Organisation(name=f"Writer {number}", service="other"))  # ...then write
+        except Exception as error:  # noqa: BLE001 - every failure is the finding
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with database.session() as session:
+        assert session.scalar(text("SELECT count(*) FROM organisations")) == 8
+    database.engine.dispose()
+
+
+def test_write_sessions_roll_back_on_error(tmp_path):
+    url = f"sqlite:///{tmp_path / 'rollback.db'}"
+    test_database.migrate(url)
+    database = Database(url)
+    with pytest.raises(RuntimeError), database.write_session() as session:
+        session.add(Organisation(name="Half Written", service="other"))
+        session.flush()
+        raise RuntimeError("stop")
+    with database.session() as session:
+        assert session.scalar(select(Organisation)) is None
+    database.engine.dispose()

@@ -1,0 +1,22 @@
+"""DESIGN.md: the domain and pure layers never import Flask."""
+
+import subprocess
+import sys
+
+DOMAIN_MODULES = [
+    "jesip_learn.users", "jesip_learn.organisations", "jesip_learn.permissions",
+    "jesip_learn.passwords", "jesip_learn.throttle", "jesip_learn.audit", "jesip_learn.mail",
+    "jesip_learn.models", "jesip_learn.db", "jesip_learn.config",
+]
+
+
+def test_domain_modules_import_without_flask():
+    code = (
+        "import sys\n"
+        f"for name in {DOMAIN_MODULES!r}: __import__(name)\n"
+        "loaded = [m for m in ('flask', 'flask_login', 'flask_wtf') if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == ""
