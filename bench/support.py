@@ -1,0 +1,105 @@
+"""Shared pieces of the benchmarks: a throwaway migrated database, a gunicorn server on
+loopback, and a bounded load generator. Every figure is printed as a ratio against a
+baseline measured in the same run, because the machine is shared and noisy."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def prepared_database():
+    """A fresh SQLite database, migrated and seeded, in a temporary folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/bench.db",
+               "SECRET_KEY": "benchmark", "SESSION_COOKIE_SECURE": "0"}
+        for command in (["db", "upgrade"], ["organisations", "seed"]):
+            subprocess.run([PYTHON_BIN / "flask", "--app", "app", *command], cwd=ROOT, env=env,
+                           check=True, capture_output=True)
+        yield env
+
+
+@contextmanager
+def gunicorn_server(env: dict, workers: int = 2):
+    port = free_port()
+    process = subprocess.Popen(
+        [PYTHON_BIN / "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "app:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start: " + process.stderr.read().decode())
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Throughput:
+    requests: int
+    seconds: float
+    failures: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def measure_throughput(port: int, path: str, *, seconds: float = 4.0, clients: int = 4,
+                       max_requests: int = 200_000) -> Throughput:
+    """Keep-alive GETs from `clients` threads for `seconds`, stopping early at
+    `max_requests`: the loop is bounded in both time and count."""
+    counts, failures = [0] * clients, [0] * clients
+    stop_at = time.monotonic() + seconds
+    budget = max_requests // clients
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.monotonic() < stop_at and counts[index] < budget:
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    failures[index] += 1
+                counts[index] += 1
+            except (OSError, http.client.HTTPException):
+                failures[index] += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Throughput(sum(counts), time.monotonic() - started, sum(failures))
