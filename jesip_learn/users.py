@@ -435,6 +435,7 @@ class UserSearch:
     text: str = ""
     organisation_id: int | None = None
     permission: str = ""
+    command_role: str = ""
     status: str = ""
     page: int = 1
     per_page: int = 50
@@ -461,6 +462,8 @@ def search_users(session: Session, viewer: User, search: UserSearch) -> UserPage
         query = query.where(User.organisation_id == search.organisation_id)
     if search.permission:
         query = query.where(User.grants.any(PermissionGrant.permission == search.permission))
+    if search.command_role:
+        query = query.where(User.command_role == search.command_role)
     query = _filter_status(query, search.status)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     pages = max(1, -(-total // search.per_page))

@@ -48,6 +48,8 @@ def users_list():
         organisation_id=int_or_none(request.args.get("organisation")),
         permission=request.args.get("permission", "") if request.args.get("permission")
         in set(Permission) else "",
+        command_role=request.args.get("command_role", "")
+        if request.args.get("command_role") in COMMAND_ROLE_LABELS else "",
         status=request.args.get("status", "") if request.args.get("status") in STATUS_LABELS
         else "",
         page=int_or_none(request.args.get("page")) or 1,

@@ -50,6 +50,10 @@ def test_users_page_lists_and_filters(as_admin, make, organisation, other_organi
     assert "Fiona Fire" in page.text and "Alex Admin" not in page.text
     page = as_admin.get("/admin/users?q=fiona&permission=trainer&status=active")
     assert "1 user found" in page.text
+    page = as_admin.get("/admin/users?command_role=operational")
+    assert "2 users found" in page.text
+    page = as_admin.get("/admin/users?command_role=strategic")
+    assert "0 users found" in page.text
     page = as_admin.get("/admin/users?permission=bogus&status=bogus&page=abc&organisation=x")
     assert page.status == 200 and "2 users found" in page.text
 
