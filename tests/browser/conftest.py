@@ -1,0 +1,339 @@
+"""Browser tests: a live server on its own database, Debian's Chromium driven by
+Playwright, axe-core for accessibility, and full-page screenshots.
+
+These tests never use the rollback fixture: the server runs in another thread and commits
+for real, so it gets a database of its own (a temporary SQLite file, or a sibling
+PostgreSQL database when DATABASE_URL is set) that is thrown away at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from sqlalchemy import select
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from jesip_learn.db import Database
+from jesip_learn.factory import create_app
+from jesip_learn.models import Organisation, OrganisationDomain, Permission
+from jesip_learn.organisations import seed_reference_organisations
+from jesip_learn.users import create_user
+from tests.support.database import (
+    configured_url,
+    drop_sibling_database,
+    migrate,
+    sibling_database,
+)
+from tests.support.factories import PASSWORD
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent.parent
+AXE_SCRIPT = HERE / "vendor" / "axe.min.js"
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+SCREENSHOT_WIDTHS = (1280, 375)
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SKIP_VARIABLE = "JESIP_SKIP_BROWSER_TESTS"
+# The organisation people register with in the journeys: its domain proves who they work for.
+PREFERRED_DOMAIN = "kent.police.uk"
+
+
+# --- collection: every test here is a browser test --------------------------------------
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = os.environ.get(SKIP_VARIABLE) == "1"
+    for item in items:
+        if HERE not in Path(item.path).resolve().parents:
+            continue
+        item.add_marker(pytest.mark.browser)
+        if skip:
+            item.add_marker(pytest.mark.skip(reason=f"{SKIP_VARIABLE}=1"))
+
+
+def chromium_executable() -> str | None:
+    if Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _require_chromium() -> None:
+    """Missing Chromium is a failure, not a quiet skip: a green run must mean it ran."""
+    if chromium_executable() is None:
+        pytest.fail(
+            "Chromium is not installed, so the browser tests cannot run. `make test` installs "
+            "it (apt-get install chromium); or set JESIP_SKIP_BROWSER_TESTS=1 to skip them.",
+            pytrace=False,
+        )
+
+
+# --- the live server --------------------------------------------------------------------
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+    database: Database
+
+    @property
+    def outbox(self) -> list:
+        return self.app.extensions["mailer"].outbox
+
+    def endpoint(self, path: str) -> str | None:
+        """The Flask endpoint a path is routed to, or None when nothing routes it."""
+        adapter = self.app.url_map.bind("localhost")
+        try:
+            endpoint, _ = adapter.match(path, method="GET")
+        except Exception:  # NotFound, MethodNotAllowed, RequestRedirect
+            return None
+        return endpoint
+
+
+@contextmanager
+def live_server_on_fresh_database(name: str, directory: Path) -> Iterator[LiveServer]:
+    """Migrate and seed a new database, serve the app on it in a thread, then drop it."""
+    configured = configured_url()
+    url = sibling_database(configured, name) if configured else (
+        f"sqlite:///{directory / f'{name}.db'}")
+    database = None
+    try:
+        migrate(url)
+        database = Database(url)
+        with database.write_session() as session:
+            seed_reference_organisations(session)
+        app = create_app({
+            "TESTING": False,
+            "DATABASE": database,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "browser test secret key",
+            "SESSION_COOKIE_SECURE": False,
+            "MAIL_BACKEND": "memory",
+            "INSTANCE_PATH": directory / "instance",
+        })
+        server = make_server("127.0.0.1", 0, app, threaded=True,
+                             request_handler=QuietRequestHandler)
+        thread = threading.Thread(target=server.serve_forever, name=f"live-{name}",
+                                  daemon=True)
+        thread.start()
+        try:
+            yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app,
+                             database=database)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+    finally:
+        if database is not None:
+            database.engine.dispose()
+        if configured:
+            drop_sibling_database(url)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    with live_server_on_fresh_database("browser", tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server) -> str:
+    return live_server.url
+
+
+@pytest.fixture
+def fresh_live_server(tmp_path) -> Iterator[LiveServer]:
+    """A second live server with an empty database, for a test that needs one (first run)."""
+    with live_server_on_fresh_database("browser_fresh", tmp_path) as server:
+        yield server
+
+
+# --- people in the live database ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    email: str
+    name: str
+    password: str
+    organisation: str
+
+
+def home_organisation(database: Database) -> tuple[int, str, str]:
+    """(id, name, domain) of the seeded organisation people register with."""
+    with database.session() as session:
+        row = session.execute(
+            select(Organisation.id, Organisation.name, OrganisationDomain.domain)
+            .join(OrganisationDomain, OrganisationDomain.organisation_id == Organisation.id)
+            .where(Organisation.is_active)
+            .order_by((OrganisationDomain.domain != PREFERRED_DOMAIN), Organisation.name)
+            .limit(1)
+        ).one_or_none()
+    assert row is not None, "the seeded reference data has no organisation with a domain"
+    return row.id, row.name, row.domain
+
+
+def add_account(database: Database, *, name: str, permissions: set[str] = frozenset(),
+                email: str | None = None) -> Account:
+    organisation_id, organisation_name, _ = home_organisation(database)
+    email = email or f"{name.split()[0].lower()}.{uuid.uuid4().hex[:10]}@example.org"
+    with database.write_session() as session:
+        organisation = session.get(Organisation, organisation_id)
+        user = create_user(session, email=email, name=name, password=PASSWORD,
+                           organisation=organisation, command_role="operational",
+                           permissions=set(permissions))
+        grant = user.manager_grant()
+        if grant is not None:
+            grant.organisation = organisation  # a manager of their own organisation
+        session.flush()
+        user_id = user.id
+    return Account(id=user_id, email=email, name=name, password=PASSWORD,
+                   organisation=organisation_name)
+
+
+@pytest.fixture(scope="session")
+def make_account(live_server) -> Callable[..., Account]:
+    def make(name: str | None = None, permissions: set[str] = frozenset()) -> Account:
+        return add_account(live_server.database,
+                           name=name or f"Person {uuid.uuid4().hex[:6]}",
+                           permissions=permissions)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def learner(make_account) -> Account:
+    return make_account("Lena Learner")
+
+
+@pytest.fixture(scope="session")
+def trainer(make_account) -> Account:
+    return make_account("Tomasz Trainer", {Permission.TRAINER})
+
+
+@pytest.fixture(scope="session")
+def manager(make_account) -> Account:
+    return make_account("Maryam Manager", {Permission.MANAGER})
+
+
+@pytest.fixture(scope="session")
+def admin(make_account) -> Account:
+    return make_account("Ade Administrator", {Permission.ADMIN})
+
+
+# --- Chromium ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium_browser(_require_chromium) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable(),
+                                             args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(chromium_browser, live_server) -> Iterator[Callable[..., BrowserContext]]:
+    """Open browser contexts for this test (closed at its end). The site's CSP is enforced
+    unless `bypass_csp=True`, which accessibility checks need to inject axe."""
+    contexts: list[BrowserContext] = []
+
+    def open_context(**options) -> BrowserContext:
+        options.setdefault("base_url", live_server.url)
+        options.setdefault("viewport", {"width": 1280, "height": 800})
+        context = chromium_browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context) -> Page:
+    """A page with the site's Content-Security-Policy enforced, as a person gets it."""
+    return new_context().new_page()
+
+
+@pytest.fixture
+def axe_page(new_context) -> Page:
+    """A page whose context bypasses the CSP, so axe can be injected."""
+    return new_context(bypass_csp=True).new_page()
+
+
+# --- helpers the tests call -------------------------------------------------------------
+
+
+def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:
+    """Fill in and send the real sign-in form."""
+    page.goto(f"{base_url}/sign-in")
+    page.get_by_label("Email address", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_load_state()
+
+
+def check_accessibility(page: Page, label: str = "") -> list[str]:
+    """axe-core's WCAG 2.2 AA violations on the page as it is now, one readable line each."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_SCRIPT))
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        WCAG_TAGS,
+    )
+    return [format_violation(label or page.url, violation) for violation in result["violations"]]
+
+
+def format_violation(label: str, violation: dict, examples: int = 3) -> str:
+    lines = [f"{label}: {violation['id']} ({violation.get('impact')}) – {violation['help']}"
+             f" [{len(violation['nodes'])} element(s)] {violation.get('helpUrl', '')}"]
+    for node in violation["nodes"][:examples]:
+        target = " ".join(str(t) for t in node.get("target", []))
+        html = " ".join(node.get("html", "").split())[:200]
+        lines.append(f"    at {target}: {html}")
+        summary = " ".join((node.get("failureSummary") or "").split())
+        if summary:
+            lines.append(f"       {summary[:300]}")
+    return "\n".join(lines)
+
+
+def save_screenshots(page: Page, name: str, widths=SCREENSHOT_WIDTHS) -> list[Path]:
+    """Full-page PNGs at each width, under test-artifacts/screenshots (git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    original = page.viewport_size or {"width": 1280, "height": 800}
+    saved = []
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
+        path = SCREENSHOTS / f"{name}-{width}.png"
+        page.screenshot(path=str(path), full_page=True)
+        saved.append(path)
+    page.set_viewport_size(original)
+    return saved
