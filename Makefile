@@ -25,6 +25,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/activate
 setup: $(VENV)/.runtime-installed
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app organisations seed
+	@if ls courses/*/course.md >/dev/null 2>&1; then $(BIN)/flask --app app courses import courses; fi
 
 ## run: everything a newcomer needs, then serve on http://$(HOST):$(PORT)
 run: setup

@@ -12,8 +12,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from . import courses
 from . import organisations as orgs
 from . import users
+from .content import write_course_folder
 from .models import CommandRole, Organisation, Permission
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -117,5 +119,70 @@ def users_setup_link(base_url: str):
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db_group, organisations_group, users_group):
+    for group in (db_group, organisations_group, users_group, courses_group):
         app.cli.add_command(group)
+
+
+courses_group = AppGroup("courses", help="Courses written in Markdown (content-format.md).")
+
+
+@courses_group.command("validate", help="Check a course folder, or a folder of courses.")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def courses_validate(path: Path):
+    parsed = courses.parse_folders(path)
+    if not parsed:
+        raise click.ClickException(f"No course found in {path}: a course folder holds course.md")
+    problems = [str(p) for _slug, result in parsed for p in result.problems]
+    for line in problems:
+        click.echo(line)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{len(parsed)} {'course' if len(parsed) == 1 else 'courses'} valid: "
+               + ", ".join(result.course.code for _slug, result in parsed))
+
+
+@courses_group.command("import", help="Import a course folder, or a folder of courses: all "
+                       "or nothing. Unchanged courses are left as they are.")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--needs-renewal", is_flag=True,
+              help="Everyone must complete the new versions again.")
+def courses_import(path: Path, needs_renewal: bool):
+    parsed = courses.parse_folders(path)
+    try:
+        with database().write_session() as session:
+            outcomes = courses.import_parsed(session, parsed, needs_renewal=needs_renewal)
+    except courses.ImportRefused as refused:
+        for line in refused.problems:
+            click.echo(line, err=True)
+        click.echo("Nothing was imported.", err=True)
+        raise SystemExit(1) from None
+    for outcome in outcomes:
+        state = "imported as" if outcome.changed else "unchanged at"
+        click.echo(f"{outcome.code}: {state} version {outcome.version_number}")
+
+
+@courses_group.command("export", help="Write a course version back out as a folder.")
+@click.argument("code")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--version", "number", type=int, help="Default: the published version.")
+def courses_export(code: str, dest: Path, number: int | None):
+    with database().session() as session:
+        version = courses.find_version(session, code, number)
+        if version is None:
+            raise click.ClickException(f"No course {code}" + (f" version {number}"
+                                                                if number else ""))
+        if dest.exists() and any(dest.iterdir()):
+            raise click.ClickException(f"{dest} is not empty: choose an empty or new folder")
+        write_course_folder(courses.version_sources(version), dest, overwrite=True)
+        click.echo(f"Wrote {version.course.code} version {version.number} to {dest}")
+
+
+@courses_group.command("list", help="Courses with their published versions.")
+def courses_list():
+    with database().session() as session:
+        found = courses.list_courses(session)
+    if not found:
+        click.echo("No courses yet. Import some with: flask --app app courses import courses/")
+    for course in found:
+        click.echo(f"{course.code:<16} v{course.version:<3} {course.title} "
+                   f"({course.versions} {'version' if course.versions == 1 else 'versions'})")

@@ -47,11 +47,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["mailer"] = Mailer(app.config)
     csrf.init_app(app)
 
-    from .web import admin, auth, edge, main, manage
+    from .web import admin, auth, author, edge, main, manage
 
     edge.init_app(app)
     auth.init_login(app)
-    for blueprint in (main.blueprint, auth.blueprint, admin.blueprint, manage.blueprint):
+    for blueprint in (main.blueprint, auth.blueprint, author.blueprint, admin.blueprint,
+                      manage.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -10,8 +10,10 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -325,3 +327,195 @@ class AuditEvent(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
+class Course(Base):
+    """A course, identified by its stable code; its content lives in versions."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    slug: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("course_versions.id", use_alter=True, ondelete="SET NULL")
+    )
+
+    versions: Mapped[list[CourseVersion]] = relationship(
+        back_populates="course", foreign_keys="CourseVersion.course_id",
+        order_by="CourseVersion.number", cascade="all, delete-orphan",
+    )
+    published_version: Mapped[CourseVersion | None] = relationship(
+        foreign_keys=[published_version_id], post_update=True
+    )
+
+    @property
+    def title(self) -> str:
+        return self.published_version.title if self.published_version else self.code
+
+
+class CourseVersion(Base):
+    """One published state of a course: its files byte for byte, and everything parsed and
+    rendered from them, so that a page view never runs Markdown."""
+
+    __tablename__ = "course_versions"
+    __table_args__ = (UniqueConstraint("course_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"),
+                                           index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    validity_months: Mapped[int | None] = mapped_column(Integer)
+    required_services: Mapped[list] = mapped_column(JSON, default=list)
+    required_roles: Mapped[list] = mapped_column(JSON, default=list)
+    overview_html: Mapped[str] = mapped_column(Text, default="")
+    # Everyone must complete this version again: earlier completions fall due.
+    needs_renewal: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(20), default="folder")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    course: Mapped[Course] = relationship(back_populates="versions", foreign_keys=[course_id])
+    published_by: Mapped[User | None] = relationship()
+    items: Mapped[list[CourseItem]] = relationship(
+        back_populates="version", order_by="CourseItem.position", cascade="all, delete-orphan"
+    )
+    files: Mapped[list[CourseFile]] = relationship(
+        back_populates="version", order_by="CourseFile.path", cascade="all, delete-orphan"
+    )
+
+
+class CourseItem(Base):
+    """A module, quiz or scenario of a version, stored parsed and rendered (JSON)."""
+
+    __tablename__ = "course_items"
+    __table_args__ = (UniqueConstraint("version_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("course_versions.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    content: Mapped[dict] = mapped_column(JSON)
+
+    version: Mapped[CourseVersion] = relationship(back_populates="items")
+
+
+class FileBlob(Base):
+    """File contents, stored once however many versions ship the same bytes."""
+
+    __tablename__ = "file_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CourseFile(Base):
+    """A file of a course version, by its path in the course folder."""
+
+    __tablename__ = "course_files"
+    __table_args__ = (UniqueConstraint("version_id", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("course_versions.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("file_blobs.sha256"))
+
+    version: Mapped[CourseVersion] = relationship(back_populates="files")
+    blob: Mapped[FileBlob] = relationship()
+
+
+class ItemProgress(Base):
+    """A learner's progress on one item of a course, keyed by course and item slug so that
+    it survives new versions that keep the slug."""
+
+    __tablename__ = "item_progress"
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "item_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    item_slug: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("course_versions.id", ondelete="SET NULL"))
+
+
+class QuizAttempt(Base):
+    """One attempt at a quiz: the questions drawn and their option order, fixed when it
+    starts; the answers as they are saved; the score once submitted."""
+
+    __tablename__ = "quiz_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"))
+    item_slug: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    question_ids: Mapped[list] = mapped_column(JSON)
+    option_order: Mapped[dict] = mapped_column(JSON)  # question id → option ids as shown
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)  # question id → answer
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    correct: Mapped[int | None] = mapped_column(Integer)
+    total: Mapped[int | None] = mapped_column(Integer)
+    percent: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+
+    version: Mapped[CourseVersion] = relationship()
+
+
+class ScenarioRun(Base):
+    """One walk through a scenario: the path so far, saved after every step."""
+
+    __tablename__ = "scenario_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"))
+    item_slug: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # [[step id, choice id or null], ...]: the last entry is the step the learner is on.
+    path: Mapped[list] = mapped_column(JSON, default=list)
+    methane: Mapped[dict] = mapped_column(JSON, default=dict)  # step id → seven texts
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(String(10))
+    points: Mapped[int | None] = mapped_column(Integer)
+    best_points: Mapped[int | None] = mapped_column(Integer)
+
+    version: Mapped[CourseVersion] = relationship()
+
+
+class Completion(Base):
+    """A course completed: the version, when, until when it is in date, and the code that
+    verifies its certificate."""
+
+    __tablename__ = "completions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"),
+                                           index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"))
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    certificate_code: Mapped[str] = mapped_column(String(20), unique=True)
+
+    course: Mapped[Course] = relationship()
+    version: Mapped[CourseVersion] = relationship()
+    user: Mapped[User] = relationship()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+import re
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from jesip_learn import courses
+from jesip_learn.content import is_download_only, media_type
 from jesip_learn.models import Permission
+from jesip_learn.web.edge import db
 
 blueprint = Blueprint("main", __name__)
 
@@ -17,6 +22,8 @@ def navigation_items() -> list[dict]:
         links = [("auth.sign_in", "Sign in"), ("auth.register", "Create an account")]
     else:
         links = [("main.home", "Home")]
+        if current_user.has_permission(Permission.TRAINER) or current_user.is_admin:
+            links.append(("author.course_list", "Courses"))
         if current_user.has_permission(Permission.MANAGER) or current_user.is_admin:
             links.append(("manage.approvals", "Approvals"))
         if current_user.is_admin:
@@ -59,6 +66,26 @@ def about():
 @blueprint.route("/healthz")
 def healthz():
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@blueprint.route("/course-files/<content_hash>/<path:path>")
+@login_required
+def course_file(content_hash: str, path: str):
+    """An image or PDF a course ships. SVG and anything else that could run script in
+    the browser is only ever a download, inside a sandbox."""
+    version = courses.version_with_hash(db(), content_hash) or abort(404)
+    data = courses.version_file(db(), version, path)
+    kind = media_type(path)
+    if data is None or kind is None or path.endswith(".md"):
+        abort(404)
+    response = make_response(data)
+    response.headers["Content-Type"] = kind
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    filename = re.sub(r"[^\w.\-]", "_", path.rsplit("/", 1)[-1])
+    disposition = "attachment" if is_download_only(path) else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response
 
 
 @blueprint.route("/favicon.ico")

@@ -1,0 +1,89 @@
+"""Markdown courses: parse, validate and render them (content-format.md).
+
+Pure: imports no Flask and no database code, so the CLI, the importer, the web views
+and the tests all call the same functions.
+
+    result = parse_course_folder("courses/jesip-awareness")
+    for problem in result.problems:
+        print(problem)                # jesip-awareness/04-methane.md:12: message
+    if result.ok:                     # result.course is None while any problem remains
+        store(result.course, result.sources, result.content_hash)
+    preview(result.draft)             # best effort, even with problems: never import it
+
+`parse_course_files({relative_path: bytes})` does the same for files held in memory
+(zip uploads, the browser editor). `render_markdown` / `sanitise_html` render and
+clean any other trainer-written Markdown or HTML with the same allow-list.
+
+Module map: model.py (dataclasses), parse.py (entry points), quiz.py and scenario.py
+(page builders), blocks.py (line-aware Markdown scanning), frontmatter.py (safe YAML),
+validate.py (the rules and the problem log), render.py (Markdown + nh3), files.py
+(what a course may hold), hashing.py, export.py.
+
+Python-Markdown is slow (quadratic) on some hostile inputs, such as a paragraph of
+thousands of `[`; pages are capped at 256 KB, but a web upload should still be parsed
+in a worker with a time limit.
+"""
+
+from .export import write_course_folder
+from .files import ALLOWED_FILE_TYPES, INLINE_IMAGE_TYPES, is_download_only, media_type
+from .hashing import content_hash
+from .model import (
+    JDM_STAGES,
+    METHANE_FIELDS,
+    PRINCIPLES,
+    ROLES,
+    SERVICES,
+    Choice,
+    Course,
+    Item,
+    MethaneLine,
+    MethaneModelAnswer,
+    Module,
+    Option,
+    ParseResult,
+    Problem,
+    Question,
+    Quiz,
+    Requirement,
+    Scenario,
+    Step,
+)
+from .parse import (
+    parse_course_files,
+    parse_course_folder,
+    validate_course_folder,
+)
+from .render import render_markdown, sanitise_html
+
+__all__ = [
+    "ALLOWED_FILE_TYPES",
+    "INLINE_IMAGE_TYPES",
+    "JDM_STAGES",
+    "METHANE_FIELDS",
+    "PRINCIPLES",
+    "ROLES",
+    "SERVICES",
+    "Choice",
+    "Course",
+    "Item",
+    "MethaneLine",
+    "MethaneModelAnswer",
+    "Module",
+    "Option",
+    "ParseResult",
+    "Problem",
+    "Question",
+    "Quiz",
+    "Requirement",
+    "Scenario",
+    "Step",
+    "content_hash",
+    "is_download_only",
+    "media_type",
+    "parse_course_files",
+    "parse_course_folder",
+    "render_markdown",
+    "sanitise_html",
+    "validate_course_folder",
+    "write_course_folder",
+]

@@ -1,0 +1,274 @@
+"""Learners' progress: items done, courses completed, and how long a completion stays
+in date.
+
+Progress is kept per course and item slug, so it survives versions that keep the slug.
+What counts toward the next completion starts again (the "cycle" starts) when a version
+that needs renewal is published, and when a completion enters its last 90 days: from then
+the learner renews by completing each item again.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .audit import record_event
+from .models import (
+    Completion,
+    Course,
+    CourseItem,
+    CourseVersion,
+    ItemProgress,
+    User,
+    utcnow,
+)
+
+EXPIRING_WINDOW = timedelta(days=90)
+CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day `months` later, or the month's last day when it has no such day."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    for day in range(moment.day, 27, -1):
+        try:
+            return moment.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    return moment.replace(year=year, month=month, day=min(moment.day, 28))
+
+
+# --- the cycle ---------------------------------------------------------------------------
+
+
+def latest_completion(session: Session, user: User, course: Course) -> Completion | None:
+    return session.scalar(select(Completion).where(
+        Completion.user_id == user.id, Completion.course_id == course.id)
+        .order_by(Completion.completed_at.desc(), Completion.id.desc()).limit(1))
+
+
+def renewal_cutoff(session: Session, course: Course) -> datetime | None:
+    """When the newest version that needs everyone to complete again was published."""
+    return session.scalar(select(func.max(CourseVersion.published_at)).where(
+        CourseVersion.course_id == course.id, CourseVersion.needs_renewal))
+
+
+def completion_state(completion: Completion | None, cutoff: datetime | None,
+                     now: datetime) -> str | None:
+    """'in-date', 'expiring' (within 90 days), 'expired', or None for no completion."""
+    if completion is None:
+        return None
+    if cutoff is not None and completion.completed_at < cutoff:
+        return "expired"  # a version that needs renewal has made it fall due
+    if completion.expires_at is None:
+        return "in-date"
+    if completion.expires_at <= now:
+        return "expired"
+    if completion.expires_at - now <= EXPIRING_WINDOW:
+        return "expiring"
+    return "in-date"
+
+
+def cycle_start(session: Session, user: User, course: Course, now: datetime) -> datetime | None:
+    """Items completed before this moment do not count toward the next completion."""
+    cutoff = renewal_cutoff(session, course)
+    completion = latest_completion(session, user, course)
+    starts = [cutoff] if cutoff else []
+    if completion_state(completion, cutoff, now) in ("expiring", "expired"):
+        starts.append(completion.completed_at)
+    return max(starts) if starts else None
+
+
+# --- items -------------------------------------------------------------------------------
+
+
+def _progress_row(session: Session, user: User, course: Course, slug: str,
+                  now: datetime) -> ItemProgress:
+    row = session.scalar(select(ItemProgress).where(
+        ItemProgress.user_id == user.id, ItemProgress.course_id == course.id,
+        ItemProgress.item_slug == slug))
+    if row is None:
+        row = ItemProgress(user_id=user.id, course_id=course.id, item_slug=slug,
+                           started_at=now)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def start_item(session: Session, user: User, version: CourseVersion, slug: str,
+               now: datetime | None = None) -> None:
+    """The learner has opened the item; in a new cycle it counts as started again."""
+    now = now or utcnow()
+    row = _progress_row(session, user, version.course, slug, now)
+    start = cycle_start(session, user, version.course, now)
+    if start is not None and row.started_at <= start:
+        row.started_at = now
+
+
+def item_states(session: Session, user: User, version: CourseVersion,
+                now: datetime | None = None) -> dict[str, str]:
+    """Each item's state for this learner: 'completed', 'in-progress' or 'not-started'."""
+    now = now or utcnow()
+    start = cycle_start(session, user, version.course, now)
+    rows = {row.item_slug: row for row in session.scalars(select(ItemProgress).where(
+        ItemProgress.user_id == user.id, ItemProgress.course_id == version.course_id))}
+    def in_cycle(moment: datetime) -> bool:
+        # Strictly after: the items that made the last completion belong to its cycle.
+        return start is None or moment > start
+
+    states = {}
+    for item in version.items:
+        row = rows.get(item.slug)
+        if row is None:
+            states[item.slug] = "not-started"
+        elif row.completed_at is not None and in_cycle(row.completed_at):
+            states[item.slug] = "completed"
+        elif in_cycle(row.started_at):
+            states[item.slug] = "in-progress"
+        else:
+            states[item.slug] = "not-started"  # touched only in an earlier cycle
+    return states
+
+
+def complete_item(session: Session, user: User, version: CourseVersion, slug: str,
+                  now: datetime | None = None) -> Completion | None:
+    """Record an item as done; returns the course completion when this finished the course."""
+    now = now or utcnow()
+    row = _progress_row(session, user, version.course, slug, now)
+    row.completed_at = now
+    row.completed_version_id = version.id
+    session.flush()
+    return complete_course_if_done(session, user, version, now)
+
+
+def complete_course_if_done(session: Session, user: User, version: CourseVersion,
+                            now: datetime) -> Completion | None:
+    """Every item of the published version done in this cycle: record one completion."""
+    if version.course.published_version_id != version.id:
+        return None
+    states = item_states(session, user, version, now)
+    if not states or any(state != "completed" for state in states.values()):
+        return None
+    latest = latest_completion(session, user, version.course)
+    cutoff = renewal_cutoff(session, version.course)
+    if completion_state(latest, cutoff, now) == "in-date":
+        return None  # already complete and not yet due: nothing new to record
+    expires = add_months(now, version.validity_months) if version.validity_months else None
+    completion = Completion(user_id=user.id, course_id=version.course_id, version_id=version.id,
+                            completed_at=now, expires_at=expires,
+                            certificate_code=new_certificate_code())
+    session.add(completion)
+    session.flush()
+    record_event(session, "course.completed", actor=user, subject=user,
+                 summary=f"{version.course.code} version {version.number}",
+                 details={"code": version.course.code, "version": version.number,
+                          "certificate": completion.certificate_code})
+    return completion
+
+
+def new_certificate_code() -> str:
+    body = "".join(secrets.choice(CERTIFICATE_ALPHABET) for _ in range(10))
+    return f"JL-{body[:5]}-{body[5:]}"
+
+
+# --- what a learner sees -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CourseStatus:
+    course: Course
+    version: CourseVersion
+    state: str  # not-started, in-progress, in-date, expiring, expired
+    completion: Completion | None
+    items_done: int
+    items_total: int
+    required: bool
+
+    @property
+    def due(self) -> datetime | None:
+        return self.completion.expires_at if self.completion else None
+
+    @property
+    def renewal_in_progress(self) -> bool:
+        return self.state in ("expiring", "expired") and self.items_done > 0
+
+
+def course_status(session: Session, user: User, course: Course, now: datetime | None = None,
+                  *, required: bool = False) -> CourseStatus | None:
+    now = now or utcnow()
+    version = course.published_version
+    if version is None:
+        return None
+    completion = latest_completion(session, user, course)
+    state = completion_state(completion, renewal_cutoff(session, course), now)
+    states = item_states(session, user, version, now)
+    done = sum(1 for s in states.values() if s == "completed")
+    if state is None:
+        started = any(s != "not-started" for s in states.values())
+        state = "in-progress" if started else "not-started"
+    return CourseStatus(course=course, version=version, state=state, completion=completion,
+                        items_done=done, items_total=len(states), required=required)
+
+
+def is_required(version: CourseVersion, user: User) -> bool:
+    return (user.organisation.service in (version.required_services or [])
+            and user.command_role in (version.required_roles or []))
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    required: list[CourseStatus]
+    optional: list[CourseStatus]
+
+
+def my_training(session: Session, user: User, now: datetime | None = None) -> Training:
+    now = now or utcnow()
+    required, optional = [], []
+    published = session.scalars(select(Course).where(Course.published_version_id.is_not(None))
+                                .order_by(Course.code))
+    for course in published:
+        needed = is_required(course.published_version, user)
+        status = course_status(session, user, course, now, required=needed)
+        (required if needed else optional).append(status)
+    order = {"expired": 0, "expiring": 1, "in-progress": 2, "not-started": 3, "in-date": 4}
+    required.sort(key=lambda s: (order[s.state], s.course.code))
+    return Training(required=required, optional=optional)
+
+
+def next_item(version: CourseVersion, states: dict[str, str]) -> CourseItem | None:
+    """The first item not yet completed, in course order."""
+    return next((item for item in version.items if states.get(item.slug) != "completed"), None)
+
+
+def learner_completions(session: Session, user: User) -> list[Completion]:
+    return list(session.scalars(select(Completion).where(Completion.user_id == user.id)
+                                .order_by(Completion.completed_at.desc())))
+
+
+# --- certificates ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    genuine: bool
+    course_title: str = ""
+    expires_at: datetime | None = None
+    in_date: bool = False
+
+
+def verify_certificate(session: Session, code: str, now: datetime | None = None) -> Verification:
+    """Whether a certificate code is genuine and in date, and nothing personal."""
+    now = now or utcnow()
+    completion = session.scalar(select(Completion).where(
+        Completion.certificate_code == (code or "").strip().upper()))
+    if completion is None:
+        return Verification(genuine=False)
+    state = completion_state(completion, renewal_cutoff(session, completion.course), now)
+    return Verification(genuine=True, course_title=completion.version.title,
+                        expires_at=completion.expires_at, in_date=state in ("in-date",
+                                                                             "expiring"))

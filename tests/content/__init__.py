@@ -1,0 +1,1 @@
+"""Tests of jesip_learn.content, the pure course parsing layer."""
