@@ -12,9 +12,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import courses
+from . import courses, users
 from . import organisations as orgs
-from . import users
 from .content import write_course_folder
 from .models import CommandRole, Organisation, Permission
 
