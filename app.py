@@ -8,4 +8,11 @@ from jesip_learn.factory import create_app
 app = create_app()
 
 if __name__ == "__main__":
-    app.run(host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "5000")))
+    from jesip_learn import users
+
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
+    with app.extensions["database"].write_session() as session:
+        token = users.issue_first_administrator_token(session)
+    if token:
+        print(f"No administrator yet. Create one at http://{host}:{port}/setup/{token}")
+    app.run(host=host, port=port)

@@ -5,6 +5,7 @@ baseline measured in the same run, because the machine is shared and noisy."""
 from __future__ import annotations
 
 import http.client
+import re
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +75,7 @@ class Throughput:
 
 
 def measure_throughput(port: int, path: str, *, seconds: float = 4.0, clients: int = 4,
-                       max_requests: int = 200_000) -> Throughput:
+                       max_requests: int = 200_000, headers: dict | None = None) -> Throughput:
     """Keep-alive GETs from `clients` threads for `seconds`, stopping early at
     `max_requests`: the loop is bounded in both time and count."""
     counts, failures = [0] * clients, [0] * clients
@@ -84,7 +86,7 @@ def measure_throughput(port: int, path: str, *, seconds: float = 4.0, clients: i
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         while time.monotonic() < stop_at and counts[index] < budget:
             try:
-                connection.request("GET", path)
+                connection.request("GET", path, headers=headers or {})
                 response = connection.getresponse()
                 response.read()
                 if response.status != 200:
@@ -103,3 +105,30 @@ def measure_throughput(port: int, path: str, *, seconds: float = 4.0, clients: i
     for thread in threads:
         thread.join()
     return Throughput(sum(counts), time.monotonic() - started, sum(failures))
+
+
+def signed_in_cookie(port: int, email: str, password: str) -> str:
+    """Sign in through the real form, as a browser would; returns the Cookie header."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/sign-in")
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page)
+    body = urllib.parse.urlencode({"csrf_token": token.group(1), "email": email,
+                                   "password": password})
+    connection.request("POST", "/sign-in", body=body, headers={
+        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    response = connection.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"sign-in failed with status {response.status}")
+    connection.close()
+    return response.getheader("Set-Cookie").split(";", 1)[0]
+
+
+def run_cli(env: dict, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run([PYTHON_BIN / "flask", "--app", "app", *args], cwd=ROOT, env=env,
+                            check=True, capture_output=True, text=True, input=stdin)
+    return result.stdout

@@ -7,12 +7,13 @@ byte and its items parsed and rendered; an import of unchanged content is a no-o
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .audit import record_event
 from .content import ParseResult, Problem, parse_course_files, parse_course_folder
@@ -180,7 +181,8 @@ def version_with_hash(session: Session, content_hash: str) -> CourseVersion | No
 
 def find_version(session: Session, code: str, number: int | None = None) -> CourseVersion | None:
     """The published version of a course, or the version with that number."""
-    course = session.scalar(select(Course).where(func.upper(Course.code) == code.upper()))
+    course = session.scalar(select(Course).where(func.upper(Course.code) == code.upper())
+                            .options(joinedload(Course.published_version)))
     if course is None:
         return None
     if number is None:
@@ -193,9 +195,48 @@ def version_sources(version: CourseVersion) -> dict[str, bytes]:
     return {file.path: file.blob.data for file in version.files}
 
 
+# Parsed items by (content hash, slug). A version's content never changes, so an entry
+# never goes stale; the bound keeps memory flat however many versions there are.
+_PARSED_ITEMS: OrderedDict[tuple[str, str], object] = OrderedDict()
+PARSED_ITEMS_KEPT = 256
+
+
+def _remembered(key: tuple[str, str], build):
+    if key in _PARSED_ITEMS:
+        _PARSED_ITEMS.move_to_end(key)
+        return _PARSED_ITEMS[key]
+    value = build()
+    if value is not None:
+        _PARSED_ITEMS[key] = value
+        if len(_PARSED_ITEMS) > PARSED_ITEMS_KEPT:
+            _PARSED_ITEMS.popitem(last=False)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutline:
+    """What a list of a version's items needs: no content."""
+
+    slug: str
+    position: int
+    kind: str
+    title: str
+    minutes: int | None
+
+
+def version_outline(version: CourseVersion) -> tuple[ItemOutline, ...]:
+    """The version's items in order, read from the database at most once per process."""
+    return _remembered((version.content_hash, ""), lambda: tuple(
+        ItemOutline(i.slug, i.position, i.kind, i.title, i.minutes) for i in version.items))
+
+
 def version_item(version: CourseVersion, slug: str):
-    stored = next((item for item in version.items if item.slug == slug), None)
-    return item_from_data(stored.kind, stored.content) if stored else None
+    """The parsed item, rebuilt from its stored JSON at most once per process."""
+    def build():
+        stored = next((item for item in version.items if item.slug == slug), None)
+        return item_from_data(stored.kind, stored.content) if stored else None
+
+    return _remembered((version.content_hash, slug), build)
 
 
 def version_file(session: Session, version: CourseVersion, path: str) -> bytes | None:

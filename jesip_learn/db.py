@@ -12,13 +12,17 @@ whereas an immediate one waits its turn for the busy timeout.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 5000
+WRITER_TRY_MS = 20  # how long one try at the write lock waits before a random pause
 WRITE_OPTION = "jesip_write"
 
 # Named constraints, so Alembic's batch mode on SQLite can find and alter them.
@@ -53,9 +57,31 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection):
         if connection.get_execution_options().get(WRITE_OPTION):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection, busy_timeout_ms)
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(connection, busy_timeout_ms: int) -> None:
+    """BEGIN IMMEDIATE, waiting up to the busy timeout for the write lock.
+
+    SQLite's own busy handler sleeps on a fixed schedule, so many waiting writers wake
+    together and all but one go back to sleep: under load the last in line waits for
+    seconds. Short tries with random pauses between them share the lock out fairly.
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={WRITER_TRY_MS}")
+    try:
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if not is_database_busy(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(random.uniform(0.002, 0.03))  # noqa: S311 - jitter, not secrets
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
 def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwargs) -> Engine:

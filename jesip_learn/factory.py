@@ -47,12 +47,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["mailer"] = Mailer(app.config)
     csrf.init_app(app)
 
-    from .web import admin, auth, author, edge, main, manage
+    from .web import admin, auth, author, edge, learn, main, manage, quiz, scenario
 
     edge.init_app(app)
     auth.init_login(app)
-    for blueprint in (main.blueprint, auth.blueprint, author.blueprint, admin.blueprint,
-                      manage.blueprint):
+    for blueprint in (main.blueprint, auth.blueprint, learn.blueprint, author.blueprint,
+                      admin.blueprint, manage.blueprint, quiz.blueprint,
+                      scenario.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -406,7 +406,8 @@ class CourseItem(Base):
     kind: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(300))
     minutes: Mapped[int | None] = mapped_column(Integer)
-    content: Mapped[dict] = mapped_column(JSON)
+    # Loaded only when one item is shown: lists of items need just their titles.
+    content: Mapped[dict] = mapped_column(JSON, deferred=True)
 
     version: Mapped[CourseVersion] = relationship(back_populates="items")
 

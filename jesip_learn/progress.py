@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .audit import record_event
+from .courses import ItemOutline, version_outline
 from .models import (
     Completion,
     Course,
-    CourseItem,
     CourseVersion,
     ItemProgress,
     User,
@@ -122,7 +122,7 @@ def item_states(session: Session, user: User, version: CourseVersion,
         return start is None or moment > start
 
     states = {}
-    for item in version.items:
+    for item in version_outline(version):
         row = rows.get(item.slug)
         if row is None:
             states[item.slug] = "not-started"
@@ -240,9 +240,10 @@ def my_training(session: Session, user: User, now: datetime | None = None) -> Tr
     return Training(required=required, optional=optional)
 
 
-def next_item(version: CourseVersion, states: dict[str, str]) -> CourseItem | None:
+def next_item(version: CourseVersion, states: dict[str, str]) -> ItemOutline | None:
     """The first item not yet completed, in course order."""
-    return next((item for item in version.items if states.get(item.slug) != "completed"), None)
+    return next((item for item in version_outline(version)
+                 if states.get(item.slug) != "completed"), None)
 
 
 def learner_completions(session: Session, user: User) -> list[Completion]:
@@ -272,3 +273,27 @@ def verify_certificate(session: Session, code: str, now: datetime | None = None)
     return Verification(genuine=True, course_title=completion.version.title,
                         expires_at=completion.expires_at, in_date=state in ("in-date",
                                                                              "expiring"))
+
+
+@dataclass(frozen=True, slots=True)
+class CourseHistory:
+    course: Course
+    completions: list
+    attempts: list
+    runs: list
+
+
+def learning_history(session: Session, user: User) -> list[CourseHistory]:
+    """Everything the learner has done, course by course: completions, every quiz attempt
+    and every scenario run, newest first."""
+    from .attempts import attempt_history  # these build on this module
+    from .runs import run_history
+
+    histories = []
+    for course in session.scalars(select(Course).order_by(Course.code)):
+        completions = [c for c in learner_completions(session, user) if c.course_id == course.id]
+        entry = CourseHistory(course, completions, attempt_history(session, user, course),
+                              run_history(session, user, course))
+        if entry.completions or entry.attempts or entry.runs:
+            histories.append(entry)
+    return histories

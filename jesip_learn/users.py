@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from . import passwords
 from .audit import record_event
@@ -357,7 +357,8 @@ def user_for_session(session: Session, session_id: str) -> User | None:
     user_id, _, epoch = (session_id or "").partition(":")
     if not (user_id.isdigit() and epoch.isdigit()):
         return None
-    user = session.get(User, int(user_id))
+    user = session.get(User, int(user_id), options=[joinedload(User.organisation),
+                                                    joinedload(User.grants)])
     if user is None or user.session_epoch != int(epoch) or not user.can_sign_in:
         return None
     return user

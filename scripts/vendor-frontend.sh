@@ -159,4 +159,15 @@ wrote "$AXE_OUT/axe-core-LICENSE-3RD-PARTY.txt"
 printf '%s\n' "$AXE_VERSION" >"$AXE_OUT/AXE_VERSION"
 wrote "$AXE_OUT/AXE_VERSION"
 
-echo "==> Done: govuk-frontend $GOVUK_VERSION, axe-core $AXE_VERSION"
+# DejaVu Sans for certificate PDFs: the PDF core fonts cannot print every name.
+FONT_PKG="$NODE_MODULES/dejavu-fonts-ttf"
+FONT_OUT="$ROOT/jesip_learn/data/fonts"
+mkdir -p "$FONT_OUT"
+for font in DejaVuSans.ttf DejaVuSans-Bold.ttf; do
+  cp "$FONT_PKG/ttf/$font" "$FONT_OUT/$font"
+  wrote "$FONT_OUT/$font"
+done
+cp "$FONT_PKG/LICENSE" "$FONT_OUT/LICENSE-DejaVu"
+wrote "$FONT_OUT/LICENSE-DejaVu"
+
+echo "==> Done: govuk-frontend $GOVUK_VERSION, axe-core $AXE_VERSION, dejavu-fonts-ttf"

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from jesip_learn.db import begin_writing, is_database_busy
-from jesip_learn.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, SERVICE_LABELS, Permission
+from jesip_learn.models import (
+    COMMAND_ROLE_LABELS,
+    PERMISSION_LABELS,
+    SERVICE_LABELS,
+    Permission,
+    utcnow,
+)
 
 log = logging.getLogger("jesip_learn.web")
 
@@ -145,6 +151,11 @@ def _new_reference() -> str:
     return secrets.token_hex(4).upper()
 
 
+def long_date(moment) -> str:
+    """A date as GOV.UK writes it: 3 March 2027."""
+    return moment.strftime("%-d %B %Y") if moment else ""
+
+
 def _template_globals():
     return {
         "SERVICE_LABELS": SERVICE_LABELS,
@@ -163,3 +174,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(InternalServerError, _handle_unexpected)
     app.context_processor(_template_globals)
     app.add_template_filter(lambda value: Permission(value).label, "permission_label")
+    app.add_template_filter(long_date, "long_date")
+    app.add_template_global(utcnow, "now")

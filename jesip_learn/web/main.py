@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from jesip_learn import courses
+from jesip_learn import courses, progress
 from jesip_learn.content import is_download_only, media_type
 from jesip_learn.models import Permission
 from jesip_learn.web.edge import db
@@ -21,7 +21,7 @@ def navigation_items() -> list[dict]:
     if not current_user.is_authenticated:
         links = [("auth.sign_in", "Sign in"), ("auth.register", "Create an account")]
     else:
-        links = [("main.home", "Home")]
+        links = [("learn.my_training", "My training")]
         if current_user.has_permission(Permission.TRAINER) or current_user.is_admin:
             links.append(("author.course_list", "Courses"))
         if current_user.has_permission(Permission.MANAGER) or current_user.is_admin:
@@ -44,7 +44,7 @@ def navigation_items() -> list[dict]:
 def home():
     if not current_user.is_authenticated:
         return render_template("main/start.html")
-    return render_template("main/home.html")
+    return redirect(url_for("learn.my_training"))
 
 
 @blueprint.route("/account")
@@ -86,6 +86,17 @@ def course_file(content_hash: str, path: str):
     disposition = "attachment" if is_download_only(path) else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return response
+
+
+@blueprint.route("/verify", defaults={"certificate_code": None})
+@blueprint.route("/verify/<certificate_code>")
+def verify(certificate_code: str | None):
+    """Public: whether a certificate is genuine and in date, and nothing about the person."""
+    certificate_code = certificate_code or request.args.get("code", "").strip()
+    if not certificate_code:
+        return render_template("main/verify.html", result=None, certificate_code="")
+    result = progress.verify_certificate(db(), certificate_code[:40])
+    return render_template("main/verify.html", result=result, certificate_code=certificate_code)
 
 
 @blueprint.route("/favicon.ico")

@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from jesip_learn import courses
 from jesip_learn.db import Database
 from jesip_learn.factory import create_app
 from jesip_learn.models import Organisation, OrganisationDomain, Permission
@@ -114,6 +115,9 @@ class LiveServer:
         return endpoint
 
 
+SHIPPED_COURSES = Path(__file__).resolve().parents[2] / "courses"
+
+
 @contextmanager
 def live_server_on_fresh_database(name: str, directory: Path) -> Iterator[LiveServer]:
     """Migrate and seed a new database, serve the app on it in a thread, then drop it."""
@@ -126,6 +130,8 @@ def live_server_on_fresh_database(name: str, directory: Path) -> Iterator[LiveSe
         database = Database(url)
         with database.write_session() as session:
             seed_reference_organisations(session)
+            # The shipped courses, so the crawl reaches every kind of learner page.
+            courses.import_parsed(session, courses.parse_folders(SHIPPED_COURSES))
         app = create_app({
             "TESTING": False,
             "DATABASE": database,

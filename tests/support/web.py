@@ -40,4 +40,4 @@ class Browser:
         return self.submit("/sign-in", {"email": email, "password": password})
 
     def sign_out(self):
-        return self.submit("/sign-out", {}, form_url="/")
+        return self.submit("/sign-out", {}, form_url="/account")

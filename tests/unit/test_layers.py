@@ -6,7 +6,9 @@ import sys
 DOMAIN_MODULES = [
     "jesip_learn.users", "jesip_learn.organisations", "jesip_learn.permissions",
     "jesip_learn.passwords", "jesip_learn.throttle", "jesip_learn.audit", "jesip_learn.mail",
-    "jesip_learn.models", "jesip_learn.db", "jesip_learn.config",
+    "jesip_learn.models", "jesip_learn.db", "jesip_learn.config", "jesip_learn.courses",
+    "jesip_learn.progress", "jesip_learn.attempts", "jesip_learn.runs", "jesip_learn.scoring",
+    "jesip_learn.certificates", "jesip_learn.content",
 ]
 
 

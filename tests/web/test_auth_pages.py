@@ -60,11 +60,11 @@ def test_register_confirm_sign_out_and_in(browser, organisation, outbox, session
     assert "Your email address is confirmed. You can now sign in." in page.notifications[0]
 
     page = browser.sign_in("sam.jones@northshire.police.uk")
-    assert page.h1 == "Welcome, Sam Jones"
+    assert page.h1 == "My training" and "Sam Jones" in page.text
     page = browser.sign_out()
     assert page.h1 == "Sign in to JESIP Learn" and "You have signed out." in page.notifications
     assert browser.client.get("/account").status_code == 302
-    assert browser.sign_in("sam.jones@northshire.police.uk").h1 == "Welcome, Sam Jones"
+    assert browser.sign_in("sam.jones@northshire.police.uk").h1 == "My training"
 
 
 def test_registration_outside_the_domain_waits_for_approval(browser, organisation, outbox):
@@ -124,7 +124,7 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(browser, make,
     response = browser.client.post("/sign-in?next=https://evil.example/",
                                    data={"email": user.email, "password": PASSWORD,
                                          "csrf_token": token})
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/"  # the home page, which leads to My training
 
 
 def test_the_eleventh_attempt_is_locked_out(browser, make, organisation):
@@ -144,7 +144,7 @@ def test_password_reset_by_email_link(browser, make, organisation, outbox):
     assert page.errors == ["Password must be 12 characters or more"]
     page = browser.submit(reset_path, {"password": "a brand new passphrase here"})
     assert "Your password has been changed" in page.notifications[0]
-    assert browser.sign_in(user.email, "a brand new passphrase here").h1.startswith("Welcome")
+    assert browser.sign_in(user.email, "a brand new passphrase here").h1 == "My training"
     reused = browser.get(reset_path)
     assert reused.status == 410 and "already been used" in reused.text
 

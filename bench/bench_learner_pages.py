@@ -1,0 +1,49 @@
+"""A reading module's page, for a signed-in learner, under gunicorn (2 workers): its
+throughput as a share of /healthz's on the same server in the same run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import (  # noqa: E402
+    gunicorn_server,
+    measure_throughput,
+    prepared_database,
+    run_cli,
+    signed_in_cookie,
+)
+
+ROUNDS = 3
+PASSWORD = "benchmark passphrase for learners"
+MODULE = "/learn/JESIP-AWARE/modules/the-five-principles"
+
+
+def main() -> None:
+    with prepared_database() as env:
+        run_cli(env, "courses", "import", "courses")
+        run_cli(env, "users", "create", "--email", "learner@kent.police.uk", "--name",
+                "Bench Learner", "--organisation", "Kent Police", "--role", "operational",
+                "--password-stdin", stdin=PASSWORD + "\n")
+        with gunicorn_server(env) as port:
+            cookie = {"Cookie": signed_in_cookie(port, "learner@kent.police.uk", PASSWORD)}
+            measure_throughput(port, "/healthz", seconds=1)
+            measure_throughput(port, MODULE, seconds=1, headers=cookie)
+            ratios = []
+            for _ in range(ROUNDS):
+                baseline = measure_throughput(port, "/healthz")
+                page = measure_throughput(port, MODULE, headers=cookie)
+                if baseline.failures or page.failures:
+                    raise SystemExit(f"failed requests: {baseline.failures} baseline, "
+                                     f"{page.failures} module page")
+                ratios.append(page.per_second / baseline.per_second)
+    ratios.sort()
+    print("reading module page (signed in) / minimal endpoint (gunicorn, 2 workers)")
+    print(f"  ratio median {ratios[len(ratios) // 2]:.2f} over {ROUNDS} rounds "
+          f"(each: {', '.join(f'{r:.2f}' for r in ratios)}; aim 0.4 or better)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,391 @@
+"""Quiz attempts: starting (or resuming) one, saving answers, and submitting it once.
+
+An attempt fixes, when it starts, the questions drawn and the order their options are
+shown in; it is always read against the version it started on (`attempt.version`), so
+publishing a new version never changes an attempt in progress.
+
+A submission is recorded by one conditional UPDATE (`... WHERE submitted_at IS NULL`), so a
+double click, a second tab or a replayed POST records one result: the later ones find the
+attempt already submitted and simply show that result again. Answers are saved the same
+way, so a late save can never change the answers of a submitted attempt.
+
+Nothing here ever gives the answers or explanations of an attempt that is not submitted:
+the page of an open attempt is built from `ShownQuestion`, which holds neither.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from . import courses, progress, scoring
+from .content import Question, Quiz
+from .models import Completion, Course, CourseVersion, QuizAttempt, User, utcnow
+from .scoring import FormValues, QuizScore
+
+
+class AttemptRefused(Exception):
+    """No attempt can be started; `message` says why, in words for the learner."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# --- looking attempts up -----------------------------------------------------------------
+
+
+def attempt_for(session: Session, user: User, attempt_id: int) -> QuizAttempt | None:
+    """The attempt, or None when there is none or it is someone else's."""
+    attempt = session.get(QuizAttempt, attempt_id)
+    if attempt is None or attempt.user_id != user.id:
+        return None
+    return attempt
+
+
+def attempt_history(session: Session, user: User, course: Course,
+                    slug: str | None = None) -> list[QuizAttempt]:
+    """Every attempt of this learner at the course's quizzes (or one quiz), newest first."""
+    query = select(QuizAttempt).where(QuizAttempt.user_id == user.id,
+                                      QuizAttempt.course_id == course.id)
+    if slug is not None:
+        query = query.where(QuizAttempt.item_slug == slug)
+    return list(session.scalars(query.order_by(QuizAttempt.started_at.desc(),
+                                               QuizAttempt.id.desc())))
+
+
+def open_attempt(session: Session, user: User, course: Course, slug: str) -> QuizAttempt | None:
+    """The learner's unsubmitted attempt at this quiz, if there is one."""
+    return session.scalar(select(QuizAttempt).where(
+        QuizAttempt.user_id == user.id, QuizAttempt.course_id == course.id,
+        QuizAttempt.item_slug == slug, QuizAttempt.submitted_at.is_(None))
+        .order_by(QuizAttempt.id.desc()).limit(1))
+
+
+def attempts_used(session: Session, user: User, course: Course, slug: str,
+                  now: datetime | None = None) -> int:
+    """Submitted attempts that count against `max_attempts`: those of the current cycle."""
+    query = select(func.count()).select_from(QuizAttempt).where(
+        QuizAttempt.user_id == user.id, QuizAttempt.course_id == course.id,
+        QuizAttempt.item_slug == slug, QuizAttempt.submitted_at.is_not(None))
+    start = progress.cycle_start(session, user, course, now or utcnow())
+    if start is not None:
+        query = query.where(QuizAttempt.submitted_at > start)
+    return session.scalar(query) or 0
+
+
+def attempt_number(session: Session, attempt: QuizAttempt) -> int:
+    """1 for the learner's first attempt at this quiz, 2 for the next, and so on."""
+    return session.scalar(select(func.count()).select_from(QuizAttempt).where(
+        QuizAttempt.user_id == attempt.user_id, QuizAttempt.course_id == attempt.course_id,
+        QuizAttempt.item_slug == attempt.item_slug, QuizAttempt.id <= attempt.id)) or 1
+
+
+@dataclass(frozen=True, slots=True)
+class QuizStanding:
+    """Where a learner stands with a quiz: attempts used and left in this cycle, whether
+    they passed in it, the open attempt, and every attempt numbered (newest first)."""
+
+    used: int
+    limit: int | None  # None: unlimited
+    passed: bool
+    open_attempt: QuizAttempt | None
+    history: list[tuple[int, QuizAttempt]]
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+    @property
+    def can_start(self) -> bool:
+        return self.open_attempt is not None or self.left is None or self.left > 0
+
+    @property
+    def refusal(self) -> str | None:
+        if self.can_start:
+            return None
+        return refusal_message(self.limit)
+
+
+def refusal_message(limit: int) -> str:
+    noun = "attempt" if limit == 1 else "attempts"
+    return f"You have used all {limit} {noun} at this quiz, so you cannot take it again."
+
+
+def quiz_standing(session: Session, user: User, course: Course, quiz: Quiz,
+                  now: datetime | None = None) -> QuizStanding:
+    history = attempt_history(session, user, course, quiz.slug)
+    start = progress.cycle_start(session, user, course, now or utcnow())
+    this_cycle = [a for a in history if a.submitted_at is not None
+                  and (start is None or a.submitted_at > start)]
+    return QuizStanding(
+        used=len(this_cycle), limit=quiz.max_attempts,
+        passed=any(attempt.passed for attempt in this_cycle),
+        open_attempt=next((a for a in history if a.submitted_at is None), None),
+        history=[(len(history) - index, a) for index, a in enumerate(history)])
+
+
+# --- starting ----------------------------------------------------------------------------
+
+
+def start_attempt(session: Session, user: User, version: CourseVersion, quiz: Quiz,
+                  rng: random.Random | None = None, now: datetime | None = None) -> QuizAttempt:
+    """The learner's open attempt at this quiz, or a new one with questions drawn and their
+    options shuffled; refuses (AttemptRefused) when no attempt is left in this cycle."""
+    now = now or utcnow()
+    rng = rng or random.SystemRandom()
+    # One learner starting from two tabs at once: the second waits here for the first, and
+    # then finds its attempt (PostgreSQL; SQLite's writers already take turns).
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    course = version.course
+    existing = open_attempt(session, user, course, quiz.slug)
+    if existing is not None:
+        return existing
+    if quiz.max_attempts is not None and (
+            attempts_used(session, user, course, quiz.slug, now) >= quiz.max_attempts):
+        raise AttemptRefused(refusal_message(quiz.max_attempts))
+    drawn = rng.sample(list(quiz.questions), quiz.questions_drawn)
+    attempt = QuizAttempt(
+        user_id=user.id, course_id=course.id, version_id=version.id, item_slug=quiz.slug,
+        started_at=now, question_ids=[question.id for question in drawn],
+        option_order={question.id: shuffled_options(question, rng) for question in drawn},
+        answers={})
+    session.add(attempt)
+    session.flush()
+    progress.start_item(session, user, version, quiz.slug, now)
+    return attempt
+
+
+def shuffled_options(question: Question, rng: random.Random) -> list[str]:
+    """The question's option ids in a random order; for an ordering question of more than
+    one item, never the right order (that would give the answer away)."""
+    order = [option.id for option in question.options]
+    rng.shuffle(order)
+    if question.kind == "ordering" and len(order) > 1:
+        while tuple(order) == tuple(question.correct_order):
+            rng.shuffle(order)
+    return order
+
+
+# --- reading an attempt against its own version -----------------------------------------
+
+
+def attempt_quiz(attempt: QuizAttempt) -> Quiz:
+    """The quiz as it was in the version the attempt started on."""
+    return courses.version_item(attempt.version, attempt.item_slug)
+
+
+def attempt_questions(attempt: QuizAttempt, quiz: Quiz | None = None) -> list[Question]:
+    """The attempt's questions, in the order they were drawn."""
+    quiz = quiz or attempt_quiz(attempt)
+    by_id = {question.id: question for question in quiz.questions}
+    return [by_id[question_id] for question_id in attempt.question_ids if question_id in by_id]
+
+
+def read_answers(questions: Sequence[Question], values: FormValues) -> dict[str, list[str]]:
+    return {question.id: scoring.read_answer(question, values) for question in questions}
+
+
+def answer_problems(questions: Sequence[Question],
+                    answers: Mapping[str, list[str]]) -> dict[str, str]:
+    """Question id → why its answer cannot be marked yet, for every such question."""
+    problems = {}
+    for question in questions:
+        problem = scoring.answer_problem(question, answers.get(question.id, []))
+        if problem is not None:
+            problems[question.id] = problem
+    return problems
+
+
+# --- what the page of an open attempt shows (never the answers) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShownOption:
+    id: str
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShownQuestion:
+    """A question as the learner sees it before submitting: no answer, no explanation."""
+
+    number: int
+    id: str
+    kind: str
+    title_html: str
+    stem_html: str
+    options: tuple[ShownOption, ...]  # in the order this attempt shows them
+    selected: frozenset[str]  # option ids chosen (single and select-all questions)
+    positions: Mapping[str, str] = field(default_factory=dict)  # ordering: option id → "2"
+    problem: str | None = None
+
+    @property
+    def field_id(self) -> str:
+        """The id of the question's first control, which the error summary links to."""
+        return f"question-{self.number}"
+
+    def field_name(self, option_id: str) -> str:
+        """The name of an ordering question's position select for one item (the name
+        scoring.Ordering reads)."""
+        return f"{self.id}.{option_id}"
+
+
+def shown_questions(attempt: QuizAttempt, values: FormValues | None = None,
+                    problems: Mapping[str, str] | None = None) -> list[ShownQuestion]:
+    """The attempt's questions for its page, filled in with the saved answers, or with the
+    values just sent (`values`) when the page is shown again with `problems`."""
+    problems = problems or {}
+    shown = []
+    for number, question in enumerate(attempt_questions(attempt), start=1):
+        by_id = {option.id: option for option in question.options}
+        order = [oid for oid in attempt.option_order.get(question.id, []) if oid in by_id]
+        options = tuple(ShownOption(oid, by_id[oid].html) for oid in order)
+        if values is not None:
+            answer = scoring.read_answer(question, values)
+        else:
+            answer = list(attempt.answers.get(question.id) or [])
+        if question.kind == "ordering":
+            if values is not None:
+                positions = {oid: (values.get(scoring.Ordering.field(question, oid)) or [""])[0]
+                             for oid in order}
+            else:
+                positions = {oid: str(index) for index, oid in enumerate(answer, start=1)}
+            selected = frozenset()
+        else:
+            positions, selected = {}, frozenset(answer)
+        shown.append(ShownQuestion(
+            number=number, id=question.id, kind=question.kind, title_html=question.title_html,
+            stem_html=question.stem_html, options=options, selected=selected,
+            positions=positions, problem=problems.get(question.id)))
+    return shown
+
+
+# --- saving and submitting --------------------------------------------------------------
+
+
+def _unsubmitted(attempt: QuizAttempt):
+    return update(QuizAttempt).where(QuizAttempt.id == attempt.id,
+                                     QuizAttempt.submitted_at.is_(None))
+
+
+def save_answers(session: Session, attempt: QuizAttempt, values: FormValues) -> bool:
+    """Keep the answers sent (some may be missing); False when the attempt was already
+    submitted, in which case nothing changes."""
+    answers = read_answers(attempt_questions(attempt), values)
+    return _write(session, attempt, _unsubmitted(attempt).values(answers=answers))
+
+
+def _write(session: Session, attempt: QuizAttempt, statement) -> bool:
+    result = session.execute(statement, execution_options={"synchronize_session": False})
+    session.refresh(attempt)  # what the database now holds, whoever wrote it
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What submitting did. `problems` (question id → message) is set when some question
+    was unanswered: no result was recorded. `recorded` is True only for the request that
+    recorded the result; a repeated one finds it already submitted. `completion` is set
+    when passing the quiz completed the course."""
+
+    attempt: QuizAttempt
+    problems: dict[str, str]
+    recorded: bool = False
+    completion: Completion | None = None
+
+    @property
+    def submitted(self) -> bool:
+        return self.attempt.submitted_at is not None
+
+
+def submit_attempt(session: Session, attempt: QuizAttempt, values: FormValues,
+                   now: datetime | None = None) -> Submission:
+    """Save the answers, then mark and record the attempt once, if every question has an
+    answer."""
+    if attempt.submitted_at is not None:
+        return Submission(attempt, problems={})
+    now = now or utcnow()
+    quiz = attempt_quiz(attempt)
+    questions = attempt_questions(attempt, quiz)
+    answers = read_answers(questions, values)
+    problems = answer_problems(questions, answers)
+    if problems:
+        _write(session, attempt, _unsubmitted(attempt).values(answers=answers))
+        return Submission(attempt, problems={} if attempt.submitted_at else problems)
+    score = scoring.score_quiz(questions, answers, quiz.pass_mark)
+    recorded = _write(session, attempt, _unsubmitted(attempt).values(
+        answers=answers, submitted_at=now, correct=score.correct, total=score.total,
+        percent=score.percent, passed=score.passed))
+    completion = None
+    if recorded and score.passed:
+        completion = _complete_quiz(session, attempt, now)
+    return Submission(attempt, problems={}, recorded=recorded, completion=completion)
+
+
+def _complete_quiz(session: Session, attempt: QuizAttempt, now: datetime) -> Completion | None:
+    course = session.get(Course, attempt.course_id)
+    published = course.published_version
+    if published is None or not any(item.slug == attempt.item_slug
+                                    for item in courses.version_outline(published)):
+        return None
+    user = session.get(User, attempt.user_id)
+    return progress.complete_item(session, user, published, attempt.item_slug, now)
+
+
+# --- the result, once submitted ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedQuestion:
+    number: int
+    kind: str
+    title_html: str
+    stem_html: str
+    given_html: tuple[str, ...]  # the learner's answer, as option HTML in their order
+    right_html: tuple[str, ...]  # the right answer
+    correct: bool
+    explanation_html: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    score: QuizScore
+    questions: list[MarkedQuestion]
+
+    @property
+    def passed(self) -> bool:
+        return self.score.passed
+
+
+def attempt_result(attempt: QuizAttempt) -> AttemptResult:
+    """The marked attempt: only for one that has been submitted."""
+    if attempt.submitted_at is None:
+        raise ValueError("an attempt's answers are shown only once it is submitted")
+    quiz = attempt_quiz(attempt)
+    questions = attempt_questions(attempt, quiz)
+    marked = []
+    for number, question in enumerate(questions, start=1):
+        html = {option.id: option.html for option in question.options}
+        shown = attempt.option_order.get(question.id, [])
+        answer = list(attempt.answers.get(question.id) or [])
+        if question.kind == "ordering":
+            given, right = answer, list(question.correct_order)
+        else:  # choices listed in the order the learner saw them
+            given = [oid for oid in shown if oid in set(answer)]
+            right = [oid for oid in shown if oid in question.correct_option_ids]
+        marked.append(MarkedQuestion(
+            number=number, kind=question.kind, title_html=question.title_html,
+            stem_html=question.stem_html,
+            given_html=tuple(html[oid] for oid in given if oid in html),
+            right_html=tuple(html[oid] for oid in right if oid in html),
+            correct=scoring.is_correct(question, answer),
+            explanation_html=question.explanation_html))
+    score = QuizScore(correct=attempt.correct or 0, total=attempt.total or len(questions),
+                      pass_mark=quiz.pass_mark)
+    return AttemptResult(score=score, questions=marked)

@@ -1,0 +1,70 @@
+"""Certificates of completion as PDF. The verification code on each lets anyone check it at
+/verify/CODE, which says only whether it is genuine and in date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+
+from fpdf import FPDF
+
+FONT_FOLDER = resources.files("jesip_learn.data").joinpath("fonts")
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateDetails:
+    learner: str
+    organisation: str
+    course: str
+    code: str
+    version: int
+    completed_at: datetime
+    expires_at: datetime | None
+    certificate_code: str
+    verify_url: str
+
+
+def long_date(moment: datetime) -> str:
+    return moment.strftime("%-d %B %Y")
+
+
+def certificate_pdf(details: CertificateDetails) -> bytes:
+    pdf = FPDF(orientation="landscape", format="A4")
+    pdf.set_title(f"Certificate: {details.course}")
+    pdf.set_author("JESIP Learn")
+    pdf.set_creation_date(details.completed_at)
+    with resources.as_file(FONT_FOLDER) as folder:
+        pdf.add_font("DejaVu", "", str(folder / "DejaVuSans.ttf"))
+        pdf.add_font("DejaVu", "B", str(folder / "DejaVuSans-Bold.ttf"))
+    pdf.add_page()
+    pdf.set_draw_color(11, 12, 12)
+    pdf.set_line_width(1.5)
+    pdf.rect(10, 10, 277, 190)
+    pdf.set_y(30)
+    line = _writer(pdf)
+    line("JESIP Learn", 14, bold=True)
+    line("Certificate of completion", 28, bold=True, gap=10)
+    line("This is to certify that", 14)
+    line(details.learner, 24, bold=True)
+    line(details.organisation, 14, gap=6)
+    line("has completed", 14)
+    line(details.course, 22, bold=True)
+    line(f"{details.code}, version {details.version}", 12, gap=8)
+    line(f"Completed on {long_date(details.completed_at)}", 14)
+    if details.expires_at:
+        line(f"In date until {long_date(details.expires_at)}", 14, bold=True, gap=10)
+    else:
+        line("This course does not expire", 14, gap=10)
+    line(f"Verification code: {details.certificate_code}", 12, bold=True)
+    line(f"Check it at {details.verify_url}", 11)
+    return bytes(pdf.output())
+
+
+def _writer(pdf: FPDF):
+    def line(text: str, size: int, *, bold: bool = False, gap: float = 2) -> None:
+        pdf.set_font("DejaVu", "B" if bold else "", size)
+        pdf.multi_cell(0, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+
+    return line

@@ -1,0 +1,329 @@
+"""Quiz attempts: drawing and shuffling, resuming, the attempt limit, saving, submitting
+once, scoring, and completing the item and the course."""
+
+import dataclasses
+import random
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
+
+from jesip_learn import attempts, courses, progress
+from jesip_learn.models import Completion, QuizAttempt, utcnow
+from tests.support.factories import make_user
+from tests.support.quizzes import answer_values
+
+VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def version(session):
+    outcome, = courses.import_parsed(session, courses.parse_folders(VALID))
+    return courses.find_version(session, outcome.code)
+
+
+@pytest.fixture
+def quiz(version):
+    stored = next(item for item in version.items if item.kind == "quiz")
+    return courses.version_item(version, stored.slug)
+
+
+@pytest.fixture
+def learner(session):
+    return make_user(session, command_role="tactical")
+
+
+def start(session, learner, version, quiz, seed=1):
+    return attempts.start_attempt(session, learner, version, quiz, random.Random(seed), NOW)
+
+
+def questions_of(attempt):
+    return attempts.attempt_questions(attempt)
+
+
+def submit(session, attempt, *, right=True):
+    return attempts.submit_attempt(session, attempt,
+                                   answer_values(questions_of(attempt), right=right), NOW)
+
+
+def count(session, model, *conditions):
+    return session.scalar(select(func.count()).select_from(model).where(*conditions))
+
+
+# --- drawing and shuffling --------------------------------------------------------------
+
+
+def test_an_attempt_draws_the_number_asked_for_with_options_shuffled(session, learner,
+                                                                     version, quiz):
+    two = dataclasses.replace(quiz, questions_per_attempt=2)
+    attempt = start(session, learner, version, two)
+    assert len(attempt.question_ids) == 2
+    bank = {question.id: question for question in quiz.questions}
+    assert set(attempt.question_ids) <= set(bank)
+    assert set(attempt.option_order) == set(attempt.question_ids)
+    for question_id, shown in attempt.option_order.items():
+        assert sorted(shown) == sorted(o.id for o in bank[question_id].options)
+    assert attempt.version_id == version.id and attempt.submitted_at is None
+
+
+def test_draws_follow_the_random_generator(session, version, quiz):
+    def draw(seed):
+        attempt = start(session, make_user(session), version, quiz, seed)
+        return attempt.question_ids, attempt.option_order
+
+    assert draw(7) == draw(7)  # the same seed draws the same attempt
+    draws = [draw(seed) for seed in range(8)]
+    assert len({tuple(ids) for ids, _order in draws}) > 1  # questions in different orders
+    first = quiz.questions[0].id
+    assert len({tuple(order[first]) for _ids, order in draws}) > 1  # options shuffled
+
+
+def test_ordering_items_are_never_shown_in_the_right_order(quiz):
+    ordering = next(q for q in quiz.questions if q.kind == "ordering")
+    two_items = dataclasses.replace(ordering, options=ordering.options[:2],
+                                    correct_order=ordering.correct_order[:2])
+    for question in (ordering, two_items):
+        for seed in range(200):
+            shown = attempts.shuffled_options(question, random.Random(seed))
+            assert tuple(shown) != question.correct_order
+            assert sorted(shown) == sorted(question.correct_order)
+
+
+def test_starting_marks_the_quiz_in_progress(session, learner, version, quiz):
+    start(session, learner, version, quiz)
+    assert progress.item_states(session, learner, version, NOW)[quiz.slug] == "in-progress"
+
+
+# --- resuming and the attempt limit -----------------------------------------------------
+
+
+def test_an_open_attempt_is_resumed_instead_of_starting_another(session, learner, version,
+                                                                quiz):
+    first = start(session, learner, version, quiz, seed=1)
+    again = start(session, learner, version, quiz, seed=2)
+    assert again.id == first.id
+    assert count(session, QuizAttempt, QuizAttempt.user_id == learner.id) == 1
+    standing = attempts.quiz_standing(session, learner, version.course, quiz, NOW)
+    assert standing.open_attempt.id == first.id and standing.used == 0
+
+
+def test_max_attempts_is_enforced(session, learner, version, quiz):
+    assert quiz.max_attempts == 3
+    for seed in range(3):
+        submit(session, start(session, learner, version, quiz, seed), right=False)
+    standing = attempts.quiz_standing(session, learner, version.course, quiz, NOW)
+    assert standing.used == 3 and standing.left == 0 and not standing.can_start
+    assert standing.refusal == ("You have used all 3 attempts at this quiz, so you cannot "
+                                "take it again.")
+    with pytest.raises(attempts.AttemptRefused) as refused:
+        start(session, learner, version, quiz, seed=9)
+    assert refused.value.message == standing.refusal
+    assert count(session, QuizAttempt, QuizAttempt.user_id == learner.id) == 3
+    assert [number for number, _a in standing.history] == [3, 2, 1]
+
+
+def test_attempts_and_a_pass_count_again_after_a_renewal(session, learner, version, quiz,
+                                                        tmp_path):
+    earlier = utcnow() - timedelta(days=1)
+    for seed in range(3):
+        attempt = attempts.start_attempt(session, learner, version, quiz, random.Random(seed),
+                                         earlier)
+        attempts.submit_attempt(session, attempt, answer_values(questions_of(attempt),
+                                                                right=seed == 2), earlier)
+    standing = attempts.quiz_standing(session, learner, version.course, quiz, earlier)
+    assert standing.passed and standing.used == 3 and not standing.can_start
+    copy = tmp_path / "valid-course"
+    shutil.copytree(VALID, copy)
+    (copy / "course.md").write_text((copy / "course.md").read_text() + "\nRenewed.\n")
+    courses.import_parsed(session, courses.parse_folders(copy), needs_renewal=True)
+    renewed = version.course.published_version
+    standing = attempts.quiz_standing(session, learner, version.course, quiz)
+    assert not standing.passed and standing.used == 0 and standing.can_start
+    assert len(standing.history) == 3  # the old attempts stay in the history
+    fresh = attempts.start_attempt(session, learner, renewed, quiz, random.Random(5))
+    assert fresh.version_id == renewed.id
+
+
+def test_unlimited_attempts(session, learner, version, quiz):
+    unlimited = dataclasses.replace(quiz, max_attempts=None)
+    for seed in range(4):
+        submit(session, start(session, learner, version, unlimited, seed), right=False)
+    standing = attempts.quiz_standing(session, learner, version.course, unlimited, NOW)
+    assert standing.used == 4 and standing.left is None and standing.can_start
+
+
+# --- saving and submitting --------------------------------------------------------------
+
+
+def test_answers_are_saved_partly_and_shown_again(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    single = next(q for q in questions_of(attempt) if q.kind == "single")
+    right = answer_values([single])
+    assert attempts.save_answers(session, attempt, right)
+    session.expire_all()
+    attempt = session.get(QuizAttempt, attempt.id)
+    assert attempt.answers[single.id] == right[single.id]
+    shown = {q.id: q for q in attempts.shown_questions(attempt)}
+    assert shown[single.id].selected == frozenset(right[single.id])
+    assert attempt.submitted_at is None
+
+
+def test_an_incomplete_submission_records_nothing(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    single = next(q for q in questions_of(attempt) if q.kind == "single")
+    submission = attempts.submit_attempt(session, attempt, answer_values([single]), NOW)
+    assert not submission.submitted and not submission.recorded
+    others = {q.id for q in questions_of(attempt)} - {single.id}
+    assert set(submission.problems) == others
+    assert "Select all the answers that apply" in submission.problems.values()
+    assert "Give each item a different position, from 1 to 3" in submission.problems.values()
+    session.expire_all()
+    stored = session.get(QuizAttempt, attempt.id)
+    assert stored.submitted_at is None and stored.correct is None and stored.passed is None
+    assert progress.item_states(session, learner, version, NOW)[quiz.slug] == "in-progress"
+
+
+def test_positions_used_twice_are_an_unanswered_ordering_question(session, learner, version,
+                                                                  quiz):
+    attempt = start(session, learner, version, quiz)
+    values = answer_values(questions_of(attempt))
+    ordering = next(q for q in questions_of(attempt) if q.kind == "ordering")
+    for option in ordering.options:
+        values[f"{ordering.id}.{option.id}"] = ["1"]
+    submission = attempts.submit_attempt(session, attempt, values, NOW)
+    assert list(submission.problems) == [ordering.id]
+    shown = next(q for q in attempts.shown_questions(attempt, values, submission.problems)
+                 if q.id == ordering.id)
+    assert set(shown.positions.values()) == {"1"} and shown.problem  # as the learner sent it
+
+
+def test_wrong_answers_fail(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    submission = submit(session, attempt, right=False)
+    assert submission.recorded and submission.completion is None
+    assert (attempt.correct, attempt.total, attempt.percent, attempt.passed) == (0, 3, 0.0,
+                                                                                False)
+    assert attempt.submitted_at == NOW
+    result = attempts.attempt_result(attempt)
+    assert not result.passed and not any(q.correct for q in result.questions)
+    assert progress.item_states(session, learner, version, NOW)[quiz.slug] == "in-progress"
+
+
+def test_one_wrong_answer_of_three_is_below_the_pass_mark(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    questions = questions_of(attempt)
+    values = {**answer_values(questions[:2]), **answer_values(questions[2:], right=False)}
+    attempts.submit_attempt(session, attempt, values, NOW)
+    assert attempt.correct == 2 and round(attempt.percent, 1) == 66.7 and not attempt.passed
+
+
+def test_passing_completes_the_quiz(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    submission = submit(session, attempt)
+    assert submission.recorded and attempt.passed and attempt.correct == 3
+    assert submission.completion is None  # the other items are not done yet
+    assert progress.item_states(session, learner, version, NOW)[quiz.slug] == "completed"
+    result = attempts.attempt_result(attempt)
+    assert result.passed and all(q.correct for q in result.questions)
+    ordering = next(q for q in result.questions if q.kind == "ordering")
+    assert ordering.right_html == ("Major incident declared?", "Exact location",
+                                   "Type of incident")
+    assert all(q.explanation_html for q in result.questions)
+
+
+def test_passing_the_last_item_completes_the_course(session, learner, version, quiz):
+    for item in version.items:
+        if item.slug != quiz.slug:
+            progress.complete_item(session, learner, version, item.slug, NOW)
+    submission = submit(session, start(session, learner, version, quiz))
+    assert submission.completion is not None
+    assert submission.completion.version_id == version.id
+    assert count(session, Completion, Completion.user_id == learner.id) == 1
+
+
+def test_a_replayed_submission_records_once(session, learner, version, quiz):
+    for item in version.items:
+        if item.slug != quiz.slug:
+            progress.complete_item(session, learner, version, item.slug, NOW)
+    attempt = start(session, learner, version, quiz)
+    first = submit(session, attempt)
+    recorded = (attempt.submitted_at, attempt.correct, attempt.passed, dict(attempt.answers))
+    replay = submit(session, attempt, right=False)
+    assert first.recorded and first.completion is not None
+    assert replay.submitted and not replay.recorded and replay.completion is None
+    assert not replay.problems
+    empty = attempts.submit_attempt(session, attempt, {}, NOW)  # nothing sent at all
+    assert empty.submitted and not empty.problems and not empty.recorded
+    assert not attempts.save_answers(session, attempt, answer_values(questions_of(attempt),
+                                                                     right=False))
+    session.expire_all()
+    stored = session.get(QuizAttempt, attempt.id)
+    assert (stored.submitted_at, stored.correct, stored.passed, stored.answers) == recorded
+    assert count(session, Completion, Completion.user_id == learner.id) == 1
+
+
+def test_a_submission_found_already_recorded_by_someone_else_changes_nothing(
+        session, learner, version, quiz):
+    """Another request recorded the result after this one loaded the attempt."""
+    attempt = start(session, learner, version, quiz)
+    loaded_early = session.get(QuizAttempt, attempt.id)
+    session.execute(attempts._unsubmitted(attempt).values(submitted_at=NOW, correct=1, total=3,
+                                                          percent=33.3, passed=False))
+    # As this request saw it before the other wrote: stale in memory, not a change to save.
+    set_committed_value(loaded_early, "submitted_at", None)
+    submission = attempts.submit_attempt(session, loaded_early,
+                                         answer_values(questions_of(loaded_early)), NOW)
+    assert submission.submitted and not submission.recorded
+    assert loaded_early.correct == 1 and loaded_early.passed is False
+
+
+# --- versions, ownership and history ----------------------------------------------------
+
+
+def test_a_new_version_does_not_change_an_attempt_in_progress(session, learner, version, quiz,
+                                                              tmp_path):
+    attempt = start(session, learner, version, quiz)
+    copy = tmp_path / "valid-course"
+    shutil.copytree(VALID, copy)
+    quiz_file = next(copy.glob("*.quiz.md"))
+    quiz_file.write_text(quiz_file.read_text().replace("- [ ] Communicate\n",
+                                                       "- [ ] Communicate clearly\n"))
+    courses.import_parsed(session, courses.parse_folders(copy))
+    assert version.course.published_version.number == 2
+    shown = [o.html for q in attempts.shown_questions(attempt) for o in q.options]
+    assert "Communicate" in shown and "Communicate clearly" not in shown
+    submission = submit(session, attempt)
+    assert submission.recorded and attempt.passed and attempt.version_id == version.id
+    published = version.course.published_version
+    assert progress.item_states(session, learner, published, NOW)[quiz.slug] == "completed"
+
+
+def test_an_attempt_belongs_to_its_learner(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    other = make_user(session)
+    assert attempts.attempt_for(session, learner, attempt.id) is attempt
+    assert attempts.attempt_for(session, other, attempt.id) is None
+    assert attempts.attempt_for(session, learner, attempt.id + 1000) is None
+
+
+def test_history_lists_every_attempt_newest_first(session, learner, version, quiz):
+    first = start(session, learner, version, quiz)
+    submit(session, first, right=False)
+    second = start(session, learner, version, quiz, seed=2)
+    history = attempts.attempt_history(session, learner, version.course)
+    assert [a.id for a in history] == [second.id, first.id]
+    assert attempts.attempt_number(session, second) == 2
+    assert attempts.attempt_history(session, make_user(session), version.course) == []
+
+
+def test_the_page_of_an_open_attempt_holds_no_answers(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    fields = {f.name for f in dataclasses.fields(attempts.ShownQuestion)}
+    assert not fields & {"correct", "correct_order", "explanation_html", "options_correct"}
+    assert {f.name for f in dataclasses.fields(attempts.ShownOption)} == {"id", "html"}
+    with pytest.raises(ValueError):
+        attempts.attempt_result(attempt)

@@ -1,0 +1,353 @@
+"""Quiz pages through the test client: the overview, an attempt, its errors and its result,
+read as a person would (title, h1, error summary), and never an answer before submitting."""
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from jesip_learn import attempts, courses, progress
+from jesip_learn.models import Completion, QuizAttempt
+from tests.support.quizzes import answer_values
+
+VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
+SLUG = "check-your-understanding"
+OVERVIEW = f"/learn/JESIP-AWARE/quizzes/{SLUG}"
+
+
+@pytest.fixture
+def course_version(session):
+    courses.import_parsed(session, courses.parse_folders(VALID))
+    session.commit()
+    return courses.find_version(session, "JESIP-AWARE")
+
+
+@pytest.fixture
+def quiz(course_version):
+    return courses.version_item(course_version, SLUG)
+
+
+@pytest.fixture
+def learner(make, organisation, browser):
+    user = make.user(organisation=organisation, name="Quinn Learner", command_role="tactical")
+    browser.sign_in(user.email)
+    return user
+
+
+def start_quiz(browser):
+    """Press "Start quiz" (or "Continue quiz") on the overview; the attempt page follows."""
+    return browser.submit(f"{OVERVIEW}/start", {}, form_url=OVERVIEW)
+
+
+def latest_attempt(session, user) -> QuizAttempt:
+    session.expire_all()
+    return session.scalar(select(QuizAttempt).where(QuizAttempt.user_id == user.id)
+                          .order_by(QuizAttempt.id.desc()).limit(1))
+
+
+def attempt_url(attempt) -> str:
+    return f"{OVERVIEW}/attempts/{attempt.id}"
+
+
+def send(browser, attempt, values, action="submit"):
+    return browser.submit(attempt_url(attempt), {**values, "action": action})
+
+
+def submitted_count(session, user) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(QuizAttempt).where(
+        QuizAttempt.user_id == user.id, QuizAttempt.submitted_at.is_not(None)))
+
+
+# --- the overview -----------------------------------------------------------------------
+
+
+def test_the_overview_says_what_the_quiz_asks(browser, learner, course_version):
+    page = browser.get(OVERVIEW)
+    assert page.status == 200
+    assert page.title == "Check your understanding – JESIP Awareness – JESIP Learn"
+    assert page.h1 == "Check your understanding"
+    assert "Questions 3 questions" in page.text and "Pass mark 80%" in page.text
+    assert "Attempts 0 of 3 used, 3 left" in page.text
+    assert page.soup.find("button", string=re.compile("Start quiz"))
+    assert "You have not submitted an attempt yet." in page.text
+
+
+def test_the_course_page_links_to_the_quiz(browser, learner, course_version):
+    page = browser.get("/learn/JESIP-AWARE")
+    assert page.soup.find("a", href=OVERVIEW, string="Check your understanding")
+
+
+def test_looking_at_the_overview_starts_nothing(browser, learner, course_version, session):
+    browser.get(OVERVIEW)
+    assert latest_attempt(session, learner) is None
+
+
+def test_unknown_quizzes_are_not_found(browser, learner, course_version):
+    assert browser.get("/learn/JESIP-AWARE/quizzes/nope").status == 404
+    assert browser.get("/learn/NOPE/quizzes/check-your-understanding").status == 404
+    module = course_version.items[0].slug
+    assert browser.get(f"/learn/JESIP-AWARE/quizzes/{module}").status == 404
+
+
+def test_quiz_pages_need_sign_in(client, course_version):
+    assert client.get(OVERVIEW).status_code == 302
+
+
+# --- an attempt -------------------------------------------------------------------------
+
+
+def test_the_attempt_page_shows_every_question_to_answer(browser, learner, course_version,
+                                                         session, quiz):
+    page = start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    assert page.title == "Check your understanding, attempt 1 – JESIP Awareness – JESIP Learn"
+    assert page.h1 == "Check your understanding"
+    fieldsets = page.soup.select("main form fieldset")
+    assert len(fieldsets) == 3
+    questions = attempts.attempt_questions(attempt)
+    for fieldset, question in zip(fieldsets, questions, strict=True):
+        legend = " ".join(fieldset.legend.get_text(" ", strip=True).split())
+        assert legend.endswith(question.title) and legend.startswith("Question ")
+        shown = attempt.option_order[question.id]
+        if question.kind == "single":
+            radios = fieldset.select("input[type=radio]")
+            assert [r["value"] for r in radios] == shown and {r["name"] for r in radios} == {
+                question.id}
+        elif question.kind == "multiple":
+            boxes = fieldset.select("input[type=checkbox]")
+            assert [b["value"] for b in boxes] == shown
+            assert "Select all that apply" in fieldset.get_text()
+        else:
+            selects = fieldset.select("select")
+            assert [s["name"] for s in selects] == [f"{question.id}.{o}" for o in shown]
+            labels = [fieldset.find("label", attrs={"for": s["id"]}).get_text(strip=True)
+                      for s in selects]
+            html = {o.id: o.html for o in question.options}
+            assert labels == [html[o] for o in shown]
+            assert tuple(shown) != question.correct_order
+            for select_field in selects:
+                options = [o["value"] for o in select_field.select("option")]
+                assert options == ["", "1", "2", "3"]
+    buttons = [b.get_text(strip=True) for b in page.soup.select("main form button")]
+    assert buttons == ["Submit answers", "Save and come back later"]
+    assert "govuk-button--secondary" in page.soup.select("main form button")[1]["class"]
+
+
+def test_answers_and_explanations_are_never_in_the_page_before_submission(
+        browser, learner, course_version, session, quiz):
+    page = start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    url = attempt_url(attempt)
+    partly = answer_values([q for q in attempts.attempt_questions(attempt)
+                            if q.kind == "single"], right=True)
+    pages = {
+        "new": page,
+        "again": browser.get(url),
+        "saved": (send(browser, attempt, partly, "save"), browser.get(url))[1],
+        "with errors": send(browser, attempt, partly),
+        "overview": browser.get(OVERVIEW),
+    }
+    assert pages["with errors"].errors  # still unsubmitted
+    for name, shown in pages.items():
+        html = str(shown.soup)
+        text = shown.text
+        for question in quiz.questions:
+            explanation = " ".join(re.sub("<[^>]+>", " ", question.explanation_html).split())
+            assert explanation[:40] not in text, f"{name}: explanation shown"
+            assert question.explanation_html not in html, f"{name}: explanation in the HTML"
+        assert not re.search(r"correct|right answer|data-answer", html, re.IGNORECASE), name
+        assert "You scored" not in text
+
+
+def test_saving_keeps_answers_for_later(browser, learner, course_version, session):
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    single = next(q for q in attempts.attempt_questions(attempt) if q.kind == "single")
+    chosen = answer_values([single])[single.id][0]
+    page = send(browser, attempt, {single.id: [chosen]}, "save")
+    assert page.h1 == "Check your understanding"  # back on the overview
+    assert any("Your answers have been saved" in n for n in page.notifications)
+    assert page.soup.find("button", string=re.compile("Continue quiz"))
+    assert submitted_count(session, learner) == 0
+    again = browser.get(attempt_url(attempt))
+    assert again.soup.find("input", attrs={"value": chosen})["checked"] is not None
+    resumed = start_quiz(browser)  # "Continue quiz" goes back to the same attempt
+    assert resumed.soup.find("input", attrs={"value": chosen}).has_attr("checked")
+    assert latest_attempt(session, learner).id == attempt.id
+
+
+def test_unanswered_questions_are_listed_in_an_error_summary(browser, learner, course_version,
+                                                             session):
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    questions = attempts.attempt_questions(attempt)
+    numbers = {q.kind: n for n, q in enumerate(questions, start=1)}
+    single = next(q for q in questions if q.kind == "single")
+    page = send(browser, attempt, answer_values([single]))
+    assert page.title.startswith("Error: Check your understanding, attempt 1")
+    assert sorted(page.errors) == sorted([
+        f"Question {numbers['multiple']}: Select all the answers that apply",
+        f"Question {numbers['ordering']}: Give each item a different position, from 1 to 3",
+    ])
+    links = page.error_links()
+    assert set(links.values()) == {f"question-{numbers['multiple']}",
+                                   f"question-{numbers['ordering']}"}
+    assert len(page.soup.select(".govuk-form-group--error")) == 2
+    assert page.soup.find("input", attrs={"value": answer_values([single])[single.id][0]}
+                          ).has_attr("checked")  # what was sent is shown again
+    assert submitted_count(session, learner) == 0
+
+
+def test_an_ordering_answer_with_errors_is_shown_as_sent(browser, learner, course_version,
+                                                         session):
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    questions = attempts.attempt_questions(attempt)
+    values = answer_values(questions)
+    ordering = next(q for q in questions if q.kind == "ordering")
+    first = ordering.options[0].id
+    values[f"{ordering.id}.{first}"] = ["3"]  # two items in position 3
+    page = send(browser, attempt, values)
+    assert page.errors == [f"Question {questions.index(ordering) + 1}: Give each item a "
+                           "different position, from 1 to 3"]
+    chosen = page.soup.find("select", attrs={"name": f"{ordering.id}.{first}"}).find(
+        "option", selected=True)
+    assert chosen["value"] == "3"
+
+
+def test_wrong_answers_show_a_fail_with_the_right_answers_and_explanations(
+        browser, learner, course_version, session, quiz):
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    page = send(browser, attempt, answer_values(attempts.attempt_questions(attempt),
+                                                right=False))
+    assert page.title == ("You did not pass: Check your understanding, attempt 1 – "
+                          "JESIP Awareness – JESIP Learn")
+    assert page.h1 == "You did not pass"
+    assert "You scored 0 out of 3 (0%). The pass mark is 80%." in page.text
+    cards = page.soup.select(".govuk-summary-card")
+    assert len(cards) == 3
+    for card in cards:
+        assert card.select_one(".govuk-tag").get_text(strip=True) == "Wrong"
+        keys = [k.get_text(strip=True) for k in card.select(".govuk-summary-list__key")]
+        assert keys == ["Your answer", "Right answer", "Why"]
+    text = page.text
+    for question in quiz.questions:
+        explanation = " ".join(re.sub("<[^>]+>", " ", question.explanation_html).split())
+        assert explanation in text
+    assert "Co-locate" in text and "Communicate" in text  # the right answer and theirs
+    assert page.soup.find("button", string=re.compile("Try again"))
+    assert "You have 2 attempts left." in text
+    overview = browser.get(OVERVIEW)
+    assert "Attempts 1 of 3 used, 2 left" in overview.text
+    row = overview.soup.select_one(".govuk-table__body .govuk-table__row")
+    assert "0 out of 3 (0%)" in row.get_text() and "Not passed" in row.get_text()
+
+
+def test_passing_completes_the_quiz_and_announces_a_completed_course(
+        browser, learner, course_version, session):
+    for item in course_version.items:
+        if item.slug != SLUG:
+            progress.complete_item(session, learner, course_version, item.slug)
+    session.commit()
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    page = send(browser, attempt, answer_values(attempts.attempt_questions(attempt)))
+    assert page.h1 == "You passed"
+    assert "You scored 3 out of 3 (100%)." in page.text
+    assert [t.get_text(strip=True) for t in page.soup.select(".govuk-summary-card .govuk-tag")
+            ] == ["Right"] * 3
+    assert any("You have completed JESIP Awareness" in n for n in page.notifications)
+    assert not page.soup.find("button", string=re.compile("Try again"))
+    overview = browser.get(OVERVIEW)
+    assert "You have passed this quiz." in overview.text
+    assert overview.soup.find("button", string=re.compile("Take the quiz again"))
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Completion).where(
+        Completion.user_id == learner.id)) == 1
+
+
+def test_a_double_submit_records_one_result_and_shows_it_again(browser, learner,
+                                                               course_version, session):
+    attempt_page = start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    token = attempt_page.csrf_token()
+    values = answer_values(attempts.attempt_questions(attempt), right=False)
+    form = {**values, "action": "submit", "csrf_token": token}
+    first = browser.client.post(attempt_url(attempt), data=form)
+    replay = browser.client.post(attempt_url(attempt), data={
+        **answer_values(attempts.attempt_questions(attempt)), "action": "submit",
+        "csrf_token": token})
+    result_url = f"{attempt_url(attempt)}/result"
+    assert first.status_code == replay.status_code == 302
+    assert first.headers["Location"].endswith(result_url)
+    assert replay.headers["Location"].endswith(result_url)
+    assert submitted_count(session, learner) == 1
+    page = browser.get(result_url)
+    assert page.h1 == "You did not pass" and "You scored 0 out of 3" in page.text
+    saved = browser.client.post(attempt_url(attempt), data={**form, "action": "save"})
+    assert saved.headers["Location"].endswith(result_url)
+    assert latest_attempt(session, learner).correct == 0
+
+
+def test_an_open_attempt_has_no_result_yet_and_a_submitted_one_no_form(
+        browser, learner, course_version, session):
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    early = browser.client.get(f"{attempt_url(attempt)}/result")
+    assert early.status_code == 302 and early.headers["Location"].endswith(attempt_url(attempt))
+    send(browser, attempt, answer_values(attempts.attempt_questions(attempt)))
+    late = browser.client.get(attempt_url(attempt))
+    assert late.status_code == 302 and late.headers["Location"].endswith("/result")
+
+
+def test_someone_elses_attempt_is_not_found(browser, make, organisation, course_version,
+                                            session, learner):
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    url = attempt_url(attempt)
+    browser.sign_out()
+    other = make.user(organisation=organisation, name="Other Person")
+    browser.sign_in(other.email)
+    assert browser.get(url).status == 404
+    assert browser.get(f"{url}/result").status == 404
+    token = browser.get(OVERVIEW).csrf_token()
+    response = browser.client.post(url, data={
+        **answer_values(attempts.attempt_questions(attempt)), "action": "submit",
+        "csrf_token": token})
+    assert response.status_code == 404
+    assert submitted_count(session, learner) == 0
+
+
+def test_an_attempt_is_found_only_under_its_own_quiz(browser, learner, course_version,
+                                                     session):
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    assert browser.get(f"/learn/JESIP-AWARE/quizzes/other/attempts/{attempt.id}").status == 404
+    assert browser.get(f"{OVERVIEW}/attempts/{attempt.id + 1000}").status == 404
+
+
+def test_no_attempt_is_left_after_the_last_one(browser, learner, course_version, session):
+    for _ in range(3):
+        start_quiz(browser)
+        attempt = latest_attempt(session, learner)
+        result = send(browser, attempt, answer_values(attempts.attempt_questions(attempt),
+                                                      right=False))
+    assert "You have used all 3 attempts at this quiz" in result.text
+    assert not result.soup.find("button", string=re.compile("Try again"))
+    overview = browser.get(OVERVIEW)
+    assert "Attempts 3 of 3 used, 0 left" in overview.text
+    assert "You have used all 3 attempts at this quiz" in overview.text
+    assert not overview.soup.find("button", string=re.compile("Start quiz"))
+    page = browser.submit(f"{OVERVIEW}/start", {}, form_url="/learn/JESIP-AWARE")
+    assert page.h1 == "Check your understanding"
+    assert any("You have used all 3 attempts" in n for n in page.notifications)
+    assert submitted_count(session, learner) == 3
+    assert latest_attempt(session, learner).submitted_at is not None
+
+
+def test_starting_needs_the_csrf_token(browser, learner, course_version, session):
+    assert browser.client.post(f"{OVERVIEW}/start").status_code == 400
+    assert latest_attempt(session, learner) is None
