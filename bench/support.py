@@ -5,8 +5,8 @@ baseline measured in the same run, because the machine is shared and noisy."""
 from __future__ import annotations
 
 import http.client
-import re
 import os
+import re
 import socket
 import subprocess
 import sys
