@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .audit import record_event
 from .content import ParseResult, Problem, parse_course_files, parse_course_folder
@@ -186,7 +187,10 @@ def find_version(session: Session, code: str, number: int | None = None) -> Cour
     if course is None:
         return None
     if number is None:
-        return course.published_version
+        version = course.published_version
+        if version is not None:
+            set_committed_value(version, "course", course)  # already loaded: no second query
+        return version
     return session.scalar(select(CourseVersion).where(CourseVersion.course_id == course.id,
                                                       CourseVersion.number == number))
 

@@ -204,7 +204,12 @@ FILLER_WORDS = frozenset({
     "there", "their", "any", "some",
 })
 NEGATIONS = frozenset({"no", "not", "none", "nil", "zero"})
-COVERED_SHARE = 0.5
+NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                "seven": "7", "eight": "8", "nine": "9", "ten": "10", "single": "1"}
+# A field is covered when it holds about a third of the model's key words: messages are
+# meant to be short, so a brief but right answer must count.
+COVERED_SHARE = 1 / 3
+MOST_WORDS_NEEDED = 3
 
 
 def key_words(text: str) -> set[str]:
@@ -216,6 +221,8 @@ def key_words(text: str) -> set[str]:
             continue
         if word in NEGATIONS:
             word = "not"
+        elif word in NUMBER_WORDS:
+            word = NUMBER_WORDS[word]
         elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
             word = word[:-1]
         words.add(word)
@@ -232,14 +239,14 @@ class MethaneFieldResult:
 
 
 def compare_methane(model_lines: Sequence[str], written: Sequence[str]) -> list[MethaneFieldResult]:
-    """Each field covered when the learner's text holds at least half the model's key words
-    (at least one), in any order and any case."""
+    """Each field covered when the learner's text holds about a third of the model's key
+    words (at least one, at most three needed), in any order and any case."""
     results = []
     for index, (letter, label) in enumerate(METHANE_FIELDS):
         model = model_lines[index] if index < len(model_lines) else ""
         text = written[index] if index < len(written) else ""
         wanted, given = key_words(model), key_words(text)
-        needed = max(1, int(len(wanted) * COVERED_SHARE + 0.5)) if wanted else 0
+        needed = min(MOST_WORDS_NEEDED, max(1, round(len(wanted) * COVERED_SHARE)))
         covered = bool(given) and len(wanted & given) >= needed
         results.append(MethaneFieldResult(letter, label, model, text, covered))
     return results

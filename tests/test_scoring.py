@@ -106,6 +106,12 @@ def test_a_fail_ending_is_reported(scenario):
     ("not declared a major incident yet", "No major incident", True),
     ("fast-flowing water, electricity in flooded homes", "Electricity; flooded homes", True),
     ("one elderly resident unaccounted for", "", False),
+    ("one elderly resident unaccounted for", "1 resident missing", True),
+    ("fast-flowing water, electricity in flooded homes", "Fast flowing water, rising, dark",
+     True),
+    ("one fire appliance on scene, water rescue team requested",
+     "1 ambulance here. Need fire water rescue and police", True),
+    ("one fire appliance on scene, water rescue team requested", "ambulance here", False),
 ])
 def test_methane_fields_are_compared_forgivingly(model, written, covered):
     result = scoring.compare_methane([model] * 7, [written] * 7)

@@ -36,6 +36,7 @@ login_manager = LoginManager()
 
 IDLE_LIMIT = timedelta(minutes=30)
 SESSION_LIMIT = timedelta(hours=12)
+SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 def init_login(app: Flask) -> None:
@@ -60,7 +61,8 @@ def _end_stale_sessions():
         flash("You were signed out because you had not used the site for a while. "
               "Sign in again to carry on.")
         return
-    session["seen_at"] = now
+    if now - seen > SEEN_RESOLUTION.total_seconds():
+        session["seen_at"] = now  # not every request: each change re-signs the cookie
 
 
 def _start_session(user) -> None:
