@@ -281,6 +281,7 @@ class CourseHistory:
     completions: list
     attempts: list
     runs: list
+    item_titles: dict  # item slug → title, from the published version
 
 
 def learning_history(session: Session, user: User) -> list[CourseHistory]:
@@ -292,8 +293,10 @@ def learning_history(session: Session, user: User) -> list[CourseHistory]:
     histories = []
     for course in session.scalars(select(Course).order_by(Course.code)):
         completions = [c for c in learner_completions(session, user) if c.course_id == course.id]
+        titles = ({item.slug: item.title for item in version_outline(course.published_version)}
+                  if course.published_version else {})
         entry = CourseHistory(course, completions, attempt_history(session, user, course),
-                              run_history(session, user, course))
+                              run_history(session, user, course), titles)
         if entry.completions or entry.attempts or entry.runs:
             histories.append(entry)
     return histories
