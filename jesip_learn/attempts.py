@@ -329,13 +329,8 @@ def submit_attempt(session: Session, attempt: QuizAttempt, values: FormValues,
 
 
 def _complete_quiz(session: Session, attempt: QuizAttempt, now: datetime) -> Completion | None:
-    course = session.get(Course, attempt.course_id)
-    published = course.published_version
-    if published is None or not any(item.slug == attempt.item_slug
-                                    for item in courses.version_outline(published)):
-        return None
-    user = session.get(User, attempt.user_id)
-    return progress.complete_item(session, user, published, attempt.item_slug, now)
+    return progress.complete_published_item(session, attempt.user_id, attempt.course_id,
+                                            attempt.item_slug, now)
 
 
 # --- the result, once submitted ----------------------------------------------------------

@@ -146,6 +146,17 @@ def complete_item(session: Session, user: User, version: CourseVersion, slug: st
     return complete_course_if_done(session, user, version, now)
 
 
+def complete_published_item(session: Session, user_id: int, course_id: int, slug: str,
+                            now: datetime) -> Completion | None:
+    """An item finished on whichever version the learner started it on counts toward the
+    published version, as long as that version still has an item with this slug."""
+    course = session.get(Course, course_id)
+    published = course.published_version if course else None
+    if published is None or not any(item.slug == slug for item in version_outline(published)):
+        return None
+    return complete_item(session, session.get(User, user_id), published, slug, now)
+
+
 def complete_course_if_done(session: Session, user: User, version: CourseVersion,
                             now: datetime) -> Completion | None:
     """Every item of the published version done in this cycle: record one completion."""

@@ -237,12 +237,8 @@ def _finish(session: Session, run: ScenarioRun, scenario: Scenario,
     run.result, run.points, run.best_points = score.result, score.points, score.best
     if score.result != "pass":
         return None
-    course = session.get(Course, run.course_id)
-    published = course.published_version
-    if published is None or not any(item.slug == run.item_slug for item in published.items):
-        return None
-    user = session.get(User, run.user_id)
-    return progress.complete_item(session, user, published, run.item_slug, now)
+    return progress.complete_published_item(session, run.user_id, run.course_id, run.item_slug,
+                                            now)
 
 
 # --- the debrief -------------------------------------------------------------------------
