@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .validate import FileProblems
 
 # Deeper nesting than this is refused before Python-Markdown sees it: its list
 # parser takes cubic time and then overflows the stack on a few hundred levels.
@@ -247,6 +251,22 @@ def dedent_once(text: str) -> str:
 
 def strip_quote_marker(text: str) -> str:
     return QUOTE_MARKER.sub("", text, count=1)
+
+
+def quoted_lines(blocks: Iterable[Block], problems: FileProblems, misplaced: str) -> list[Line]:
+    """The text of the block quote that may follow something (a quiz question's
+    explanation, a choice's feedback), without its `>` markers. Anything else there is
+    reported once, at its first line, as `misplaced`."""
+    quoted: list[Line] = []
+    for block in blocks:
+        if block.kind == "blank":
+            quoted.append(Line(block.lines[0].number, ""))
+        elif block.kind == "quote":
+            quoted.extend(Line(each.number, strip_quote_marker(each.text)) for each in block.lines)
+        else:
+            problems.add(block.lines[0].number, misplaced)
+            break
+    return quoted
 
 
 def _ends_paragraph(text: str) -> bool:

@@ -17,9 +17,9 @@ from .blocks import (
     ListItem,
     Section,
     parse_attributes,
+    quoted_lines,
     scan_blocks,
     split_sections,
-    strip_quote_marker,
 )
 from .model import Option, Question, Quiz
 from .page import Page, PieceRenderer, heading_id, trim_blank_lines
@@ -203,20 +203,6 @@ def _lines_of(blocks: Sequence[Block]) -> list[Line]:
 
 
 def _explanation_lines(after: Sequence[Block], problems: FileProblems) -> list[Line]:
-    """The block quote after the answers, without its `>` markers. Anything else after
-    the answers is reported once, at its first line."""
-    explanation: list[Line] = []
-    for block in after:
-        if block.kind == "blank":
-            explanation.append(Line(block.lines[0].number, ""))
-        elif block.kind == "quote":
-            explanation.extend(
-                Line(line.number, strip_quote_marker(line.text)) for line in block.lines
-            )
-        else:
-            problems.add(
-                block.lines[0].number,
-                "only a block quote (> ...) may follow the answers: it is the explanation",
-            )
-            break
-    return explanation
+    """The block quote after the answers: the explanation."""
+    return quoted_lines(after, problems,
+                        "only a block quote (> ...) may follow the answers: it is the explanation")

@@ -20,9 +20,9 @@ from .blocks import (
     ListItem,
     Section,
     parse_attributes,
+    quoted_lines,
     scan_blocks,
     split_sections,
-    strip_quote_marker,
 )
 from .model import METHANE_FIELDS, Choice, MethaneLine, MethaneModelAnswer, Scenario, Step
 from .page import Page, PieceRenderer, heading_id, trim_blank_lines
@@ -208,21 +208,9 @@ def _read_score(value: str | None, line: int, problems: FileProblems) -> int:
 
 
 def _feedback_lines(item: ListItem, problems: FileProblems) -> list[Line]:
-    feedback: list[Line] = []
-    for block in scan_blocks(item.more):
-        if block.kind == "blank":
-            feedback.append(Line(block.lines[0].number, ""))
-        elif block.kind == "quote":
-            feedback.extend(
-                Line(each.number, strip_quote_marker(each.text)) for each in block.lines
-            )
-        else:
-            problems.add(
-                block.lines[0].number,
-                "under a choice only an indented block quote (the feedback) may follow",
-            )
-            break
-    return feedback
+    """The indented block quote under a choice: its feedback."""
+    return quoted_lines(scan_blocks(item.more), problems,
+                        "under a choice only an indented block quote (the feedback) may follow")
 
 
 def _build_model_answer(
