@@ -302,8 +302,11 @@ def learning_history(session: Session, user: User) -> list[CourseHistory]:
     from .runs import run_history
 
     histories = []
+    completions_by_course: dict[int, list[Completion]] = {}
+    for completion in learner_completions(session, user):
+        completions_by_course.setdefault(completion.course_id, []).append(completion)
     for course in session.scalars(select(Course).order_by(Course.code)):
-        completions = [c for c in learner_completions(session, user) if c.course_id == course.id]
+        completions = completions_by_course.get(course.id, [])
         titles = ({item.slug: item.title for item in version_outline(course.published_version)}
                   if course.published_version else {})
         entry = CourseHistory(course, completions, attempt_history(session, user, course),

@@ -561,13 +561,13 @@ def _set_grants(session: Session, actor: User, user: User, wanted: set[str],
 
 def _account_snapshot(user: User) -> dict:
     manager = user.manager_grant()
+    area = manager.area if manager else None
     return {
         "name": user.name,
-        "organisation_id": user.organisation_id if user.organisation is None
-        else user.organisation.id,
+        # Read through the relationships: the ids are not set until the next flush.
+        "organisation_id": user.organisation.id,
         "command_role": user.command_role,
         "permissions": sorted(user.permissions),
-        "manager_area_id": manager.area_id if manager and manager.area is None
-        else (manager.area.id if manager and manager.area else None),
+        "manager_area_id": area.id if area else None,
         "is_active": user.is_active,
     }
