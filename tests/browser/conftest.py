@@ -9,6 +9,7 @@ PostgreSQL database when DATABASE_URL is set) that is thrown away at the end.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -116,6 +117,8 @@ class LiveServer:
 
 
 SHIPPED_COURSES = Path(__file__).resolve().parents[2] / "courses"
+# The example course of the content format, completed: code JESIP-AWARE.
+FIXTURE_COURSE = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 
 
 @contextmanager
@@ -343,3 +346,36 @@ def save_screenshots(page: Page, name: str, widths=SCREENSHOT_WIDTHS) -> list[Pa
         saved.append(path)
     page.set_viewport_size(original)
     return saved
+
+
+# --- the example course ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_course(live_server) -> str:
+    """The example course in the live server's database, as the published JESIP-AWARE
+    (importing it again is a no-op)."""
+    with live_server.database.write_session() as session:
+        courses.import_parsed(session, courses.parse_folders(FIXTURE_COURSE))
+    return "JESIP-AWARE"
+
+
+def answer_quiz(page: Page, quiz, *, right: bool) -> None:
+    """Answer every question as a person would: radios, check boxes and a position select
+    per item; all right, or all wrong."""
+    for question in quiz.questions:
+        group = page.get_by_role("group", name=re.compile(re.escape(question.title)))
+        if question.kind == "ordering":
+            order = list(question.correct_order)
+            if not right:
+                order.reverse()
+            text = {option.id: option.html for option in question.options}
+            for position, option_id in enumerate(order, start=1):
+                group.get_by_label(text[option_id], exact=True).select_option(str(position))
+        elif question.kind == "single":
+            chosen = next(o for o in question.options if o.correct is right)
+            group.get_by_role("radio", name=chosen.html, exact=True).check()
+        else:
+            for option in question.options:
+                box = group.get_by_role("checkbox", name=option.html, exact=True)
+                box.set_checked(option.correct is right)

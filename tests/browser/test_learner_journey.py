@@ -23,14 +23,15 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from jesip_learn import courses
 from jesip_learn.content import Quiz
 from tests.browser.conftest import (
+    FIXTURE_COURSE,
     SCREENSHOT_WIDTHS,
     Account,
+    answer_quiz,
     check_accessibility,
     save_screenshots,
     sign_in,
 )
 
-FIXTURE_COURSE = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 CODE = "JESIP-AWARE"
 COURSE = f"/learn/{CODE}"
 COURSE_TITLE = "JESIP Awareness"
@@ -57,14 +58,6 @@ MODES = {
     "phone": {"width": 375, "javascript": True},
     "no-javascript": {"width": 375, "javascript": False},
 }
-
-
-@pytest.fixture(scope="module")
-def example_course(live_server) -> str:
-    """The fixture course in the live server's database (importing it again is a no-op)."""
-    with live_server.database.write_session() as session:
-        courses.import_parsed(session, courses.parse_folders(FIXTURE_COURSE))
-    return CODE
 
 
 @pytest.fixture(scope="module")
@@ -195,26 +188,6 @@ def read_modules(journey: Journey, page: Page) -> None:
     expect(pages).to_contain_text("Check your understanding")  # next
     journey.look(page, "module-2")
     page.get_by_role("button", name="Mark as complete and continue").click()
-
-
-def answer_quiz(page: Page, quiz: Quiz, *, right: bool) -> None:
-    """Radios, check boxes and a position select per item, as a person would answer."""
-    for question in quiz.questions:
-        group = page.get_by_role("group", name=re.compile(re.escape(question.title)))
-        if question.kind == "ordering":
-            order = list(question.correct_order)
-            if not right:
-                order.reverse()
-            text = {option.id: option.html for option in question.options}
-            for position, option_id in enumerate(order, start=1):
-                group.get_by_label(text[option_id], exact=True).select_option(str(position))
-        elif question.kind == "single":
-            chosen = next(o for o in question.options if o.correct is right)
-            group.get_by_role("radio", name=chosen.html, exact=True).check()
-        else:
-            for option in question.options:
-                box = group.get_by_role("checkbox", name=option.html, exact=True)
-                box.set_checked(option.correct is right)
 
 
 def fail_then_pass_quiz(journey: Journey, page: Page, quiz: Quiz) -> None:

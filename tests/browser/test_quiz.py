@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -16,23 +15,16 @@ from playwright.sync_api import Locator, Page, expect
 from jesip_learn import courses
 from jesip_learn.content import Quiz
 from tests.browser.conftest import (
+    FIXTURE_COURSE,
     SCREENSHOT_WIDTHS,
+    answer_quiz,
     check_accessibility,
     save_screenshots,
     sign_in,
 )
 
-FIXTURE_COURSE = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 SLUG = "check-your-understanding"
 OVERVIEW = f"/learn/JESIP-AWARE/quizzes/{SLUG}"
-
-
-@pytest.fixture(scope="module")
-def example_course(live_server):
-    """The fixture course in the live server's database (importing it again is a no-op)."""
-    with live_server.database.write_session() as session:
-        courses.import_parsed(session, courses.parse_folders(FIXTURE_COURSE))
-    return "JESIP-AWARE"
 
 
 @pytest.fixture(scope="module")
@@ -47,29 +39,6 @@ def heading(page: Page) -> Locator:
 
 def question_group(page: Page, title: str) -> Locator:
     return page.get_by_role("group", name=re.compile(re.escape(title)))
-
-
-def answer(page: Page, quiz: Quiz, *, right: bool) -> None:
-    """Answer every question the way a person would: radios, check boxes, position selects."""
-    for question in quiz.questions:
-        group = question_group(page, question.title)
-        if question.kind == "ordering":
-            order = list(question.correct_order)
-            if not right:
-                order.reverse()
-            text = {option.id: option.html for option in question.options}
-            for position, option_id in enumerate(order, start=1):
-                group.get_by_label(text[option_id], exact=True).select_option(str(position))
-        elif question.kind == "single":
-            chosen = next(o for o in question.options if o.correct is right)
-            group.get_by_role("radio", name=chosen.html, exact=True).check()
-        else:
-            for option in question.options:
-                box = group.get_by_role("checkbox", name=option.html, exact=True)
-                if option.correct is right:
-                    box.check()
-                else:
-                    box.uncheck()
 
 
 def axe_checker(new_context, live_server) -> Page:
@@ -152,7 +121,7 @@ def test_a_learner_fails_the_quiz_then_passes_it(javascript, new_context, live_s
         expect(first_select).to_be_focused()
 
     # Wrong answers: a fail, with each right answer and why.
-    answer(page, quiz, right=False)
+    answer_quiz(page, quiz, right=False)
     page.get_by_role("button", name="Submit answers").click()
     expect(heading(page)).to_have_text("You did not pass")
     expect(page.get_by_text("You scored 0 out of 3 (0%). The pass mark is 80%.")).to_be_visible()
@@ -188,7 +157,7 @@ def test_a_learner_fails_the_quiz_then_passes_it(javascript, new_context, live_s
     expect(question_group(page, single.title).get_by_role(
         "radio", name=right_option.html)).to_be_checked()
 
-    answer(page, quiz, right=True)
+    answer_quiz(page, quiz, right=True)
     page.get_by_role("button", name="Submit answers").click()
     expect(heading(page)).to_have_text("You passed")
     expect(page.get_by_text("You scored 3 out of 3 (100%).")).to_be_visible()

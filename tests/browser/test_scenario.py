@@ -5,12 +5,10 @@ debrief. With and without JavaScript, axe on every page at desktop and phone wid
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from jesip_learn import courses
 from tests.browser.conftest import (
     SCREENSHOT_WIDTHS,
     check_accessibility,
@@ -18,7 +16,6 @@ from tests.browser.conftest import (
     sign_in,
 )
 
-FIXTURE_COURSE = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 OVERVIEW = "/learn/JESIP-AWARE/scenarios/flooding"
 FIRST_CHOICE = "Ask the caller for an exact location and what they can see"
 MESSAGE = {
@@ -31,14 +28,6 @@ MESSAGE = {
     "E – Emergency services present and those required":
         "One fire appliance on scene, water rescue team requested",
 }
-
-
-@pytest.fixture(scope="module")
-def example_course(live_server):
-    """The fixture course in the live server's database (importing it again is a no-op)."""
-    with live_server.database.write_session() as session:
-        courses.import_parsed(session, courses.parse_folders(FIXTURE_COURSE))
-    return "JESIP-AWARE"
 
 
 def heading(page: Page):
