@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -191,6 +192,8 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the account was last deactivated: reports "as of" an earlier date still count them.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship()
     grants: Mapped[list[PermissionGrant]] = relationship(
@@ -507,16 +510,51 @@ class Completion(Base):
     verifies its certificate."""
 
     __tablename__ = "completions"
+    # Reports find each learner's latest completion of each course through this index.
+    __table_args__ = (Index("ix_completions_user_course_completed", "user_id", "course_id",
+                            "completed_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"),
                                            index=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"))
+    # A completion brought from another system has no version here and no certificate.
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("course_versions.id"))
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    certificate_code: Mapped[str] = mapped_column(String(20), unique=True)
+    certificate_code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # Empty for a course completed here; otherwise where the record came from.
+    source: Mapped[str] = mapped_column(String(200), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                  ondelete="SET NULL"))
 
     course: Mapped[Course] = relationship()
-    version: Mapped[CourseVersion] = relationship()
-    user: Mapped[User] = relationship()
+    version: Mapped[CourseVersion | None] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def is_imported(self) -> bool:
+        return bool(self.source)
+
+
+class Requirement(Base):
+    """A rule that makes a course required, added by a manager or an administrator on top
+    of the course's own `required_for`. Each of service, organisation and command role
+    narrows the rule when set; a rule with none set requires the course of everyone."""
+
+    __tablename__ = "requirements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"),
+                                           index=True)
+    service: Mapped[str | None] = mapped_column(String(20))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    command_role: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                 ondelete="SET NULL"))
+
+    course: Mapped[Course] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+    created_by: Mapped[User | None] = relationship()

@@ -523,6 +523,9 @@ def update_account(session: Session, actor: User, user: User, changes: AccountCh
         raise AccountError("is_active", "You cannot deactivate your own account")
     if user.is_active and not changes.is_active:
         user.session_epoch += 1
+        user.deactivated_at = utcnow()
+    elif changes.is_active:
+        user.deactivated_at = None
     user.is_active = changes.is_active
     after = _account_snapshot(user)
     if after != before:

@@ -1,0 +1,616 @@
+"""Training compliance: which courses each person must hold, and where they stood on a date.
+
+A course is required of a person by its own front matter (`required_for`: services and
+command roles) or by a rule a manager or administrator adds (service, organisation, command
+role → course). For each person and required course the status "as of" a date is one of:
+
+- in-date: their latest completion by that date is in date, and not within the window;
+- expiring: in date, but it runs out within the window (90 days unless configured);
+- expired: it ran out, or a later version that needs renewal was published after it;
+- in-progress: never completed by that date, but started;
+- not-started: never completed and never started by that date.
+
+In date and expiring count as compliant. Requirements are today's rules; "as of" turns back
+what people had done and who held an account, not the rules.
+
+Everything is computed by one SQL statement per question, so that a report over a hundred
+thousand people costs what the hand-written query costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from .audit import record_event
+from .models import (
+    COMMAND_ROLE_LABELS,
+    SERVICE_LABELS,
+    CommandRole,
+    Completion,
+    Course,
+    CourseVersion,
+    ItemProgress,
+    Organisation,
+    Requirement,
+    Service,
+    User,
+    UTCDateTime,
+)
+from .permissions import managed_organisation_ids
+
+LONDON = ZoneInfo("Europe/London")
+DEFAULT_EXPIRING_DAYS = 90
+
+STATES = ("in-date", "expiring", "expired", "in-progress", "not-started")
+STATE_LABELS = {
+    "in-date": "In date",
+    "expiring": "Expiring",
+    "expired": "Expired",
+    "in-progress": "In progress",
+    "not-started": "Not started",
+}
+COMPLIANT_STATES = ("in-date", "expiring")
+# A filter may name one state or one of these groups of states.
+STATE_GROUPS = {
+    "compliant": COMPLIANT_STATES,
+    "not-compliant": ("expired", "in-progress", "not-started"),
+}
+STATE_FILTER_LABELS = {
+    "compliant": "Compliant (in date or expiring)",
+    "not-compliant": "Not compliant",
+    **STATE_LABELS,
+}
+GROUPINGS = {"organisation": "Organisation", "command-role": "Command role"}
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of a day in the UK, in UTC: "as of 31 March" includes all of it."""
+    next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LONDON)
+    return (next_midnight - timedelta(microseconds=1)).astimezone(UTC)
+
+
+def today_in_london(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(LONDON).date()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilters:
+    """What a report covers. Empty fields mean "all"."""
+
+    as_of: date
+    service: str | None = None
+    organisation_id: int | None = None
+    command_role: str | None = None
+    course_id: int | None = None
+    state: str | None = None  # a state or a group in STATE_GROUPS
+    group_by: str = "organisation"
+    expiring_days: int = DEFAULT_EXPIRING_DAYS
+
+    @property
+    def moment(self) -> datetime:
+        return end_of_day(self.as_of)
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        if not self.state:
+            return ()
+        return STATE_GROUPS.get(self.state, (self.state,))
+
+    def check(self) -> ReportFilters:
+        """The same filters, or ValueError naming the first one that is not a choice."""
+        if self.service and self.service not in set(Service):
+            raise ValueError("service")
+        if self.command_role and self.command_role not in set(CommandRole):
+            raise ValueError("command_role")
+        if self.state and self.state not in STATE_FILTER_LABELS:
+            raise ValueError("state")
+        if self.group_by not in GROUPINGS:
+            raise ValueError("group_by")
+        if not 1 <= self.expiring_days <= 366:
+            raise ValueError("expiring_days")
+        return self
+
+
+# --- requirements ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementLine:
+    """One way a course is required: by the course itself (rule None) or by a rule."""
+
+    course_id: int
+    service: str | None
+    organisation_id: int | None
+    command_role: str | None
+    rule: Requirement | None = None
+
+
+def requirement_lines(session: Session, course_id: int | None = None) -> list[RequirementLine]:
+    """Every requirement of every published course: its own `required_for`, then rules."""
+    courses = select(Course).where(Course.published_version_id.is_not(None))
+    if course_id is not None:
+        courses = courses.where(Course.id == course_id)
+    lines = []
+    for course in session.scalars(courses.order_by(Course.code)):
+        version = course.published_version
+        for service in version.required_services or []:
+            for role in version.required_roles or []:
+                lines.append(RequirementLine(course.id, service, None, role))
+    rules = select(Requirement).join(Course, Course.id == Requirement.course_id).where(
+        Course.published_version_id.is_not(None)).order_by(Requirement.id)
+    if course_id is not None:
+        rules = rules.where(Requirement.course_id == course_id)
+    for rule in session.scalars(rules):
+        lines.append(RequirementLine(rule.course_id, rule.service, rule.organisation_id,
+                                     rule.command_role, rule))
+    return lines
+
+
+def required_courses(session: Session) -> list[Course]:
+    """The published courses that at least one requirement names, in code order."""
+    ids = {line.course_id for line in requirement_lines(session)}
+    if not ids:
+        return []
+    return list(session.scalars(select(Course).where(Course.id.in_(ids)).order_by(Course.code)))
+
+
+class RuleError(ValueError):
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+def rules_in_scope(session: Session, viewer: User) -> list[Requirement]:
+    """The rules a viewer may see: all for an administrator, their organisations' for a
+    manager (service-wide rules too, since they apply to their people)."""
+    scope = managed_organisation_ids(session, viewer)
+    query = select(Requirement).order_by(Requirement.created_at.desc(), Requirement.id.desc())
+    if scope is not None:
+        query = query.where(or_(Requirement.organisation_id.is_(None),
+                                Requirement.organisation_id.in_(scope)))
+    return list(session.scalars(query))
+
+
+def add_rule(session: Session, actor: User, *, course_id: int | None, service: str | None,
+             organisation_id: int | None, command_role: str | None) -> Requirement:
+    """A new rule. Managers may add rules only for an organisation they manage."""
+    course = session.get(Course, course_id) if course_id else None
+    if course is None or course.published_version_id is None:
+        raise RuleError("course_id", "Select a published course")
+    if service and service not in set(Service):
+        raise RuleError("service", "Select a service from the list")
+    if command_role and command_role not in set(CommandRole):
+        raise RuleError("command_role", "Select a command role from the list")
+    scope = managed_organisation_ids(session, actor)
+    organisation = session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation_id and organisation is None:
+        raise RuleError("organisation_id", "Select an organisation from the list")
+    if scope is not None and (organisation is None or organisation.id not in scope):
+        raise RuleError("organisation_id", "Select one of the organisations you manage")
+    if organisation is not None and service and organisation.service != service:
+        kind = SERVICE_LABELS[Service(service)].lower()
+        raise RuleError("service", f"{organisation.name} is not a {kind} organisation: leave "
+                        "the service empty or choose another organisation")
+    duplicate = session.scalar(select(Requirement).where(
+        Requirement.course_id == course.id,
+        _same(Requirement.service, service or None),
+        _same(Requirement.organisation_id, organisation.id if organisation else None),
+        _same(Requirement.command_role, command_role or None)))
+    if duplicate is not None:
+        raise RuleError("course_id", "This rule already exists")
+    rule = Requirement(course_id=course.id, service=service or None,
+                       organisation_id=organisation.id if organisation else None,
+                       command_role=command_role or None, created_by_id=actor.id)
+    session.add(rule)
+    session.flush()
+    record_event(session, "requirement.added", actor=actor,
+                 organisation_id=rule.organisation_id, summary=describe_rule(session, rule),
+                 details={"after": _rule_snapshot(rule)})
+    return rule
+
+
+def remove_rule(session: Session, actor: User, rule: Requirement) -> None:
+    if not can_change_rule(session, actor, rule):
+        raise PermissionError("not in the actor's scope")
+    record_event(session, "requirement.removed", actor=actor,
+                 organisation_id=rule.organisation_id, summary=describe_rule(session, rule),
+                 details={"before": _rule_snapshot(rule)})
+    session.delete(rule)
+    session.flush()
+
+
+def can_change_rule(session: Session, viewer: User, rule: Requirement) -> bool:
+    scope = managed_organisation_ids(session, viewer)
+    return scope is None or (rule.organisation_id is not None and rule.organisation_id in scope)
+
+
+def describe_rule(session: Session, rule: Requirement) -> str:
+    who = []
+    if rule.organisation_id:
+        who.append(session.get(Organisation, rule.organisation_id).name)
+    if rule.service:
+        who.append(SERVICE_LABELS[Service(rule.service)].lower())
+    if rule.command_role:
+        who.append(COMMAND_ROLE_LABELS[CommandRole(rule.command_role)].lower())
+    course = session.get(Course, rule.course_id)
+    return f"{course.code} required of {', '.join(who) if who else 'everyone'}"
+
+
+def _same(column_, value):
+    return column_.is_(None) if value is None else column_ == value
+
+
+def _rule_snapshot(rule: Requirement) -> dict:
+    return {"course_id": rule.course_id, "service": rule.service,
+            "organisation_id": rule.organisation_id, "command_role": rule.command_role}
+
+
+# --- status of each person and required course ------------------------------------------
+
+
+def status_select(session: Session, scope: set[int] | None, filters: ReportFilters):
+    """One row per person and required course within scope and filters: user_id,
+    organisation_id, command_role, service, course_id, state, completed_at, expires_at,
+    source. None when no course is required at all."""
+    lines = requirement_lines(session, filters.course_id)
+    if not lines:
+        return None
+    moment = filters.moment
+    # Typed casts: PostgreSQL cannot tell a column of bare NULLs from text.
+    requirement = union_all(*(
+        select(cast(literal(line.course_id), Integer).label("course_id"),
+               cast(literal(line.service), String).label("service"),
+               cast(literal(line.organisation_id), Integer).label("organisation_id"),
+               cast(literal(line.command_role), String).label("command_role"))
+        for line in lines)).cte("requirement")
+
+    users, organisations = User.__table__, Organisation.__table__
+    people = (
+        select(users.c.id.label("user_id"), users.c.organisation_id, users.c.command_role,
+               organisations.c.service, requirement.c.course_id)
+        .distinct()
+        .select_from(users.join(organisations, organisations.c.id == users.c.organisation_id)
+                     .join(requirement, and_(
+                         or_(requirement.c.service.is_(None),
+                             requirement.c.service == organisations.c.service),
+                         or_(requirement.c.organisation_id.is_(None),
+                             requirement.c.organisation_id == users.c.organisation_id),
+                         or_(requirement.c.command_role.is_(None),
+                             requirement.c.command_role == users.c.command_role))))
+        .where(*_people_conditions(users, organisations, scope, filters))
+    ).cte("people")
+
+    completions = Completion.__table__
+    ranked = (
+        select(completions.c.user_id, completions.c.course_id, completions.c.completed_at,
+               completions.c.expires_at, completions.c.source,
+               func.row_number().over(
+                   partition_by=(completions.c.user_id, completions.c.course_id),
+                   order_by=(completions.c.completed_at.desc(), completions.c.id.desc()),
+               ).label("rank"))
+        .where(completions.c.completed_at <= moment,
+               completions.c.user_id.in_(select(people.c.user_id)))
+    ).subquery("ranked")
+    latest = select(ranked).where(ranked.c.rank == 1).subquery("latest")
+
+    versions = CourseVersion.__table__
+    cutoff = (
+        select(versions.c.course_id, func.max(versions.c.published_at).label("cutoff"))
+        .where(versions.c.needs_renewal.is_(True), versions.c.published_at <= moment)
+        .group_by(versions.c.course_id)
+    ).subquery("cutoff")
+
+    progress = ItemProgress.__table__
+    started = exists().where(progress.c.user_id == people.c.user_id,
+                             progress.c.course_id == people.c.course_id,
+                             progress.c.started_at <= moment)
+    at_moment = literal(moment, UTCDateTime)
+    window_end = literal(moment + timedelta(days=filters.expiring_days), UTCDateTime)
+    state = case(
+        (latest.c.completed_at.is_(None),
+         case((started, literal("in-progress")), else_=literal("not-started"))),
+        (cutoff.c.cutoff > latest.c.completed_at, literal("expired")),
+        (latest.c.expires_at.is_(None), literal("in-date")),
+        (latest.c.expires_at <= at_moment, literal("expired")),
+        (latest.c.expires_at <= window_end, literal("expiring")),
+        else_=literal("in-date"),
+    ).label("state")
+    statuses = (
+        select(people.c.user_id, people.c.organisation_id, people.c.command_role,
+               people.c.service, people.c.course_id, state,
+               latest.c.completed_at, latest.c.expires_at, latest.c.source)
+        .select_from(people
+                     .outerjoin(latest, and_(latest.c.user_id == people.c.user_id,
+                                             latest.c.course_id == people.c.course_id))
+                     .outerjoin(cutoff, cutoff.c.course_id == people.c.course_id))
+    )
+    return statuses
+
+
+def _people_conditions(users, organisations, scope, filters: ReportFilters) -> list:
+    moment = filters.moment
+    conditions = [
+        users.c.approved_at.is_not(None),
+        users.c.created_at <= moment,
+        or_(users.c.is_active.is_(True), users.c.deactivated_at > moment),
+    ]
+    if scope is not None:
+        conditions.append(users.c.organisation_id.in_(sorted(scope)) if scope else literal(False))
+    if filters.organisation_id is not None:
+        conditions.append(users.c.organisation_id == filters.organisation_id)
+    if filters.service:
+        conditions.append(organisations.c.service == filters.service)
+    if filters.command_role:
+        conditions.append(users.c.command_role == filters.command_role)
+    return conditions
+
+
+# --- the matrix --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Cell:
+    """The people behind one organisation (or command role) and one course."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def compliant(self) -> int:
+        return sum(self.counts[state] for state in COMPLIANT_STATES)
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.compliant / self.total, 1) if self.total else None
+
+    def count(self, states: tuple[str, ...]) -> int:
+        return sum(self.counts[state] for state in states) if states else self.total
+
+    def add(self, other: Cell) -> None:
+        for state, number in other.counts.items():
+            self.counts[state] += number
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixRow:
+    key: str  # organisation id as text, or command role
+    label: str
+    service: str | None
+    cells: dict[int, Cell]  # course id → cell
+    total: Cell
+
+
+@dataclass(frozen=True, slots=True)
+class CourseColumn:
+    id: int
+    code: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    filters: ReportFilters
+    courses: list[CourseColumn]
+    rows: list[MatrixRow]
+    totals: dict[int, Cell]  # course id → every row's cell added up
+    total: Cell
+
+    @property
+    def is_empty(self) -> bool:
+        return self.total.total == 0
+
+
+def compliance_matrix(session: Session, scope: set[int] | None,
+                      filters: ReportFilters) -> Matrix:
+    """Counts of each status by organisation (or command role) and course."""
+    statuses = status_select(session, scope, filters)
+    courses = _course_columns(session, filters)
+    if statuses is None:
+        return Matrix(filters, courses, [], {}, Cell())
+    statuses = statuses.subquery("statuses")
+    group = (statuses.c.organisation_id if filters.group_by == "organisation"
+             else statuses.c.command_role)
+    counted = session.execute(
+        select(group.label("group_key"), statuses.c.course_id, statuses.c.state,
+               func.count().label("people"))
+        .group_by(group, statuses.c.course_id, statuses.c.state))
+    grid: dict[str, dict[int, Cell]] = {}
+    for key, course_id, state, people in counted:
+        grid.setdefault(str(key), {}).setdefault(course_id, Cell()).counts[state] += people
+    rows = [_matrix_row(key, label, service, grid.get(key, {}), courses)
+            for key, label, service in _row_labels(session, filters, grid)]
+    totals = {course.id: Cell() for course in courses}
+    for row in rows:
+        for course_id, cell in row.cells.items():
+            totals[course_id].add(cell)
+    total = Cell()
+    for cell in totals.values():
+        total.add(cell)
+    return Matrix(filters, courses, rows, totals, total)
+
+
+def _course_columns(session: Session, filters: ReportFilters) -> list[CourseColumn]:
+    courses = required_courses(session)
+    if filters.course_id is not None:
+        courses = [course for course in courses if course.id == filters.course_id]
+    return [CourseColumn(course.id, course.code, course.title) for course in courses]
+
+
+def _row_labels(session: Session, filters: ReportFilters,
+                grid) -> list[tuple[str, str, str | None]]:
+    if filters.group_by == "command-role":
+        return [(str(role), role.label, None) for role in CommandRole if str(role) in grid]
+    ids = [int(key) for key in grid]
+    if not ids:
+        return []
+    organisations = session.execute(select(Organisation.id, Organisation.name,
+                                           Organisation.service)
+                                    .where(Organisation.id.in_(ids)).order_by(Organisation.name))
+    return [(str(id_), name, service) for id_, name, service in organisations]
+
+
+def _matrix_row(key, label, service, cells: dict[int, Cell], courses) -> MatrixRow:
+    cells = {course.id: cells.get(course.id, Cell()) for course in courses}
+    total = Cell()
+    for cell in cells.values():
+        total.add(cell)
+    return MatrixRow(key, label, service, cells, total)
+
+
+# --- over time ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    as_of: date
+    compliant: int
+    total: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.compliant / self.total, 1) if self.total else None
+
+
+def month_ends(last: date, count: int) -> list[date]:
+    """The last day of each of `count` months up to `last`'s, ending with `last` itself."""
+    points = [last]
+    day = last.replace(day=1) - timedelta(days=1)
+    while len(points) < count:
+        points.append(day)
+        day = day.replace(day=1) - timedelta(days=1)
+    return sorted(points)
+
+
+def compliance_trend(session: Session, scope: set[int] | None, filters: ReportFilters,
+                     months: int = 12) -> list[TrendPoint]:
+    """The share compliant at the end of each of the last `months` months."""
+    points = []
+    for day in month_ends(filters.as_of, months):
+        statuses = status_select(session, scope, replace(filters, as_of=day))
+        if statuses is None:
+            points.append(TrendPoint(day, 0, 0))
+            continue
+        statuses = statuses.subquery()
+        compliant, total = session.execute(select(
+            func.count().filter(statuses.c.state.in_(COMPLIANT_STATES)),
+            func.count())).one()
+        points.append(TrendPoint(day, compliant or 0, total or 0))
+    return points
+
+
+# --- the people behind a number ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerStatus:
+    user_id: int
+    name: str
+    email: str
+    organisation: str
+    service: str
+    command_role: str
+    course_code: str
+    course_title: str
+    state: str
+    completed_at: datetime | None
+    expires_at: datetime | None
+    source: str
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+def _detail_select(session: Session, scope, filters: ReportFilters, group_key: str | None):
+    statuses = status_select(session, scope, filters)
+    if statuses is None:
+        return None
+    statuses = statuses.subquery("statuses")
+    users, organisations = User.__table__, Organisation.__table__
+    courses, versions = Course.__table__, CourseVersion.__table__
+    query = (
+        select(users.c.id, users.c.name, users.c.email, organisations.c.name,
+               organisations.c.service, statuses.c.command_role, courses.c.code,
+               versions.c.title, statuses.c.state, statuses.c.completed_at,
+               statuses.c.expires_at, statuses.c.source)
+        .select_from(statuses
+                     .join(users, users.c.id == statuses.c.user_id)
+                     .join(organisations, organisations.c.id == statuses.c.organisation_id)
+                     .join(courses, courses.c.id == statuses.c.course_id)
+                     .join(versions, versions.c.id == courses.c.published_version_id))
+    )
+    if filters.states:
+        query = query.where(statuses.c.state.in_(filters.states))
+    if group_key is not None:
+        if filters.group_by == "organisation":
+            query = query.where(statuses.c.organisation_id == int(group_key)
+                                if group_key.isdigit() else literal(False))
+        else:
+            query = query.where(statuses.c.command_role == group_key)
+    return query.order_by(organisations.c.name, users.c.name, users.c.id, courses.c.code)
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerPage:
+    rows: list[LearnerStatus]
+    total: int
+    page: int
+    pages: int
+
+
+def learner_statuses(session: Session, scope: set[int] | None, filters: ReportFilters, *,
+                     group_key: str | None = None, page: int = 1,
+                     per_page: int = 50) -> LearnerPage:
+    """The people behind a number in the matrix, a page at a time."""
+    query = _detail_select(session, scope, filters, group_key)
+    if query is None:
+        return LearnerPage([], 0, 1, 1)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = session.execute(query.limit(per_page).offset((page - 1) * per_page))
+    return LearnerPage([LearnerStatus(*row) for row in rows], total, page, pages)
+
+
+def iter_learner_statuses(session: Session, scope: set[int] | None, filters: ReportFilters,
+                          *, group_key: str | None = None,
+                          batch: int = 2000) -> Iterator[LearnerStatus]:
+    """Every row of the detail report, fetched in batches so memory stays flat."""
+    query = _detail_select(session, scope, filters, group_key)
+    if query is None:
+        return
+    result = session.execute(query.execution_options(yield_per=batch))
+    for row in result:
+        yield LearnerStatus(*row)
+
+
+def person_statuses(session: Session, person: User, filters: ReportFilters) -> list[LearnerStatus]:
+    """One person's required courses and where they stood, for their record page."""
+    only_them = replace(filters, service=None, organisation_id=person.organisation_id,
+                        command_role=None, state=None)
+    query = _detail_select(session, {person.organisation_id}, only_them, None)
+    if query is None:
+        return []
+    return [LearnerStatus(*row) for row in session.execute(query.where(User.id == person.id))]
