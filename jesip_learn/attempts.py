@@ -11,6 +11,13 @@ way, so a late save can never change the answers of a submitted attempt.
 
 Nothing here ever gives the answers or explanations of an attempt that is not submitted:
 the page of an open attempt is built from `ShownQuestion`, which holds neither.
+
+`QuizAttempt.answers` maps each question id to the learner's answer as marked: option ids
+(in their order, for an ordering question). While the attempt is open, an ordering
+question whose positions are not yet all different holds the positions chosen so far
+instead, `{option id: position}`, so that saving and coming back shows them as they were
+left; such a mapping is never an answer that can be marked (`saved_answer` reads it as
+none), and submitting replaces every answer with what was sent.
 """
 
 from __future__ import annotations
@@ -86,20 +93,52 @@ def attempt_number(session: Session, attempt: QuizAttempt) -> int:
         QuizAttempt.item_slug == attempt.item_slug, QuizAttempt.id <= attempt.id)) or 1
 
 
+ATTEMPTS_PER_PAGE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptsPage:
+    """One page of a learner's submitted attempts at a quiz, numbered, newest first."""
+
+    attempts: list[tuple[int, QuizAttempt]]
+    page: int  # from 1
+    pages: int  # at least 1
+    total: int  # submitted attempts on every page
+    first: int  # the place of the page's first attempt in the list (from 1), 0 when none
+    last: int
+
+
 @dataclass(frozen=True, slots=True)
 class QuizStanding:
     """Where a learner stands with a quiz: attempts used and left in this cycle, whether
-    they passed in it, the open attempt, and every attempt numbered (newest first)."""
+    they passed in it and their best attempt in it, the open attempt, and every attempt
+    numbered (newest first)."""
 
     used: int
     limit: int | None  # None: unlimited
     passed: bool
     open_attempt: QuizAttempt | None
     history: list[tuple[int, QuizAttempt]]
+    best: QuizAttempt | None = None  # the highest score of this cycle (the first, if tied)
 
     @property
     def left(self) -> int | None:
         return None if self.limit is None else max(0, self.limit - self.used)
+
+    @property
+    def submitted(self) -> list[tuple[int, QuizAttempt]]:
+        return [(number, a) for number, a in self.history if a.submitted_at is not None]
+
+    def submitted_page(self, page: int, per_page: int = ATTEMPTS_PER_PAGE) -> AttemptsPage:
+        """Page `page` of the submitted attempts; a page number out of range gives the
+        nearest page there is."""
+        submitted = self.submitted
+        pages = max(1, -(-len(submitted) // per_page))
+        page = min(max(1, page), pages)
+        start = (page - 1) * per_page
+        shown = submitted[start:start + per_page]
+        return AttemptsPage(attempts=shown, page=page, pages=pages, total=len(submitted),
+                            first=start + 1 if shown else 0, last=start + len(shown))
 
     @property
     def can_start(self) -> bool:
@@ -127,7 +166,8 @@ def quiz_standing(session: Session, user: User, course: Course, quiz: Quiz,
         used=len(this_cycle), limit=quiz.max_attempts,
         passed=any(attempt.passed for attempt in this_cycle),
         open_attempt=next((a for a in history if a.submitted_at is None), None),
-        history=[(len(history) - index, a) for index, a in enumerate(history)])
+        history=[(len(history) - index, a) for index, a in enumerate(history)],
+        best=max(reversed(this_cycle), key=lambda a: a.percent or 0.0, default=None))
 
 
 # --- starting ----------------------------------------------------------------------------
@@ -191,6 +231,46 @@ def read_answers(questions: Sequence[Question], values: FormValues) -> dict[str,
     return {question.id: scoring.read_answer(question, values) for question in questions}
 
 
+SavedAnswer = list[str] | dict[str, int]  # see the module docstring
+
+
+def draft_answers(questions: Sequence[Question], values: FormValues) -> dict[str, SavedAnswer]:
+    """The answers to keep for an open attempt: each as it would be marked, except an
+    unfinished ordering, kept as the positions chosen so far."""
+    answers: dict[str, SavedAnswer] = {}
+    for question in questions:
+        answer = scoring.read_answer(question, values)
+        if question.kind == "ordering" and not answer:
+            positions = scoring.Ordering.read_positions(question, values)
+            answers[question.id] = positions or []
+        else:
+            answers[question.id] = answer
+    return answers
+
+
+def saved_answer(attempt: QuizAttempt, question: Question) -> list[str]:
+    """The stored answer to a question, as it would be marked; [] for none, and for the
+    unfinished positions of an ordering question."""
+    answer = attempt.answers.get(question.id)
+    if not isinstance(answer, list):
+        return []
+    return [value for value in answer if isinstance(value, str)]
+
+
+def saved_positions(attempt: QuizAttempt, question: Question) -> dict[str, str]:
+    """An ordering question's stored positions, option id → "2", as its selects show
+    them: from a full answer or from the positions chosen so far."""
+    stored = attempt.answers.get(question.id)
+    count = len(question.options)
+    known = {option.id for option in question.options}
+    if isinstance(stored, dict):
+        return {oid: str(position) for oid, position in stored.items()
+                if oid in known and isinstance(position, int)
+                and not isinstance(position, bool) and 1 <= position <= count}
+    return {oid: str(index) for index, oid in enumerate(saved_answer(attempt, question),
+                                                            start=1) if oid in known}
+
+
 def answer_problems(questions: Sequence[Question],
                     answers: Mapping[str, list[str]]) -> dict[str, str]:
     """Question id → why its answer cannot be marked yet, for every such question."""
@@ -246,18 +326,16 @@ def shown_questions(attempt: QuizAttempt, values: FormValues | None = None,
         by_id = {option.id: option for option in question.options}
         order = [oid for oid in attempt.option_order.get(question.id, []) if oid in by_id]
         options = tuple(ShownOption(oid, by_id[oid].html) for oid in order)
-        if values is not None:
-            answer = scoring.read_answer(question, values)
-        else:
-            answer = list(attempt.answers.get(question.id) or [])
         if question.kind == "ordering":
             if values is not None:
                 positions = {oid: (values.get(scoring.Ordering.field(question, oid)) or [""])[0]
                              for oid in order}
             else:
-                positions = {oid: str(index) for index, oid in enumerate(answer, start=1)}
+                positions = saved_positions(attempt, question)
             selected = frozenset()
         else:
+            answer = (scoring.read_answer(question, values) if values is not None
+                      else saved_answer(attempt, question))
             positions, selected = {}, frozenset(answer)
         shown.append(ShownQuestion(
             number=number, id=question.id, kind=question.kind, title_html=question.title_html,
@@ -275,9 +353,9 @@ def _unsubmitted(attempt: QuizAttempt):
 
 
 def save_answers(session: Session, attempt: QuizAttempt, values: FormValues) -> bool:
-    """Keep the answers sent (some may be missing); False when the attempt was already
-    submitted, in which case nothing changes."""
-    answers = read_answers(attempt_questions(attempt), values)
+    """Keep the answers sent as they are, finished or not (some may be missing); False
+    when the attempt was already submitted, in which case nothing changes."""
+    answers = draft_answers(attempt_questions(attempt), values)
     return _write(session, attempt, _unsubmitted(attempt).values(answers=answers))
 
 
@@ -315,8 +393,9 @@ def submit_attempt(session: Session, attempt: QuizAttempt, values: FormValues,
     questions = attempt_questions(attempt, quiz)
     answers = read_answers(questions, values)
     problems = answer_problems(questions, answers)
-    if problems:
-        _write(session, attempt, _unsubmitted(attempt).values(answers=answers))
+    if problems:  # kept as a save would keep them; nothing is marked
+        _write(session, attempt, _unsubmitted(attempt).values(
+            answers=draft_answers(questions, values)))
         return Submission(attempt, problems={} if attempt.submitted_at else problems)
     score = scoring.score_quiz(questions, answers, quiz.pass_mark)
     recorded = _write(session, attempt, _unsubmitted(attempt).values(
@@ -368,7 +447,7 @@ def attempt_result(attempt: QuizAttempt) -> AttemptResult:
     for number, question in enumerate(questions, start=1):
         html = {option.id: option.html for option in question.options}
         shown = attempt.option_order.get(question.id, [])
-        answer = list(attempt.answers.get(question.id) or [])
+        answer = saved_answer(attempt, question)
         if question.kind == "ordering":
             given, right = answer, list(question.correct_order)
         else:  # choices listed in the order the learner saw them

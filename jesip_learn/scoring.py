@@ -65,23 +65,33 @@ class Ordering:
         return f"{question.id}.{option_id}"
 
     @classmethod
-    def read(cls, question: Question, values: FormValues) -> list[str]:
+    def read_positions(cls, question: Question, values: FormValues) -> dict[str, int]:
+        """Option id → the position chosen for it (1 to the number of items), for each
+        item given one: some may have none, and two may share one."""
         positions = {}
         for option in question.options:
             raw = (values.get(cls.field(question, option.id)) or [""])[0]
-            if raw.isdigit():
+            if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= len(question.options):
                 positions[option.id] = int(raw)
+        return positions
+
+    @classmethod
+    def read(cls, question: Question, values: FormValues) -> list[str]:
+        positions = cls.read_positions(question, values)
         if sorted(positions.values()) != list(range(1, len(question.options) + 1)):
             return []  # each position used exactly once, or the answer is incomplete
         return sorted(positions, key=positions.get)
 
     @staticmethod
     def is_complete(question: Question, answer: list[str]) -> bool:
-        return len(answer) == len(question.options)
+        """Every item once, in some order (anything else, such as a mapping of the
+        positions chosen so far, is not an answer that can be marked)."""
+        return isinstance(answer, list | tuple) and sorted(answer) == sorted(
+            option.id for option in question.options)
 
-    @staticmethod
-    def is_correct(question: Question, answer: list[str]) -> bool:
-        return tuple(answer) == question.correct_order
+    @classmethod
+    def is_correct(cls, question: Question, answer: list[str]) -> bool:
+        return cls.is_complete(question, answer) and tuple(answer) == question.correct_order
 
 
 QUESTION_KINDS = {"single": SingleAnswer, "multiple": SelectAll, "ordering": Ordering}

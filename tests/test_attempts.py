@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from jesip_learn import attempts, courses, progress
+from jesip_learn import attempts, courses, progress, scoring
 from jesip_learn.models import Completion, QuizAttempt, utcnow
 from tests.support.factories import make_user
 from tests.support.quizzes import answer_values
@@ -156,6 +156,38 @@ def test_unlimited_attempts(session, learner, version, quiz):
     assert standing.used == 4 and standing.left is None and standing.can_start
 
 
+def test_the_standing_pages_submitted_attempts_newest_first(session, learner, version, quiz):
+    unlimited = dataclasses.replace(quiz, max_attempts=None)
+    for seed in range(12):
+        moment = NOW + timedelta(minutes=seed)
+        attempt = attempts.start_attempt(session, learner, version, unlimited,
+                                         random.Random(seed), moment)
+        attempts.submit_attempt(session, attempt, answer_values(
+            questions_of(attempt), right=seed in (3, 7)), moment)
+    open_one = attempts.start_attempt(session, learner, version, unlimited, random.Random(),
+                                      NOW + timedelta(hours=1))
+    standing = attempts.quiz_standing(session, learner, version.course, unlimited, NOW)
+    first = standing.submitted_page(1, per_page=5)
+    assert [number for number, _a in first.attempts] == [12, 11, 10, 9, 8]  # 13 is open
+    assert (first.page, first.pages, first.total, first.first, first.last) == (1, 3, 12, 1, 5)
+    last = standing.submitted_page(3, per_page=5)
+    assert [number for number, _a in last.attempts] == [2, 1]
+    assert (last.first, last.last) == (11, 12)
+    assert standing.submitted_page(0, per_page=5).page == 1
+    assert standing.submitted_page(40, per_page=5) == last
+    assert all(a is not open_one for page in (1, 2, 3)
+               for _n, a in standing.submitted_page(page, per_page=5).attempts)
+    assert standing.best.percent == 100 and standing.best.started_at == NOW + timedelta(
+        minutes=3)  # the first of the two that scored highest
+
+
+def test_a_learner_with_no_attempts_has_one_empty_page(session, learner, version, quiz):
+    standing = attempts.quiz_standing(session, learner, version.course, quiz, NOW)
+    page = standing.submitted_page(2)
+    assert (page.attempts, page.page, page.pages, page.total, page.first) == ([], 1, 1, 0, 0)
+    assert standing.best is None
+
+
 # --- saving and submitting --------------------------------------------------------------
 
 
@@ -170,6 +202,82 @@ def test_answers_are_saved_partly_and_shown_again(session, learner, version, qui
     shown = {q.id: q for q in attempts.shown_questions(attempt)}
     assert shown[single.id].selected == frozenset(right[single.id])
     assert attempt.submitted_at is None
+
+
+def ordering_of(attempt):
+    return next(q for q in questions_of(attempt) if q.kind == "ordering")
+
+
+def test_an_unfinished_ordering_is_saved_as_chosen(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    ordering = ordering_of(attempt)
+    first, second, third = ordering.correct_order
+    partly = {f"{ordering.id}.{first}": ["1"], f"{ordering.id}.{second}": ["2"],
+              f"{ordering.id}.{third}": [""]}
+    assert attempts.save_answers(session, attempt, partly)
+    session.expire_all()
+    attempt = session.get(QuizAttempt, attempt.id)
+    assert attempt.answers[ordering.id] == {first: 1, second: 2}
+    shown = next(q for q in attempts.shown_questions(attempt) if q.id == ordering.id)
+    assert shown.positions == {first: "1", second: "2"}
+    # Right so far, but never an answer that can be marked.
+    assert attempts.saved_answer(attempt, ordering) == []
+    assert not scoring.is_correct(ordering, attempts.saved_answer(attempt, ordering))
+    assert attempt.submitted_at is None
+
+
+def test_positions_used_twice_are_saved_as_chosen(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    ordering = ordering_of(attempt)
+    values = {f"{ordering.id}.{option.id}": ["2"] for option in ordering.options}
+    attempts.save_answers(session, attempt, values)
+    shown = next(q for q in attempts.shown_questions(attempt) if q.id == ordering.id)
+    assert shown.positions == {option.id: "2" for option in ordering.options}
+
+
+def test_a_full_ordering_is_saved_as_the_order(session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    ordering = ordering_of(attempt)
+    attempts.save_answers(session, attempt, answer_values([ordering], right=False))
+    assert attempt.answers[ordering.id] == list(reversed(ordering.correct_order))
+    shown = next(q for q in attempts.shown_questions(attempt) if q.id == ordering.id)
+    assert shown.positions == {oid: str(n) for n, oid in
+                               enumerate(reversed(ordering.correct_order), start=1)}
+
+
+def test_submitting_an_unfinished_ordering_marks_nothing_and_keeps_the_positions(
+        session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    questions = questions_of(attempt)
+    ordering = ordering_of(attempt)
+    first, second, _third = ordering.correct_order
+    values = answer_values([q for q in questions if q.kind != "ordering"])
+    values |= {f"{ordering.id}.{first}": ["1"], f"{ordering.id}.{second}": ["2"]}
+    attempts.save_answers(session, attempt, values)
+    submission = attempts.submit_attempt(session, attempt, values, NOW)
+    assert list(submission.problems) == [ordering.id]
+    assert submission.problems[ordering.id] == "Give each item a different position, from 1 to 3"
+    assert not submission.submitted and attempt.correct is None
+    assert attempt.answers[ordering.id] == {first: 1, second: 2}  # kept, as a save keeps it
+    with pytest.raises(ValueError):
+        attempts.attempt_result(attempt)
+
+
+def test_the_result_shows_the_order_submitted_not_the_one_saved(session, learner, version,
+                                                                quiz):
+    attempt = start(session, learner, version, quiz)
+    ordering = ordering_of(attempt)
+    first, second, _third = ordering.correct_order
+    attempts.save_answers(session, attempt, {f"{ordering.id}.{first}": ["1"],
+                                             f"{ordering.id}.{second}": ["2"]})
+    submission = submit(session, attempt, right=False)
+    assert submission.recorded and attempt.correct == 0
+    assert attempt.answers[ordering.id] == list(reversed(ordering.correct_order))
+    marked = next(q for q in attempts.attempt_result(attempt).questions
+                  if q.kind == "ordering")
+    html = {option.id: option.html for option in ordering.options}
+    assert marked.given_html == tuple(html[oid] for oid in reversed(ordering.correct_order))
+    assert not marked.correct
 
 
 def test_an_incomplete_submission_records_nothing(session, learner, version, quiz):

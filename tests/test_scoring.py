@@ -62,6 +62,36 @@ def test_ordering_reads_one_position_per_item(quiz):
     assert "different position" in scoring.answer_problem(question, [])
 
 
+def test_ordering_positions_are_read_even_when_unfinished(quiz):
+    question = quiz.questions[2]
+    first, second, third = question.correct_order
+    field = scoring.Ordering.field
+    partly = {field(question, first): ["1"], field(question, second): ["2"]}
+    assert scoring.Ordering.read_positions(question, partly) == {first: 1, second: 2}
+    assert scoring.read_answer(question, partly) == []  # not an answer that can be marked
+    shared = {field(question, first): ["2"], field(question, second): ["2"]}
+    assert scoring.Ordering.read_positions(question, shared) == {first: 2, second: 2}
+    odd = {field(question, first): ["0"], field(question, second): ["4"],
+           field(question, third): ["\u00b2"]}  # out of range, and a digit int() refuses
+    assert scoring.Ordering.read_positions(question, odd) == {}
+    assert scoring.read_answer(question, odd) == []
+
+
+def test_only_a_full_ordering_can_be_complete_or_right(quiz):
+    question = quiz.questions[2]
+    order = question.correct_order
+    assert scoring.is_correct(question, list(order))
+    assert scoring.answer_problem(question, list(order)) is None
+    positions = {oid: n for n, oid in enumerate(order, start=1)}  # kept while unfinished
+    assert not scoring.is_correct(question, positions)
+    assert scoring.answer_problem(question, positions) is not None
+    for unfinished in (list(order[:2]), [*order[:2], order[0]], [*order, "forged"]):
+        assert not scoring.is_correct(question, unfinished)
+        assert scoring.answer_problem(question, unfinished) is not None
+    score = scoring.score_quiz([question], {question.id: positions}, 50)
+    assert score.correct == 0 and not score.passed
+
+
 def test_quiz_score_and_pass_mark(quiz):
     right = {q.id: ([o.id for o in q.options if o.correct] if q.kind != "ordering"
                     else list(q.correct_order)) for q in quiz.questions}

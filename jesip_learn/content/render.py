@@ -12,6 +12,10 @@ Decisions:
 - Links may go to http(s), mailto and tel addresses, to course files and to #anchors.
   Every link gets rel="noopener noreferrer" (nh3 adds it to all links; it does no harm
   on internal ones).
+- A table column's alignment (`| ---: |`, `| :---: |`) becomes a GOV.UK Frontend
+  class on its cells (`govuk-!-text-align-right`, `-centre`, `-left`), because the
+  Content-Security-Policy forbids inline styles and the course stylesheet's own
+  `text-align` outranks an `align` attribute. Only cells may carry those classes.
 - Every id is prefixed with ID_PREFIX, and #fragment links with it too, so an author's
   `{#main-content}` or footnote ids can never collide with (or clobber) ids of the
   page around the content.
@@ -33,6 +37,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import markdown
 import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
 
 from .blocks import MAX_UNCLOSED_FENCES, split_lines, too_deep_line, unclosed_fences
 from .files import course_relative_path
@@ -41,7 +47,8 @@ ResolveFile = Callable[[str], str]
 
 MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "footnotes", "admonition", "attr_list", "toc")
 MARKDOWN_EXTENSION_CONFIGS = {
-    # align="..." instead of style="text-align: ...", because style is never allowed.
+    # align="..." instead of style="text-align: ...", which TableAlignmentClasses then
+    # turns into a class: style is never allowed.
     "tables": {"use_align_attribute": True},
 }
 
@@ -68,8 +75,13 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
 }
-ALIGNMENTS = {"left", "center", "right"}
-ALLOWED_ATTRIBUTE_VALUES = {"th": {"align": ALIGNMENTS}, "td": {"align": ALIGNMENTS}}
+# A table column's alignment → the GOV.UK Frontend typography override that gives it.
+ALIGNMENT_CLASSES = {
+    "left": "govuk-!-text-align-left",
+    "center": "govuk-!-text-align-centre",
+    "right": "govuk-!-text-align-right",
+}
+TABLE_CELLS = frozenset({"th", "td"})
 
 # Only the classes the Markdown extensions themselves write.
 ADMONITION_TYPES = frozenset({
@@ -89,6 +101,25 @@ URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
 MAY_HOLD_REFERENCE = re.compile(r"<(?:img|a)\b", re.IGNORECASE)
 
 
+class _AlignmentToClass(Treeprocessor):
+    def run(self, root):
+        for cell in root.iter():
+            if cell.tag not in TABLE_CELLS:
+                continue
+            alignment = cell.attrib.pop("align", None)
+            if alignment in ALIGNMENT_CLASSES:
+                classes = cell.get("class", "").split()
+                cell.set("class", " ".join([*classes, ALIGNMENT_CLASSES[alignment]]))
+
+
+class TableAlignmentClasses(Extension):
+    """Table cells aligned by a class instead of an `align` attribute (see the module
+    docstring)."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's name)
+        md.treeprocessors.register(_AlignmentToClass(md), "table_alignment_classes", 5)
+
+
 def new_markdown() -> markdown.Markdown:
     """A Markdown converter with the extensions content-format.md names.
 
@@ -96,7 +127,7 @@ def new_markdown() -> markdown.Markdown:
     documents.
     """
     return markdown.Markdown(
-        extensions=list(MARKDOWN_EXTENSIONS),
+        extensions=[*MARKDOWN_EXTENSIONS, TableAlignmentClasses()],
         extension_configs=MARKDOWN_EXTENSION_CONFIGS,
         output_format="html",
     )
@@ -143,7 +174,9 @@ def _filtered_classes(tag: str, value: str) -> str | None:
     kept = [
         name
         for name in value.split()
-        if name in ALLOWED_CLASSES or (tag == "code" and LANGUAGE_CLASS.fullmatch(name))
+        if name in ALLOWED_CLASSES
+        or (tag == "code" and LANGUAGE_CLASS.fullmatch(name))
+        or (tag in TABLE_CELLS and name in ALIGNMENT_CLASSES.values())
     ]
     return " ".join(kept) or None
 
@@ -195,10 +228,6 @@ def _new_cleaner(resolve_file: ResolveFile) -> nh3.Cleaner:
         clean_content_tags=set(REMOVED_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
         attribute_filter=_attribute_filter(resolve_file),
-        tag_attribute_values={
-            tag: {name: set(values) for name, values in attrs.items()}
-            for tag, attrs in ALLOWED_ATTRIBUTE_VALUES.items()
-        },
         url_schemes=set(LINK_SCHEMES),
         link_rel="noopener noreferrer",
         strip_comments=True,

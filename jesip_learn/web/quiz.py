@@ -1,4 +1,5 @@
-"""Quizzes: the overview, an attempt (all its questions on one page), and the result.
+"""Quizzes: the overview (with the learner's attempts, newest first, ten to a page), an
+attempt (all its questions on one page), and the result.
 
 The attempt page is built from `attempts.ShownQuestion`, which holds no answers and no
 explanations: they reach the browser only on the result page of a submitted attempt.
@@ -14,6 +15,7 @@ from jesip_learn import attempts, courses
 from jesip_learn.content import Quiz
 from jesip_learn.models import CourseVersion, QuizAttempt
 from jesip_learn.web.edge import db
+from jesip_learn.web.forms import int_or_none
 from jesip_learn.web.learn import announce_completion, load_item, load_version
 
 blueprint = Blueprint("quiz", __name__, url_prefix="/learn/<code>/quizzes/<slug>")
@@ -43,8 +45,9 @@ def own_attempt(code: str, slug: str, attempt_id: int) -> tuple[CourseVersion, Q
 def overview(code: str, slug: str):
     version, _stored, quiz = load_item(code, slug, "quiz")
     standing = attempts.quiz_standing(db(), current_user, version.course, quiz)
+    past = standing.submitted_page(int_or_none(request.args.get("page")) or 1)
     return render_template("learn/quiz_overview.html", version=version, quiz=quiz,
-                           standing=standing, form=FlaskForm())
+                           standing=standing, past=past, form=FlaskForm())
 
 
 @blueprint.route("/start", methods=["POST"])

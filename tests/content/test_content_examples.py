@@ -288,7 +288,7 @@ def test_extensions_render_in_a_module():
         '<div class="admonition note">' in html
         and '<p class="admonition-title">Remember</p>' in html
     )
-    assert '<th align="right">Colour</th>' in html
+    assert '<th class="govuk-!-text-align-right">Colour</th>' in html
     assert '<code class="language-text">' in html
     assert 'id="content-fn:jesip"' in html and 'href="#content-fn:jesip"' in html
     assert '<h2 id="content-start">' in html and 'href="#content-start"' in html

@@ -32,9 +32,33 @@ def test_only_extension_classes_survive():
     assert '<p class="note">' in html  # an admonition type is harmless on its own
 
 
-def test_table_alignment_uses_align_not_style():
-    html = render_markdown("| a | b |\n|:-:|--:|\n| 1 | 2 |")
-    assert '<th align="center">a</th>' in html and "style" not in html
+def test_table_alignment_becomes_govuk_classes_not_style():
+    html = render_markdown("| Step | Time | Count |\n|---|---:|:---:|\n| Arrive | 09:00 | 3 |")
+    assert "<th>Step</th>" in html and "<td>Arrive</td>" in html  # no alignment, no class
+    assert '<th class="govuk-!-text-align-right">Time</th>' in html
+    assert '<td class="govuk-!-text-align-right">09:00</td>' in html
+    assert '<th class="govuk-!-text-align-centre">Count</th>' in html
+    assert '<td class="govuk-!-text-align-centre">3</td>' in html
+    assert "style" not in html and "align=" not in html
+
+
+def test_table_alignment_joins_a_cells_own_class():
+    html = render_markdown("| Name {: .note } |\n|:---|\n| Gold |")
+    assert '<th class="note govuk-!-text-align-left">Name</th>' in html
+
+
+def test_alignment_classes_are_kept_only_on_table_cells():
+    html = render_markdown(
+        '<table><tr><td class="govuk-button govuk-!-text-align-right app-x" align="right" '
+        'style="text-align: right">1</td><td class="govuk-!-text-align-middle">2</td>'
+        '</tr></table>\n\n<p class="govuk-!-text-align-centre">Para</p>\n\n'
+        "Text\n{: .govuk-!-text-align-right .govuk-body }"
+    )
+    assert '<td class="govuk-!-text-align-right">1</td>' in html
+    assert "<td>2</td>" in html  # not one of the three alignment classes
+    assert "<p>Para</p>" in html and "<p>Text</p>" in html
+    assert "govuk-button" not in html and "govuk-body" not in html and "app-x" not in html
+    assert "style" not in html and "align=" not in html
 
 
 def test_sanitise_drops_style_and_handlers_keeps_structure():

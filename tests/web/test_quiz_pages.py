@@ -1,7 +1,10 @@
 """Quiz pages through the test client: the overview, an attempt, its errors and its result,
 read as a person would (title, h1, error summary), and never an answer before submitting."""
 
+import random
 import re
+import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -72,6 +75,127 @@ def test_the_overview_says_what_the_quiz_asks(browser, learner, course_version):
     assert "Attempts 0 of 3 used, 3 left" in page.text
     assert page.soup.find("button", string=re.compile("Start quiz"))
     assert "You have not submitted an attempt yet." in page.text
+
+
+@pytest.fixture
+def unlimited_version(session, tmp_path):
+    """The example course with no limit on attempts at its quiz."""
+    copy = tmp_path / "valid-course"
+    shutil.copytree(VALID, copy)
+    quiz_file = next(copy.glob("*.quiz.md"))
+    text = quiz_file.read_text()
+    assert "max_attempts: 3" in text
+    quiz_file.write_text(text.replace("max_attempts: 3", "", 1))
+    courses.import_parsed(session, courses.parse_folders(copy))
+    session.commit()
+    return courses.find_version(session, "JESIP-AWARE")
+
+
+def take_quiz(session, learner, version, *, passes=(), times=23, open_one=False):
+    """`times` submitted attempts, the first submitted first; those numbered in `passes`
+    answered right, the others wrong. Then an open one, if asked for."""
+    quiz = courses.version_item(version, SLUG)
+    start = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    for number in range(1, times + 1 + open_one):
+        now = start + timedelta(hours=number)
+        attempt = attempts.start_attempt(session, learner, version, quiz, random.Random(number),
+                                         now)
+        if number <= times:
+            values = answer_values(attempts.attempt_questions(attempt), right=number in passes)
+            assert attempts.submit_attempt(session, attempt, values, now).recorded
+    session.commit()
+
+
+def attempt_rows(page) -> list[str]:
+    return [" ".join(row.get_text(" ", strip=True).split())
+            for row in page.soup.select(".govuk-table__body .govuk-table__row")]
+
+
+def pagination(page) -> dict:
+    nav = page.soup.select_one("nav.govuk-pagination")
+    if nav is None:
+        return {}
+    current = nav.select_one(".govuk-pagination__item--current a")
+    previous = nav.select_one(".govuk-pagination__prev a")
+    following = nav.select_one(".govuk-pagination__next a")
+    return {
+        "label": nav["aria-label"],
+        "pages": [a.get_text(strip=True) for a in nav.select(".govuk-pagination__item a")],
+        "hrefs": [a["href"] for a in nav.select(".govuk-pagination__item a")],
+        "current": current.get_text(strip=True) if current else None,
+        "previous": previous["href"] if previous else None,
+        "next": following["href"] if following else None,
+    }
+
+
+def test_the_overview_shows_ten_attempts_a_page_newest_first(
+        browser, learner, unlimited_version, session):
+    take_quiz(session, learner, unlimited_version, passes={5}, open_one=True)
+    first = browser.get(OVERVIEW)
+    assert first.status == 200
+    assert first.title == ("Check your understanding (page 1 of 3) – JESIP Awareness – "
+                           "JESIP Learn")
+    rows = attempt_rows(first)
+    assert [row.split(" result")[0] for row in rows] == [
+        f"Attempt {n}" for n in range(23, 13, -1)]  # attempt 24 is open, so not listed
+    assert "Showing attempts 1 to 10 of 23." in first.text
+    assert pagination(first) == {
+        "label": "Pages of your attempts", "pages": ["1", "2", "3"],
+        "hrefs": [f"{OVERVIEW}?page={n}" for n in (1, 2, 3)], "current": "1",
+        "previous": None, "next": f"{OVERVIEW}?page=2"}
+    # The summary is over every attempt, not only those on the page.
+    assert "Attempts As many as you need. You have used 23." in first.text
+    assert "Best score 3 out of 3 (100%)" in first.text
+    assert "You have passed this quiz." in first.text
+    assert "Passed" not in " ".join(rows)
+
+    second = browser.get(f"{OVERVIEW}?page=2")
+    assert second.title.startswith("Check your understanding (page 2 of 3) –")
+    rows = attempt_rows(second)
+    assert [row.split(" result")[0] for row in rows] == [f"Attempt {n}" for n in range(13, 3, -1)]
+    assert "Passed" in rows[8] and "3 out of 3 (100%)" in rows[8]  # attempt 5
+    assert "Showing attempts 11 to 20 of 23." in second.text
+    links = pagination(second)
+    assert links["current"] == "2"
+    assert (links["previous"], links["next"]) == (f"{OVERVIEW}?page=1", f"{OVERVIEW}?page=3")
+
+    last = browser.get(f"{OVERVIEW}?page=3")
+    assert [row.split(" result")[0] for row in attempt_rows(last)] == [
+        "Attempt 3", "Attempt 2", "Attempt 1"]
+    assert "Showing attempts 21 to 23 of 23." in last.text
+    assert pagination(last)["next"] is None and pagination(last)["current"] == "3"
+
+
+@pytest.mark.parametrize(("asked", "shown"), [
+    ("0", "1"), ("-2", "1"), ("two", "1"), ("", "1"), ("1.5", "1"), ("4", "3"),
+    ("99999999999999999999999999", "3"), ("9" * 5000, "1"),
+])
+def test_a_page_number_out_of_range_shows_the_nearest_page(
+        browser, learner, unlimited_version, session, asked, shown):
+    take_quiz(session, learner, unlimited_version)
+    page = browser.get(f"{OVERVIEW}?page={asked}")
+    assert page.status == 200
+    assert pagination(page)["current"] == shown
+    assert len(attempt_rows(page)) == (3 if shown == "3" else 10)
+
+
+def test_a_few_attempts_need_no_pages(browser, learner, unlimited_version, session):
+    take_quiz(session, learner, unlimited_version, passes={1}, times=2)
+    page = browser.get(OVERVIEW)
+    assert page.title == "Check your understanding – JESIP Awareness – JESIP Learn"
+    assert pagination(page) == {} and "Showing attempts" not in page.text
+    assert [row.split(" result")[0] for row in attempt_rows(page)] == ["Attempt 2", "Attempt 1"]
+    assert "Best score 3 out of 3 (100%)" in page.text
+    assert browser.get(f"{OVERVIEW}?page=5").status == 200
+
+
+def test_the_best_score_is_the_highest_of_those_that_count(browser, learner, course_version,
+                                                           session, quiz):
+    assert "Best score" not in browser.get(OVERVIEW).text  # nothing submitted yet
+    take_quiz(session, learner, course_version, times=2)
+    page = browser.get(OVERVIEW)
+    assert "Best score 0 out of 3 (0%)" in page.text
+    assert "You have passed this quiz." not in page.text
 
 
 def test_the_course_page_links_to_the_quiz(browser, learner, course_version):
@@ -176,6 +300,55 @@ def test_saving_keeps_answers_for_later(browser, learner, course_version, sessio
     resumed = start_quiz(browser)  # "Continue quiz" goes back to the same attempt
     assert resumed.soup.find("input", attrs={"value": chosen}).has_attr("checked")
     assert latest_attempt(session, learner).id == attempt.id
+
+
+def chosen_position(page, name) -> str | None:
+    select_field = page.soup.find("select", attrs={"name": name})
+    chosen = select_field.find_all("option", selected=True)
+    assert len(chosen) <= 1
+    return chosen[0]["value"] if chosen else None
+
+
+def test_saving_keeps_an_unfinished_ordering_as_chosen(browser, learner, course_version,
+                                                       session, quiz):
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    ordering = next(q for q in attempts.attempt_questions(attempt) if q.kind == "ordering")
+    shown = attempt.option_order[ordering.id]
+    names = [f"{ordering.id}.{option_id}" for option_id in shown]
+    page = send(browser, attempt, {names[0]: ["2"], names[1]: ["3"], names[2]: [""]}, "save")
+    assert any("Your answers have been saved" in n for n in page.notifications)
+    again = browser.get(attempt_url(attempt))
+    assert not again.errors
+    assert [chosen_position(again, name) for name in names] == ["2", "3", None]
+    resumed = start_quiz(browser)  # "Continue quiz" shows them too
+    assert [chosen_position(resumed, name) for name in names] == ["2", "3", None]
+    # Submitting still needs every item in a different position.
+    page = send(browser, attempt, {names[0]: ["2"], names[1]: ["3"]})
+    number = attempts.attempt_questions(attempt).index(ordering) + 1
+    assert f"Question {number}: Give each item a different position, from 1 to 3" in page.errors
+    assert submitted_count(session, learner) == 0
+
+
+def test_the_result_shows_the_ordering_submitted_after_a_saved_one(
+        browser, learner, course_version, session, quiz):
+    start_quiz(browser)
+    attempt = latest_attempt(session, learner)
+    questions = attempts.attempt_questions(attempt)
+    ordering = next(q for q in questions if q.kind == "ordering")
+    first, second, _third = ordering.correct_order
+    send(browser, attempt, {f"{ordering.id}.{first}": ["1"], f"{ordering.id}.{second}": ["2"]},
+         "save")
+    page = send(browser, attempt, answer_values(questions, right=False))
+    assert page.h1 == "You did not pass" and "You scored 0 out of 3" in page.text
+    html = {option.id: option.html for option in ordering.options}
+    card = next(c for c in page.soup.select(".govuk-summary-card")
+                if ordering.title in c.get_text())
+    assert card.select_one(".govuk-tag").get_text(strip=True) == "Wrong"
+    given = card.select(".govuk-summary-list__value")[0].get_text(" ", strip=True)
+    expected = [re.sub("<[^>]+>", "", html[oid]) for oid in reversed(ordering.correct_order)]
+    assert [given.index(text) for text in expected] == sorted(
+        given.index(text) for text in expected)
 
 
 def test_unanswered_questions_are_listed_in_an_error_summary(browser, learner, course_version,
