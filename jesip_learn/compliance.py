@@ -609,7 +609,7 @@ def iter_learner_statuses(session: Session, scope: set[int] | None, filters: Rep
 def person_statuses(session: Session, person: User, filters: ReportFilters) -> list[LearnerStatus]:
     """One person's required courses and where they stood, for their record page."""
     only_them = replace(filters, service=None, organisation_id=person.organisation_id,
-                        command_role=None, state=None)
+                        command_role=None, course_id=None, state=None)
     query = _detail_select(session, {person.organisation_id}, only_them, None)
     if query is None:
         return []

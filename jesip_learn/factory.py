@@ -47,13 +47,25 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["mailer"] = Mailer(app.config)
     csrf.init_app(app)
 
-    from .web import admin, auth, author, edge, learn, main, manage, quiz, scenario
+    from .web import (
+        admin,
+        auth,
+        author,
+        compliance,
+        edge,
+        imports,
+        learn,
+        main,
+        manage,
+        quiz,
+        scenario,
+    )
 
     edge.init_app(app)
     auth.init_login(app)
     for blueprint in (main.blueprint, auth.blueprint, learn.blueprint, author.blueprint,
                       admin.blueprint, manage.blueprint, quiz.blueprint,
-                      scenario.blueprint):
+                      scenario.blueprint, compliance.blueprint, imports.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

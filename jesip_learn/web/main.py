@@ -25,6 +25,8 @@ def navigation_items() -> list[dict]:
         if current_user.has_permission(Permission.TRAINER) or current_user.is_admin:
             links.append(("author.course_list", "Courses"))
         if current_user.has_permission(Permission.MANAGER) or current_user.is_admin:
+            links.append(("compliance.dashboard", "Compliance"))
+            links.append(("imports.index", "Imports"))
             links.append(("manage.approvals", "Approvals"))
         if current_user.is_admin:
             links.append(("admin.users", "Users"))

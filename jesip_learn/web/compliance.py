@@ -1,0 +1,437 @@
+"""Managers' and administrators' compliance pages: the dashboard, the people behind each
+number, one person's record, the downloads, and the requirement rules.
+
+Every page works within the viewer's scope (permissions.managed_organisation_ids): the
+domain queries take the scope, so no filter or parameter can widen it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from jesip_learn import compliance, exports, progress
+from jesip_learn.audit import record_event
+from jesip_learn.compliance import (
+    GROUPINGS,
+    STATE_FILTER_LABELS,
+    ReportFilters,
+    RuleError,
+)
+from jesip_learn.models import (
+    COMMAND_ROLE_LABELS,
+    SERVICE_LABELS,
+    Course,
+    Organisation,
+    Permission,
+    Requirement,
+    User,
+)
+from jesip_learn.permissions import (
+    can_manage_user,
+    managed_organisation_ids,
+    organisations_in_scope,
+)
+
+from . import charts
+from .edge import client_address, db
+
+blueprint = Blueprint("compliance", __name__, url_prefix="/manage")
+
+DOWNLOADS = {
+    "detail.csv": "CSV: one row per person and course",
+    "by-person.csv": "CSV: one row per person, a column per course",
+    "report.xlsx": "Excel workbook: summary and details",
+    "summary.pdf": "PDF summary",
+}
+
+
+@blueprint.before_request
+@login_required
+def require_manager():
+    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)):
+        abort(403)
+
+
+# --- reading the filters -----------------------------------------------------------------
+
+
+def _scope() -> set[int] | None:
+    return managed_organisation_ids(db(), current_user)
+
+
+def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
+    """The filters in the query string, the problems found, and the values to show back.
+    A filter that is not one of the choices is reported and left out, never guessed."""
+    args = request.args
+    errors = []
+    today = compliance.today_in_london()
+    shown = {key: args.get(key, "").strip() for key in (
+        "service", "organisation", "command_role", "course", "status", "group",
+        "as_of-day", "as_of-month", "as_of-year")}
+    as_of = today
+    if shown["as_of-day"] or shown["as_of-month"] or shown["as_of-year"]:
+        try:
+            as_of = date(int(shown["as_of-year"]), int(shown["as_of-month"]),
+                         int(shown["as_of-day"]))
+        except ValueError:
+            errors.append({"text": "Enter a real date, for example 31 3 2026",
+                           "href": "#as_of-day"})
+            as_of = today
+        else:
+            if as_of > today:
+                errors.append({"text": "The date must be today or in the past",
+                               "href": "#as_of-day"})
+                as_of = today
+            elif as_of.year < 2000:
+                errors.append({"text": "Enter a date from the year 2000 on",
+                               "href": "#as_of-day"})
+                as_of = today
+    filters = ReportFilters(as_of=as_of, expiring_days=current_app.config.get(
+        "COMPLIANCE_EXPIRING_DAYS", compliance.DEFAULT_EXPIRING_DAYS))
+
+    def choose(name, choices, message, convert=str):
+        raw = shown[name]
+        if not raw:
+            return None
+        try:
+            value = convert(raw)
+        except ValueError:
+            value = None
+        if value not in choices:
+            errors.append({"text": message, "href": f"#{name}"})
+            shown[name] = ""
+            return None
+        return value
+
+    organisations = {org.id for org in organisations_in_scope(db(), current_user)}
+    courses = {course.id for course in compliance.required_courses(db())}
+    filters = replace(
+        filters,
+        service=choose("service", set(SERVICE_LABELS), "Select a service from the list"),
+        organisation_id=choose("organisation", organisations,
+                               "Select an organisation from the list", int),
+        command_role=choose("command_role", set(COMMAND_ROLE_LABELS),
+                            "Select a command role from the list"),
+        course_id=choose("course", courses, "Select a course from the list", int),
+        state=choose("status", set(STATE_FILTER_LABELS), "Select a status from the list"),
+        group_by=choose("group", set(GROUPINGS), "Select how to group the rows")
+        or "organisation",
+    )
+    if not shown["as_of-day"]:
+        shown.update({"as_of-day": str(as_of.day), "as_of-month": str(as_of.month),
+                      "as_of-year": str(as_of.year)})
+    return filters, errors, shown
+
+
+def _filter_args(shown: dict, **changes) -> dict:
+    """The query string of the current filters, with changes, for links and downloads."""
+    args = {key: value for key, value in shown.items() if value}
+    args.update({key: value for key, value in changes.items() if value is not None})
+    return {key: value for key, value in args.items() if value != ""}
+
+
+def _described_filters(filters: ReportFilters) -> list[tuple[str, str]]:
+    """The filters in words, as every download states them."""
+    scope = _scope()
+    if scope is None:
+        scope_text = "All organisations"
+    else:
+        names = [org.name for org in organisations_in_scope(db(), current_user)]
+        scope_text = "; ".join(names) if names else "No organisations"
+    described = [("As of", f"{filters.as_of.day} {filters.as_of:%B %Y}"),
+                 ("Organisations you may see", scope_text)]
+    if filters.service:
+        described.append(("Service", SERVICE_LABELS[filters.service]))
+    if filters.organisation_id:
+        described.append(("Organisation", db().get(Organisation, filters.organisation_id).name))
+    if filters.command_role:
+        described.append(("Command role", COMMAND_ROLE_LABELS[filters.command_role]))
+    if filters.course_id:
+        course = db().get(Course, filters.course_id)
+        described.append(("Course", f"{course.code}: {course.title}"))
+    if filters.state:
+        described.append(("Status", STATE_FILTER_LABELS[filters.state]))
+    described.append(("Rows by", GROUPINGS[filters.group_by]))
+    described.append(("Expiring means", f"running out within {filters.expiring_days} days"))
+    return described
+
+
+def _filter_choices() -> dict:
+    return {
+        "services": SERVICE_LABELS,
+        "organisations": organisations_in_scope(db(), current_user),
+        "roles": COMMAND_ROLE_LABELS,
+        "courses": compliance.required_courses(db()),
+        "statuses": STATE_FILTER_LABELS,
+        "groupings": GROUPINGS,
+    }
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@blueprint.route("/compliance")
+def dashboard():
+    filters, errors, shown = _read_filters()
+    matrix = compliance.compliance_matrix(db(), _scope(), filters)
+    trend = compliance.compliance_trend(db(), _scope(), filters)
+    by_row = charts.bar_chart([(row.label, row.total.percent) for row in matrix.rows])
+    over_time = charts.line_chart([(f"{point.as_of:%b %Y}", point.percent) for point in trend])
+    return render_template(
+        "manage/compliance.html", matrix=matrix, filters=filters, errors=errors, shown=shown,
+        choices=_filter_choices(), trend=trend, by_row=by_row, over_time=over_time,
+        band=charts.band, filter_args=_filter_args, downloads=DOWNLOADS)
+
+
+@blueprint.route("/compliance/learners")
+def learners():
+    filters, errors, shown = _read_filters()
+    group = request.args.get("group_key") or None
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() else 1
+    result = compliance.learner_statuses(db(), _scope(), filters, group_key=group, page=page)
+    group_label = _group_label(filters, group)
+    return render_template(
+        "manage/compliance_learners.html", result=result, filters=filters, errors=errors,
+        shown=shown, group_key=group, group_label=group_label, filter_args=_filter_args,
+        downloads=DOWNLOADS, choices=_filter_choices())
+
+
+def _group_label(filters: ReportFilters, group: str | None) -> str | None:
+    if group is None:
+        return None
+    if filters.group_by == "command-role":
+        return COMMAND_ROLE_LABELS.get(group)
+    organisation = db().get(Organisation, int(group)) if group.isdigit() else None
+    scope = _scope()
+    if organisation is None or (scope is not None and organisation.id not in scope):
+        abort(404)
+    return organisation.name
+
+
+@blueprint.route("/learners/<int:user_id>")
+def learner(user_id: int):
+    person = db().get(User, user_id)
+    # Someone outside the viewer's scope is "not found", so their existence is not revealed.
+    if person is None or not can_manage_user(db(), current_user, person):
+        abort(404)
+    filters, errors, shown = _read_filters()
+    return render_template(
+        "manage/learner.html", person=person, filters=filters, errors=errors, shown=shown,
+        statuses=compliance.person_statuses(db(), person, filters),
+        completions=progress.learner_completions(db(), person),
+        history=progress.learning_history(db(), person), filter_args=_filter_args)
+
+
+# --- downloads ---------------------------------------------------------------------------
+
+
+@blueprint.route("/compliance/download/<kind>")
+def download(kind: str):
+    if kind not in DOWNLOADS:
+        abort(404)
+    filters, errors, _shown = _read_filters()
+    if errors:
+        abort(400)
+    group = request.args.get("group_key") or None
+    if group is not None:
+        _group_label(filters, group)  # 404 outside scope
+    scope = _scope()
+    heading = exports.ReportHeading(
+        title="Training compliance", generated_at=datetime.now(UTC),
+        filters=_described_filters(filters), generated_by=current_user.name)
+    record_event(db(), "report.downloaded", actor=current_user, address=client_address(),
+                 summary=f"compliance {kind}",
+                 details={"kind": kind, "filters": dict(heading.filters),
+                          "group": group})
+    stamp = f"{filters.as_of:%Y-%m-%d}"
+    if kind == "detail.csv":
+        rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
+            db(), scope, filters, group_key=group))
+        return _streamed(exports.csv_chunks(heading, DETAIL_HEADER, rows), "text/csv",
+                         f"compliance-detail-{stamp}.csv")
+    if kind == "by-person.csv":
+        courses = [course for course in compliance.required_courses(db())
+                   if filters.course_id in (None, course.id)]
+        header = PERSON_HEADER + [f"{course.code}: {course.title}" for course in courses]
+        rows = _pivot_rows(compliance.iter_learner_statuses(db(), scope, filters,
+                                                            group_key=group), courses,
+                           filters.moment)
+        return _streamed(exports.csv_chunks(heading, header, rows), "text/csv",
+                         f"compliance-by-person-{stamp}.csv")
+    matrix = compliance.compliance_matrix(db(), scope, filters)
+    if kind == "report.xlsx":
+        rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
+            db(), scope, filters, group_key=group))
+        chunks = exports.xlsx_chunks(heading, SUMMARY_HEADER(filters), _summary_rows(matrix),
+                                     DETAIL_HEADER, rows)
+        return _streamed(chunks, "application/vnd.openxmlformats-officedocument."
+                         "spreadsheetml.sheet", f"compliance-{stamp}.xlsx")
+    pdf = exports.pdf_summary(heading, SUMMARY_HEADER(filters), list(_summary_rows(matrix)),
+                              chart=[(row.label, row.total.percent or 0.0)
+                                     for row in matrix.rows])
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="compliance-{stamp}.pdf"'})
+
+
+DETAIL_HEADER = ["Name", "Email", "Organisation", "Service", "Command role", "Course code",
+                 "Course", "Status", "Completed", "Expires", "Completion recorded from"]
+PERSON_HEADER = ["Name", "Email", "Organisation", "Service", "Command role"]
+
+
+def SUMMARY_HEADER(filters: ReportFilters) -> list[str]:  # noqa: N802 - reads as a constant
+    return [GROUPINGS[filters.group_by], "Course code", "Course", "People", "In date",
+            "Expiring", "Expired", "In progress", "Not started", "Compliant", "% compliant"]
+
+
+def _london_date(moment: datetime | None) -> date | None:
+    return moment.astimezone(compliance.LONDON).date() if moment else None
+
+
+def _detail_row(row: compliance.LearnerStatus) -> list:
+    return [row.name, row.email, row.organisation, SERVICE_LABELS.get(row.service, row.service),
+            COMMAND_ROLE_LABELS.get(row.command_role, row.command_role), row.course_code,
+            row.course_title, row.state_label, _london_date(row.completed_at),
+            _london_date(row.expires_at), row.source or ""]
+
+
+def _pivot_rows(statuses, courses, moment: datetime):
+    """One row per person: the detail rows arrive ordered by person, so each person's
+    courses are consecutive and only one person is held in memory."""
+    person, cells = None, {}
+    for row in statuses:
+        if person is not None and row.user_id != person.user_id:
+            yield _pivot_row(person, cells, courses)
+            cells = {}
+        person = row
+        cells[row.course_code] = _status_in_words(row, moment)
+    if person is not None:
+        yield _pivot_row(person, cells, courses)
+
+
+def _pivot_row(person, cells, courses) -> list:
+    return [person.name, person.email, person.organisation,
+            SERVICE_LABELS.get(person.service, person.service),
+            COMMAND_ROLE_LABELS.get(person.command_role, person.command_role),
+            *(cells.get(course.code, "Not required") for course in courses)]
+
+
+def _status_in_words(row: compliance.LearnerStatus, moment: datetime) -> str:
+    expires = _london_date(row.expires_at)
+    if row.state in ("in-date", "expiring") and expires:
+        return f"{row.state_label} until {expires:%Y-%m-%d}"
+    if row.state == "expired":
+        if expires and row.expires_at <= moment:
+            return f"Expired on {expires:%Y-%m-%d}"
+        return "Expired: a new version must be completed"
+    return row.state_label
+
+
+def _summary_rows(matrix: compliance.Matrix):
+    for row in matrix.rows:
+        for course in matrix.courses:
+            yield _summary_row(row.label, course, row.cells[course.id])
+    for course in matrix.courses:
+        yield _summary_row("All", course, matrix.totals[course.id])
+
+
+def _summary_row(label, course, cell: compliance.Cell) -> list:
+    return [label, course.code, course.title, cell.total,
+            *(cell.counts[state] for state in compliance.STATES), cell.compliant,
+            cell.percent]
+
+
+def _streamed(chunks, mimetype: str, filename: str) -> Response:
+    return Response(stream_with_context(chunks), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store"})
+
+
+# --- requirement rules -------------------------------------------------------------------
+
+
+@blueprint.route("/requirements", methods=["GET", "POST"])
+def requirements():
+    form = FlaskForm()
+    errors, values = [], {}
+    if request.method == "POST" and form.validate_on_submit():
+        values = {key: request.form.get(key, "").strip() for key in (
+            "course_id", "service", "organisation_id", "command_role")}
+        try:
+            rule = compliance.add_rule(
+                db(), current_user,
+                course_id=int(values["course_id"]) if values["course_id"].isdigit() else None,
+                service=values["service"] or None,
+                organisation_id=int(values["organisation_id"])
+                if values["organisation_id"].isdigit() else None,
+                command_role=values["command_role"] or None)
+        except RuleError as problem:
+            errors.append({"text": problem.message, "href": f"#{problem.field}"})
+        else:
+            flash(f"Rule added: {compliance.describe_rule(db(), rule)}.", "success")
+            return redirect(url_for("compliance.requirements"))
+    elif request.method == "POST":
+        errors.append({"text": "The form had expired. Try again.", "href": "#course_id"})
+    courses = list(db().scalars(select(Course).where(Course.published_version_id.is_not(None))
+                                .order_by(Course.code)))
+    return render_template(
+        "manage/requirements.html", form=form, errors=errors, values=values,
+        rules=compliance.rules_in_scope(db(), current_user),
+        course_requirements=[_required_by_course(course) for course in courses
+                             if course.published_version.required_services
+                             and course.published_version.required_roles],
+        course_options=[(course.id, f"{course.code}: {course.title}") for course in courses],
+        organisation_options=[(org.id, org.name)
+                              for org in organisations_in_scope(db(), current_user)],
+        services=SERVICE_LABELS, roles=COMMAND_ROLE_LABELS, is_admin=current_user.is_admin,
+        describe=lambda rule: compliance.describe_rule(db(), rule),
+        can_change=lambda rule: compliance.can_change_rule(db(), current_user, rule),
+    ), (400 if errors else 200)
+
+
+def _required_by_course(course: Course) -> tuple[Course, str, str]:
+    version = course.published_version
+    services = ", ".join(SERVICE_LABELS[s] for s in version.required_services)
+    roles = ", ".join(COMMAND_ROLE_LABELS[r].lower() for r in version.required_roles)
+    return course, services, roles
+
+
+@blueprint.route("/requirements/<int:rule_id>/remove", methods=["POST"])
+def remove_requirement(rule_id: int):
+    rule = db().get(Requirement, rule_id)
+    if rule is None or not compliance.can_change_rule(db(), current_user, rule):
+        abort(404)
+    if FlaskForm().validate_on_submit():
+        description = compliance.describe_rule(db(), rule)
+        compliance.remove_rule(db(), current_user, rule)
+        flash(f"Rule removed: {description}.", "success")
+    return redirect(url_for("compliance.requirements"))
+
+
+@blueprint.app_template_filter("short_date")
+def short_date(moment) -> str:
+    """A date for a table cell, in the UK: 3 Mar 2027."""
+    return f"{moment.astimezone(compliance.LONDON):%-d %b %Y}" if moment else ""
+
+
+@blueprint.context_processor
+def _report_labels():
+    return {"STATE_LABELS": compliance.STATE_LABELS,
+            "STATE_FILTER_LABELS": STATE_FILTER_LABELS}

@@ -1,0 +1,191 @@
+"""Bulk import for managers and administrators: upload a CSV file, see what it would do
+row by row, then apply it."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms import HiddenField, StringField
+
+from jesip_learn import bulk_import
+from jesip_learn.bulk_import import ImportFileError, ImportKind
+from jesip_learn.models import Course, ImportBatch, Permission
+from jesip_learn.permissions import organisations_in_scope
+
+from .auth import send_mail
+from .edge import client_address, db
+from .forms import show_error
+
+blueprint = Blueprint("imports", __name__, url_prefix="/manage/imports")
+
+TITLES = {
+    ImportKind.USERS: "Import people",
+    ImportKind.COMPLETIONS: "Import completions from another system",
+}
+
+
+@blueprint.before_request
+@login_required
+def require_manager():
+    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)):
+        abort(403)
+
+
+def _kind(kind: str) -> ImportKind:
+    if kind not in set(ImportKind):
+        abort(404)
+    return ImportKind(kind)
+
+
+def _own_batch(batch_id: int) -> ImportBatch:
+    return bulk_import.importers_batch(db(), current_user, batch_id) or abort(404)
+
+
+@blueprint.route("")
+def index():
+    return render_template("imports/index.html", titles=TITLES,
+                           organisations=organisations_in_scope(db(), current_user))
+
+
+@blueprint.route("/<kind>/template.csv")
+def template(kind: str):
+    kind = _kind(kind)
+    return Response(bulk_import.template_csv(kind), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=jesip-learn-{kind}-template.csv"})
+
+
+class UploadForm(FlaskForm):
+    source = StringField()  # completions only: where they were recorded
+    file = FileField()
+
+
+@blueprint.route("/<kind>/new", methods=["GET", "POST"])
+def upload(kind: str):
+    kind = _kind(kind)
+    form = UploadForm()
+    if form.validate_on_submit():
+        batch = _start(form, kind)
+        if batch is not None:
+            return redirect(url_for("imports.check", batch_id=batch.id))
+    courses = list(db().scalars(select(Course.code).order_by(Course.code)))
+    return render_template("imports/upload.html", form=form, kind=kind, title=TITLES[kind],
+                           columns=bulk_import.COLUMNS[kind], max_rows=bulk_import.MAX_ROWS,
+                           organisations=organisations_in_scope(db(), current_user),
+                           course_codes=courses)
+
+
+def _start(form: UploadForm, kind: ImportKind) -> ImportBatch | None:
+    """Check the upload and keep it; None, with the errors on the form, when it is refused."""
+    problems = []
+    if kind == ImportKind.COMPLETIONS:
+        try:
+            bulk_import.check_source(form.source.data)
+        except ImportFileError as error:
+            problems.append(error)
+    upload = request.files.get(form.file.name)
+    parsed = None
+    if upload is None or not upload.filename:
+        problems.append(ImportFileError("Select a CSV file"))
+    else:
+        try:
+            parsed = bulk_import.read_upload(upload.filename, upload.stream.read(
+                bulk_import.MAX_BYTES + 1), kind)
+        except ImportFileError as error:
+            problems.append(error)
+    for problem in problems:
+        show_error(form, problem.field, problem.message)
+    if problems:
+        return None
+    return bulk_import.start_import(db(), current_user, kind, upload.filename, parsed,
+                                    form.source.data)
+
+
+class ApplyForm(FlaskForm):
+    plan = HiddenField()
+
+
+@blueprint.route("/<int:batch_id>")
+def check(batch_id: int):
+    batch = _own_batch(batch_id)
+    kind = ImportKind(batch.kind)
+    if batch.applied_at is not None:
+        return render_template("imports/done.html", batch=batch, kind=kind, title=TITLES[kind])
+    if bulk_import.is_expired(batch):
+        flash("That check has expired. Upload the file again.")
+        return redirect(url_for("imports.upload", kind=kind))
+    plan = bulk_import.plan_import(db(), batch, current_user)
+    return render_template("imports/check.html", batch=batch, kind=kind, title=TITLES[kind],
+                           plan=plan, form=ApplyForm(plan=plan.digest), Outcome=bulk_import.Outcome)
+
+
+@blueprint.route("/<int:batch_id>/apply", methods=["POST"])
+def apply(batch_id: int):
+    batch = _own_batch(batch_id)
+    form = ApplyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        applied = bulk_import.apply_import(db(), batch, current_user, form.plan.data or "",
+                                           address=client_address())
+    except bulk_import.AlreadyApplied:
+        flash("This file has already been imported. Nothing was imported again.")
+    except bulk_import.BatchExpired:
+        flash("That check has expired. Upload the file again.")
+        return redirect(url_for("imports.upload", kind=batch.kind))
+    except (bulk_import.PlanChanged, IntegrityError):
+        db().rollback()
+        flash("Records changed since you checked this file, so nothing was imported. Check "
+              "the results below again, then apply them.")
+    else:
+        unsent = _send_setup_emails(applied.new_accounts)
+        flash(_applied_message(applied, unsent), "success")
+    return redirect(url_for("imports.check", batch_id=batch_id))
+
+
+def _send_setup_emails(accounts) -> int:
+    """Send each new person the link to choose a password; how many could not be sent."""
+    days = bulk_import.ACCOUNT_SETUP_LIFETIME.days
+    unsent = 0
+    for user, token in accounts:
+        link = url_for("auth.reset_password", token=token, _external=True)
+        if not send_mail(user.email, "Your JESIP Learn account", "account_created", user=user,
+                         link=link, days=days,
+                         forgot_link=url_for("auth.forgot_password", _external=True)):
+            unsent += 1
+    if unsent:
+        current_app.logger.warning("%d account set-up emails could not be sent", unsent)
+    return unsent
+
+
+def _applied_message(applied: bulk_import.AppliedImport, unsent: int) -> str:
+    if applied.batch.kind == ImportKind.USERS:
+        text = (f"{_count(applied.created, 'account')} created and "
+                f"{_count(applied.updated, 'account')} updated.")
+        if applied.created:
+            text += " Each new person has been sent an email to choose a password."
+        if unsent:
+            text += (f" {_count(unsent, 'email')} could not be sent: those people can use "
+                     "“Forgot your password?” on the sign-in page.")
+    else:
+        text = f"{_count(applied.created, 'completion')} recorded."
+    if applied.skipped:
+        text += f" {_count(applied.skipped, 'row')} with errors skipped."
+    return text
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun if number == 1 else noun + 's'}"
