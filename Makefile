@@ -8,7 +8,7 @@ PORT ?= 5000
 # Plain http on loopback for development; production serves https and keeps cookies Secure.
 export SESSION_COOKIE_SECURE ?= 0
 
-.PHONY: run serve setup test test-unit lint bench clean-venv vendor-frontend chromium
+.PHONY: run serve setup demo test test-unit lint bench clean-venv vendor-frontend chromium
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,20 @@ setup: $(VENV)/.runtime-installed
 run: setup
 	@$(BIN)/flask --app app users setup-link --base-url http://$(HOST):$(PORT)
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+## demo: a separate database (instance/demo.db) filled with invented people, then serve.
+## Never point DEMO_DATABASE_URL at a production database.
+DEMO_LEARNERS ?= 2000
+DEMO_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/demo.db
+demo: export DATABASE_URL = $(DEMO_DATABASE_URL)
+demo: setup
+	@$(BIN)/flask --app app demo seed --learners $(DEMO_LEARNERS) --skip-if-seeded
+	@$(BIN)/flask --app app users setup-link --base-url http://$(HOST):$(PORT)
+	@# Its own secret key: a session from the everyday database must not sign in here.
+	@test -s instance/demo_secret_key || (umask 077; $(BIN)/python -c \
+	  'import secrets; print(secrets.token_hex(32))' > instance/demo_secret_key)
+	SECRET_KEY="$$(cat instance/demo_secret_key)" \
+	  $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 ## chromium: Debian's Chromium for the browser tests (installed when missing and root)
 chromium:

@@ -8,7 +8,8 @@ DOMAIN_MODULES = [
     "jesip_learn.passwords", "jesip_learn.throttle", "jesip_learn.audit", "jesip_learn.mail",
     "jesip_learn.models", "jesip_learn.db", "jesip_learn.config", "jesip_learn.courses",
     "jesip_learn.progress", "jesip_learn.attempts", "jesip_learn.runs", "jesip_learn.scoring",
-    "jesip_learn.certificates", "jesip_learn.content",
+    "jesip_learn.certificates", "jesip_learn.content", "jesip_learn.compliance",
+    "jesip_learn.exports", "jesip_learn.bulk_import", "jesip_learn.demo",
 ]
 
 

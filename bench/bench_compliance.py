@@ -1,0 +1,481 @@
+"""Compliance reports at scale: the matrix of every organisation, one organisation's matrix
+and the detail CSV export, each against hand-written SQL that yields the same numbers (or
+the same rows, written with csv.writer), on SQLite and on PostgreSQL; and the export's
+peak Python memory at two sizes, which should be about the same.
+
+The database is seeded with the demo seeder (`flask demo seed`): 100,000 learners by
+default, with about 12 item-progress rows each. `--quick` runs 5,000 for trying it out.
+PostgreSQL is used when a server answers at --postgres-url; a database named
+bench_compliance is created there for the run and dropped after it.
+
+Ratios (compliance code's time / hand-written SQL's time) are medians over a few rounds,
+the two alternating so that drift in the machine's load hits both alike. The aim for the
+matrix is within 1.5x of the raw query and under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from contextlib import contextmanager
+from datetime import timedelta
+from operator import attrgetter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import bindparam, create_engine, make_url, text  # noqa: E402
+from sqlalchemy.exc import DBAPIError, OperationalError  # noqa: E402
+
+from jesip_learn import compliance, courses, demo  # noqa: E402
+from jesip_learn import organisations as orgs  # noqa: E402
+from jesip_learn.compliance import ReportFilters  # noqa: E402
+from jesip_learn.db import Database  # noqa: E402
+from jesip_learn.models import UTCDateTime  # noqa: E402
+from tests.support.database import migrate  # noqa: E402
+
+try:  # the report downloads' writer, when this checkout has it
+    from jesip_learn.exports import ReportHeading, csv_chunks  # noqa: E402
+except ImportError:
+    csv_chunks = None
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/"
+BENCH_DATABASE = "bench_compliance"
+DETAIL_FIELDS = ("user_id", "name", "email", "organisation", "service", "command_role",
+                 "course_code", "course_title", "state", "completed_at", "expires_at", "source")
+status_row = attrgetter(*DETAIL_FIELDS)
+
+# --- the hand-written SQL --------------------------------------------------------------------
+# Requirements: each published course's own services x roles (JSON lists), then the rules.
+REQUIRED_FOR = {
+    "sqlite": """
+        SELECT c.id AS course_id, s.value AS service, NULL AS organisation_id,
+               r.value AS command_role
+          FROM courses c
+          JOIN course_versions v ON v.id = c.published_version_id,
+               json_each(v.required_services) s, json_each(v.required_roles) r""",
+    "postgresql": """
+        SELECT c.id AS course_id, s.value AS service, NULL::integer AS organisation_id,
+               r.value AS command_role
+          FROM courses c
+          JOIN course_versions v ON v.id = c.published_version_id
+         CROSS JOIN LATERAL json_array_elements_text(v.required_services) AS s(value)
+         CROSS JOIN LATERAL json_array_elements_text(v.required_roles) AS r(value)""",
+}
+
+STATUSES = """
+WITH requirement AS (
+    {required_for}
+    UNION ALL
+    SELECT q.course_id, q.service, q.organisation_id, q.command_role
+      FROM requirements q JOIN courses c ON c.id = q.course_id
+     WHERE c.published_version_id IS NOT NULL
+),
+people AS (
+    SELECT DISTINCT u.id AS user_id, u.organisation_id, u.command_role, o.service, q.course_id
+      FROM users u
+      JOIN organisations o ON o.id = u.organisation_id
+      JOIN requirement q
+        ON (q.service IS NULL OR q.service = o.service)
+       AND (q.organisation_id IS NULL OR q.organisation_id = u.organisation_id)
+       AND (q.command_role IS NULL OR q.command_role = u.command_role)
+     WHERE u.approved_at IS NOT NULL AND u.created_at <= :moment
+       AND (u.is_active OR u.deactivated_at > :moment) {only_organisation}
+),
+latest AS (
+    SELECT user_id, course_id, completed_at, expires_at, source FROM (
+        SELECT user_id, course_id, completed_at, expires_at, source,
+               row_number() OVER (PARTITION BY user_id, course_id
+                                  ORDER BY completed_at DESC, id DESC) AS n
+          FROM completions WHERE completed_at <= :moment) numbered
+     WHERE n = 1
+),
+cutoff AS (
+    SELECT course_id, max(published_at) AS cutoff FROM course_versions
+     WHERE needs_renewal AND published_at <= :moment GROUP BY course_id
+),
+statuses AS (
+    SELECT p.user_id, p.organisation_id, p.command_role, p.course_id,
+           l.completed_at, l.expires_at, l.source,
+           CASE
+             WHEN l.completed_at IS NULL THEN
+               CASE WHEN EXISTS (SELECT 1 FROM item_progress i
+                                  WHERE i.user_id = p.user_id AND i.course_id = p.course_id
+                                    AND i.started_at <= :moment)
+                    THEN 'in-progress' ELSE 'not-started' END
+             WHEN k.cutoff > l.completed_at THEN 'expired'
+             WHEN l.expires_at IS NULL THEN 'in-date'
+             WHEN l.expires_at <= :moment THEN 'expired'
+             WHEN l.expires_at <= :window_end THEN 'expiring'
+             ELSE 'in-date'
+           END AS state
+      FROM people p
+      LEFT JOIN latest l ON l.user_id = p.user_id AND l.course_id = p.course_id
+      LEFT JOIN cutoff k ON k.course_id = p.course_id
+)
+"""
+
+MATRIX = STATUSES + """
+SELECT organisation_id, course_id, state, count(*) AS people
+  FROM statuses GROUP BY organisation_id, course_id, state
+"""
+
+DETAIL = STATUSES + """
+SELECT u.id, u.name, u.email, o.name, o.service, s.command_role, c.code, v.title, s.state,
+       s.completed_at, s.expires_at, s.source
+  FROM statuses s
+  JOIN users u ON u.id = s.user_id
+  JOIN organisations o ON o.id = s.organisation_id
+  JOIN courses c ON c.id = s.course_id
+  JOIN course_versions v ON v.id = c.published_version_id
+ ORDER BY o.name, u.name, u.id, c.code
+"""
+
+
+def hand_written(template: str, dialect: str, organisation_id: int | None = None):
+    sql = template.format(required_for=REQUIRED_FOR[dialect], only_organisation=(
+        "AND u.organisation_id = :organisation_id" if organisation_id is not None else ""))
+    statement = text(sql).bindparams(bindparam("moment", type_=UTCDateTime),
+                                     bindparam("window_end", type_=UTCDateTime))
+    if template is DETAIL:
+        statement = statement.columns(completed_at=UTCDateTime, expires_at=UTCDateTime)
+    return statement
+
+
+def parameters(filters: ReportFilters, organisation_id: int | None = None) -> dict:
+    values = {"moment": filters.moment,
+              "window_end": filters.moment + timedelta(days=filters.expiring_days)}
+    if organisation_id is not None:
+        values["organisation_id"] = organisation_id
+    return values
+
+
+# --- what each side computes -------------------------------------------------------------------
+
+
+class TimedOut(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(session, seconds: float):
+    """Stop the session's statements after `seconds`: a report query that scales badly
+    must not hold the benchmark for hours. SQLite is interrupted from a timer thread;
+    PostgreSQL is given a statement timeout for the transaction."""
+    connection = session.connection()
+    timer = None
+    if connection.dialect.name == "sqlite":
+        timer = threading.Timer(seconds, connection.connection.dbapi_connection.interrupt)
+        timer.start()
+    else:
+        connection.execute(text(f"SET LOCAL statement_timeout = {int(seconds * 1000)}"))
+    try:
+        yield
+    except DBAPIError as error:
+        text_ = str(error.orig).lower()
+        if "interrupted" in text_ or "statement timeout" in text_ or "canceling" in text_:
+            raise TimedOut from None
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def matrix_counts(database: Database, scope, filters, limit: float) -> dict:
+    with database.session() as session, time_limit(session, limit):
+        matrix = compliance.compliance_matrix(session, scope, filters)
+    return {(int(row.key), course_id, state): people
+            for row in matrix.rows for course_id, cell in row.cells.items()
+            for state, people in cell.counts.items() if people}
+
+
+def raw_matrix_counts(database: Database, dialect: str, filters, organisation_id=None) -> dict:
+    with database.engine.connect() as connection:
+        rows = connection.execute(hand_written(MATRIX, dialect, organisation_id),
+                                  parameters(filters, organisation_id)).all()
+    return {(organisation_id_, course_id, state): people
+            for organisation_id_, course_id, state, people in rows}
+
+
+class NullSink:
+    def write(self, text_: str) -> int:
+        return len(text_)
+
+
+def export_rows(database: Database, filters, limit: float, scope=None) -> int:
+    """The detail CSV as the report writes it: every status, through csv.writer."""
+    writer, count = csv.writer(NullSink()), 0
+    with database.session() as session, time_limit(session, limit):
+        for status in compliance.iter_learner_statuses(session, scope, filters):
+            writer.writerow(status_row(status))
+            count += 1
+    return count
+
+
+def export_download(database: Database, filters, limit: float) -> int:
+    """The detail CSV as the download streams it (exports.csv_chunks: cells neutralised,
+    times in London time)."""
+    heading = ReportHeading("Training compliance", compliance.end_of_day(filters.as_of))
+    sink, count = NullSink(), 0
+
+    def rows(statuses):
+        nonlocal count
+        for status in statuses:
+            count += 1
+            yield status_row(status)
+
+    with database.session() as session, time_limit(session, limit):
+        statuses = compliance.iter_learner_statuses(session, None, filters)
+        for chunk in csv_chunks(heading, DETAIL_FIELDS, rows(statuses)):
+            sink.write(chunk)
+    return count
+
+
+def raw_export_rows(database: Database, dialect: str, filters) -> int:
+    writer, count = csv.writer(NullSink()), 0
+    with database.engine.connect() as connection:
+        result = connection.execution_options(yield_per=2000).execute(
+            hand_written(DETAIL, dialect), parameters(filters))
+        for row in result:
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def same_detail(database: Database, dialect: str, filters, limit: float) -> int:
+    """Row for row, streamed side by side: the report's detail equals the raw query's."""
+    count = 0
+    with database.session() as session, time_limit(session, limit), \
+            database.engine.connect() as connection:
+        ours = compliance.iter_learner_statuses(session, None, filters)
+        theirs = connection.execution_options(yield_per=2000).execute(
+            hand_written(DETAIL, dialect), parameters(filters))
+        for status, row in zip(ours, theirs, strict=True):
+            if status_row(status) != tuple(row):
+                raise SystemExit(f"detail rows differ at row {count}:\n  {status_row(status)}"
+                                 f"\n  {tuple(row)}")
+            count += 1
+    return count
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+
+def timed(action) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def compare(rounds: int, ours, baseline) -> tuple[float, float, float]:
+    """Median ratio ours/baseline, and the median seconds of each, alternating the order."""
+    ratios, our_times, base_times = [], [], []
+    for round_ in range(rounds):
+        if round_ % 2:
+            base, _ = timed(baseline)
+            mine, _ = timed(ours)
+        else:
+            mine, _ = timed(ours)
+            base, _ = timed(baseline)
+        ratios.append(mine / base)
+        our_times.append(mine)
+        base_times.append(base)
+    return (statistics.median(ratios), statistics.median(our_times),
+            statistics.median(base_times))
+
+
+def measure(title: str, ours, baseline, *, rounds: int, limit: float, same=None) -> bool:
+    """Check the two agree (`same`, or equal results), then print the median ratio.
+    False when ours did not finish within the limit."""
+    base_seconds, expected = timed(baseline)
+    try:
+        our_seconds, found = timed(ours)
+    except TimedOut:
+        print(f"  {title}: did not finish within {limit:.0f} s "
+              f"(hand-written SQL: {base_seconds:.2f} s)", flush=True)
+        return False
+    if not (same() if same else found == expected):
+        raise SystemExit(f"{title}: the result differs from the hand-written SQL's")
+    if our_seconds > limit / max(1, rounds):  # too slow to repeat: one round is the figure
+        print(f"  {title}: ratio {our_seconds / base_seconds:.1f} "
+              f"({our_seconds:.2f} s vs {base_seconds:.2f} s; one round)", flush=True)
+        return True
+    ratio, mine, base = compare(rounds, ours, baseline)
+    print(f"  {title}: ratio {ratio:.2f} ({mine:.3f} s vs {base:.3f} s; median of {rounds})",
+          flush=True)
+    return True
+
+
+def peak_kib(action) -> tuple[float, object]:
+    tracemalloc.start()
+    try:
+        result = action()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 1024, result
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_database():
+    with tempfile.TemporaryDirectory() as folder:
+        yield f"sqlite:///{folder}/bench.db"
+
+
+@contextmanager
+def postgres_database(server_url: str):
+    server = make_url(server_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+    try:
+        yield server.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgres_reachable(server_url: str) -> str | None:
+    """None when a server answers, else why not."""
+    server = make_url(server_url).set(drivername="postgresql+psycopg", database="postgres")
+    engine = create_engine(server, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return None
+    except OperationalError as error:
+        return str(error.orig).strip().splitlines()[0]
+    finally:
+        engine.dispose()
+
+
+def seed(url: str, learners: int) -> tuple[float, demo.DemoSummary]:
+    migrate(url)
+    database = Database(url)
+    started = time.perf_counter()
+    with database.write_session() as session:
+        orgs.seed_reference_organisations(session)
+        courses.import_parsed(session, courses.parse_folders(ROOT / "courses"))
+        summary = demo.seed_demo(session, learners=learners, seed=1)
+    took = time.perf_counter() - started
+    if database.engine.dialect.name == "postgresql":
+        # What autovacuum does soon after a bulk load: give the planner its statistics.
+        with database.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
+    database.engine.dispose()
+    return took, summary
+
+
+def organisations_by_size(database: Database, dialect: str, filters) -> list[tuple]:
+    """(people, id, name) of each organisation with anyone required to train, largest first,
+    counted by the hand-written query."""
+    people: dict[int, int] = {}
+    for (organisation_id, _course, _state), number in raw_matrix_counts(
+            database, dialect, filters).items():
+        people[organisation_id] = people.get(organisation_id, 0) + number
+    with database.engine.connect() as connection:
+        names = dict(connection.execute(text("SELECT id, name FROM organisations")).all())
+    return sorted(((number, id_, names[id_]) for id_, number in people.items()), reverse=True)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def run(url: str, label: str, args) -> None:
+    took, summary = seed(url, args.learners)
+    print(f"{label}: seeded {summary.learners:,} learners, {summary.completions:,} "
+          f"completions, {summary.progress_rows:,} progress rows in {took:.0f} s", flush=True)
+    database = Database(url)
+    dialect = database.engine.dialect.name
+    filters = ReportFilters(as_of=compliance.today_in_london())
+    rounds, limit = args.rounds, args.time_limit
+    try:
+        sizes = organisations_by_size(database, dialect, filters)
+        (people, largest, name), (_, smallest, small_name) = sizes[0], sizes[-1]
+        total = sum(number for number, _, _ in sizes)
+        print(f"  {total:,} person-course statuses in {len(sizes)} organisations; the "
+              f"largest, {name}: {people:,}", flush=True)
+
+        measure("full matrix / raw SQL",
+                lambda: matrix_counts(database, None, filters, limit),
+                lambda: raw_matrix_counts(database, dialect, filters),
+                rounds=rounds, limit=limit)
+        measure(f"one organisation's matrix ({name}) / raw SQL",
+                lambda: matrix_counts(database, {largest}, filters, limit),
+                lambda: raw_matrix_counts(database, dialect, filters, largest),
+                rounds=rounds, limit=limit)
+        export_rounds = max(3, rounds // 2)
+        finished = measure(
+            "detail export (iter_learner_statuses + csv.writer) / raw SQL + csv.writer",
+            lambda: export_rows(database, filters, limit),
+            lambda: raw_export_rows(database, dialect, filters),
+            rounds=export_rounds, limit=limit,
+            same=lambda: same_detail(database, dialect, filters, limit) == total)
+        if finished and csv_chunks is not None:
+            measure("detail download (exports.csv_chunks) / raw SQL + csv.writer",
+                    lambda: export_download(database, filters, limit),
+                    lambda: raw_export_rows(database, dialect, filters),
+                    rounds=export_rounds, limit=limit)
+
+        peaks = [(f"{small_name}", smallest), (f"{name}", largest)]
+        if finished:
+            peaks.append(("everyone", None))
+        figures = []
+        for what, organisation_id in peaks:
+            scope = {organisation_id} if organisation_id is not None else None
+            peak, rows = peak_kib(lambda scope=scope: export_rows(database, filters, limit,
+                                                                  scope))
+            figures.append(f"{peak:,.0f} KiB for {rows:,} rows ({what})")
+        listed, _ = peak_kib(lambda: raw_listed(database, dialect, filters))
+        print(f"  export peak Python memory (tracemalloc): {'; '.join(figures)}; the raw "
+              f"query's rows held in a list instead: {listed:,.0f} KiB", flush=True)
+    finally:
+        database.engine.dispose()
+
+
+def raw_listed(database: Database, dialect: str, filters) -> int:
+    with database.engine.connect() as connection:
+        return len(connection.execute(hand_written(DETAIL, dialect), parameters(filters)).all())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--learners", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="5,000 learners, 3 rounds")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--time-limit", type=float, default=120,
+                        help="seconds one statement of a report may take before the report "
+                        "counts as unfinished")
+    args = parser.parse_args()
+    if args.quick:
+        args.learners, args.rounds = 5_000, 3
+    print(f"compliance reports at {args.learners:,} learners", flush=True)
+    if args.only != "postgresql":
+        with sqlite_database() as url:
+            run(url, "SQLite", args)
+    if args.only != "sqlite":
+        problem = postgres_reachable(args.postgres_url)
+        if problem:
+            print(f"PostgreSQL: skipped, no server at {args.postgres_url} ({problem})")
+            return
+        with postgres_database(args.postgres_url) as url:
+            run(url, "PostgreSQL", args)
+
+
+if __name__ == "__main__":
+    main()
