@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .audit import record_event
@@ -63,25 +63,59 @@ def completion_state(completion: Completion | None, cutoff: datetime | None,
     """'in-date', 'expiring' (within 90 days), 'expired', or None for no completion."""
     if completion is None:
         return None
-    if cutoff is not None and completion.completed_at < cutoff:
+    return _completion_state(completion.completed_at, completion.expires_at, cutoff, now)
+
+
+def _completion_state(completed_at: datetime, expires_at: datetime | None,
+                      cutoff: datetime | None, now: datetime) -> str:
+    if cutoff is not None and completed_at < cutoff:
         return "expired"  # a version that needs renewal has made it fall due
-    if completion.expires_at is None:
+    if expires_at is None:
         return "in-date"
-    if completion.expires_at <= now:
+    if expires_at <= now:
         return "expired"
-    if completion.expires_at - now <= EXPIRING_WINDOW:
+    if expires_at - now <= EXPIRING_WINDOW:
         return "expiring"
     return "in-date"
 
 
+# The read queries below are built once, at import, from the tables rather than the mapped
+# classes: pages run them on every request, and they return plain rows, not objects.
+_COURSES, _VERSIONS = Course.__table__, CourseVersion.__table__
+_COMPLETIONS, _PROGRESS = Completion.__table__, ItemProgress.__table__
+
+
+def _cycle_columns(user_id, course_id) -> tuple:
+    """What decides where the cycle starts, as columns any query can carry: the renewal
+    cutoff, and when the latest completion was made and runs out. `course_id` is a bound
+    value or the column of an enclosing query."""
+    cutoff = select(func.max(_VERSIONS.c.published_at)).where(
+        _VERSIONS.c.course_id == course_id, _VERSIONS.c.needs_renewal)
+    latest = (select(_COMPLETIONS.c.completed_at)
+              .where(_COMPLETIONS.c.user_id == user_id, _COMPLETIONS.c.course_id == course_id)
+              .order_by(_COMPLETIONS.c.completed_at.desc(), _COMPLETIONS.c.id.desc()).limit(1))
+    return (cutoff.scalar_subquery().label("cutoff"),
+            latest.scalar_subquery().label("latest_completed_at"),
+            latest.with_only_columns(_COMPLETIONS.c.expires_at).scalar_subquery()
+            .label("latest_expires_at"))
+
+
+def _cycle_start(cutoff: datetime | None, completed_at: datetime | None,
+                 expires_at: datetime | None, now: datetime) -> datetime | None:
+    starts = [cutoff] if cutoff else []
+    if completed_at is not None and _completion_state(
+            completed_at, expires_at, cutoff, now) in ("expiring", "expired"):
+        starts.append(completed_at)
+    return max(starts) if starts else None
+
+
+_CYCLE = select(*_cycle_columns(bindparam("user_id"), bindparam("course_id")))
+
+
 def cycle_start(session: Session, user: User, course: Course, now: datetime) -> datetime | None:
     """Items completed before this moment do not count toward the next completion."""
-    cutoff = renewal_cutoff(session, course)
-    completion = latest_completion(session, user, course)
-    starts = [cutoff] if cutoff else []
-    if completion_state(completion, cutoff, now) in ("expiring", "expired"):
-        starts.append(completion.completed_at)
-    return max(starts) if starts else None
+    inputs = session.execute(_CYCLE, {"user_id": user.id, "course_id": course.id}).one()
+    return _cycle_start(*inputs, now)
 
 
 # --- items -------------------------------------------------------------------------------
@@ -110,29 +144,86 @@ def start_item(session: Session, user: User, version: CourseVersion, slug: str,
         row.started_at = now
 
 
-def item_states(session: Session, user: User, version: CourseVersion,
-                now: datetime | None = None) -> dict[str, str]:
-    """Each item's state for this learner: 'completed', 'in-progress' or 'not-started'."""
-    now = now or utcnow()
-    start = cycle_start(session, user, version.course, now)
-    rows = {row.item_slug: row for row in session.scalars(select(ItemProgress).where(
-        ItemProgress.user_id == user.id, ItemProgress.course_id == version.course_id))}
+def _item_state(started_at: datetime | None, completed_at: datetime | None,
+                start: datetime | None) -> str:
+    """'completed', 'in-progress' or 'not-started', from the learner's row for the item
+    (no row: both moments None) and the start of the cycle."""
     def in_cycle(moment: datetime) -> bool:
         # Strictly after: the items that made the last completion belong to its cycle.
         return start is None or moment > start
 
+    if started_at is None:
+        return "not-started"
+    if completed_at is not None and in_cycle(completed_at):
+        return "completed"
+    if in_cycle(started_at):
+        return "in-progress"
+    return "not-started"  # touched only in an earlier cycle
+
+
+# The learner's rows for a course, each carrying the cycle's inputs: one query.
+_ITEM_ROWS = select(
+    _PROGRESS.c.item_slug, _PROGRESS.c.started_at, _PROGRESS.c.completed_at,
+    *_cycle_columns(bindparam("user_id"), bindparam("course_id")),
+).where(_PROGRESS.c.user_id == bindparam("user_id"),
+        _PROGRESS.c.course_id == bindparam("course_id"))
+
+
+def item_states(session: Session, user: User, version: CourseVersion,
+                now: datetime | None = None) -> dict[str, str]:
+    """Each item's state for this learner: 'completed', 'in-progress' or 'not-started'."""
+    now = now or utcnow()
+    rows = session.execute(_ITEM_ROWS, {"user_id": user.id,
+                                        "course_id": version.course_id}).all()
+    start = _cycle_start(rows[0].cutoff, rows[0].latest_completed_at,
+                         rows[0].latest_expires_at, now) if rows else None
+    touched = {row.item_slug: row for row in rows}
     states = {}
     for item in version_outline(version):
-        row = rows.get(item.slug)
-        if row is None:
-            states[item.slug] = "not-started"
-        elif row.completed_at is not None and in_cycle(row.completed_at):
-            states[item.slug] = "completed"
-        elif in_cycle(row.started_at):
-            states[item.slug] = "in-progress"
-        else:
-            states[item.slug] = "not-started"  # touched only in an earlier cycle
+        row = touched.get(item.slug)
+        states[item.slug] = (_item_state(row.started_at, row.completed_at, start)
+                             if row else "not-started")
     return states
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedItemState:
+    """A learner's state of one item of a course's published version, with what names that
+    version. The item is the one asked for, if the version has it: the caller checks."""
+
+    code: str
+    version_id: int
+    content_hash: str
+    state: str  # completed, in-progress or not-started
+
+
+_PUBLISHED = _VERSIONS.alias("published")
+_PUBLISHED_ITEM = (
+    select(_COURSES.c.code, _PUBLISHED.c.id.label("version_id"), _PUBLISHED.c.content_hash,
+           _PROGRESS.c.started_at, _PROGRESS.c.completed_at,
+           *_cycle_columns(bindparam("user_id"), _COURSES.c.id))
+    .join(_PUBLISHED, _PUBLISHED.c.id == _COURSES.c.published_version_id)
+    .outerjoin(_PROGRESS, and_(_PROGRESS.c.course_id == _COURSES.c.id,
+                               _PROGRESS.c.user_id == bindparam("user_id"),
+                               _PROGRESS.c.item_slug == bindparam("slug")))
+    .where(func.upper(_COURSES.c.code) == bindparam("code"))
+)
+
+
+def published_item_state(session: Session, user: User, code: str, slug: str,
+                         now: datetime | None = None) -> PublishedItemState | None:
+    """The published version of the course with this code (in any letter case) and the
+    learner's state of its item `slug`, in one query; None when there is no such course
+    or it has no published version. The state is the one `item_states` gives the item."""
+    row = session.execute(_PUBLISHED_ITEM, {"user_id": user.id, "slug": slug,
+                                            "code": code.upper()}).one_or_none()
+    if row is None:
+        return None
+    start = _cycle_start(row.cutoff, row.latest_completed_at, row.latest_expires_at,
+                         now or utcnow())
+    return PublishedItemState(code=row.code,
+                              version_id=row.version_id, content_hash=row.content_hash,
+                              state=_item_state(row.started_at, row.completed_at, start))
 
 
 def complete_item(session: Session, user: User, version: CourseVersion, slug: str,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from . import passwords
@@ -352,13 +352,17 @@ def sign_out_everywhere(session: Session, user: User) -> None:
     record_event(session, "sign_out.everywhere", actor=user, subject=user)
 
 
+# Built once: every signed-in request runs it.
+_SESSION_USER = (select(User).options(joinedload(User.organisation), joinedload(User.grants))
+                 .where(User.id == bindparam("user_id")))
+
+
 def user_for_session(session: Session, session_id: str) -> User | None:
     """The user a session cookie names, if that session has not been revoked."""
     user_id, _, epoch = (session_id or "").partition(":")
     if not (user_id.isdigit() and epoch.isdigit()):
         return None
-    user = session.get(User, int(user_id), options=[joinedload(User.organisation),
-                                                    joinedload(User.grants)])
+    user = session.execute(_SESSION_USER, {"user_id": int(user_id)}).unique().scalar_one_or_none()
     if user is None or user.session_epoch != int(epoch) or not user.can_sign_in:
         return None
     return user

@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -18,6 +19,7 @@ from flask import (
 )
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from wtforms import PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired
 
@@ -70,6 +72,10 @@ def _start_session(user) -> None:
     login_user(user)
     now = datetime.now(UTC).timestamp()
     session["signed_in_at"] = session["seen_at"] = now
+    # A new CSRF secret, in the cookie set now, so that pages that follow need not set it
+    # again. The token signed earlier in this request was for the secret just cleared.
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
+    generate_csrf()
 
 
 def throttle() -> DatabaseLoginThrottle:

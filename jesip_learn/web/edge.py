@@ -1,13 +1,18 @@
 """What every request passes through: the database session and its one commit, security
-headers, error pages with a reference number, and the template globals."""
+headers, error pages with a reference number, the template globals, and the rendered
+pages kept for reuse."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 
-from flask import Flask, current_app, g, render_template, request
-from flask_wtf.csrf import CSRFError
+from flask import Flask, current_app, g, render_template, request, session
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -151,6 +156,93 @@ def _new_reference() -> str:
     return secrets.token_hex(4).upper()
 
 
+# --- rendered pages and signed tokens kept for reuse ---------------------------------------
+
+
+class RecentlyUsed:
+    """Values by key, in memory, the least recently used dropped beyond `kept`."""
+
+    def __init__(self, kept: int):
+        self.kept = kept
+        self._values: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> str | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: str) -> None:
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.kept:
+                self._values.popitem(last=False)
+
+
+class RenderedPages(RecentlyUsed):
+    """Pages' HTML by key. The CSRF token stands in the stored HTML as a marker no content
+    can contain, and each response carries the request's own token in its place."""
+
+    def __init__(self, kept: int = 256):
+        super().__init__(kept)
+        self.token_marker = f"csrf-token-{secrets.token_hex(16)}"
+
+
+def render_shared_page(key: tuple, template: str, context: Callable[[], dict]) -> str:
+    """`render_template` for a page whose HTML depends only on `key`, the service navigation
+    and the CSRF token: rendered once, then served from memory without calling `context`.
+
+    `key` must name everything the page shows (a course version's content hash, the
+    learner's state of an item, ...), so nothing personal beyond what the key holds may
+    reach such a page. The service navigation shows the links of the user's permissions
+    and marks the section the page is in, so the key holds those permissions and the
+    page's endpoint too, and the path the site is served under, which its links start
+    with. A page with messages to show once is rendered afresh, and so is every page while
+    templates reload on change.
+    """
+    if session.get("_flashes") or current_app.jinja_env.auto_reload:
+        return render_template(template, **context())
+    pages: RenderedPages = current_app.extensions["rendered_pages"]
+    signed_in = current_user.is_authenticated
+    full_key = (template, key, request.script_root, request.endpoint, signed_in,
+                frozenset(current_user.permissions) if signed_in else None)
+    html = pages.get(full_key)
+    if html is None:
+        marker = pages.token_marker
+        html = render_template(template, **context(), csrf_token=lambda: marker)
+        # A token the template made some other way would be this user's: never keep it.
+        issued = g.get(current_app.config["WTF_CSRF_FIELD_NAME"])
+        if issued is None or issued not in html:
+            pages.put(full_key, html)
+    return html.replace(pages.token_marker, csrf_token())
+
+
+def csrf_token() -> str:
+    """This request's CSRF token, as Flask-WTF's `generate_csrf` makes it.
+
+    While tokens do not expire (WTF_CSRF_TIME_LIMIT is None), a token signed for the
+    session's secret stays valid as long as that secret, so each process signs one token
+    per secret and reuses it rather than signing again on every page.
+    """
+    config = current_app.config
+    field = config["WTF_CSRF_FIELD_NAME"]
+    secret = session.get(field)
+    if (not isinstance(secret, str) or field in g
+            or config["WTF_CSRF_TIME_LIMIT"] is not None):
+        return generate_csrf()
+    signed: RecentlyUsed = current_app.extensions["signed_csrf_tokens"]
+    token = signed.get(secret)
+    if token is None:
+        token = generate_csrf()
+        signed.put(secret, token)
+    else:
+        setattr(g, field, token)  # where generate_csrf looks first, for the rest of the request
+    return token
+
+
 def long_date(moment) -> str:
     """A date as GOV.UK writes it: 3 March 2027."""
     return moment.strftime("%-d %B %Y") if moment else ""
@@ -165,6 +257,8 @@ def _template_globals():
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["rendered_pages"] = RenderedPages()
+    app.extensions["signed_csrf_tokens"] = RecentlyUsed(kept=4096)
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
     app.teardown_request(_close_leftover_session)

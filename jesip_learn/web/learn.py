@@ -15,7 +15,7 @@ from jesip_learn.certificates import CertificateDetails
 from jesip_learn.content import Item
 from jesip_learn.courses import ItemOutline
 from jesip_learn.models import CourseVersion
-from jesip_learn.web.edge import db
+from jesip_learn.web.edge import db, render_shared_page
 
 blueprint = Blueprint("learn", __name__, url_prefix="/learn")
 
@@ -43,11 +43,15 @@ def load_version(code: str) -> CourseVersion:
 def load_item(code: str, slug: str, kind: str) -> tuple[CourseVersion, ItemOutline, Item]:
     """The published version, the item's outline and the parsed item, or 404."""
     version = load_version(code)
+    return (version, *_item_of(version, slug, kind))
+
+
+def _item_of(version: CourseVersion, slug: str, kind: str) -> tuple[ItemOutline, Item]:
     stored = next((i for i in courses.version_outline(version)
                    if i.slug == slug and i.kind == kind), None)
     if stored is None:
         abort(404)
-    return version, stored, courses.version_item(version, slug)
+    return stored, courses.version_item(version, slug)
 
 
 def announce_completion(completion) -> None:
@@ -83,15 +87,24 @@ def course(code: str):
 
 @blueprint.route("/<code>/modules/<slug>")
 def module(code: str, slug: str):
-    version, stored, item = load_item(code, slug, "module")
-    states = progress.item_states(db(), current_user, version)
+    published = progress.published_item_state(db(), current_user, code, slug)
+    if published is None:
+        abort(404)
+    done = published.state == "completed"
+    # The page reads the same for every learner at this point of this version.
+    return render_shared_page(
+        (published.content_hash, published.code, slug, done), "learn/module.html",
+        lambda: _module_page(db().get(CourseVersion, published.version_id), slug, done))
+
+
+def _module_page(version: CourseVersion, slug: str, done: bool) -> dict:
+    stored, item = _item_of(version, slug, "module")
     outline = courses.version_outline(version)
     position = outline.index(stored)
     neighbours = (outline[position - 1] if position > 0 else None,
                   outline[position + 1] if position + 1 < len(outline) else None)
-    return render_template("learn/module.html", version=version, item=item, stored=stored,
-                           done=states.get(slug) == "completed", neighbours=neighbours,
-                           item_url=item_url, form=FlaskForm())
+    return {"version": version, "item": item, "stored": stored, "done": done,
+            "neighbours": neighbours, "item_url": item_url}
 
 
 @blueprint.route("/<code>/modules/<slug>/complete", methods=["POST"])
