@@ -52,6 +52,14 @@ def latest_completion(session: Session, user: User, course: Course) -> Completio
         .order_by(Completion.completed_at.desc(), Completion.id.desc()).limit(1))
 
 
+def latest_certificate(session: Session, user: User, course: Course) -> Completion | None:
+    """The newest completion made here: one brought from another system has no certificate."""
+    return session.scalar(select(Completion).where(
+        Completion.user_id == user.id, Completion.course_id == course.id,
+        Completion.certificate_code.is_not(None))
+        .order_by(Completion.completed_at.desc(), Completion.id.desc()).limit(1))
+
+
 def renewal_cutoff(session: Session, course: Course) -> datetime | None:
     """When the newest version that needs everyone to complete again was published."""
     return session.scalar(select(func.max(CourseVersion.published_at)).where(

@@ -120,7 +120,7 @@ def complete_module(code: str, slug: str):
 
 def _own_completion(code: str):
     version = load_version(code)
-    completion = progress.latest_completion(db(), current_user, version.course)
+    completion = progress.latest_certificate(db(), current_user, version.course)
     if completion is None:
         abort(404)
     return completion

@@ -121,3 +121,23 @@ def test_history_lists_completions(browser, learner, course_version, session):
     page = browser.get("/learn/history")
     assert page.h1 == "Your training history"
     assert completion.certificate_code in page.text and "JESIP Awareness" in page.text
+
+
+def test_a_completion_brought_from_another_system_has_no_certificate(browser, learner,
+                                                                    course_version, session):
+    from datetime import UTC, datetime, timedelta
+    when = datetime.now(UTC) - timedelta(days=330)
+    session.add(Completion(user_id=learner.id, course_id=course_version.course_id,
+                           version_id=None, completed_at=when,
+                           expires_at=progress.add_months(when, 12), certificate_code=None,
+                           source="NCALT"))
+    session.commit()
+    assert "Expiring" in browser.get("/learn").text
+    assert "recorded from NCALT" in browser.get("/learn/JESIP-AWARE").text
+    assert browser.get("/learn/JESIP-AWARE/certificate").status == 404
+    assert "recorded from NCALT" in browser.get("/learn/history").text
+    # Renewing here, in the last 90 days, brings a certificate of its own.
+    complete_course(session, learner, course_version)
+    own = progress.latest_certificate(session, learner, course_version.course)
+    page = browser.get("/learn/JESIP-AWARE/certificate")
+    assert page.status == 200 and own.certificate_code in page.text
