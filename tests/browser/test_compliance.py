@@ -159,3 +159,43 @@ def test_the_dashboard_works_without_javascript(new_context, live_server, manage
     page.get_by_role("button", name="Apply filters").click()
     expect(page.locator(".govuk-error-summary")).to_have_count(0)
     expect(page.locator(".govuk-caption-l")).to_have_text("As of 28 February 2026")
+
+
+def test_a_manager_imports_people_and_adds_a_rule(new_context, live_server, manager, tmp_path):
+    page = new_context(bypass_csp=True).new_page()
+    problems = []
+    sign_in(page, live_server.url, manager.email)
+    page.get_by_role("link", name="Imports").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bulk import")
+    problems += _axe(page, "imports")
+    page.get_by_role("heading", level=2).first.get_by_role("link").click()
+    upload = tmp_path / "people.csv"
+    upload.write_text("Name,Email,Organisation,Command role\n"
+                      f"Petra Import,petra.import@example.org,{manager.organisation},tactical\n"
+                      "Nobody,not-an-email,Nowhere Police,tactical\n", encoding="utf-8")
+    page.get_by_label("CSV file").set_input_files(str(upload))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your import")
+    expect(page.locator("main")).to_contain_text("Petra Import")
+    problems += _axe(page, "import check")
+    save_screenshots(page, "import-check")
+    page.get_by_role("button", name=re.compile("^Import 1 change")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import complete")
+    expect(page.locator(".govuk-summary-list")).to_contain_text("Accounts created 1")
+    problems += _axe(page, "import done")
+    save_screenshots(page, "import-done")
+
+    page.goto(f"{live_server.url}/manage/requirements")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Required training")
+    page.get_by_label("Course").select_option(index=1)
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "Select one of the organisations you manage")
+    problems += _axe(page, "requirements with an error")
+    page.get_by_label("Organisation").select_option(label=manager.organisation)
+    page.get_by_label("Command role").select_option(label="Staff (no command role)")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Rule added")
+    problems += _axe(page, "requirements")
+    save_screenshots(page, "requirements")
+    assert problems == []
