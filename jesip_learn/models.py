@@ -576,3 +576,76 @@ class ImportBatch(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[dict] = mapped_column(JSON, default=dict)  # counts once applied
+
+
+class CourseEditor(Base):
+    """A trainer who may edit a course in the browser: its owner, who may also name other
+    editors, or an editor. A course imported from the `courses/` folder has none, so only
+    administrators, and the editors they name, may change it."""
+
+    __tablename__ = "course_editors"
+    __table_args__ = (UniqueConstraint("course_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"),
+                                           index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # "owner" or "editor"
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                 ondelete="SET NULL"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    course: Mapped[Course] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
+
+
+class CourseDraft(Base):
+    """The one working copy of a course that trainers edit in the browser: the whole course
+    folder as it will be published. Learners never see it; publishing makes it a version."""
+
+    __tablename__ = "course_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"),
+                                           unique=True)
+    # The version the draft was started from; None for a course never published.
+    base_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("course_versions.id", ondelete="SET NULL"))
+    # Goes up by one with every change to the draft.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                 ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                 ondelete="SET NULL"))
+
+    course: Mapped[Course] = relationship()
+    base_version: Mapped[CourseVersion | None] = relationship()
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+
+
+class DraftFile(Base):
+    """A file of a draft by its path in the course folder: a page's text, or the stored
+    bytes of an image or PDF. `sha256` and `size` describe the bytes either way, so an
+    edit can say which content it started from."""
+
+    __tablename__ = "draft_files"
+    __table_args__ = (UniqueConstraint("draft_id", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("course_drafts.id", ondelete="CASCADE"),
+                                          index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str | None] = mapped_column(Text)  # a page, as UTF-8 text
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("file_blobs.sha256"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                 ondelete="SET NULL"))
+
+    draft: Mapped[CourseDraft] = relationship()
+    blob: Mapped[FileBlob | None] = relationship()
+    updated_by: Mapped[User | None] = relationship()

@@ -10,6 +10,7 @@ DOMAIN_MODULES = [
     "jesip_learn.progress", "jesip_learn.attempts", "jesip_learn.runs", "jesip_learn.scoring",
     "jesip_learn.certificates", "jesip_learn.content", "jesip_learn.compliance",
     "jesip_learn.exports", "jesip_learn.bulk_import", "jesip_learn.demo",
+    "jesip_learn.analysis", "jesip_learn.authoring",
 ]
 
 
