@@ -1,0 +1,91 @@
+"""The trainers' course page, item analysis of a quiz, and a scenario's map and the choices
+learners took."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from jesip_learn import attempts, courses, runs
+from jesip_learn.content.scenario_map import plain_text
+from tests.support.quizzes import answer_values
+
+VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
+
+
+@pytest.fixture
+def version(session):
+    courses.import_parsed(session, courses.parse_folders(VALID))
+    session.commit()
+    return courses.find_version(session, "JESIP-AWARE")
+
+
+@pytest.fixture
+def as_trainer(browser, make, organisation):
+    browser.sign_in(make.user(organisation=organisation, permissions={"trainer"}).email)
+    return browser
+
+
+def _item(version, kind):
+    return next(item for item in courses.version_outline(version) if item.kind == kind)
+
+
+def test_learners_cannot_reach_the_analysis(browser, make, organisation, version):
+    browser.sign_in(make.user(organisation=organisation).email)
+    quiz = _item(version, "quiz")
+    assert browser.client.get("/author/courses/JESIP-AWARE").status_code == 403
+    assert browser.client.get(
+        f"/author/courses/JESIP-AWARE/quizzes/{quiz.slug}/analysis").status_code == 403
+
+
+def test_the_course_page_lists_items_with_their_analysis(as_trainer, version):
+    page = as_trainer.get("/author/courses/JESIP-AWARE")
+    assert page.status == 200 and page.h1 == version.title
+    assert "Completed by 0 people" in page.text
+    assert "Item analysis" in page.text and "Map and choices taken" in page.text
+    assert as_trainer.get("/author/courses/NOPE").status == 404
+    module = _item(version, "module")
+    assert as_trainer.get(f"/author/courses/JESIP-AWARE/quizzes/{module.slug}/analysis"
+                          ).status == 404
+
+
+def test_quiz_analysis_shows_how_learners_answered(as_trainer, make, organisation, session,
+                                                   version):
+    quiz_outline = _item(version, "quiz")
+    quiz = courses.version_item(version, quiz_outline.slug)
+    page = as_trainer.get(f"/author/courses/JESIP-AWARE/quizzes/{quiz.slug}/analysis")
+    assert "Nobody has submitted this quiz yet" in page.text
+    for number, right in enumerate((True, False, True)):
+        learner = make.user(organisation=organisation, name=f"Learner {number}")
+        attempt = attempts.start_attempt(session, learner, version, quiz,
+                                         rng=random.Random(number))
+        drawn = [question for question in quiz.questions if question.id in attempt.question_ids]
+        attempts.submit_attempt(session, attempt, answer_values(drawn, right=right))
+        session.commit()
+    page = as_trainer.get(f"/author/courses/JESIP-AWARE/quizzes/{quiz.slug}/analysis")
+    assert "3 by 3 learners" in page.text
+    assert "67% of 3 attempts analysed" in page.text
+    first = quiz.questions[0]
+    assert page.soup.find("h2", string=lambda text: text and first.title in text) is not None
+
+
+def test_scenario_page_draws_the_map_and_counts_choices(as_trainer, make, organisation,
+                                                        session, version):
+    outline = _item(version, "scenario")
+    scenario = courses.version_item(version, outline.slug)
+    url = f"/author/courses/JESIP-AWARE/scenarios/{scenario.slug}/analysis"
+    page = as_trainer.get(url)
+    assert page.soup.select_one("svg[role=img] title").get_text().startswith("Map of")
+    assert "The map in words" in page.text and "Nobody has started this scenario" in page.text
+    learner = make.user(organisation=organisation)
+    run = runs.start_run(session, learner, version, scenario)
+    first = scenario.step(scenario.start)
+    runs.choose(session, run, scenario, first.choices[0].id)
+    session.commit()
+    page = as_trainer.get(url)
+    assert "1 started by 1 learner" in page.text
+    taken = next(row for row in page.soup.select("tbody tr")
+                 if plain_text(first.choices[0].label_html) in row.get_text())
+    assert "100%" in taken.get_text()
