@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import json
+from datetime import UTC, date, datetime, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired
 
+from jesip_learn import audit, compliance, exports, users
 from jesip_learn import organisations as orgs
-from jesip_learn import users
 from jesip_learn.models import (
     COMMAND_ROLE_LABELS,
     PERMISSION_LABELS,
@@ -19,7 +32,7 @@ from jesip_learn.models import (
     User,
 )
 
-from .edge import db
+from .edge import client_address, db
 from .forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -168,3 +181,57 @@ def organisation_edit(organisation_id: int | None = None):
             flash(f"{saved.name} has been saved.", "success")
             return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_edit.html", form=form, organisation=organisation)
+
+
+# --- the audit log -----------------------------------------------------------------------
+
+
+def _audit_search() -> tuple[audit.AuditSearch, list[dict], dict]:
+    """The search in the query string, problems with it, and the values to show back."""
+    shown = {key: request.args.get(key, "").strip()[:200] for key in ("q", "action", "from",
+                                                                      "to")}
+    errors, bounds = [], {}
+    for key, label in (("from", "From"), ("to", "To")):
+        if shown[key]:
+            try:
+                bounds[key] = date.fromisoformat(shown[key])
+            except ValueError:
+                errors.append({"text": f"{label}: enter a date as 2026-03-31",
+                               "href": f"#{key}"})
+    search = audit.AuditSearch(
+        text=shown["q"], action=shown["action"],
+        since=compliance.end_of_day(bounds["from"] - timedelta(days=1))
+        if "from" in bounds else None,
+        until=compliance.end_of_day(bounds["to"]) if "to" in bounds else None,
+        page=int_or_none(request.args.get("page")) or 1)
+    return search, errors, shown
+
+
+@blueprint.route("/audit")
+def audit_log():
+    search, errors, shown = _audit_search()
+    return render_template("admin/audit.html", result=audit.search_events(db(), search),
+                           errors=errors, shown=shown, families=audit.action_families(db()))
+
+
+@blueprint.route("/audit.csv")
+def audit_download():
+    search, errors, shown = _audit_search()
+    if errors:
+        abort(400)
+    heading = exports.ReportHeading(
+        title="Audit log", generated_at=datetime.now(UTC), generated_by=current_user.name,
+        filters=[(label, shown[key]) for key, label in (
+            ("q", "Search"), ("action", "Action"), ("from", "From"), ("to", "To"))
+            if shown[key]])
+    audit.record_event(db(), "audit.downloaded", actor=current_user,
+                       address=client_address(), details={"filters": dict(heading.filters)})
+    rows = ([row.at, row.action, row.actor, row.subject, row.organisation, row.address,
+             row.summary, json.dumps(row.details, sort_keys=True, default=str)]
+            for row in audit.iter_events(db(), search))
+    header = ["When (UTC)", "Action", "Who", "About", "Organisation", "From address",
+              "Summary", "Details"]
+    return Response(stream_with_context(exports.csv_chunks(heading, header, rows)),
+                    mimetype="text/csv", headers={
+                        "Content-Disposition": 'attachment; filename="audit-log.csv"',
+                        "Cache-Control": "no-store"})

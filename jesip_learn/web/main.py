@@ -31,6 +31,7 @@ def navigation_items() -> list[dict]:
         if current_user.is_admin:
             links.append(("admin.users", "Users"))
             links.append(("admin.organisations", "Organisations"))
+            links.append(("admin.audit_log", "Audit log"))
         links.append(("main.account", "Your account"))
     items = []
     for endpoint, text in links:
