@@ -10,6 +10,7 @@ import pytest
 
 from jesip_learn import attempts, courses, runs
 from jesip_learn.content.scenario_map import plain_text
+from jesip_learn.models import CourseEditor
 from tests.support.quizzes import answer_values
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
@@ -23,9 +24,22 @@ def version(session):
 
 
 @pytest.fixture
-def as_trainer(browser, make, organisation):
-    browser.sign_in(make.user(organisation=organisation, permissions={"trainer"}).email)
+def as_trainer(browser, make, organisation, session, version):
+    """A trainer named as an editor of the course (only editors see its pages)."""
+    trainer = make.user(organisation=organisation, permissions={"trainer"})
+    session.add(CourseEditor(course_id=version.course_id, user_id=trainer.id, role="editor"))
+    session.commit()
+    browser.sign_in(trainer.email)
     return browser
+
+
+def test_a_trainer_who_does_not_edit_the_course_is_refused(browser, make, organisation,
+                                                          version):
+    browser.sign_in(make.user(organisation=organisation, permissions={"trainer"}).email)
+    quiz = _item(version, "quiz")
+    assert browser.get("/author/courses/JESIP-AWARE").status == 403
+    assert browser.get(
+        f"/author/courses/JESIP-AWARE/quizzes/{quiz.slug}/analysis").status == 403
 
 
 def _item(version, kind):

@@ -1,4 +1,5 @@
-"""The trainers' area: importing a course zip, and serving the files a course ships."""
+"""The trainers' area: their list of courses, importing a course zip as a new course, and
+serving the files a course ships."""
 
 import io
 import zipfile
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from jesip_learn import courses
 from jesip_learn.models import Course
+from tests.support.pages import read_page
 
 FIXTURES = Path(__file__).resolve().parents[1] / "content" / "fixtures"
 
@@ -22,6 +24,14 @@ def zip_folder(folder: Path, top: str | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def hostile_zip() -> bytes:
+    """A course folder that also carries a script."""
+    buffer = io.BytesIO(zip_folder(FIXTURES / "valid-course"))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("valid-course/images/run.js", "alert(1)")
+    return buffer.getvalue()
+
+
 @pytest.fixture
 def as_trainer(browser, make, organisation):
     browser.sign_in(make.user(organisation=organisation, permissions={"trainer"}).email)
@@ -29,12 +39,16 @@ def as_trainer(browser, make, organisation):
 
 
 def upload(browser, data: bytes, name="course.zip", **fields):
+    """Upload a zip as a new course: the refusal, or the course page after the import (its
+    flash shown there, whichever page the import sent the trainer to)."""
     token = browser.get("/author/courses/import").csrf_token()
-    from tests.support.pages import read_page
     response = browser.client.post(
-        "/author/courses/import", content_type="multipart/form-data", follow_redirects=True,
+        "/author/courses/import", content_type="multipart/form-data",
         data={"csrf_token": token, "archive": (io.BytesIO(data), name), **fields})
-    return read_page(response)
+    if response.status_code != 302:
+        return read_page(response)
+    code = response.headers["Location"].split("/author/courses/", 1)[1].split("/")[0]
+    return browser.get(f"/author/courses/{code}")
 
 
 @pytest.mark.parametrize("permissions", [set(), {"manager"}])
@@ -45,30 +59,49 @@ def test_only_trainers_and_administrators_reach_the_trainer_area(browser, make, 
     assert browser.get("/author/courses/import").status == 403
 
 
-def test_a_trainer_imports_a_zipped_course(as_trainer, session):
+def test_a_trainer_imports_a_zipped_course_as_a_draft_they_own(as_trainer, session):
     page = upload(as_trainer, zip_folder(FIXTURES / "valid-course"))
-    assert page.h1 == "Courses"
-    assert "JESIP-AWARE was published as version 1." in page.notifications
-    assert "JESIP Awareness" in page.text
+    # Nothing reaches learners until it is published: the zip becomes the new course's draft.
+    assert page.notifications == ["JESIP-AWARE was imported as a draft: learners will not see "
+                                  "it until it is published. It can be published when you "
+                                  "are ready."]
+    assert courses.find_version(session, "JESIP-AWARE") is None
+    assert "Not yet" in page.text
+    listed = as_trainer.get("/author/courses")
+    row = next(tr for tr in listed.soup.select("tbody tr") if "JESIP-AWARE" in tr.get_text())
+    assert "Owner" in row.get_text() and "Not published" in row.get_text()
     page = upload(as_trainer, zip_folder(FIXTURES / "valid-course"))
-    assert "has not changed since version 1" in page.notifications[0]
+    assert page.errors == ["There is already a course with the code JESIP-AWARE: upload the "
+                           "zip as a new draft of that course instead."]
 
 
-def test_a_zip_with_mistakes_lists_every_problem_and_imports_nothing(as_trainer, session):
-    page = upload(as_trainer, zip_folder(FIXTURES / "planted-mistakes"))
-    assert page.errors == ["The course has problems: nothing was imported. Fix them and "
-                           "upload it again."]
-    listed = [li.get_text(strip=True) for li in page.soup.select(".app-problem-list li")]
-    assert len(listed) > 5 and all(line.startswith("planted-mistakes/") for line in listed)
-    assert session.scalar(select(func.count()).select_from(Course)) == 0
+def test_the_trainers_list_holds_only_their_courses(browser, make, organisation, session):
+    mine, theirs = (make.user(organisation=organisation, permissions={"trainer"})
+                    for _ in range(2))
+    admin = make.user(organisation=organisation, permissions={"admin"})
+    browser.sign_in(mine.email)
+    upload(browser, zip_folder(FIXTURES / "valid-course"))
+    browser.sign_out()
+    browser.sign_in(theirs.email)
+    page = browser.get("/author/courses")
+    assert page.h1 == "Your courses" and "JESIP-AWARE" not in page.text
+    assert browser.get("/author/courses/JESIP-AWARE").status == 403
+    browser.sign_out()
+    browser.sign_in(admin.email)
+    row = next(tr for tr in browser.get("/author/courses").soup.select("tbody tr"))
+    assert "JESIP-AWARE" in row.get_text() and "Administrator" in row.get_text()
 
 
 @pytest.mark.parametrize(("data", "message"), [
     (b"this is not a zip", "not a zip file"),
+    (hostile_zip(), "images/run.js: files of this type can't be part of a course"),
+    (zip_folder(FIXTURES / "planted-mistakes"),
+     "images/notes.docx: files of this type can't be part of a course"),
 ])
-def test_unusable_uploads_get_a_clear_error(as_trainer, data, message):
+def test_unusable_uploads_get_a_clear_error(as_trainer, session, data, message):
     page = upload(as_trainer, data)
     assert message in page.errors[0]
+    assert session.scalar(select(func.count()).select_from(Course)) == 0
 
 
 def test_uploading_nothing_asks_for_a_file(as_trainer):
@@ -77,7 +110,8 @@ def test_uploading_nothing_asks_for_a_file(as_trainer):
 
 
 def test_course_files_are_served_safely(as_trainer, session):
-    upload(as_trainer, zip_folder(FIXTURES / "valid-course"))
+    courses.import_parsed(session, courses.parse_folders(FIXTURES / "valid-course"))
+    session.commit()
     version = courses.find_version(session, "JESIP-AWARE")
     base = f"/course-files/{version.content_hash}"
     png = as_trainer.client.get(f"{base}/images/fcp.png")
