@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
         author,
         compliance,
         edge,
+        editor,
         imports,
         learn,
         main,
@@ -64,8 +65,8 @@ def create_app(config: dict | None = None) -> Flask:
     edge.init_app(app)
     auth.init_login(app)
     for blueprint in (main.blueprint, auth.blueprint, learn.blueprint, author.blueprint,
-                      admin.blueprint, manage.blueprint, quiz.blueprint,
-                      scenario.blueprint, compliance.blueprint, imports.blueprint):
+                      admin.blueprint, manage.blueprint, quiz.blueprint, scenario.blueprint,
+                      compliance.blueprint, imports.blueprint, editor.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -1,5 +1,5 @@
-"""A trainer reads a shipped scenario's map and a quiz's item analysis in Chromium; axe
-checks both at desktop and phone widths."""
+"""An administrator (who may edit every course) reads a shipped scenario's map and a quiz's
+item analysis in Chromium; axe checks both at desktop and phone widths."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from playwright.sync_api import expect
 from tests.browser.conftest import SCREENSHOT_WIDTHS, check_accessibility, save_screenshots, sign_in
 
 
-def test_a_trainer_reads_the_map_and_the_item_analysis(new_context, live_server, trainer):
+def test_the_map_and_the_item_analysis_of_a_shipped_course(new_context, live_server, admin):
     page = new_context(bypass_csp=True).new_page()
-    sign_in(page, live_server.url, trainer.email)
+    sign_in(page, live_server.url, admin.email)
     page.get_by_role("link", name="Courses").click()
     page.get_by_role("link", name="JESIP-CMD").click()
     page.get_by_role("link", name="Map and choices taken").first.click()

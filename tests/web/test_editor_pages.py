@@ -1,0 +1,227 @@
+"""Authoring in the browser: a trainer's draft, its pages and files, and publishing."""
+
+import io
+
+import pytest
+from sqlalchemy import select
+
+from jesip_learn.models import Course, CourseVersion
+from tests.support.pages import read_page
+from tests.support.web import Browser
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+       b"\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+@pytest.fixture
+def trainer(make, organisation):
+    return make.user(organisation=organisation, permissions={"trainer"}, name="Tess Trainer")
+
+
+@pytest.fixture
+def as_trainer(browser, trainer):
+    browser.sign_in(trainer.email)
+    return browser
+
+
+def create(browser, code="FLOOD-1", title="Flood response"):
+    return browser.submit("/author/new", {"title": title, "code": code,
+                                          "summary": "Working together when water rises."})
+
+
+def draft_url(code="FLOOD-1"):
+    return f"/author/courses/{code}/draft"
+
+
+def add(browser, kind, title, code="FLOOD-1"):
+    return browser.submit(f"{draft_url(code)}/items", {"kind": kind, "title": title},
+                          form_url=draft_url(code))
+
+
+def item_paths(page):
+    return [a["href"].rsplit("/pages/", 1)[1]
+            for a in page.soup.select(".app-draft-items td:first-child a")]
+
+
+def test_a_trainer_creates_a_course_and_adds_a_module_a_quiz_and_a_scenario(as_trainer):
+    page = create(as_trainer)
+    assert page.h1 == "Flood response"
+    assert "FLOOD-1 was created." in page.notifications[0]
+    page = add(as_trainer, "quiz", "Check what you know")
+    assert page.h1.startswith("Edit 02-check-what-you-know.quiz.md")
+    assert "Right answer" in page.text  # the author's preview shows the answers
+    page = add(as_trainer, "scenario", "Rising water")
+    assert page.soup.select_one(".app-scenario-map") is not None
+    page = as_trainer.get(draft_url())
+    assert item_paths(page) == ["01-introduction.md", "02-check-what-you-know.quiz.md",
+                                "03-rising-water.scenario.md"]
+    assert "None: the draft can be published." in page.text
+
+
+def test_creating_a_course_with_a_taken_code_keeps_what_was_typed(as_trainer):
+    create(as_trainer)
+    page = create(as_trainer, title="Another")
+    assert page.errors and "already a course with the code FLOOD-1" in page.errors[0]
+    assert page.soup.find("input", attrs={"name": "title"})["value"] == "Another"
+
+
+def test_a_page_with_a_mistake_is_saved_and_its_problem_shown_at_its_line(as_trainer):
+    create(as_trainer)
+    add(as_trainer, "quiz", "Check")
+    path = "02-check.quiz.md"
+    url = f"{draft_url()}/pages/{path}"
+    text = "---\ntitle: Check\npass_mark: 180\n---\n\n## Who?\n\n- [x] Us\n- [ ] Them\n"
+    page = as_trainer.submit(url, {"text": text, "action": "save",
+                                   "base_sha256": as_trainer.get(url).soup.find(
+                                       "input", attrs={"name": "base_sha256"})["value"]})
+    assert "1 problem to fix" in page.notifications[0]
+    assert page.soup.find("textarea", attrs={"name": "text"}).get_text() .startswith(
+        "---\ntitle: Check\npass_mark: 180")
+    problems = [li.get_text(" ", strip=True) for li in page.soup.select("#problems ~ ul li")]
+    assert any(p.startswith("Line 3") and "pass_mark" in p for p in problems), problems
+    draft = as_trainer.get(draft_url())
+    assert "Line 3" in draft.text and "1 problem." in draft.text
+    publish = as_trainer.submit(f"{draft_url()}/publish", {"needs_renewal": "no"})
+    assert publish.errors and "nothing was published" in publish.errors[0]
+
+
+def test_two_trainers_saving_the_same_page_see_a_conflict_and_keep_their_text(
+        as_trainer, app, make, organisation, session):
+    create(as_trainer)
+    course = session.scalar(select(Course).where(Course.code == "FLOOD-1"))
+    other = make.user(organisation=organisation, permissions={"admin"}, name="Ada Admin")
+    second = Browser(app.test_client())
+    second.sign_in(other.email)
+    url = f"{draft_url()}/pages/01-introduction.md"
+    mine, theirs = as_trainer.get(url), second.get(url)
+    sha = mine.soup.find("input", attrs={"name": "base_sha256"})["value"]
+    assert course is not None
+    saved = second.submit(url, {"text": "---\ntitle: Introduction\n---\n\nTheirs.\n",
+                                "base_sha256": theirs.soup.find(
+                                    "input", attrs={"name": "base_sha256"})["value"]})
+    assert "Your changes were saved." in saved.notifications[0]
+    mine_text = "---\ntitle: Introduction\n---\n\nMine.\n"
+    page = read_page(as_trainer.client.post(url, data={
+        "text": mine_text, "base_sha256": sha, "csrf_token": mine.csrf_token()}))
+    assert page.errors and "Ada Admin changed 01-introduction.md" in page.errors[0]
+    assert page.soup.find("textarea", attrs={"name": "text"}).get_text() == mine_text
+    assert "Theirs." in page.soup.select_one("#their-version pre").get_text()
+    current = page.soup.find("input", attrs={"name": "base_sha256"})["value"]
+    assert current != sha
+    assert "Theirs." in as_trainer.get(url).soup.find("textarea").get_text()
+    page = read_page(as_trainer.client.post(url, follow_redirects=True, data={
+        "text": mine_text, "base_sha256": current, "csrf_token": mine.csrf_token()}))
+    assert "Your changes were saved." in page.notifications[0]
+    assert "Mine." in page.soup.find("textarea").get_text()
+
+
+def test_items_are_moved_renamed_and_deleted(as_trainer):
+    create(as_trainer)
+    add(as_trainer, "quiz", "Check")
+    page = as_trainer.submit(f"{draft_url()}/pages/02-check.quiz.md/move",
+                             {"direction": "up"}, form_url=draft_url())
+    assert item_paths(page)[0].endswith("check.quiz.md")
+    first = item_paths(page)[0]
+    page = as_trainer.get(f"{draft_url()}/pages/{first}/rename")
+    assert page.h1 == "Rename Check"
+    page = as_trainer.submit(f"{draft_url()}/pages/{first}/rename",
+                             {"title": "Test yourself", "slug": "test-yourself",
+                              "base_sha256": page.soup.find(
+                                  "input", attrs={"name": "base_sha256"})["value"]})
+    renamed = item_paths(page)[0]
+    assert renamed.endswith("-test-yourself.quiz.md") and "Test yourself" in page.text
+    page = as_trainer.get(f"{draft_url()}/pages/{renamed}/delete")
+    assert page.h1 == "Are you sure you want to delete Test yourself?"
+    page = as_trainer.submit(f"{draft_url()}/pages/{renamed}/delete", {
+        "base_sha256": page.soup.find("input", attrs={"name": "base_sha256"})["value"]})
+    assert item_paths(page) == ["02-introduction.md"] or item_paths(page) == [
+        "01-introduction.md"]
+    assert f"{renamed} was deleted from the draft." in page.notifications
+
+
+def upload(browser, name, data, code="FLOOD-1"):
+    token = browser.get(draft_url(code)).csrf_token()
+    return read_page(browser.client.post(
+        f"{draft_url(code)}/files", content_type="multipart/form-data", follow_redirects=True,
+        data={"csrf_token": token, "file": (io.BytesIO(data), name)}))
+
+
+def test_an_image_is_uploaded_served_safely_and_deleted_and_a_hostile_one_refused(as_trainer):
+    create(as_trainer)
+    page = upload(as_trainer, "Flood map.png", PNG)
+    assert any("images/flood-map.png was uploaded" in n for n in page.notifications), \
+        page.notifications
+    response = as_trainer.client.get(f"{draft_url()}/files/images/flood-map.png")
+    assert response.status_code == 200 and response.data == PNG
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    page = upload(as_trainer, "evil.svg", b'<svg xmlns="http://www.w3.org/2000/svg">'
+                                          b'<script>alert(1)</script></svg>')
+    assert page.status == 400 and page.errors and "script" in page.errors[0].lower()
+    page = upload(as_trainer, "fake.png", b"<html>not a picture</html>")
+    assert page.status == 400 and page.errors
+    page = as_trainer.get(draft_url())
+    form = page.soup.select_one("form[action$='/files/images/flood-map.png/delete']")
+    page = read_page(as_trainer.client.post(form["action"], follow_redirects=True, data={
+        "csrf_token": page.csrf_token(),
+        "base_sha256": form.find("input", attrs={"name": "base_sha256"})["value"]}))
+    assert "images/flood-map.png was deleted from the draft." in page.notifications
+    assert as_trainer.client.get(f"{draft_url()}/files/images/flood-map.png").status_code == 404
+
+
+def test_publishing_asks_about_renewal_and_goes_to_the_course_page(as_trainer, session):
+    create(as_trainer)
+    page = as_trainer.get(f"{draft_url()}/publish")
+    assert "Does everyone need to complete the course again?" in page.text
+    assert "Items added" in page.text
+    page = as_trainer.submit(f"{draft_url()}/publish", {"note": "First"})
+    assert page.errors == ["Select yes if everyone needs to complete the course again"]
+    page = as_trainer.submit(f"{draft_url()}/publish", {"needs_renewal": "yes",
+                                                        "note": "First version"})
+    assert "FLOOD-1 was published as version 1." in page.notifications[0]
+    assert page.h1 == "Flood response"
+    version = session.scalar(select(CourseVersion).join(
+        Course, Course.id == CourseVersion.course_id).where(Course.code == "FLOOD-1"))
+    assert version.needs_renewal and version.note == "First version"
+    page = as_trainer.get(draft_url())
+    assert "there is nothing new to publish yet" in page.text
+
+
+def test_other_trainers_learners_and_unknown_courses_are_kept_out(
+        browser, as_trainer, app, make, organisation):
+    create(as_trainer)
+    other = Browser(app.test_client())
+    other.sign_in(make.user(organisation=organisation, permissions={"trainer"}).email)
+    assert other.get(draft_url()).status == 403
+    assert other.get(f"{draft_url()}/pages/course.md").status == 403
+    assert other.get(f"{draft_url()}/publish").status == 403
+    assert other.get(draft_url("NO-SUCH")).status == 404
+    learner = Browser(app.test_client())
+    learner.sign_in(make.user(organisation=organisation).email)
+    assert learner.get(draft_url()).status == 403
+    assert learner.get("/author/new").status == 403
+    assert learner.get("/author/format").status == 403
+    assert as_trainer.get(f"{draft_url()}/pages/99-nothing.md").status == 404
+    assert as_trainer.get("/author/format").h1 == "Course format reference"
+
+
+def test_forms_without_a_csrf_token_are_refused(as_trainer, session):
+    create(as_trainer)
+    response = as_trainer.client.post(f"{draft_url()}/items",
+                                      data={"kind": "quiz", "title": "Sneaky"})
+    assert response.status_code == 400
+    response = as_trainer.client.post("/author/new", data={"title": "X", "code": "X-1"})
+    assert response.status_code == 400
+    assert session.scalar(select(Course).where(Course.code == "X-1")) is None
+
+
+def test_the_preview_fragment_renders_unsaved_text(as_trainer):
+    create(as_trainer)
+    url = f"{draft_url()}/pages/01-introduction.md"
+    token = as_trainer.get(url).csrf_token()
+    response = as_trainer.client.post(f"{url}/preview", headers={"X-CSRFToken": token},
+                                      data={"text": "---\ntitle: Hello there\n---\n\nBody\n"})
+    page = read_page(response)
+    assert response.status_code == 200 and "Hello there" in page.text
+    assert page.soup.find("html") is None
