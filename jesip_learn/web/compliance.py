@@ -276,42 +276,51 @@ def download(kind: str):
     group = request.args.get("group_key") or None
     if group is not None:
         _group_label(filters, group)  # 404 outside scope
-    scope = _scope()
     heading = exports.ReportHeading(
         title="Training compliance", generated_at=datetime.now(UTC),
         filters=_described_filters(filters), generated_by=current_user.name)
     record_event(db(), "report.downloaded", actor=current_user, address=client_address(),
                  summary=f"compliance {kind}",
-                 details={"kind": kind, "filters": dict(heading.filters),
-                          "group": group})
-    stamp = f"{filters.as_of:%Y-%m-%d}"
-    if kind == "detail.csv":
-        rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
-            db(), scope, filters, group_key=group))
-        return _streamed(exports.csv_chunks(heading, DETAIL_HEADER, rows), "text/csv",
-                         f"compliance-detail-{stamp}.csv")
-    if kind == "by-person.csv":
-        courses = [course for course in compliance.required_courses(db())
-                   if filters.course_id in (None, course.id)]
-        header = PERSON_HEADER + [f"{course.code}: {course.title}" for course in courses]
-        rows = _pivot_rows(compliance.iter_learner_statuses(db(), scope, filters,
-                                                            group_key=group), courses,
-                           filters.moment)
-        return _streamed(exports.csv_chunks(heading, header, rows), "text/csv",
-                         f"compliance-by-person-{stamp}.csv")
+                 details={"kind": kind, "filters": dict(heading.filters), "group": group})
+    return WRITERS[kind](_scope(), filters, group, heading, f"{filters.as_of:%Y-%m-%d}")
+
+
+def _detail_csv(scope, filters, group, heading, stamp) -> Response:
+    rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
+        db(), scope, filters, group_key=group))
+    return _streamed(exports.csv_chunks(heading, DETAIL_HEADER, rows), "text/csv",
+                     f"compliance-detail-{stamp}.csv")
+
+
+def _by_person_csv(scope, filters, group, heading, stamp) -> Response:
+    courses = [course for course in compliance.required_courses(db())
+               if filters.course_id in (None, course.id)]
+    header = PERSON_HEADER + [f"{course.code}: {course.title}" for course in courses]
+    rows = _pivot_rows(compliance.iter_learner_statuses(db(), scope, filters, group_key=group),
+                       courses, filters.moment)
+    return _streamed(exports.csv_chunks(heading, header, rows), "text/csv",
+                     f"compliance-by-person-{stamp}.csv")
+
+
+def _workbook(scope, filters, group, heading, stamp) -> Response:
     matrix = compliance.compliance_matrix(db(), scope, filters)
-    if kind == "report.xlsx":
-        rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
-            db(), scope, filters, group_key=group))
-        chunks = exports.xlsx_chunks(heading, SUMMARY_HEADER(filters), _summary_rows(matrix),
-                                     DETAIL_HEADER, rows)
-        return _streamed(chunks, "application/vnd.openxmlformats-officedocument."
-                         "spreadsheetml.sheet", f"compliance-{stamp}.xlsx")
+    rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
+        db(), scope, filters, group_key=group))
+    chunks = exports.xlsx_chunks(heading, SUMMARY_HEADER(filters), _summary_rows(matrix),
+                                 DETAIL_HEADER, rows)
+    return _streamed(chunks, exports.XLSX_CONTENT_TYPE, f"compliance-{stamp}.xlsx")
+
+
+def _pdf_summary(scope, filters, group, heading, stamp) -> Response:
+    matrix = compliance.compliance_matrix(db(), scope, filters)
     pdf = exports.pdf_summary(heading, SUMMARY_HEADER(filters), list(_summary_rows(matrix)),
-                              chart=[(row.label, row.total.percent or 0.0)
-                                     for row in matrix.rows])
+                              chart=[(row.label, row.total.percent) for row in matrix.rows])
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="compliance-{stamp}.pdf"'})
+
+
+WRITERS = {"detail.csv": _detail_csv, "by-person.csv": _by_person_csv,
+           "report.xlsx": _workbook, "summary.pdf": _pdf_summary}
 
 
 DETAIL_HEADER = ["Name", "Email", "Organisation", "Service", "Command role", "Course code",
