@@ -67,6 +67,8 @@ def settings_from_environment(instance_path: Path) -> dict:
         "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10")),
         "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50")),
         "LOGIN_FAILURE_WINDOW_MINUTES": int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15")),
+        # Sign-in failures are counted here when set (shared by every worker and host).
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000")),
         # Reports call a completion "expiring" when it runs out within this many days.
         "COMPLIANCE_EXPIRING_DAYS": int(os.environ.get("COMPLIANCE_EXPIRING_DAYS", "90")),

@@ -29,7 +29,7 @@ from .models import (
 )
 from .organisations import escape_like
 from .permissions import can_grant, can_manage_user, managed_organisation_ids
-from .throttle import DatabaseLoginThrottle
+from .throttle import DatabaseLoginThrottle, RedisLoginThrottle
 
 EMAIL_CONFIRMATION_LIFETIME = timedelta(days=3)
 FIRST_ADMINISTRATOR_LIFETIME = timedelta(hours=24)
@@ -252,7 +252,7 @@ def authenticate(
     password: str,
     *,
     address: str,
-    throttle: DatabaseLoginThrottle,
+    throttle: DatabaseLoginThrottle | RedisLoginThrottle,
     now: datetime | None = None,
 ) -> SignInResult:
     now = now or utcnow()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import redis
 from flask import (
     Blueprint,
     Flask,
@@ -27,7 +28,7 @@ from jesip_learn import users
 from jesip_learn.mail import MailDeliveryError, OutgoingMail
 from jesip_learn.models import COMMAND_ROLE_LABELS, TokenPurpose
 from jesip_learn.organisations import active_organisations
-from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.throttle import DatabaseLoginThrottle, RedisLoginThrottle, ThrottlePolicy
 
 from .edge import client_address, db
 from .forms import choices, int_or_none, show_error
@@ -78,13 +79,21 @@ def _start_session(user) -> None:
     generate_csrf()
 
 
-def throttle() -> DatabaseLoginThrottle:
+def throttle() -> DatabaseLoginThrottle | RedisLoginThrottle:
+    """The sign-in throttle: in Redis when REDIS_URL is set, otherwise in the database."""
     config = current_app.config
-    return DatabaseLoginThrottle(ThrottlePolicy(
+    policy = ThrottlePolicy(
         failures_per_account=config["LOGIN_FAILURES_PER_ACCOUNT"],
         failures_per_address=config["LOGIN_FAILURES_PER_ADDRESS"],
         window=timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"]),
-    ))
+    )
+    if not config.get("REDIS_URL"):
+        return DatabaseLoginThrottle(policy)
+    if "redis" not in current_app.extensions:
+        current_app.extensions["redis"] = redis.Redis.from_url(config["REDIS_URL"],
+                                                               socket_timeout=2)
+    return RedisLoginThrottle(policy, current_app.extensions["redis"],
+                              prefix=config.get("REDIS_PREFIX", "jesip-learn:sign-in"))
 
 
 def send_mail(to: str, subject: str, template: str, **context) -> bool:
