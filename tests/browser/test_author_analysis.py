@@ -29,3 +29,20 @@ def test_the_map_and_the_item_analysis_of_a_shipped_course(new_context, live_ser
         problems += check_accessibility(page, f"item analysis at {width}px")
     save_screenshots(page, "author-quiz-analysis")
     assert problems == []
+
+
+def test_history_and_the_difference_between_two_versions(new_context, live_server, admin,
+                                                          example_course):
+    page = new_context(bypass_csp=True).new_page()
+    sign_in(page, live_server.url, admin.email)
+    page.goto(f"{live_server.url}/author/courses/{example_course}/history")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    problems = check_accessibility(page, "history")
+    save_screenshots(page, "author-history")
+    page.goto(f"{live_server.url}/author/courses/{example_course}/diff?old=1&new=2")
+    expect(page.locator("main")).to_contain_text("course.md")
+    for width in SCREENSHOT_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        problems += check_accessibility(page, f"diff at {width}px")
+    save_screenshots(page, "author-diff")
+    assert problems == []
