@@ -176,11 +176,14 @@ def _described_filters(filters: ReportFilters) -> list[tuple[str, str]]:
 
 
 def _filter_choices() -> dict:
+    """The filters' options, each as (value, text) pairs or a dict of them."""
     return {
         "services": SERVICE_LABELS,
-        "organisations": organisations_in_scope(db(), current_user),
+        "organisation_options": [(org.id, org.name)
+                                 for org in organisations_in_scope(db(), current_user)],
         "roles": COMMAND_ROLE_LABELS,
-        "courses": compliance.required_courses(db()),
+        "course_options": [(course.id, f"{course.code}: {course.title}")
+                           for course in compliance.required_courses(db())],
         "statuses": STATE_FILTER_LABELS,
         "groupings": GROUPINGS,
     }
@@ -407,13 +410,7 @@ def requirements():
         values = {key: request.form.get(key, "").strip() for key in (
             "course_id", "service", "organisation_id", "command_role")}
         try:
-            rule = compliance.add_rule(
-                db(), current_user,
-                course_id=int(values["course_id"]) if values["course_id"].isdigit() else None,
-                service=values["service"] or None,
-                organisation_id=int(values["organisation_id"])
-                if values["organisation_id"].isdigit() else None,
-                command_role=values["command_role"] or None)
+            rule = _add_rule(values)
         except RuleError as problem:
             errors.append({"text": problem.message, "href": f"#{problem.field}"})
         else:
@@ -436,6 +433,16 @@ def requirements():
         describe=lambda rule: compliance.describe_rule(db(), rule),
         can_change=lambda rule: compliance.can_change_rule(db(), current_user, rule),
     ), (400 if errors else 200)
+
+
+def _add_rule(values: dict) -> Requirement:
+    def number(key):
+        return int(values[key]) if values[key].isdigit() else None
+
+    return compliance.add_rule(db(), current_user, course_id=number("course_id"),
+                               service=values["service"] or None,
+                               organisation_id=number("organisation_id"),
+                               command_role=values["command_role"] or None)
 
 
 def _required_by_course(course: Course) -> tuple[Course, str, str]:

@@ -347,12 +347,7 @@ def edit_page(code: str, path: str):
         except authoring.AuthoringError as error:
             show_error(form, "text", error.message)
         else:
-            problems = change.problems_in(path)
-            saved = "Your changes were saved." if change.changed else "Nothing had changed."
-            if problems:
-                saved += (f" This page has {len(problems)} problem"
-                          f"{'s' if len(problems) != 1 else ''} to fix before you publish.")
-            flash(saved, "success")
+            flash(_saved_message(change, path), "success")
             anchor = "preview" if request.form.get("action") == "preview" else None
             return redirect(url_for("editor.edit_page", code=code, path=path, _anchor=anchor))
     unsaved = None if page is not None else form.text.data
@@ -362,6 +357,15 @@ def edit_page(code: str, path: str):
     return render_template("editor/edit.html", course=course, path=path, page=page, form=form,
                            conflict=conflict, has_errors=bool(form.errors or conflict),
                            **context)
+
+
+def _saved_message(change, path: str) -> str:
+    problems = change.problems_in(path)
+    saved = "Your changes were saved." if change.changed else "Nothing had changed."
+    if problems:
+        saved += (f" This page has {len(problems)} problem"
+                  f"{'s' if len(problems) != 1 else ''} to fix before you publish.")
+    return saved
 
 
 @blueprint.route(PAGE + "/preview", methods=["GET", "POST"])
