@@ -7,14 +7,25 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # Plain http on loopback for development; production serves https and keeps cookies Secure.
 export SESSION_COOKIE_SECURE ?= 0
+# Emails print whole to the terminal (links and all) unless an SMTP server is set.
+export MAIL_BACKEND ?= $(if $(SMTP_HOST),smtp,console)
 
-.PHONY: run serve setup demo test test-unit lint bench clean-venv vendor-frontend chromium
+.PHONY: run serve setup demo test test-unit lint bench scan clean-venv vendor-frontend chromium
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.runtime-installed: requirements.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# The learning record store the xAPI tests send to, in a virtual environment of its own.
+RALPH_VENV := .venv-ralph
+RALPH_REQUIREMENTS := tests/support/requirements-ralph.txt
+
+$(RALPH_VENV)/.installed: $(RALPH_REQUIREMENTS)
+	$(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(RALPH_REQUIREMENTS)
 	touch $@
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/activate
@@ -58,7 +69,7 @@ chromium:
 	fi
 
 ## test: lint, then the whole suite (unit, integration and browser tests)
-test: $(VENV)/.dev-installed chromium lint
+test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
@@ -68,9 +79,13 @@ lint: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run_all.py
 
+## scan: Wapiti against a demo site, signed in; fails on any finding of medium or higher
+scan: $(VENV)/.runtime-installed
+	PYTHON=$(PYTHON) bash scripts/security-scan.sh
+
 ## vendor-frontend: rebuild static/vendor from the versions pinned in scripts/frontend
 vendor-frontend:
 	bash scripts/vendor-frontend.sh
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(RALPH_VENV)

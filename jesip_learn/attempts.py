@@ -34,6 +34,8 @@ from . import courses, progress, scoring
 from .content import Question, Quiz
 from .models import Completion, Course, CourseVersion, QuizAttempt, User, utcnow
 from .scoring import FormValues, QuizScore
+from .xapi import outbox as xapi_outbox
+from .xapi import statements as xapi_statements
 
 
 class AttemptRefused(Exception):
@@ -198,6 +200,8 @@ def start_attempt(session: Session, user: User, version: CourseVersion, quiz: Qu
     session.add(attempt)
     session.flush()
     progress.start_item(session, user, version, quiz.slug, now)
+    xapi_outbox.record(session, lambda settings: xapi_statements.quiz_attempted(
+        settings, user, attempt, quiz, now))
     return attempt
 
 
@@ -402,6 +406,10 @@ def submit_attempt(session: Session, attempt: QuizAttempt, values: FormValues,
         answers=answers, submitted_at=now, correct=score.correct, total=score.total,
         percent=score.percent, passed=score.passed))
     completion = None
+    if recorded:
+        xapi_outbox.record(session, lambda settings: xapi_statements.quiz_submitted(
+            settings, session.get(User, attempt.user_id), attempt, quiz, questions, answers,
+            score, now))
     if recorded and score.passed:
         completion = _complete_quiz(session, attempt, now)
     return Submission(attempt, problems={}, recorded=recorded, completion=completion)

@@ -46,6 +46,7 @@ from .models import (
 )
 from .permissions import managed_organisation_ids
 from .progress import add_months
+from .transfers import move_user
 from .users import AccountError, check_name, issue_token, normalise_email
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -639,6 +640,8 @@ def _apply_users(session: Session, plan: ImportPlan, importer: User, batch: Impo
         elif row.outcome == Outcome.UPDATE:
             user = row.user
             before = _snapshot(user)
+            if row.organisation.id != user.organisation.id:  # a move, kept for old reports
+                move_user(session, importer, user, row.organisation, address=address)
             user.name, user.organisation = row.name, row.organisation
             user.command_role = row.command_role
             record_event(session, "account.updated", actor=importer, subject=user,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -12,10 +14,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import courses, demo, users
+from . import courses, demo, records, users
 from . import organisations as orgs
 from .content import write_course_folder
-from .models import CommandRole, Organisation, Permission
+from .models import CommandRole, Organisation, Permission, utcnow
+from .notifications import sender as notify_sender
+from .notifications import settings as notify_settings
+from .xapi import sender as xapi_sender
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -119,7 +124,7 @@ def users_setup_link(base_url: str):
 
 def register_commands(app: Flask) -> None:
     for group in (db_group, organisations_group, users_group, courses_group,
-                  demo_group):
+                  demo_group, xapi_group, notify_group, records_group):
         app.cli.add_command(group)
 
 
@@ -241,3 +246,99 @@ def _echo_demo_accounts(password: str, managers, trainer) -> None:
                    + (f"  (and {len(managers) - 1} more)" if len(managers) > 1 else ""))
     if trainer:
         click.echo(f"The trainer:  {trainer.email}")
+
+
+xapi_group = AppGroup("xapi", help="xAPI statements for the learning record store "
+                                   "(XAPI_ENDPOINT).")
+
+
+@xapi_group.command("send", help="Send the statements waiting in the outbox to the learning "
+                                 "record store; exit 1 when it could not be reached.")
+@click.option("--loop", is_flag=True, help="Keep sending, every --interval seconds.")
+@click.option("--interval", default=30, show_default=True, type=click.IntRange(min=1),
+              help="Seconds between rounds with --loop.")
+def xapi_send(loop: bool, interval: int):
+    settings = current_app.extensions["xapi"]
+    if not settings.enabled:
+        raise click.ClickException("XAPI_ENDPOINT is not set: there is no learning record "
+                                   "store to send to.")
+    while True:
+        report = xapi_sender.send_pending(database(), settings)
+        click.echo(report.describe())
+        if not loop:
+            break
+        time.sleep(interval)
+    if report.failure:
+        sys.exit(1)
+
+
+notify_group = AppGroup("notify", help="Email notifications: reminders, digests and "
+                                       "scheduled reports.")
+
+
+def _moment(_context, _parameter, value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use an ISO 8601 date and time, such as "
+                                 "2027-03-31T09:00:00+00:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@notify_group.command("send", help="Record every notification that is due and send what "
+                                   "waits; safe from cron on several hosts at once. Exit 1 "
+                                   "when the mail server failed.")
+@click.option("--dry-run", is_flag=True, help="List what would be recorded; send nothing.")
+@click.option("--now", "moment", callback=_moment,
+              help="Act as if it were this moment (ISO 8601; UTC unless a zone is given).")
+def notify_send(dry_run: bool, moment: datetime | None):
+    try:
+        settings = notify_settings.settings_from_config(current_app.config)
+    except notify_settings.NotificationSettingsError as error:
+        raise click.ClickException(str(error)) from None
+    if dry_run:
+        drafts = notify_sender.planned(database(), settings, moment)
+        for draft in drafts:
+            click.echo(f"{draft.kind}\t{draft.to_address}\t{draft.period}\t{draft.mail_subject}")
+        click.echo(f"{len(drafts)} notification{'s' if len(drafts) != 1 else ''} would be "
+                   "recorded (nothing sent).")
+        return
+    report = notify_sender.send_due(database(), settings, current_app.extensions["mailer"],
+                                    now=(lambda: moment) if moment else utcnow)
+    click.echo(report.describe())
+    if report.failure:
+        sys.exit(1)
+
+
+records_group = AppGroup("records", help="Personal data: anonymising leavers after the "
+                                         "retention period.")
+
+
+@records_group.command("purge", help="Anonymise the people who left more than "
+                                     "RECORDS_RETENTION_YEARS (6) years ago; their training "
+                                     "records stay in the figures. Logged in the audit log.")
+@click.option("--dry-run", is_flag=True, help="List who would be anonymised; change nothing.")
+@click.option("--now", "moment", callback=_moment,
+              help="Act as if it were this moment (ISO 8601; UTC unless a zone is given).")
+def records_purge(dry_run: bool, moment: datetime | None):
+    try:
+        years = int(current_app.config.get("RECORDS_RETENTION_YEARS",
+                                           records.DEFAULT_RETENTION_YEARS))
+    except ValueError:
+        raise click.ClickException("RECORDS_RETENTION_YEARS must be a whole number of "
+                                   "years") from None
+    if years < 1:
+        raise click.ClickException("RECORDS_RETENTION_YEARS must be at least 1")
+    with database().write_session() as session:
+        result = records.purge(session, now=moment, years=years, dry_run=dry_run)
+        for leaver in result.leavers:
+            click.echo(f"account {leaver.user_id}\tleft {leaver.left_at:%Y-%m-%d}")
+    count = len(result.leavers)
+    people = "person" if count == 1 else "people"
+    if dry_run:
+        click.echo(f"{count} {people} left before {result.cutoff:%Y-%m-%d} and would be "
+                   "anonymised (nothing changed).")
+    else:
+        click.echo(f"{count} {people} who left before {result.cutoff:%Y-%m-%d} anonymised.")

@@ -11,7 +11,9 @@ role → course). For each person and required course the status "as of" a date 
 - not-started: never completed and never started by that date.
 
 In date and expiring count as compliant. Requirements are today's rules; "as of" turns back
-what people had done and who held an account, not the rules.
+what people had done, who held an account, and which organisation each person belonged to
+then (a person who moved counts in their old organisation before the move, and in the new
+one, with all their training, from the moment of the move), not the rules.
 
 Everything is computed by one SQL statement per question, so that a report over a hundred
 thousand people costs what the hand-written query costs.
@@ -49,6 +51,7 @@ from .models import (
     CourseVersion,
     ItemProgress,
     Organisation,
+    PreviousMembership,
     Requirement,
     Service,
     User,
@@ -103,6 +106,7 @@ class ReportFilters:
     state: str | None = None  # a state or a group in STATE_GROUPS
     group_by: str = "organisation"
     expiring_days: int = DEFAULT_EXPIRING_DAYS
+    user_id: int | None = None  # one person's record
 
     @property
     def moment(self) -> datetime:
@@ -270,7 +274,8 @@ def _rule_snapshot(rule: Requirement) -> dict:
 def status_select(session: Session, scope: set[int] | None, filters: ReportFilters):
     """One row per person and required course within scope and filters: user_id,
     organisation_id, command_role, service, course_id, state, completed_at, expires_at,
-    source. None when no course is required at all."""
+    source, renewal_published_at (the latest version that needs renewal). None when no
+    course is required at all."""
     lines = requirement_lines(session, filters.course_id)
     if not lines:
         return None
@@ -284,19 +289,29 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
         for line in lines)).cte("requirement")
 
     users, organisations = User.__table__, Organisation.__table__
+    # Where each person was at the moment: the previous membership that covered it, if any
+    # (only people who have moved have one), else their current organisation and role.
+    then = PreviousMembership.__table__.alias("then")
+    then_organisation = func.coalesce(then.c.organisation_id, users.c.organisation_id)
+    then_role = func.coalesce(then.c.command_role, users.c.command_role)
     people = (
-        select(users.c.id.label("user_id"), users.c.organisation_id, users.c.command_role,
-               organisations.c.service, requirement.c.course_id)
+        select(users.c.id.label("user_id"), then_organisation.label("organisation_id"),
+               then_role.label("command_role"), organisations.c.service,
+               requirement.c.course_id)
         .distinct()
-        .select_from(users.join(organisations, organisations.c.id == users.c.organisation_id)
+        .select_from(users.outerjoin(then, and_(then.c.user_id == users.c.id,
+                                                then.c.ended_at > moment,
+                                                then.c.started_at <= moment))
+                     .join(organisations, organisations.c.id == then_organisation)
                      .join(requirement, and_(
                          or_(requirement.c.service.is_(None),
                              requirement.c.service == organisations.c.service),
                          or_(requirement.c.organisation_id.is_(None),
-                             requirement.c.organisation_id == users.c.organisation_id),
+                             requirement.c.organisation_id == then_organisation),
                          or_(requirement.c.command_role.is_(None),
-                             requirement.c.command_role == users.c.command_role))))
-        .where(*_people_conditions(users, organisations, scope, filters))
+                             requirement.c.command_role == then_role))))
+        .where(*_people_conditions(users, organisations, then_organisation, then_role, scope,
+                                   filters))
     ).cte("people")
 
     completions = Completion.__table__
@@ -338,7 +353,8 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
     statuses = (
         select(people.c.user_id, people.c.organisation_id, people.c.command_role,
                people.c.service, people.c.course_id, state,
-               latest.c.completed_at, latest.c.expires_at, latest.c.source)
+               latest.c.completed_at, latest.c.expires_at, latest.c.source,
+               cutoff.c.cutoff.label("renewal_published_at"))
         .select_from(people
                      .outerjoin(latest, and_(latest.c.user_id == people.c.user_id,
                                              latest.c.course_id == people.c.course_id))
@@ -347,7 +363,8 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
     return statuses
 
 
-def _people_conditions(users, organisations, scope, filters: ReportFilters) -> list:
+def _people_conditions(users, organisations, then_organisation, then_role, scope,
+                       filters: ReportFilters) -> list:
     moment = filters.moment
     conditions = [
         users.c.approved_at.is_not(None),
@@ -355,13 +372,15 @@ def _people_conditions(users, organisations, scope, filters: ReportFilters) -> l
         or_(users.c.is_active.is_(True), users.c.deactivated_at > moment),
     ]
     if scope is not None:
-        conditions.append(users.c.organisation_id.in_(sorted(scope)) if scope else literal(False))
+        conditions.append(then_organisation.in_(sorted(scope)) if scope else literal(False))
     if filters.organisation_id is not None:
-        conditions.append(users.c.organisation_id == filters.organisation_id)
+        conditions.append(then_organisation == filters.organisation_id)
     if filters.service:
         conditions.append(organisations.c.service == filters.service)
     if filters.command_role:
-        conditions.append(users.c.command_role == filters.command_role)
+        conditions.append(then_role == filters.command_role)
+    if filters.user_id is not None:
+        conditions.append(users.c.id == filters.user_id)
     return conditions
 
 
@@ -608,10 +627,51 @@ def iter_learner_statuses(session: Session, scope: set[int] | None, filters: Rep
 
 
 def person_statuses(session: Session, person: User, filters: ReportFilters) -> list[LearnerStatus]:
-    """One person's required courses and where they stood, for their record page."""
-    only_them = replace(filters, service=None, organisation_id=person.organisation_id,
-                        command_role=None, course_id=None, state=None)
-    query = _detail_select(session, {person.organisation_id}, only_them, None)
+    """One person's required courses and where they stood, for their record page: as of a
+    date before a move, in the organisation they belonged to then. The caller has checked
+    that the viewer may see the person."""
+    only_them = replace(filters, service=None, organisation_id=None, command_role=None,
+                        course_id=None, state=None, user_id=person.id)
+    query = _detail_select(session, None, only_them, None)
     if query is None:
         return []
-    return [LearnerStatus(*row) for row in session.execute(query.where(User.id == person.id))]
+    return [LearnerStatus(*row) for row in session.execute(query)]
+
+
+# --- when each person's training falls due -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DueDate:
+    """When one person's required course runs out, or ran out: the expiry of their latest
+    completion, or the publication of a version that needs renewal when that came after the
+    completion and before the expiry. None for training never completed (nothing to renew)
+    and for a completion that never expires."""
+
+    user_id: int
+    organisation_id: int
+    course_id: int
+    state: str
+    completed_at: datetime | None
+    due_at: datetime | None
+
+
+def due_dates(session: Session, scope: set[int] | None,
+              filters: ReportFilters) -> Iterator[DueDate]:
+    """Every person and required course within scope and filters, with its due date, in
+    batches so memory stays flat (notifications and managers' digests read them all)."""
+    statuses = status_select(session, scope, filters)
+    if statuses is None:
+        return
+    statuses = statuses.subquery("statuses")
+    query = select(statuses.c.user_id, statuses.c.organisation_id, statuses.c.course_id,
+                   statuses.c.state, statuses.c.completed_at, statuses.c.expires_at,
+                   statuses.c.renewal_published_at).order_by(statuses.c.user_id,
+                                                             statuses.c.course_id)
+    for (user_id, organisation_id, course_id, state, completed_at, expires_at,
+         renewal) in session.execute(query.execution_options(yield_per=2000)):
+        due_at = expires_at
+        if completed_at is not None and renewal is not None and renewal > completed_at:
+            due_at = renewal if expires_at is None else min(expires_at, renewal)
+        yield DueDate(user_id, organisation_id, course_id, state, completed_at,
+                      due_at if completed_at is not None else None)

@@ -70,6 +70,31 @@ def settings_from_environment(instance_path: Path) -> dict:
         # Sign-in failures are counted here when set (shared by every worker and host).
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000")),
+        # How many reverse proxies stand in front of the site; their X-Forwarded-For and
+        # -Proto are trusted only then, so the audit log and throttle see the real address.
+        "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),
         # Reports call a completion "expiring" when it runs out within this many days.
         "COMPLIANCE_EXPIRING_DAYS": int(os.environ.get("COMPLIANCE_EXPIRING_DAYS", "90")),
+        # xAPI statements go to this learning record store; none are recorded without it.
+        "XAPI_ENDPOINT": os.environ.get("XAPI_ENDPOINT", ""),
+        "XAPI_USERNAME": os.environ.get("XAPI_USERNAME", ""),
+        "XAPI_PASSWORD": os.environ.get("XAPI_PASSWORD", ""),
+        # The site's own address: learners' accounts and activity ids are named under it.
+        "XAPI_HOMEPAGE": os.environ.get("XAPI_HOMEPAGE", ""),
+        "XAPI_ACTOR_EMAIL": env_flag("XAPI_ACTOR_EMAIL", False),
+        "XAPI_BATCH_SIZE": os.environ.get("XAPI_BATCH_SIZE", "50"),
+        "XAPI_TIMEOUT_SECONDS": os.environ.get("XAPI_TIMEOUT_SECONDS", "10"),
+        "XAPI_RETRY_MAX_SECONDS": os.environ.get("XAPI_RETRY_MAX_SECONDS", "3600"),
+        "XAPI_KEEP_SENT_DAYS": os.environ.get("XAPI_KEEP_SENT_DAYS", "30"),
+        # The site's address for links in emails (https://learn.jesip.example).
+        "SITE_URL": os.environ.get("SITE_URL", ""),
+        # Reminders go this many days before training runs out, and on the day.
+        "NOTIFY_REMINDER_DAYS": os.environ.get("NOTIFY_REMINDER_DAYS", "90,30,7"),
+        "NOTIFY_DIGEST_FREQUENCY": os.environ.get("NOTIFY_DIGEST_FREQUENCY", "weekly"),
+        "NOTIFY_MAX_ATTEMPTS": os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"),
+        "NOTIFY_RETRY_MAX_SECONDS": os.environ.get("NOTIFY_RETRY_MAX_SECONDS", "21600"),
+        # Leavers' details are anonymised this many years after they left (records purge).
+        "RECORDS_RETENTION_YEARS": os.environ.get("RECORDS_RETENTION_YEARS", "6"),
+        # Who people contact about their personal data, shown on the privacy notice.
+        "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", ""),
     }

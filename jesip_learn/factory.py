@@ -8,10 +8,13 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import settings_from_environment
 from .db import Database
+from .log_redaction import install_log_redaction
 from .mail import Mailer
+from .xapi import settings as xapi_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    install_log_redaction()  # no log line, from any logger, holds a token or a password
 
     app.jinja_loader = ChoiceLoader(
         [
@@ -44,6 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
 
     app.extensions["database"] = config.get("DATABASE") or Database(app.config["DATABASE_URL"])
+    app.extensions["xapi"] = xapi_settings.settings_from_config(app.config)
+    xapi_settings.attach(app.extensions["database"].sessionmaker, app.extensions["xapi"])
     app.extensions["mailer"] = Mailer(app.config)
     csrf.init_app(app)
 
@@ -58,15 +64,25 @@ def create_app(config: dict | None = None) -> Flask:
         learn,
         main,
         manage,
+        notifications,
         quiz,
+        records,
         scenario,
+        two_step,
+        xapi,
     )
 
     edge.init_app(app)
+    if app.config.get("PROXY_HOPS"):
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     auth.init_login(app)
+    two_step.init_two_step(app)
     for blueprint in (main.blueprint, auth.blueprint, learn.blueprint, author.blueprint,
                       admin.blueprint, manage.blueprint, quiz.blueprint, scenario.blueprint,
-                      compliance.blueprint, imports.blueprint, editor.blueprint):
+                      compliance.blueprint, imports.blueprint, editor.blueprint,
+                      two_step.blueprint, xapi.blueprint, notifications.blueprint,
+                      records.blueprint, records.manage_blueprint, records.admin_blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -1,10 +1,12 @@
-"""Outgoing email. With no SMTP server configured, messages go to the log instead, so a
-developer can follow the links in them."""
+"""Outgoing email. With no SMTP server configured, messages go to the log, where the tokens
+in their links are redacted like every log line's; on a developer's machine (`make run`) the
+"console" backend prints them whole to the terminal instead, so the links can be followed."""
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -12,10 +14,23 @@ log = logging.getLogger("jesip_learn.mail")
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str  # "text/csv", "application/vnd.openxmlformats-..."
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMail:
+    """One email: a plain-text part always; an HTML alternative, attachments and extra
+    headers (List-Unsubscribe) when given."""
+
     to: str
     subject: str
     text: str
+    html: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class MailDeliveryError(Exception):
@@ -23,7 +38,8 @@ class MailDeliveryError(Exception):
 
 
 class Mailer:
-    """Sends mail according to settings: "smtp", "log", or "memory" (kept in `outbox`)."""
+    """Sends mail according to settings: "smtp", "log", "console" (the terminal, for
+    development) or "memory" (kept in `outbox`, for tests)."""
 
     def __init__(self, settings: dict):
         self.settings = settings
@@ -37,16 +53,34 @@ class Mailer:
             self.outbox.append(mail)
         elif self.backend == "smtp":
             self._send_smtp(mail)
+        elif self.backend == "console":
+            # Deliberately not a log line: the terminal of someone developing on their machine.
+            print(f"\n--- Email (not sent: MAIL_BACKEND=console) ---\nTo: {mail.to}\n"
+                  f"Subject: {mail.subject}\n\n{mail.text}\n--- end of email ---",
+                  file=sys.stderr, flush=True)
         else:
             log.warning("Email not sent (no SMTP_HOST). To: %s Subject: %s\n%s",
                         mail.to, mail.subject, mail.text)
 
-    def _send_smtp(self, mail: OutgoingMail) -> None:
+    def message(self, mail: OutgoingMail) -> EmailMessage:
+        """The MIME message: text, then HTML as its alternative, then the attachments."""
         message = EmailMessage()
         message["From"] = self.settings["MAIL_FROM"]
         message["To"] = mail.to
         message["Subject"] = mail.subject
+        for name, value in mail.headers:
+            message[name] = value
         message.set_content(mail.text)
+        if mail.html:
+            message.add_alternative(mail.html, subtype="html")
+        for attachment in mail.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
+                                   filename=attachment.filename)
+        return message
+
+    def _send_smtp(self, mail: OutgoingMail) -> None:
+        message = self.message(mail)
         try:
             with smtplib.SMTP(self.settings["SMTP_HOST"], self.settings["SMTP_PORT"],
                               timeout=20) as smtp:

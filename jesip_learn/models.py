@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -194,6 +195,11 @@ class User(Base):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the account was last deactivated: reports "as of" an earlier date still count them.
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-step sign-in (TOTP, RFC 6238). The secret is only set once a code has proved it;
+    # the last accepted time step stops a code being used twice.
+    mfa_secret: Mapped[str | None] = mapped_column(String(64))
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     organisation: Mapped[Organisation] = relationship()
     grants: Mapped[list[PermissionGrant]] = relationship(
@@ -228,6 +234,15 @@ class User(Base):
     @property
     def command_role_label(self) -> str:
         return CommandRole(self.command_role).label
+
+    @property
+    def mfa_enabled(self) -> bool:
+        return self.mfa_enabled_at is not None
+
+    @property
+    def mfa_required(self) -> bool:
+        """Administrators and managers see other people's records: a password is not enough."""
+        return bool(self.permissions & {Permission.ADMIN, Permission.MANAGER})
 
     def manager_grant(self) -> PermissionGrant | None:
         return next((g for g in self.grants if g.permission == Permission.MANAGER), None)
@@ -279,6 +294,18 @@ class TokenPurpose(enum.StrEnum):
     PASSWORD_RESET = "password-reset"  # noqa: S105 (a purpose, not a password)
     EMAIL_CONFIRMATION = "email-confirmation"
     FIRST_ADMINISTRATOR = "first-administrator"
+
+
+class RecoveryCode(Base):
+    """A single-use code that signs in without the authenticator app. Only its hash is kept."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OneTimeToken(Base):
@@ -649,3 +676,169 @@ class DraftFile(Base):
     draft: Mapped[CourseDraft] = relationship()
     blob: Mapped[FileBlob | None] = relationship()
     updated_by: Mapped[User | None] = relationship()
+
+
+class XapiStatement(Base):
+    """An xAPI statement in the outbox: written in the transaction of the learning it
+    records, then sent to the learning record store. Its id is fixed when it is written,
+    so sending it again after a lost answer is the same statement, never a second one."""
+
+    __tablename__ = "xapi_outbox"
+    # The sender looks for statements due by status and time.
+    __table_args__ = (Index("ix_xapi_outbox_status_next_attempt_at", "status",
+                            "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[str] = mapped_column(String(36), unique=True)
+    statement: Mapped[dict] = mapped_column(JSON)
+    summary: Mapped[str] = mapped_column(String(300), default="")  # for administrators
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued, sent, rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A sender claims a batch until its lease runs out, so two senders never send one row.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class NotificationPreference(Base):
+    """What a person has chosen to be emailed. No row means the defaults: every reminder on,
+    and managers' digests at the site's frequency. Overdue training always reaches the
+    manager's digest, whatever the learner chooses here."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    # Before training runs out (90, 30 and 7 days unless configured).
+    expiry_reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    # On the day it runs out, then monthly while it is overdue.
+    overdue_notices: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Managers: "weekly" or "monthly"; None means the site's default.
+    digest_frequency: Mapped[str | None] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportSubscription(Base):
+    """A manager's saved dashboard filter, emailed to them as a CSV or XLSX attachment."""
+
+    __tablename__ = "report_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # The dashboard's filters as its query string (service=police&course=3...).
+    filters: Mapped[str] = mapped_column(String(1000), default="")
+    file_format: Mapped[str] = mapped_column(String(10))  # "csv" or "xlsx"
+    frequency: Mapped[str] = mapped_column(String(10))  # "weekly" or "monthly"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class Notice(Base):
+    """One email the site owes someone: a reminder, an overdue notice, a digest or a
+    scheduled report. It is recorded before it is sent, once: the unique key (recipient,
+    kind, what it is about, which threshold or period) makes a second recording of the same
+    notice a no-op, however many senders run at once. Senders then claim rows for a lease,
+    as the xAPI outbox does, so no row is sent twice."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "kind", "subject_key", "period"),
+        Index("ix_notices_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                              index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reminder, overdue, digest, report
+    # What it is about: "course:12", "report:3", or "scope" for a digest.
+    subject_key: Mapped[str] = mapped_column(String(40))
+    # Which threshold or period: "2027-03-31/30" (due date / days before), "2027-W14"...
+    period: Mapped[str] = mapped_column(String(40))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("report_subscriptions.id", ondelete="SET NULL"))
+    to_address: Mapped[str] = mapped_column(String(254))
+    mail_subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    # Figures the next notice compares against (a digest's compliance percentage).
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # queued; sent; failed (given up after the last try); cancelled (the recipient left)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    recipient: Mapped[User] = relationship()
+    course: Mapped[Course | None] = relationship()
+
+
+class PreviousMembership(Base):
+    """A time a person belonged to an organisation they have since moved from. Their
+    current organisation is `User.organisation_id`, from the end of their latest previous
+    membership (or from their account's creation when they have never moved). Reports
+    "as of" a moment place each person in the organisation they belonged to then."""
+
+    __tablename__ = "previous_memberships"
+    # Reports look up the membership that covered a moment for each person.
+    __table_args__ = (Index("ix_previous_memberships_user_id_ended_at", "user_id",
+                            "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    command_role: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class TransferRequest(Base):
+    """A learner's request to move to another organisation, which a manager of the receiving
+    organisation (or an administrator) approves or declines."""
+
+    __tablename__ = "transfer_requests"
+    __table_args__ = (Index("ix_transfer_requests_to_organisation_id_status",
+                            "to_organisation_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    from_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    to_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    command_role: Mapped[str] = mapped_column(String(20))  # their role in the new one
+    # pending; approved; declined; cancelled (by the learner, or by another move)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                 ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    from_organisation: Mapped[Organisation] = relationship(foreign_keys=[from_organisation_id])
+    to_organisation: Mapped[Organisation] = relationship(foreign_keys=[to_organisation_id])
+
+
+class Anonymisation(Base):
+    """The record that a person's details were anonymised: after the retention period
+    ("retention") or on their request ("request"). The account row stays, under a
+    "Former user" name, so that the organisation's figures stay the same."""
+
+    __tablename__ = "anonymisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         unique=True)
+    grounds: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    anonymised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

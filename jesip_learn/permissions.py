@@ -41,3 +41,17 @@ def organisations_in_scope(session: Session, viewer: User) -> list[Organisation]
     if scope is not None:
         query = query.where(Organisation.id.in_(scope))
     return list(session.scalars(query))
+
+
+def manageable_user_ids(session: Session, viewer: User, user_ids) -> set[int]:
+    """Which of these people the viewer manages now. A report "as of" a date before a move
+    counts the person in the organisation they belonged to then; its managers see that
+    they were counted, but not the person's record now that they have left."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+    query = select(User.id).where(User.id.in_(ids))
+    scope = managed_organisation_ids(session, viewer)
+    if scope is not None:
+        query = query.where(User.organisation_id.in_(sorted(scope)))
+    return set(session.scalars(query))

@@ -26,6 +26,9 @@ from .models import (
     User,
     utcnow,
 )
+from .xapi import outbox as xapi_outbox
+from .xapi import statements as xapi_statements
+from .xapi.settings import XapiSettings
 
 EXPIRING_WINDOW = timedelta(days=90)
 CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -239,10 +242,28 @@ def complete_item(session: Session, user: User, version: CourseVersion, slug: st
     """Record an item as done; returns the course completion when this finished the course."""
     now = now or utcnow()
     row = _progress_row(session, user, version.course, slug, now)
+    previously_completed_at = row.completed_at
     row.completed_at = now
     row.completed_version_id = version.id
     session.flush()
+    xapi_outbox.record(session, lambda settings: _module_statements(
+        settings, session, user, version, slug, previously_completed_at, now))
     return complete_course_if_done(session, user, version, now)
+
+
+def _module_statements(settings: XapiSettings, session: Session, user: User, version: CourseVersion,
+                       slug: str, previously_completed_at: datetime | None,
+                       now: datetime) -> list[dict]:
+    """A reading module marked done: experienced and completed, once per cycle (quizzes and
+    scenarios have statements of their own)."""
+    item = next((i for i in version_outline(version) if i.slug == slug), None)
+    if item is None or item.kind != "module":
+        return []
+    if previously_completed_at is not None:
+        start = cycle_start(session, user, version.course, now)
+        if start is None or previously_completed_at > start:
+            return []  # already done in this cycle: pressed again
+    return xapi_statements.module_completed(settings, user, version, slug, item.title, now)
 
 
 def complete_published_item(session: Session, user_id: int, course_id: int, slug: str,
@@ -278,6 +299,8 @@ def complete_course_if_done(session: Session, user: User, version: CourseVersion
                  summary=f"{version.course.code} version {version.number}",
                  details={"code": version.course.code, "version": version.number,
                           "certificate": completion.certificate_code})
+    xapi_outbox.record(session, lambda settings: xapi_statements.course_completed(
+        settings, user, completion, version))
     return completion
 
 

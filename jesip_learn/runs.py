@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from . import courses, progress, scoring
 from .content import METHANE_FIELDS, Choice, Scenario, Step
 from .models import Completion, Course, CourseVersion, ScenarioRun, User, utcnow
+from .xapi import outbox as xapi_outbox
+from .xapi import statements as xapi_statements
 
 METHANE_MAX_CHARACTERS = 500
 
@@ -222,6 +224,9 @@ def _advance(session: Session, run: ScenarioRun, scenario: Scenario, choice: Cho
     JSON column sees the change)."""
     step_id = run.path[-1][0]
     run.path = [*run.path[:-1], [step_id, choice.id], [choice.target, None]]
+    xapi_outbox.record(session, lambda settings: xapi_statements.scenario_choice(
+        settings, session.get(User, run.user_id), run, scenario, scenario.step(step_id), choice,
+        now))
     target = scenario.step(choice.target)
     completion = None
     if target is not None and target.kind == "end":
@@ -235,6 +240,8 @@ def _finish(session: Session, run: ScenarioRun, scenario: Scenario,
     score = scoring.score_scenario(scenario, _path_steps(run))
     run.finished_at = now
     run.result, run.points, run.best_points = score.result, score.points, score.best
+    xapi_outbox.record(session, lambda settings: xapi_statements.scenario_completed(
+        settings, session.get(User, run.user_id), run, scenario, now))
     if score.result != "pass":
         return None
     return progress.complete_published_item(session, run.user_id, run.course_id, run.item_slug,

@@ -14,9 +14,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from . import passwords
+from . import passwords, transfers
 from .audit import record_event
 from .models import (
+    Anonymisation,
     Area,
     CommandRole,
     OneTimeToken,
@@ -241,6 +242,8 @@ def reject_user(session: Session, approver: User, user: User) -> None:
 class SignInResult:
     user: User | None
     error: str | None = None
+    # The password was right; a code from the authenticator app must follow (jesip_learn.mfa).
+    needs_second_step: bool = False
 
 
 WRONG_DETAILS = "Enter a correct email address and password"
@@ -274,6 +277,10 @@ def authenticate(
         return SignInResult(None, WRONG_DETAILS)
     if user.status != "active":
         return SignInResult(None, _status_message(user))
+    if user.mfa_enabled:
+        # Not signed in yet, and failures so far still count until the second step passes.
+        record_event(session, "sign_in.password_accepted", subject=user, address=address)
+        return SignInResult(user, needs_second_step=True)
     throttle.clear(session, email)
     user.last_sign_in_at = now
     record_event(session, "sign_in.succeeded", actor=user, subject=user, address=address)
@@ -513,13 +520,20 @@ def update_account(session: Session, actor: User, user: User, changes: AccountCh
     """An administrator's or manager's edit of someone's account, checked and logged."""
     if not can_manage_user(session, actor, user):
         raise PermissionError("not in the actor's scope")
+    if session.scalar(select(Anonymisation.id).where(Anonymisation.user_id == user.id)):
+        # The details are gone for good; an edit would only bring a nameless person back
+        # into the organisation's figures.
+        raise AccountError("name", "This account was anonymised and can no longer be "
+                           "changed or reactivated. Create a new account instead.")
     before = _account_snapshot(user)
     user.name = check_name(changes.name)
     organisation = active_organisation(session, changes.organisation_id)
     if not can_manage_user(session, actor, _with_organisation(user, organisation)):
         raise AccountError("organisation", "You can only move people within the organisations "
                            "you manage")
-    user.organisation = organisation
+    if organisation.id != user.organisation.id:
+        # A change of organisation is a move: the old membership is kept for its reports.
+        transfers.move_user(session, actor, user, organisation)
     user.command_role = check_command_role(changes.command_role)
     _set_grants(session, actor, user, changes.permissions | {Permission.LEARNER},
                 changes.manager_area_id)

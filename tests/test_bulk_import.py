@@ -20,6 +20,7 @@ from jesip_learn.models import (
     ImportBatch,
     OneTimeToken,
     PermissionGrant,
+    PreviousMembership,
     TokenPurpose,
     User,
 )
@@ -222,8 +223,11 @@ def test_applying_creates_and_updates_exactly_what_the_dry_run_showed(session, a
         "Mo Moved", south.id, "strategic")
     assert session.scalar(select(func.count()).select_from(User).where(
         User.email.in_(["new@example.org", "moving@example.org"]))) == 2
-    assert imports_events(session, admin) == ["account.created", "account.updated",
-                                              "import.users"]
+    assert imports_events(session, admin) == ["account.created", "account.moved",
+                                              "account.updated", "import.users"]
+    assert [(m.organisation_id, m.command_role) for m in session.scalars(
+        select(PreviousMembership).where(PreviousMembership.user_id == moving.id))] == [
+        (north.id, "operational")]
     summary = session.scalar(select(AuditEvent).where(AuditEvent.action == "import.users"))
     assert summary.details["created"] == 1 and summary.details["skipped"] == 1
     assert applied.batch.applied_at is not None and applied.batch.content == ""

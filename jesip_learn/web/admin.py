@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired
 
-from jesip_learn import audit, compliance, exports, users
+from jesip_learn import audit, compliance, exports, mfa, users
 from jesip_learn import organisations as orgs
 from jesip_learn.models import (
     COMMAND_ROLE_LABELS,
@@ -32,7 +32,7 @@ from jesip_learn.models import (
     User,
 )
 
-from .edge import client_address, db
+from .edge import client_address, db, writes_on_get
 from .forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -52,6 +52,26 @@ STATUS_LABELS = {
 def require_administrator():
     if not current_user.is_admin:
         abort(403)
+
+
+@blueprint.route("/", endpoint="index")
+def administration():
+    return render_template("admin/index.html", sections=ADMIN_SECTIONS)
+
+
+# The parts of running the site, in the order an administrator most often needs them.
+ADMIN_SECTIONS = [
+    ("admin.users", "Users", "Find people, change their organisation, role and permissions, "
+     "reset two-step verification, deactivate accounts."),
+    ("admin.organisations", "Organisations", "Police, fire, ambulance and partner "
+     "organisations, their email domains and Local Resilience Forum areas."),
+    ("admin.audit_log", "Audit log", "Who signed in, changed accounts, published courses, "
+     "imported records and downloaded reports: search it and download it."),
+    ("notifications.admin_page", "Emails", "Reminders, digests and reports sent, and any "
+     "that failed."),
+    ("xapi.outbox_page", "Learning record store", "xAPI statements waiting to be sent, and "
+     "any the store refused."),
+]
 
 
 @blueprint.route("/users", endpoint="users")
@@ -121,6 +141,16 @@ def user_edit(user_id: int):
             return redirect(url_for("admin.users"))
     return render_template("admin/user_edit.html", form=form, user=user,
                            status_labels=STATUS_LABELS)
+
+
+@blueprint.route("/users/<int:user_id>/reset-two-step", methods=["POST"])
+def reset_two_step(user_id: int):
+    user = db().get(User, user_id) or abort(404)
+    if FlaskForm().validate_on_submit() and user.mfa_enabled:
+        mfa.turn_off(db(), current_user, user, address=client_address())
+        flash(f"{user.name}’s two-step verification has been reset. They set it up again at "
+              "their next sign-in.", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
 @blueprint.route("/organisations")
@@ -215,6 +245,7 @@ def audit_log():
 
 
 @blueprint.route("/audit.csv")
+@writes_on_get
 def audit_download():
     search, errors, shown = _audit_search()
     if errors:

@@ -68,7 +68,7 @@ def _end_stale_sessions():
         session["seen_at"] = now  # not every request: each change re-signs the cookie
 
 
-def _start_session(user) -> None:
+def start_session(user) -> None:
     session.clear()  # a fresh session at sign-in: nothing from before carries over
     login_user(user)
     now = datetime.now(UTC).timestamp()
@@ -77,6 +77,14 @@ def _start_session(user) -> None:
     # again. The token signed earlier in this request was for the secret just cleared.
     g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
     generate_csrf()
+
+
+def begin_second_step(user, next_url: str | None) -> None:
+    """After a right password from someone who uses two-step verification: remember who is
+    half signed in, for a few minutes only (jesip_learn.web.two_step finishes it)."""
+    session.clear()
+    session["two_step"] = {"user_id": user.id, "epoch": user.session_epoch,
+                           "at": datetime.now(UTC).timestamp(), "next": next_url or ""}
 
 
 def throttle() -> DatabaseLoginThrottle | RedisLoginThrottle:
@@ -118,8 +126,11 @@ def sign_in():
     if form.validate_on_submit():
         result = users.authenticate(db(), form.email.data, form.password.data,
                                     address=client_address(), throttle=throttle())
+        if result.needs_second_step:
+            begin_second_step(result.user, request.args.get("next"))
+            return redirect(url_for("two_step.verify"))
         if result.user is not None:
-            _start_session(result.user)
+            start_session(result.user)
             return redirect(safe_next_url(request.args.get("next"), url_for("main.home")))
         show_error(form, "email", result.error)
     return render_template("auth/sign_in.html", form=form)
@@ -279,7 +290,7 @@ def change_password():
         except users.AccountError as error:
             show_error(form, error.field, error.message)
         else:
-            _start_session(current_user)  # this session carries on; all others have ended
+            start_session(current_user)  # this session carries on; all others have ended
             flash("Your password has been changed. You have been signed out everywhere else.",
                   "success")
             return redirect(url_for("main.account"))
@@ -311,7 +322,7 @@ def first_administrator(token: str):
         except users.TokenError as error:
             return render_template("auth/link_problem.html", problem=str(error)), 410
         else:
-            _start_session(user)
+            start_session(user)
             flash("Your administrator account is ready.", "success")
             return redirect(url_for("admin.users"))
     return render_template("auth/first_administrator.html", form=form)

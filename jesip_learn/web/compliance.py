@@ -47,12 +47,18 @@ from jesip_learn.models import (
 )
 from jesip_learn.permissions import (
     can_manage_user,
+    manageable_user_ids,
     managed_organisation_ids,
     organisations_in_scope,
 )
+from jesip_learn.report_rows import DETAIL_HEADER
+from jesip_learn.report_rows import detail_row as _detail_row
+from jesip_learn.report_rows import london_date as _london_date
+from jesip_learn.report_rows import summary_header as SUMMARY_HEADER  # noqa: N812
+from jesip_learn.report_rows import summary_rows as _summary_rows
 
 from . import charts
-from .edge import client_address, db
+from .edge import client_address, db, writes_on_get
 
 blueprint = Blueprint("compliance", __name__, url_prefix="/manage")
 
@@ -237,7 +243,8 @@ def learners():
     return render_template(
         "manage/compliance_learners.html", result=result, filters=filters, errors=errors,
         shown=shown, group_key=group, group_label=group_label, filter_args=_filter_args,
-        downloads=DOWNLOADS, choices=_filter_choices())
+        downloads=DOWNLOADS, choices=_filter_choices(),
+        linkable=manageable_user_ids(db(), current_user, (row.user_id for row in result.rows)))
 
 
 def _group_label(filters: ReportFilters, group: str | None) -> str | None:
@@ -270,6 +277,7 @@ def learner(user_id: int):
 
 
 @blueprint.route("/compliance/download/<kind>")
+@writes_on_get
 def download(kind: str):
     if kind not in DOWNLOADS:
         abort(404)
@@ -326,25 +334,7 @@ WRITERS = {"detail.csv": _detail_csv, "by-person.csv": _by_person_csv,
            "report.xlsx": _workbook, "summary.pdf": _pdf_summary}
 
 
-DETAIL_HEADER = ["Name", "Email", "Organisation", "Service", "Command role", "Course code",
-                 "Course", "Status", "Completed", "Expires", "Completion recorded from"]
 PERSON_HEADER = ["Name", "Email", "Organisation", "Service", "Command role"]
-
-
-def SUMMARY_HEADER(filters: ReportFilters) -> list[str]:  # noqa: N802 - reads as a constant
-    return [GROUPINGS[filters.group_by], "Course code", "Course", "People", "In date",
-            "Expiring", "Expired", "In progress", "Not started", "Compliant", "% compliant"]
-
-
-def _london_date(moment: datetime | None) -> date | None:
-    return moment.astimezone(compliance.LONDON).date() if moment else None
-
-
-def _detail_row(row: compliance.LearnerStatus) -> list:
-    return [row.name, row.email, row.organisation, SERVICE_LABELS.get(row.service, row.service),
-            COMMAND_ROLE_LABELS.get(row.command_role, row.command_role), row.course_code,
-            row.course_title, row.state_label, _london_date(row.completed_at),
-            _london_date(row.expires_at), row.source or ""]
 
 
 def _pivot_rows(statuses, courses, moment: datetime):
@@ -377,20 +367,6 @@ def _status_in_words(row: compliance.LearnerStatus, moment: datetime) -> str:
             return f"Expired on {expires:%Y-%m-%d}"
         return "Expired: a new version must be completed"
     return row.state_label
-
-
-def _summary_rows(matrix: compliance.Matrix):
-    for row in matrix.rows:
-        for course in matrix.courses:
-            yield _summary_row(row.label, course, row.cells[course.id])
-    for course in matrix.courses:
-        yield _summary_row("All", course, matrix.totals[course.id])
-
-
-def _summary_row(label, course, cell: compliance.Cell) -> list:
-    return [label, course.code, course.title, cell.total,
-            *(cell.counts[state] for state in compliance.STATES), cell.compliant,
-            cell.percent]
 
 
 def _streamed(chunks, mimetype: str, filename: str) -> Response:

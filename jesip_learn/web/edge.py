@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from flask import Flask, current_app, g, render_template, request, session
+from flask import Flask, current_app, g, make_response, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy.exc import OperationalError
@@ -39,32 +39,58 @@ def db() -> Session:
     """This request's session; a request that may write begins as a writer."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["database"].session()
-        if request.method not in SAFE_METHODS:
+        if request.method not in SAFE_METHODS or _view_writes_on_get():
             begin_writing(g.db_session)
     return g.db_session
 
 
+def writes_on_get(view: Callable) -> Callable:
+    """Mark a view that writes on a GET (a download recorded in the audit log), so that its
+    transaction begins as a writer too. On SQLite a reader that turns writer fails at once
+    with "database is locked" when another writer got in first; a writer waits its turn."""
+    view.writes_on_get = True
+    return view
+
+
+def _view_writes_on_get() -> bool:
+    return getattr(current_app.view_functions.get(request.endpoint), "writes_on_get", False)
+
+
 def client_address() -> str:
-    # Behind a reverse proxy, configure ProxyFix so remote_addr is the client's.
+    # Behind a reverse proxy, PROXY_HOPS turns on ProxyFix so remote_addr is the client's.
     return request.remote_addr or ""
 
 
 def _finish_transaction(response):
-    session = g.pop("db_session", None)
+    session = g.get("db_session")
     if session is None:
         return response
     try:
         if g.get("request_failed"):
             session.rollback()
         else:
-            session.commit()
+            try:
+                session.commit()
+            except Exception as error:  # noqa: BLE001 - any failed save gets its error page
+                session.rollback()
+                # Rendered while the session is still open: the page's navigation reads the
+                # signed-in user. This runs after the header hook, so it adds them itself.
+                return _security_headers(make_response(_failed_save_page(error)))
     finally:
         session.close()
     return response
 
 
+def _failed_save_page(error: Exception):
+    if isinstance(error, OperationalError):
+        return _handle_operational_error(error)
+    return _handle_unexpected(error)
+
+
 def _close_leftover_session(_error=None):
-    session = g.pop("db_session", None)
+    # Kept in g and closed again at each teardown: a streamed download reads on through the
+    # same session after the commit, and its last teardown comes once the stream has ended.
+    session = g.get("db_session")
     if session is not None:
         session.rollback()
         session.close()

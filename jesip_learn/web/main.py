@@ -29,9 +29,8 @@ def navigation_items() -> list[dict]:
             links.append(("imports.index", "Imports"))
             links.append(("manage.approvals", "Approvals"))
         if current_user.is_admin:
-            links.append(("admin.users", "Users"))
-            links.append(("admin.organisations", "Organisations"))
-            links.append(("admin.audit_log", "Audit log"))
+            # One link: the administration page lists every part of running the site.
+            links.append(("admin.index", "Administration"))
         links.append(("main.account", "Your account"))
     items = []
     for endpoint, text in links:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -36,7 +37,8 @@ from tests.support.database import (
     migrate,
     sibling_database,
 )
-from tests.support.factories import PASSWORD
+from tests.support.factories import PASSWORD, set_up_two_step
+from tests.support.web import TWO_STEP_PATH, two_step_code
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -54,6 +56,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SKIP_VARIABLE = "JESIP_SKIP_BROWSER_TESTS"
+# Each running live server's database by its URL: sign_in reads two-step secrets there.
+LIVE_DATABASES: dict[str, Database] = {}
 # The organisation people register with in the journeys: its domain proves who they work for.
 PREFERRED_DOMAIN = "kent.police.uk"
 
@@ -149,10 +153,12 @@ def live_server_on_fresh_database(name: str, directory: Path) -> Iterator[LiveSe
         thread = threading.Thread(target=server.serve_forever, name=f"live-{name}",
                                   daemon=True)
         thread.start()
+        live_url = f"http://127.0.0.1:{server.server_port}"
+        LIVE_DATABASES[live_url] = database
         try:
-            yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app,
-                             database=database)
+            yield LiveServer(url=live_url, app=app, database=database)
         finally:
+            LIVE_DATABASES.pop(live_url, None)
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
@@ -219,6 +225,8 @@ def add_account(database: Database, *, name: str, permissions: set[str] = frozen
         grant = user.manager_grant()
         if grant is not None:
             grant.organisation = organisation  # a manager of their own organisation
+        if user.mfa_required:
+            set_up_two_step(user)
         session.flush()
         user_id = user.id
     return Account(id=user_id, email=email, name=name, password=PASSWORD,
@@ -302,12 +310,17 @@ def axe_page(new_context) -> Page:
 
 
 def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:
-    """Fill in and send the real sign-in form."""
+    """Fill in and send the real sign-in form, then the code from the person's
+    authenticator app when they use two-step verification."""
     page.goto(f"{base_url}/sign-in")
     page.get_by_label("Email address", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state()
+    if urlsplit(page.url).path == TWO_STEP_PATH:
+        page.get_by_label("Security code").fill(two_step_code(LIVE_DATABASES[base_url], email))
+        page.get_by_role("button", name="Continue", exact=True).click()
+        page.wait_for_load_state()
 
 
 def check_accessibility(page: Page, label: str = "") -> list[str]:
@@ -334,15 +347,17 @@ def format_violation(label: str, violation: dict, examples: int = 3) -> str:
     return "\n".join(lines)
 
 
-def save_screenshots(page: Page, name: str, widths=SCREENSHOT_WIDTHS) -> list[Path]:
-    """Full-page PNGs at each width, under test-artifacts/screenshots (git-ignored)."""
+def save_screenshots(page: Page, name: str, widths=SCREENSHOT_WIDTHS,
+                     full_page: bool = True) -> list[Path]:
+    """PNGs at each width, under test-artifacts/screenshots (git-ignored): the full page, or
+    only the first screen of a very long one (a whole course's changes is ~100,000 px)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     original = page.viewport_size or {"width": 1280, "height": 800}
     saved = []
     for width in widths:
         page.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
         path = SCREENSHOTS / f"{name}-{width}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         saved.append(path)
     page.set_viewport_size(original)
     return saved

@@ -18,6 +18,7 @@ MAX_PAGES_PER_ROLE = 150
 MAX_PAGES_PER_ENDPOINT = 3
 # Pages the administrator's crawl must reach, so a broken crawl cannot pass by seeing nothing.
 ADMIN_MUST_REACH = ("/admin/users", "/admin/organisations", "/admin/organisations/new",
+                    "/admin/", "/admin/xapi", "/admin/notifications", "/account/two-step",
                     "/account", "/manage/approvals", "/accessibility")
 
 

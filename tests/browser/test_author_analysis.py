@@ -44,5 +44,5 @@ def test_history_and_the_difference_between_two_versions(new_context, live_serve
     for width in SCREENSHOT_WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
         problems += check_accessibility(page, f"diff at {width}px")
-    save_screenshots(page, "author-diff")
+    save_screenshots(page, "author-diff", full_page=False)
     assert problems == []

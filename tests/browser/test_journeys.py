@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
+from jesip_learn.mfa import code_for, time_step
+from jesip_learn.models import utcnow
 from jesip_learn.users import issue_first_administrator_token
 from tests.browser.conftest import home_organisation, save_screenshots, sign_in
 from tests.support.factories import PASSWORD
@@ -116,8 +118,18 @@ def test_first_administrator_sets_up_the_site(page, fresh_live_server):
                         organisation=organisation, role="Strategic commander")
     page.get_by_role("button", name="Create administrator account").click()
 
+    # An administrator sets up two-step verification before anything else.
+    expect(heading(page)).to_have_text("Set up two-step verification")
+    expect(success_banner(page).filter(has_text="Your administrator account is ready")
+           ).to_be_visible()
+    secret = page.locator("#mfa-secret").inner_text().replace(" ", "")
+    page.get_by_label("Security code").fill(code_for(secret, time_step(utcnow())))
+    page.get_by_role("button", name="Turn on two-step verification").click()
+    expect(heading(page)).to_have_text("Save your recovery codes")
+    page.get_by_role("button", name="I have saved my recovery codes").click()
+
     expect(heading(page)).to_have_text("Users")
-    expect(success_banner(page)).to_contain_text("Your administrator account is ready")
+    expect(success_banner(page)).to_contain_text("Two-step verification is on")
     expect(page.get_by_role("link", name="Farah First")).to_be_visible()
 
     response = page.goto(f"{fresh_live_server.url}/setup/{token}")

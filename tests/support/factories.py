@@ -6,8 +6,8 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from jesip_learn import organisations, users
-from jesip_learn.models import Organisation, User
+from jesip_learn import mfa, organisations, users
+from jesip_learn.models import Organisation, User, utcnow
 
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)
@@ -24,10 +24,22 @@ def make_organisation(session: Session, *, name: str | None = None, service: str
 
 def make_user(session: Session, *, organisation: Organisation | None = None,
               email: str | None = None, name: str | None = None, password: str = PASSWORD,
-              command_role: str = "operational", permissions: set[str] | None = None) -> User:
+              command_role: str = "operational", permissions: set[str] | None = None,
+              two_step: bool | None = None) -> User:
+    """A user; administrators and managers come with two-step verification set up (they
+    need it to sign in) unless `two_step=False`."""
     number = next(_numbers)
     organisation = organisation or make_organisation(session)
-    return users.create_user(
+    user = users.create_user(
         session, email=email or f"person{number}@example.org", name=name or f"Person {number}",
         password=password, organisation=organisation, command_role=command_role,
         permissions=permissions or set())
+    if two_step if two_step is not None else user.mfa_required:
+        set_up_two_step(user)
+    return user
+
+
+def set_up_two_step(user: User) -> None:
+    """Two-step verification as if the person had set it up; the Browser reads the secret."""
+    user.mfa_secret = mfa.new_secret()
+    user.mfa_enabled_at = utcnow()

@@ -10,7 +10,12 @@ DOMAIN_MODULES = [
     "jesip_learn.progress", "jesip_learn.attempts", "jesip_learn.runs", "jesip_learn.scoring",
     "jesip_learn.certificates", "jesip_learn.content", "jesip_learn.compliance",
     "jesip_learn.exports", "jesip_learn.bulk_import", "jesip_learn.demo",
-    "jesip_learn.analysis", "jesip_learn.authoring",
+    "jesip_learn.analysis", "jesip_learn.authoring", "jesip_learn.xapi.settings",
+    "jesip_learn.xapi.statements", "jesip_learn.xapi.outbox", "jesip_learn.xapi.sender",
+    "jesip_learn.report_rows", "jesip_learn.notifications.settings",
+    "jesip_learn.notifications.preferences", "jesip_learn.notifications.planning",
+    "jesip_learn.notifications.reports", "jesip_learn.notifications.notices",
+    "jesip_learn.notifications.sender", "jesip_learn.notifications.messages",
 ]
 
 

@@ -163,3 +163,19 @@ def test_refusing_a_registration_deactivates_it(browser, make, organisation, ses
     browser.submit(f"/manage/approvals/{waiting.id}/reject", {}, form_url="/manage/approvals")
     session.expire_all()
     assert session.get(User, waiting.id).status == "deactivated"
+
+
+def test_the_administration_page_leads_to_every_part_of_running_the_site(browser, make,
+                                                                          organisation):
+    admin = make.user(organisation=organisation, permissions={"admin"})
+    browser.sign_in(admin.email)
+    page = browser.get("/admin/")
+    assert page.h1 == "Administration"
+    links = {a.get_text(strip=True): a["href"] for a in page.soup.select("main h2 a")}
+    assert links == {"Users": "/admin/users", "Organisations": "/admin/organisations",
+                     "Audit log": "/admin/audit", "Emails": "/admin/notifications",
+                     "Learning record store": "/admin/xapi"}
+    for href in links.values():
+        assert browser.get(href).status == 200
+    nav = page.soup.select_one(".govuk-service-navigation__item--active a")
+    assert nav.get_text(strip=True) == "Administration"

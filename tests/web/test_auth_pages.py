@@ -208,5 +208,11 @@ def test_first_administrator_setup_link(browser, organisation, session):
     session.commit()
     page = browser.submit(f"/setup/{token}", registration(organisation, name="Alex Admin",
                                                           email="alex@northshire.police.uk"))
-    assert page.h1 == "Users" and "Your administrator account is ready." in page.notifications
+    # The new administrator must set up two-step verification before anything else.
+    assert page.h1 == "Set up two-step verification"
+    assert "Your administrator account is ready." in page.notifications
+    assert browser.get("/admin/users", follow_redirects=True).h1 == "Set up two-step verification"
+    assert browser.set_up_two_step().h1 == "Save your recovery codes"
+    page = browser.submit("/account/two-step/recovery-codes", {})
+    assert page.h1 == "Users" and "Two-step verification is on." in page.notifications
     assert browser.get(f"/setup/{token}").status == 410

@@ -139,11 +139,11 @@ def test_the_navigation_follows_the_readers_permissions(app, browser, learner, m
     links = lambda page: [a.get_text(strip=True)  # noqa: E731
                           for a in page.soup.select(".govuk-service-navigation__link")
                           if a.name == "a"]
-    assert "Users" not in links(browser.get(SECOND))
+    assert "Administration" not in links(browser.get(SECOND))
     administrator = make.user(organisation=organisation, permissions={"admin"})
     page = signed_in(app, administrator).get(SECOND)
-    assert {"My training", "Users", "Your account"} <= set(links(page))
-    assert "Users" not in links(browser.get(SECOND))
+    assert {"My training", "Administration", "Your account"} <= set(links(page))
+    assert "Administration" not in links(browser.get(SECOND))
 
 
 def test_messages_to_show_once_are_shown_once(browser, learner, course_version):

@@ -31,7 +31,7 @@ AREAS = {
 }
 PUBLIC = ("/", "/about", "/accessibility", "/healthz", "/favicon.ico", "/static", "/verify",
           "/sign-in", "/register", "/forgot-password", "/confirm-email", "/reset-password",
-          "/setup")
+          "/setup", "/unsubscribe", "/privacy")
 # Routes a matrix request must not call, because they would end the visitor's session.
 SKIPPED = {"auth.sign_out"}
 

@@ -1,0 +1,205 @@
+"""Two-step sign-in: a time-based one-time password (TOTP, RFC 6238) from an authenticator
+app, with single-use recovery codes for when the phone is lost.
+
+Administrators and managers must use it (they see other people's records); anyone else may.
+A code is accepted for the 30-second step it belongs to and one step either side, to allow
+for clocks that drift, and never twice: the last accepted step is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyotp
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from .audit import record_event
+from .models import RecoveryCode, User, utcnow
+from .throttle import DatabaseLoginThrottle, RedisLoginThrottle
+
+ISSUER = "JESIP Learn"
+STEP_SECONDS = 30
+DRIFT_STEPS = 1
+RECOVERY_CODE_COUNT = 10
+# Ten letters and digits a person cannot confuse (no 0/o, 1/l/i): about 49 bits each.
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+RECOVERY_LENGTH = 10
+
+WRONG_CODE = "The code is not right. Check your authenticator app and enter the current code."
+CODE_USED = ("That code has already been used. Wait for your authenticator app to show a new "
+             "code, then enter it.")
+
+
+class TwoStepError(ValueError):
+    def __init__(self, message: str, field: str = "code"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(secret: str, email: str, issuer: str = ISSUER) -> str:
+    """The otpauth:// address an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
+
+
+def grouped(secret: str) -> str:
+    """The secret in groups of four, for people who type it in rather than scan it."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+def time_step(at: datetime) -> int:
+    return int(at.timestamp()) // STEP_SECONDS
+
+
+def code_for(secret: str, step: int) -> str:
+    return pyotp.TOTP(secret).at(step * STEP_SECONDS)
+
+
+def _normalised(code: str) -> str:
+    return "".join((code or "").split()).replace("-", "").lower()
+
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    if len(code) != 6 or not code.isdigit():
+        return None
+    current = time_step(now)
+    for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
+        if hmac.compare_digest(code_for(secret, step), code):
+            return step
+    return None
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def replace_recovery_codes(session: Session, user: User, *, address: str = "",
+                           announce: bool = True) -> list[str]:
+    """New codes, shown once; every earlier code stops working."""
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    session.add_all(RecoveryCode(user_id=user.id, code_hash=_hash_code(_normalised(code)))
+                    for code in codes)
+    if announce:
+        record_event(session, "mfa.recovery_codes_replaced", actor=user, subject=user,
+                     address=address)
+    return codes
+
+
+def recovery_codes_left(session: Session, user: User) -> int:
+    return session.scalar(select(func.count()).where(RecoveryCode.user_id == user.id,
+                                                     RecoveryCode.used_at.is_(None)))
+
+
+def turn_on(session: Session, user: User, secret: str, code: str, *, address: str = "",
+            now: datetime | None = None) -> list[str]:
+    """Keep the secret once a code from the app proves it was set up; return recovery codes."""
+    now = now or utcnow()
+    step = _matching_step(secret, _normalised(code), now)
+    if step is None:
+        raise TwoStepError("The code is not right. Check the app shows JESIP Learn, then "
+                           "enter the 6-digit code it shows now.")
+    user.mfa_secret = secret
+    user.mfa_enabled_at = now
+    user.mfa_last_step = step
+    record_event(session, "mfa.enabled", actor=user, subject=user, address=address)
+    return replace_recovery_codes(session, user, announce=False)
+
+
+def check_code(session: Session, user: User, code: str, *, now: datetime | None = None) -> None:
+    """A fresh code from the app, to confirm a change to two-step settings."""
+    now = now or utcnow()
+    step = _matching_step(user.mfa_secret or "", _normalised(code), now)
+    if step is None:
+        raise TwoStepError(WRONG_CODE)
+    if user.mfa_last_step is not None and step <= user.mfa_last_step:
+        raise TwoStepError(CODE_USED)
+    user.mfa_last_step = step
+
+
+def turn_off(session: Session, actor: User, user: User, *, address: str = "") -> None:
+    """By the person (only if their role does not need it) or by an administrator, for
+    someone who has lost their phone and their codes: they set it up again at next sign-in."""
+    if actor.id == user.id and user.mfa_required:
+        raise TwoStepError("Administrators and managers must use two-step verification. To "
+                           "use a new phone, set it up again instead.")
+    if actor.id != user.id and not actor.is_admin:
+        raise TwoStepError("Only an administrator can reset someone else's two-step "
+                           "verification.")
+    user.mfa_secret = None
+    user.mfa_enabled_at = None
+    user.mfa_last_step = None
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    action = "mfa.disabled" if actor.id == user.id else "mfa.reset"
+    record_event(session, action, actor=actor, subject=user, address=address)
+
+
+@dataclass(frozen=True)
+class SecondStep:
+    user: User | None
+    error: str = ""
+    used_recovery_code: bool = False
+    recovery_codes_left: int = 0
+
+
+def complete_sign_in(
+    session: Session,
+    user: User,
+    code: str,
+    *,
+    address: str,
+    throttle: DatabaseLoginThrottle | RedisLoginThrottle,
+    now: datetime | None = None,
+) -> SecondStep:
+    """The second step of signing in: a code from the app, or an unused recovery code.
+    Wrong codes count towards the same per-account limit as wrong passwords."""
+    now = now or utcnow()
+    refusal = throttle.refusal(session, user.email, address, now)
+    if refusal:
+        record_event(session, "sign_in.refused", subject=user, address=address,
+                     details={"email": user.email, "step": "two-step"})
+        return SecondStep(None, refusal)
+    entered = _normalised(code)
+    step = _matching_step(user.mfa_secret or "", entered, now)
+    if step is not None and user.mfa_last_step is not None and step <= user.mfa_last_step:
+        return _failed(session, user, address, throttle, now, CODE_USED)
+    recovery = None
+    if step is None:
+        recovery = session.scalar(select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
+            RecoveryCode.code_hash == _hash_code(entered)))
+        if recovery is None:
+            return _failed(session, user, address, throttle, now, WRONG_CODE)
+        recovery.used_at = now
+    else:
+        user.mfa_last_step = step
+    throttle.clear(session, user.email)
+    user.last_sign_in_at = now
+    record_event(session, "sign_in.succeeded", actor=user, subject=user, address=address,
+                 details={"second_step": "recovery code" if recovery else "authenticator app"})
+    if recovery is None:
+        return SecondStep(user)
+    session.flush()
+    return SecondStep(user, used_recovery_code=True,
+                      recovery_codes_left=recovery_codes_left(session, user))
+
+
+def _failed(session, user, address, throttle, now, message) -> SecondStep:
+    throttle.record_failure(session, user.email, address, now)
+    record_event(session, "sign_in.two_step_failed", subject=user, address=address,
+                 details={"email": user.email})
+    return SecondStep(None, message)

@@ -1,0 +1,217 @@
+"""Scheduled reports: a manager's saved dashboard filter, emailed weekly or monthly as a
+CSV or XLSX attachment with the same columns as the dashboard's downloads.
+
+The filter is kept as the dashboard's query string, so "Email me this report" saves what
+is on the screen and the email links back to it. The report's date is always the day it
+is sent, and it covers only the people the subscriber may see on the day it is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jesip_learn import compliance, exports, report_rows
+from jesip_learn.audit import record_event
+from jesip_learn.compliance import GROUPINGS, STATE_FILTER_LABELS, ReportFilters
+from jesip_learn.mail import Attachment
+from jesip_learn.models import (
+    COMMAND_ROLE_LABELS,
+    SERVICE_LABELS,
+    Organisation,
+    Permission,
+    ReportSubscription,
+    User,
+)
+from jesip_learn.permissions import managed_organisation_ids
+
+from .settings import FREQUENCIES
+
+FORMATS = {"csv": "CSV (one row per person and course)",
+           "xlsx": "Excel workbook (summary and details)"}
+# The dashboard's filters a report keeps: (query-string name, label). The date is left out.
+FILTER_NAMES = {"service": "Service", "organisation": "Organisation",
+                "command_role": "Command role", "course": "Course", "status": "Status",
+                "group": "Rows by"}
+NAME_LENGTH = 120
+
+
+class SubscriptionError(ValueError):
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+def may_subscribe(user: User) -> bool:
+    return user.is_admin or user.has_permission(Permission.MANAGER)
+
+
+def subscriptions_of(session: Session, user: User) -> list[ReportSubscription]:
+    return list(session.scalars(select(ReportSubscription).where(
+        ReportSubscription.user_id == user.id).order_by(ReportSubscription.created_at,
+                                                        ReportSubscription.id)))
+
+
+# --- the filters ------------------------------------------------------------------------
+
+
+def kept_filters(query: str) -> str:
+    """The dashboard's query string with only the filters a report keeps, in a fixed order
+    (the date, the page and anything else are dropped)."""
+    values = dict(parse_qsl(query or "", keep_blank_values=False))
+    return urlencode([(name, values[name].strip()) for name in FILTER_NAMES
+                      if values.get(name, "").strip()])
+
+
+def read_filters(session: Session, user: User, query: str, as_of: date,
+                 expiring_days: int = compliance.DEFAULT_EXPIRING_DAYS
+                 ) -> tuple[ReportFilters, list[str]]:
+    """The filters of a saved query string as of a day, and the names of any that are no
+    longer a choice for this user (an organisation they no longer manage, a course no
+    longer required): those are left out, and the scope still limits the people."""
+    values = dict(parse_qsl(query or ""))
+    problems = []
+    scope = managed_organisation_ids(session, user)
+    courses = {course.id for course in compliance.required_courses(session)}
+
+    def choose(name, choices, convert=str):
+        raw = values.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            value = convert(raw)
+        except ValueError:
+            value = None
+        if value not in choices:
+            problems.append(name)
+            return None
+        return value
+
+    organisations = set(session.scalars(select(Organisation.id))) if scope is None else scope
+    filters = ReportFilters(
+        as_of=as_of, expiring_days=expiring_days,
+        service=choose("service", set(SERVICE_LABELS)),
+        organisation_id=choose("organisation", organisations, int),
+        command_role=choose("command_role", set(COMMAND_ROLE_LABELS)),
+        course_id=choose("course", courses, int),
+        state=choose("status", set(STATE_FILTER_LABELS)))
+    group = choose("group", set(GROUPINGS))
+    return replace(filters, group_by=group or "organisation"), problems
+
+
+def described_filters(session: Session, filters: ReportFilters) -> list[tuple[str, str]]:
+    """The filters in words, as the email and the attachment's heading state them."""
+    described = []
+    if filters.service:
+        described.append(("Service", SERVICE_LABELS[filters.service]))
+    if filters.organisation_id:
+        described.append(("Organisation", session.get(Organisation, filters.organisation_id).name))
+    if filters.command_role:
+        described.append(("Command role", COMMAND_ROLE_LABELS[filters.command_role]))
+    if filters.course_id:
+        course = next(course for course in compliance.required_courses(session)
+                      if course.id == filters.course_id)
+        described.append(("Course", f"{course.code}: {course.title}"))
+    if filters.state:
+        described.append(("Status", STATE_FILTER_LABELS[filters.state]))
+    described.append(("Rows by", GROUPINGS[filters.group_by]))
+    return described
+
+
+def describe_filters(session: Session, user: User, subscription: ReportSubscription
+                     ) -> list[tuple[str, str]]:
+    filters, _ = read_filters(session, user, subscription.filters,
+                              compliance.today_in_london())
+    return described_filters(session, filters)
+
+
+# --- subscribing ------------------------------------------------------------------------
+
+
+def subscribe(session: Session, user: User, *, name: str, query: str, file_format: str,
+              frequency: str) -> ReportSubscription:
+    """A new scheduled report of the dashboard as `query` filters it."""
+    name = " ".join((name or "").split())
+    if not may_subscribe(user):
+        raise PermissionError("only managers and administrators see the dashboard")
+    if not name:
+        raise SubscriptionError("name", "Enter a name for the report")
+    if len(name) > NAME_LENGTH:
+        raise SubscriptionError("name", f"The name must be {NAME_LENGTH} characters or fewer")
+    if file_format not in FORMATS:
+        raise SubscriptionError("file_format", "Select CSV or Excel workbook")
+    if frequency not in FREQUENCIES:
+        raise SubscriptionError("frequency", "Select weekly or monthly")
+    kept = kept_filters(query)
+    _, problems = read_filters(session, user, kept, compliance.today_in_london())
+    if problems:
+        raise SubscriptionError("name", "The report’s filters are not ones you can choose "
+                                f"({', '.join(FILTER_NAMES[name] for name in problems)}): "
+                                "go back to the dashboard and choose them again")
+    subscription = ReportSubscription(user_id=user.id, name=name, filters=kept,
+                                      file_format=file_format, frequency=frequency)
+    session.add(subscription)
+    session.flush()
+    record_event(session, "notifications.report_subscribed", actor=user, subject=user,
+                 summary=f"scheduled report “{name}”, {frequency}, {file_format.upper()}",
+                 details={"subscription": subscription.id, "filters": kept,
+                          "format": file_format, "frequency": frequency})
+    return subscription
+
+
+def unsubscribe_report(session: Session, user: User, subscription: ReportSubscription,
+                       address: str = "") -> None:
+    if subscription.user_id != user.id:
+        raise PermissionError("not this person's report")
+    record_event(session, "notifications.report_unsubscribed", actor=user, subject=user,
+                 address=address, summary=f"scheduled report “{subscription.name}” stopped",
+                 details={"subscription": subscription.id, "name": subscription.name})
+    session.delete(subscription)
+    session.flush()
+
+
+# --- the attachment ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFile:
+    attachment: Attachment
+    rows: int
+
+
+def report_attachment(session: Session, subscription: ReportSubscription, as_of: date,
+                      expiring_days: int, now: datetime | None = None) -> ReportFile:
+    """The report as the subscriber may see it on `as_of`, as CSV or XLSX."""
+    user = subscription.user
+    scope = managed_organisation_ids(session, user)
+    filters, _ = read_filters(session, user, subscription.filters, as_of, expiring_days)
+    heading = exports.ReportHeading(
+        title=f"Training compliance: {subscription.name}",
+        generated_at=now or datetime.now(UTC), generated_by=user.name,
+        filters=[("As of", f"{as_of.day} {as_of:%B %Y}"),
+                 *described_filters(session, filters),
+                 ("Expiring means", f"running out within {expiring_days} days")])
+    counted = []
+
+    def rows():
+        for status in compliance.iter_learner_statuses(session, scope, filters):
+            counted.append(1)
+            yield report_rows.detail_row(status)
+
+    stamp = f"{as_of:%Y-%m-%d}"
+    if subscription.file_format == "xlsx":
+        matrix = compliance.compliance_matrix(session, scope, filters)
+        with exports.xlsx_file(heading, report_rows.summary_header(filters),
+                               report_rows.summary_rows(matrix), report_rows.DETAIL_HEADER,
+                               rows()) as handle:
+            data = handle.read()
+        attachment = Attachment(f"compliance-{stamp}.xlsx", exports.XLSX_CONTENT_TYPE, data)
+    else:
+        text = "".join(exports.csv_chunks(heading, report_rows.DETAIL_HEADER, rows()))
+        attachment = Attachment(f"compliance-{stamp}.csv", "text/csv", text.encode("utf-8"))
+    return ReportFile(attachment, len(counted))

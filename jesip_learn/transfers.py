@@ -1,0 +1,214 @@
+"""Moving between organisations: the training record follows the person.
+
+A move ends the person's membership of their organisation (kept as a previous membership,
+with the command role they held there) and starts one of the new organisation from that
+moment. Their completions, attempts and scenario runs stay theirs: reports "as of" a moment
+after the move count them, with all their training, in the new organisation; reports as of
+an earlier moment still count them in the old one. Managers see people in their current
+organisation only, so the old organisation's managers no longer see the person.
+
+A move is made by an administrator (or a manager within the organisations they manage), or
+asked for by the learner and approved by a manager of the receiving organisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from .audit import record_event
+from .models import (
+    CommandRole,
+    Organisation,
+    Permission,
+    PreviousMembership,
+    TransferRequest,
+    User,
+    utcnow,
+)
+from .permissions import managed_organisation_ids
+
+
+class TransferError(ValueError):
+    """A problem the person can fix, named by the form field it belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    organisation: Organisation
+    command_role: str
+    started_at: datetime
+    ended_at: datetime | None  # None: the current one
+
+    @property
+    def command_role_label(self) -> str:
+        return CommandRole(self.command_role).label
+
+
+def current_membership_start(session: Session, user: User) -> datetime:
+    """When the person joined their current organisation."""
+    ended = session.scalar(select(func.max(PreviousMembership.ended_at))
+                           .where(PreviousMembership.user_id == user.id))
+    return ended or user.created_at
+
+
+def membership_history(session: Session, user: User) -> list[Membership]:
+    """Every organisation the person has belonged to, oldest first, the current one last."""
+    previous = session.scalars(
+        select(PreviousMembership).options(joinedload(PreviousMembership.organisation))
+        .where(PreviousMembership.user_id == user.id)
+        .order_by(PreviousMembership.ended_at, PreviousMembership.id))
+    history = [Membership(m.organisation, m.command_role, m.started_at, m.ended_at)
+               for m in previous]
+    start = history[-1].ended_at if history else user.created_at
+    history.append(Membership(user.organisation, user.command_role, start, None))
+    return history
+
+
+def move_user(session: Session, actor: User | None, user: User, organisation: Organisation,
+              *, command_role: str | None = None, address: str = "",
+              at: datetime | None = None) -> PreviousMembership:
+    """Move the person to another organisation from `at` (now). The caller has checked that
+    the actor may make this move."""
+    at = at or utcnow()
+    old = user.organisation
+    if old.id == organisation.id:
+        raise TransferError("organisation", f"{user.name} already belongs to {old.name}")
+    if not organisation.is_active:
+        raise TransferError("organisation", "Select an active organisation")
+    started = current_membership_start(session, user)
+    if at < started:
+        raise TransferError("organisation", "A move cannot come before the person joined "
+                            "their current organisation")
+    previous = PreviousMembership(user_id=user.id, organisation_id=old.id,
+                                  command_role=user.command_role, started_at=started,
+                                  ended_at=at)
+    session.add(previous)
+    user.organisation = organisation
+    if command_role:
+        user.command_role = command_role
+    # Managing the organisation they left does not come with them.
+    manager = user.manager_grant()
+    if manager is not None and manager.area_id is None and manager.organisation_id == old.id:
+        user.grants.remove(manager)
+    # A request still waiting is overtaken by the move (an approved one is no longer waiting).
+    for pending in session.scalars(select(TransferRequest).where(
+            TransferRequest.user_id == user.id, TransferRequest.status == "pending")):
+        pending.status, pending.decided_at = "cancelled", at
+    record_event(session, "account.moved", actor=actor, subject=user, address=address,
+                 organisation_id=organisation.id,
+                 summary=f"Moved from {old.name} to {organisation.name}",
+                 details={"from_organisation_id": old.id, "to_organisation_id": organisation.id,
+                          "at": at.isoformat()})
+    session.flush()
+    return previous
+
+
+# --- a learner asks to move ---------------------------------------------------------------
+
+
+def pending_request(session: Session, user: User) -> TransferRequest | None:
+    return session.scalar(select(TransferRequest).where(
+        TransferRequest.user_id == user.id, TransferRequest.status == "pending"))
+
+
+def request_transfer(session: Session, user: User, *, organisation_id: int | None,
+                     command_role: str, address: str = "") -> TransferRequest:
+    """A learner's request to move, waiting for a manager of the receiving organisation."""
+    organisation = session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation is None or not organisation.is_active:
+        raise TransferError("organisation", "Select the organisation you are moving to")
+    if organisation.id == user.organisation_id:
+        raise TransferError("organisation", f"You already belong to {organisation.name}: "
+                            "select the organisation you are moving to")
+    if command_role not in set(CommandRole):
+        raise TransferError("command_role", "Select your command role in the new organisation")
+    waiting = pending_request(session, user)
+    if waiting is not None:
+        raise TransferError("organisation", "You have already asked to move to "
+                            f"{waiting.to_organisation.name}: cancel that request first")
+    request = TransferRequest(user_id=user.id, from_organisation_id=user.organisation_id,
+                              to_organisation_id=organisation.id, command_role=command_role)
+    session.add(request)
+    session.flush()
+    record_event(session, "transfer.requested", actor=user, subject=user, address=address,
+                 organisation_id=organisation.id,
+                 summary=f"Asked to move to {organisation.name}",
+                 details={"request": request.id, "to_organisation_id": organisation.id})
+    return request
+
+
+def cancel_request(session: Session, user: User, address: str = "") -> TransferRequest | None:
+    request = pending_request(session, user)
+    if request is None:
+        return None
+    request.status, request.decided_at = "cancelled", utcnow()
+    record_event(session, "transfer.cancelled", actor=user, subject=user, address=address,
+                 organisation_id=request.to_organisation_id,
+                 summary=f"Cancelled the request to move to {request.to_organisation.name}",
+                 details={"request": request.id})
+    return request
+
+
+def requests_to_decide(session: Session, viewer: User) -> list[TransferRequest]:
+    """Pending requests to move into the organisations the viewer manages."""
+    scope = managed_organisation_ids(session, viewer)
+    query = (select(TransferRequest)
+             .options(joinedload(TransferRequest.user), joinedload(TransferRequest.to_organisation),
+                      joinedload(TransferRequest.from_organisation))
+             .where(TransferRequest.status == "pending")
+             .order_by(TransferRequest.requested_at, TransferRequest.id))
+    if scope is not None:
+        query = query.where(TransferRequest.to_organisation_id.in_(sorted(scope)))
+    return list(session.scalars(query))
+
+
+def can_decide(session: Session, viewer: User, request: TransferRequest) -> bool:
+    if not (viewer.is_admin or viewer.has_permission(Permission.MANAGER)):
+        return False
+    scope = managed_organisation_ids(session, viewer)
+    return scope is None or request.to_organisation_id in scope
+
+
+def approve_transfer(session: Session, approver: User, request: TransferRequest,
+                     address: str = "") -> None:
+    _check_decision(session, approver, request)
+    if not request.user.is_active:
+        raise TransferError("request", f"{request.user.name}’s account is no longer active")
+    if request.user.organisation_id != request.from_organisation_id:
+        raise TransferError("request", f"{request.user.name} has moved since asking: the "
+                            "request no longer applies")
+    request.status, request.decided_at = "approved", utcnow()
+    request.decided_by_id = approver.id
+    move_user(session, approver, request.user, request.to_organisation,
+              command_role=request.command_role, address=address, at=request.decided_at)
+    record_event(session, "transfer.approved", actor=approver, subject=request.user,
+                 address=address, organisation_id=request.to_organisation_id,
+                 summary=f"Approved the move to {request.to_organisation.name}",
+                 details={"request": request.id})
+
+
+def decline_transfer(session: Session, approver: User, request: TransferRequest,
+                     address: str = "") -> None:
+    _check_decision(session, approver, request)
+    request.status, request.decided_at = "declined", utcnow()
+    request.decided_by_id = approver.id
+    record_event(session, "transfer.declined", actor=approver, subject=request.user,
+                 address=address, organisation_id=request.to_organisation_id,
+                 summary=f"Declined the move to {request.to_organisation.name}",
+                 details={"request": request.id})
+
+
+def _check_decision(session: Session, approver: User, request: TransferRequest) -> None:
+    if not can_decide(session, approver, request):
+        raise PermissionError("not in the approver's scope")
+    if request.status != "pending":
+        raise TransferError("request", "This request has already been dealt with")

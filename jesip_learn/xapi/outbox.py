@@ -1,0 +1,192 @@
+"""The transactional outbox: each statement is written in the same transaction as the
+learning it records, so a statement exists exactly when its learning was saved, and the
+sender can fail, stop or run twice without losing one or making a second.
+
+A row is `queued` until the store has it (`sent`), or until the store refuses it as
+malformed (`rejected`, with the store's reason, for an administrator to see and retry).
+A sender claims a batch of due rows for a lease (`claimed_by`, `claimed_until`): one
+UPDATE that only takes rows nobody holds, so two senders never send the same row at once.
+A failed send leaves the rows queued with the next try later, the wait doubling up to a cap.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from jesip_learn.models import XapiStatement, utcnow
+
+from .settings import XapiSettings, session_settings
+
+QUEUED, SENT, REJECTED = "queued", "sent", "rejected"
+ERROR_CHARACTERS = 2000  # enough of the store's answer to say what was wrong
+
+
+# --- writing statements with the learning -----------------------------------------------
+
+
+def record(session: Session, build: Callable[[XapiSettings], Iterable[dict]]) -> None:
+    """Add the statements `build` makes to the outbox, in the session's transaction; nothing
+    (and nothing built) when the site sends no statements."""
+    settings = session_settings(session)
+    if settings is None:
+        return
+    for statement in build(settings):
+        enqueue(session, statement)
+
+
+def enqueue(session: Session, statement: dict, now: datetime | None = None) -> XapiStatement:
+    """Give the statement its id and add it to the outbox."""
+    now = now or utcnow()
+    statement_id = str(uuid.uuid4())
+    row = XapiStatement(statement_id=statement_id, statement={"id": statement_id, **statement},
+                        summary=summarise(statement)[:300], status=QUEUED, created_at=now,
+                        attempts=0, next_attempt_at=now, last_error="")
+    session.add(row)
+    return row
+
+
+def summarise(statement: dict) -> str:
+    """"Ann Smith completed Incident command" – a statement in words for administrators."""
+    who = statement.get("actor", {}).get("name", "")
+    did = statement.get("verb", {}).get("display", {}).get("en-US", "")
+    names = statement.get("object", {}).get("definition", {}).get("name", {})
+    what = next(iter(names.values()), statement.get("object", {}).get("id", ""))
+    return " ".join(part for part in (who, did, what) if part)
+
+
+# --- the sender's side ------------------------------------------------------------------
+
+
+def _due(now: datetime):
+    return and_(XapiStatement.status == QUEUED, XapiStatement.next_attempt_at <= now,
+                or_(XapiStatement.claimed_until.is_(None), XapiStatement.claimed_until < now))
+
+
+def claim(session: Session, claimant: str, limit: int, lease_seconds: int,
+          now: datetime | None = None) -> list[XapiStatement]:
+    """Up to `limit` due statements, oldest first, held for `claimant` until the lease ends.
+
+    On PostgreSQL the rows are locked as they are chosen, passing over rows another sender
+    is claiming (SKIP LOCKED), and the UPDATE checks again that they are due; SQLite runs
+    one writer at a time. (Choosing inside the UPDATE, as `id IN (SELECT ... LIMIT n FOR
+    UPDATE)`, lets PostgreSQL run the sub-query again for each row and claim them all.)"""
+    now = now or utcnow()
+    chosen = list(session.scalars(select(XapiStatement.id).where(_due(now))
+                                  .order_by(XapiStatement.id).limit(limit)
+                                  .with_for_update(skip_locked=True)))
+    if not chosen:
+        return []
+    session.execute(
+        update(XapiStatement).where(XapiStatement.id.in_(chosen), _due(now))
+        .values(claimed_by=claimant, claimed_until=now + timedelta(seconds=lease_seconds)),
+        execution_options={"synchronize_session": False})
+    return list(session.scalars(select(XapiStatement).where(
+        XapiStatement.claimed_by == claimant, XapiStatement.status == QUEUED)
+        .order_by(XapiStatement.id)))
+
+
+def new_claimant() -> str:
+    return uuid.uuid4().hex
+
+
+def backoff(attempts: int, settings: XapiSettings) -> timedelta:
+    """How long to wait after the `attempts`-th failed try: doubling, up to the cap."""
+    seconds = settings.retry_base_seconds * 2 ** min(max(attempts - 1, 0), 30)
+    return timedelta(seconds=min(seconds, settings.retry_max_seconds))
+
+
+def _held(claimant: str, ids: Iterable[int]):
+    return update(XapiStatement).where(XapiStatement.id.in_(list(ids)),
+                                       XapiStatement.claimed_by == claimant,
+                                       XapiStatement.status == QUEUED)
+
+
+def mark_sent(session: Session, claimant: str, ids: Iterable[int],
+              now: datetime | None = None) -> None:
+    session.execute(_held(claimant, ids).values(
+        status=SENT, sent_at=now or utcnow(), attempts=XapiStatement.attempts + 1,
+        last_error="", claimed_by=None, claimed_until=None),
+        execution_options={"synchronize_session": False})
+
+
+def mark_rejected(session: Session, claimant: str, row_id: int, reason: str) -> None:
+    session.execute(_held(claimant, [row_id]).values(
+        status=REJECTED, attempts=XapiStatement.attempts + 1,
+        last_error=reason[:ERROR_CHARACTERS], claimed_by=None, claimed_until=None),
+        execution_options={"synchronize_session": False})
+
+
+def mark_failed(session: Session, claimant: str, ids: Iterable[int], reason: str,
+                settings: XapiSettings, now: datetime | None = None) -> None:
+    """The store could not be reached or could not take them: try again later."""
+    now = now or utcnow()
+    for row in session.scalars(select(XapiStatement).where(
+            XapiStatement.id.in_(list(ids)), XapiStatement.claimed_by == claimant,
+            XapiStatement.status == QUEUED)):
+        row.attempts += 1
+        row.next_attempt_at = now + backoff(row.attempts, settings)
+        row.last_error = reason[:ERROR_CHARACTERS]
+        row.claimed_by = row.claimed_until = None
+    session.flush()
+
+
+def prune_sent(session: Session, keep_days: int, now: datetime | None = None) -> int:
+    """Forget statements the store has had for longer than `keep_days`."""
+    cutoff = (now or utcnow()) - timedelta(days=keep_days)
+    result = session.execute(delete(XapiStatement).where(
+        XapiStatement.status == SENT, XapiStatement.sent_at < cutoff),
+        execution_options={"synchronize_session": False})
+    return result.rowcount or 0
+
+
+# --- what administrators see and do -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSummary:
+    queued: int  # waiting to be sent, due or not
+    waiting: int  # of those, after a failed try (backing off)
+    next_attempt_at: datetime | None  # the earliest try still to come
+    rejected: int
+    last_sent_at: datetime | None
+    problems: list[XapiStatement]  # rejected, and queued after a failure, newest first
+
+
+def outbox_summary(session: Session, problem_limit: int = 50) -> OutboxSummary:
+    counts = dict(session.execute(select(XapiStatement.status, func.count())
+                                  .group_by(XapiStatement.status)).all())
+    waiting = session.scalar(select(func.count()).select_from(XapiStatement).where(
+        XapiStatement.status == QUEUED, XapiStatement.attempts > 0)) or 0
+    problems = list(session.scalars(
+        select(XapiStatement).where(or_(XapiStatement.status == REJECTED,
+                                        and_(XapiStatement.status == QUEUED,
+                                             XapiStatement.last_error != "")))
+        .order_by(XapiStatement.id.desc()).limit(problem_limit)))
+    return OutboxSummary(
+        queued=counts.get(QUEUED, 0), waiting=waiting, rejected=counts.get(REJECTED, 0),
+        next_attempt_at=session.scalar(select(func.min(XapiStatement.next_attempt_at)).where(
+            XapiStatement.status == QUEUED)),
+        last_sent_at=session.scalar(select(func.max(XapiStatement.sent_at))),
+        problems=problems)
+
+
+def retry(session: Session, statement_id: str | None = None,
+          now: datetime | None = None) -> int:
+    """Send again at the sender's next run: one statement (by its statement id), or every
+    rejected statement and every one waiting after a failure. Returns how many."""
+    query = update(XapiStatement).where(or_(
+        XapiStatement.status == REJECTED,
+        and_(XapiStatement.status == QUEUED, XapiStatement.attempts > 0)))
+    if statement_id is not None:
+        query = query.where(XapiStatement.statement_id == statement_id)
+    result = session.execute(
+        query.values(status=QUEUED, next_attempt_at=now or utcnow(), attempts=0,
+                     claimed_by=None, claimed_until=None),
+        execution_options={"synchronize_session": False})
+    return result.rowcount or 0

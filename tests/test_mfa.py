@@ -1,0 +1,158 @@
+"""Two-step verification in the domain: codes, replay, drift, recovery codes, throttling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from jesip_learn import mfa, users
+from jesip_learn.models import AuditEvent, RecoveryCode, utcnow
+from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from tests.support.factories import PASSWORD, make_user
+
+THROTTLE = DatabaseLoginThrottle(ThrottlePolicy(failures_per_account=10,
+                                                failures_per_address=50))
+
+
+def actions(session, user) -> list[str]:
+    return list(session.scalars(select(AuditEvent.action)
+                                .where(AuditEvent.subject_user_id == user.id)
+                                .order_by(AuditEvent.id)))
+
+
+def enrolled(session, **kwargs):
+    user = make_user(session, two_step=False, **kwargs)
+    secret = mfa.new_secret()
+    codes = mfa.turn_on(session, user, secret, mfa.code_for(secret, mfa.time_step(utcnow())))
+    session.flush()
+    return user, codes
+
+
+def sign_in_code(session, user, code, now=None):
+    return mfa.complete_sign_in(session, user, code, address="192.0.2.1", throttle=THROTTLE,
+                                now=now)
+
+
+def test_turning_on_needs_a_right_code_and_gives_ten_single_use_recovery_codes(session):
+    user = make_user(session, two_step=False)
+    secret = mfa.new_secret()
+    with pytest.raises(mfa.TwoStepError):
+        mfa.turn_on(session, user, secret, mfa.code_for(secret, mfa.time_step(utcnow()) + 60))
+    assert not user.mfa_enabled and user.mfa_secret is None
+    codes = mfa.turn_on(session, user, secret, mfa.code_for(secret, mfa.time_step(utcnow())))
+    session.flush()
+    assert user.mfa_enabled and user.mfa_secret == secret
+    assert len(codes) == len(set(codes)) == mfa.RECOVERY_CODE_COUNT
+    stored = set(session.scalars(select(RecoveryCode.code_hash)
+                                 .where(RecoveryCode.user_id == user.id)))
+    assert not stored & set(codes), "recovery codes are kept only as hashes"
+    assert "mfa.enabled" in actions(session, user)
+
+
+def test_a_password_alone_does_not_sign_in_someone_who_uses_two_step(session):
+    user, _ = enrolled(session)
+    result = users.authenticate(session, user.email, PASSWORD, address="192.0.2.1",
+                                throttle=THROTTLE)
+    assert result.user is user and result.needs_second_step
+    assert user.last_sign_in_at is None
+    assert actions(session, user)[-1] == "sign_in.password_accepted"
+
+
+def test_a_code_signs_in_once_and_never_again(session):
+    user, _ = enrolled(session)
+    now = utcnow() + timedelta(seconds=mfa.STEP_SECONDS * 3)
+    code = mfa.code_for(user.mfa_secret, mfa.time_step(now))
+    assert sign_in_code(session, user, code, now).user is user
+    assert user.last_sign_in_at == now
+    replay = sign_in_code(session, user, code, now)
+    assert replay.user is None and replay.error == mfa.CODE_USED
+    assert actions(session, user)[-2:] == ["sign_in.succeeded", "sign_in.two_step_failed"]
+
+
+@pytest.mark.parametrize("steps_away, accepted", [(-2, False), (-1, True), (1, True),
+                                                   (2, False)])
+def test_a_clock_one_step_out_is_allowed_for_and_no_more(session, steps_away, accepted):
+    user, _ = enrolled(session)
+    now = utcnow() + timedelta(minutes=10)
+    code = mfa.code_for(user.mfa_secret, mfa.time_step(now) + steps_away)
+    assert (sign_in_code(session, user, code, now).user is not None) is accepted
+
+
+def test_each_recovery_code_works_once_and_says_how_many_are_left(session):
+    user, codes = enrolled(session)
+    first = sign_in_code(session, user, codes[0].upper().replace("-", " "))
+    assert first.user is user and first.used_recovery_code
+    assert first.recovery_codes_left == mfa.RECOVERY_CODE_COUNT - 1
+    again = sign_in_code(session, user, codes[0])
+    assert again.user is None and again.error == mfa.WRONG_CODE
+
+
+def test_new_recovery_codes_replace_the_old_ones(session):
+    user, old = enrolled(session)
+    new = mfa.replace_recovery_codes(session, user)
+    session.flush()
+    assert sign_in_code(session, user, old[1]).user is None
+    assert sign_in_code(session, user, new[1]).user is user
+
+
+def test_wrong_codes_count_towards_the_account_lock_out(session):
+    user, _ = enrolled(session)
+    for _ in range(10):
+        assert sign_in_code(session, user, "not a code").error == mfa.WRONG_CODE
+    now = utcnow()
+    locked = sign_in_code(session, user, mfa.code_for(user.mfa_secret, mfa.time_step(now) + 1),
+                          now)
+    assert locked.user is None and "too many failed attempts" in locked.error
+    assert actions(session, user)[-1] == "sign_in.refused"
+    # The password step is refused too: the count is per account, on every path.
+    refused = users.authenticate(session, user.email, PASSWORD, address="198.51.100.7",
+                                 throttle=THROTTLE)
+    assert refused.user is None and "too many failed attempts" in refused.error
+
+
+def test_administrators_and_managers_cannot_turn_it_off_for_themselves(session):
+    manager, _ = enrolled(session, permissions={"manager"})
+    with pytest.raises(mfa.TwoStepError, match="must use two-step"):
+        mfa.turn_off(session, manager, manager)
+    assert manager.mfa_enabled
+
+
+def test_anyone_else_can_turn_it_off_and_their_recovery_codes_go(session):
+    learner, _ = enrolled(session)
+    mfa.turn_off(session, learner, learner)
+    session.flush()
+    assert not learner.mfa_enabled and learner.mfa_secret is None
+    assert mfa.recovery_codes_left(session, learner) == 0
+    assert "mfa.disabled" in actions(session, learner)
+
+
+def test_only_an_administrator_resets_someone_elses(session):
+    manager, _ = enrolled(session, permissions={"manager"})
+    colleague = make_user(session, permissions={"manager"})
+    with pytest.raises(mfa.TwoStepError, match="Only an administrator"):
+        mfa.turn_off(session, colleague, manager)
+    admin = make_user(session, permissions={"admin"})
+    mfa.turn_off(session, admin, manager)
+    session.flush()
+    assert not manager.mfa_enabled
+    assert "mfa.reset" in actions(session, manager)
+
+
+def test_changing_settings_needs_a_fresh_code(session):
+    user, _ = enrolled(session)
+    now = utcnow() + timedelta(minutes=5)
+    code = mfa.code_for(user.mfa_secret, mfa.time_step(now))
+    mfa.check_code(session, user, code, now=now)
+    with pytest.raises(mfa.TwoStepError, match="already been used"):
+        mfa.check_code(session, user, code, now=now)
+    with pytest.raises(mfa.TwoStepError, match="not right"):
+        mfa.check_code(session, user, "12345", now=now)
+
+
+def test_the_app_is_given_the_site_and_the_person(session):
+    uri = mfa.provisioning_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "sam@example.org")
+    assert uri.startswith("otpauth://totp/JESIP%20Learn:sam%40example.org?")
+    assert "secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" in uri and "issuer=JESIP%20Learn" in uri
+    assert mfa.grouped("JBSWY3DPEHPK3PXP") == "JBSW Y3DP EHPK 3PXP"
