@@ -1089,3 +1089,12 @@ def test_saves_of_one_page_at_the_same_moment_give_one_save_and_one_conflict(
 def session_drafts(database):
     with database.session() as session:
         return session.scalar(select(func.count()).select_from(CourseDraft))
+
+
+def test_the_last_owner_cannot_be_removed(session, own_course, trainer, colleague):
+    with pytest.raises(authoring.NotAllowed, match="only owner"):
+        authoring.remove_editor(session, trainer, own_course, trainer)
+    authoring.add_editor(session, trainer, own_course, colleague, authoring.OWNER)
+    authoring.remove_editor(session, colleague, own_course, trainer)
+    assert [r.name for r in authoring.course_editors(session, colleague, own_course)] == [
+        "Colin Colleague"]

@@ -161,6 +161,12 @@ def remove_editor(session: Session, actor: User, course: Course, person: User) -
                                                     CourseEditor.user_id == person.id))
     if row is None:
         return
+    owners = session.scalar(select(func.count()).where(CourseEditor.course_id == course.id,
+                                                       CourseEditor.role == "owner"))
+    if row.role == "owner" and owners == 1:
+        # Without an owner only administrators could choose editors again.
+        raise NotAllowed(f"{person.name} is the only owner of {course.code}. Make someone "
+                         "else an owner first.")
     before = {"role": row.role}
     session.delete(row)
     session.flush()

@@ -366,6 +366,10 @@ def remove_editor(code: str):
     if person is None or not any(row.user_id == person.id for row in
                                  authoring.course_editors(db(), current_user, course)):
         abort(404)
-    authoring.remove_editor(db(), current_user, course, person)
-    flash(f"{person.name} no longer edits {course.code}.", "success")
+    try:
+        authoring.remove_editor(db(), current_user, course, person)
+    except authoring.NotAllowed as refusal:
+        flash(refusal.message, "warning")
+    else:
+        flash(f"{person.name} no longer edits {course.code}.", "success")
     return redirect(url_for("author.editors", code=course.code))

@@ -249,6 +249,23 @@ def delete_item(code: str, path: str):
                            kind_labels=authoring.KIND_LABELS)
 
 
+@blueprint.route(DRAFT + "/discard", methods=["GET", "POST"])
+def discard(code: str):
+    """Throw away every unpublished change, after a page that says what will be lost."""
+    course = _course(code)
+    view = authoring.draft_view(db(), current_user, course)
+    if view.published_version is None or not view.has_changes:
+        flash("There are no unpublished changes to discard.", "info")
+        return _to_draft(code)
+    form = FlaskForm()
+    if form.validate_on_submit():
+        authoring.discard_draft(db(), current_user, course)
+        flash(f"The draft's changes were discarded. It is version {view.published_version} "
+              "again.", "success")
+        return _to_draft(code)
+    return render_template("editor/discard.html", course=course, view=view, form=form)
+
+
 # --- files ------------------------------------------------------------------------------------
 
 

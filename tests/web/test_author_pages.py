@@ -128,3 +128,16 @@ def test_course_files_are_served_safely(as_trainer, session):
 
 def test_course_files_need_a_signed_in_user(client):
     assert client.get("/course-files/abc/images/fcp.png").status_code == 302
+
+
+def test_the_only_owner_is_told_to_name_another_before_leaving(browser, make, organisation):
+    trainer = make.user(organisation=organisation, permissions={"trainer"})
+    browser.sign_in(trainer.email)
+    browser.submit("/author/new", {"title": "Flood response", "code": "FLOOD-1",
+                                   "summary": "Working together when water rises."})
+    page = browser.submit("/author/courses/FLOOD-1/editors/remove",
+                          {"user_id": str(trainer.id)},
+                          form_url="/author/courses/FLOOD-1/editors")
+    assert page.notifications == [f"{trainer.name} is the only owner of FLOOD-1. Make "
+                                  "someone else an owner first."]
+    assert "Owner" in page.text

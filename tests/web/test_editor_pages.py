@@ -225,3 +225,21 @@ def test_the_preview_fragment_renders_unsaved_text(as_trainer):
     page = read_page(response)
     assert response.status_code == 200 and "Hello there" in page.text
     assert page.soup.find("html") is None
+
+
+def test_discarding_the_draft_goes_back_to_the_published_version(as_trainer):
+    create(as_trainer)
+    assert "Discard every unpublished change" not in as_trainer.get(draft_url()).text
+    as_trainer.submit(f"{draft_url()}/publish", {"needs_renewal": "no", "note": "First"})
+    add(as_trainer, "quiz", "Check what you know")
+    page = as_trainer.get(draft_url())
+    assert "Discard every unpublished change" in page.text
+    confirm = as_trainer.get(f"{draft_url()}/discard")
+    assert confirm.h1 == "Are you sure you want to discard every unpublished change?"
+    assert "/author/courses/FLOOD-1/draft.zip" in [a["href"] for a in confirm.soup.select("main a")]
+    page = as_trainer.submit(f"{draft_url()}/discard", {})
+    assert page.notifications == ["The draft's changes were discarded. It is version 1 again."]
+    assert item_paths(page) == ["01-introduction.md"]
+    assert "there is nothing new to publish yet" in page.text
+    nothing = as_trainer.get(f"{draft_url()}/discard", follow_redirects=True)
+    assert nothing.notifications == ["There are no unpublished changes to discard."]
