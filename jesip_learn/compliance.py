@@ -10,6 +10,12 @@ role → course). For each person and required course the status "as of" a date 
 - in-progress: never completed by that date, but started;
 - not-started: never completed and never started by that date.
 
+A rule may also require a multi-agency exercise within some months (36 for commanders, say).
+Each such period is a column beside the courses, under a negative id (minus the months) that
+no course has. It is in date when the person's latest exercise with attendance confirmed by
+that date was held after the date that many months earlier (expiring when that runs out
+within the window); an attendance not yet confirmed shows the exercise as in progress.
+
 In date and expiring count as compliant. Requirements are today's rules; "as of" turns back
 what people had done, who held an account, and which organisation each person belonged to
 then (a person who moved counts in their old organisation before the move, and in the new
@@ -27,6 +33,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    Date,
     Integer,
     String,
     and_,
@@ -49,6 +56,9 @@ from .models import (
     Completion,
     Course,
     CourseVersion,
+    Exercise,
+    ExerciseParticipant,
+    ExerciseRequirement,
     ItemProgress,
     Organisation,
     PreviousMembership,
@@ -58,6 +68,7 @@ from .models import (
     UTCDateTime,
 )
 from .permissions import managed_organisation_ids
+from .progress import add_months
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_EXPIRING_DAYS = 90
@@ -176,6 +187,39 @@ def required_courses(session: Session) -> list[Course]:
     return list(session.scalars(select(Course).where(Course.id.in_(ids)).order_by(Course.code)))
 
 
+EXERCISE_CODE = "EXERCISE"
+
+
+def exercise_column_id(months: int) -> int:
+    return -months
+
+
+def exercise_lines(session: Session, course_id: int | None = None) -> list[RequirementLine]:
+    """The rules that require an exercise, as requirement lines of their column's id."""
+    if course_id is not None and course_id >= 0:
+        return []
+    query = select(ExerciseRequirement).order_by(ExerciseRequirement.id)
+    if course_id is not None:
+        query = query.where(ExerciseRequirement.months == -course_id)
+    return [RequirementLine(exercise_column_id(rule.months), rule.service,
+                            rule.organisation_id, rule.command_role)
+            for rule in session.scalars(query)]
+
+
+def required_columns(session: Session) -> list[CourseColumn]:
+    """The columns of every report: the required courses in code order, then one for each
+    period of exercise some rule requires, shortest first."""
+    columns = [CourseColumn(course.id, course.code, course.title)
+               for course in required_courses(session)]
+    months = sorted({-line.course_id for line in exercise_lines(session)})
+    return columns + [exercise_column(number) for number in months]
+
+
+def exercise_column(months: int) -> CourseColumn:
+    return CourseColumn(exercise_column_id(months), f"{EXERCISE_CODE}-{months}",
+                        f"Multi-agency exercise ({months} months)")
+
+
 class RuleError(ValueError):
     def __init__(self, field_name: str, message: str):
         super().__init__(message)
@@ -200,20 +244,8 @@ def add_rule(session: Session, actor: User, *, course_id: int | None, service: s
     course = session.get(Course, course_id) if course_id else None
     if course is None or course.published_version_id is None:
         raise RuleError("course_id", "Select a published course")
-    if service and service not in set(Service):
-        raise RuleError("service", "Select a service from the list")
-    if command_role and command_role not in set(CommandRole):
-        raise RuleError("command_role", "Select a command role from the list")
-    scope = managed_organisation_ids(session, actor)
-    organisation = session.get(Organisation, organisation_id) if organisation_id else None
-    if organisation_id and organisation is None:
-        raise RuleError("organisation_id", "Select an organisation from the list")
-    if scope is not None and (organisation is None or organisation.id not in scope):
-        raise RuleError("organisation_id", "Select one of the organisations you manage")
-    if organisation is not None and service and organisation.service != service:
-        kind = SERVICE_LABELS[Service(service)].lower()
-        raise RuleError("service", f"{organisation.name} is not a {kind} organisation: leave "
-                        "the service empty or choose another organisation")
+    organisation = check_rule_scope(session, actor, service=service,
+                                    organisation_id=organisation_id, command_role=command_role)
     duplicate = session.scalar(select(Requirement).where(
         Requirement.course_id == course.id,
         _same(Requirement.service, service or None),
@@ -230,6 +262,28 @@ def add_rule(session: Session, actor: User, *, course_id: int | None, service: s
                  organisation_id=rule.organisation_id, summary=describe_rule(session, rule),
                  details={"after": _rule_snapshot(rule)})
     return rule
+
+
+def check_rule_scope(session: Session, actor: User, *, service: str | None,
+                     organisation_id: int | None,
+                     command_role: str | None) -> Organisation | None:
+    """Who a new rule applies to, checked: a manager names one of their organisations. The
+    organisation named, if any."""
+    if service and service not in set(Service):
+        raise RuleError("service", "Select a service from the list")
+    if command_role and command_role not in set(CommandRole):
+        raise RuleError("command_role", "Select a command role from the list")
+    scope = managed_organisation_ids(session, actor)
+    organisation = session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation_id and organisation is None:
+        raise RuleError("organisation_id", "Select an organisation from the list")
+    if scope is not None and (organisation is None or organisation.id not in scope):
+        raise RuleError("organisation_id", "Select one of the organisations you manage")
+    if organisation is not None and service and organisation.service != service:
+        kind = SERVICE_LABELS[Service(service)].lower()
+        raise RuleError("service", f"{organisation.name} is not a {kind} organisation: leave "
+                        "the service empty or choose another organisation")
+    return organisation
 
 
 def remove_rule(session: Session, actor: User, rule: Requirement) -> None:
@@ -274,9 +328,11 @@ def _rule_snapshot(rule: Requirement) -> dict:
 def status_select(session: Session, scope: set[int] | None, filters: ReportFilters):
     """One row per person and required course within scope and filters: user_id,
     organisation_id, command_role, service, course_id, state, completed_at, expires_at,
-    source, renewal_published_at (the latest version that needs renewal). None when no
-    course is required at all."""
-    lines = requirement_lines(session, filters.course_id)
+    source, renewal_published_at (the latest version that needs renewal), and, when a rule
+    requires an exercise, exercise_held_on (the latest attended, on exercise rows). None
+    when nothing is required at all."""
+    lines = requirement_lines(session, filters.course_id) + exercise_lines(session,
+                                                                          filters.course_id)
     if not lines:
         return None
     moment = filters.moment
@@ -341,26 +397,69 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
                              progress.c.started_at <= moment)
     at_moment = literal(moment, UTCDateTime)
     window_end = literal(moment + timedelta(days=filters.expiring_days), UTCDateTime)
-    state = case(
+    course_states = (
         (latest.c.completed_at.is_(None),
          case((started, literal("in-progress")), else_=literal("not-started"))),
         (cutoff.c.cutoff > latest.c.completed_at, literal("expired")),
         (latest.c.expires_at.is_(None), literal("in-date")),
         (latest.c.expires_at <= at_moment, literal("expired")),
         (latest.c.expires_at <= window_end, literal("expiring")),
-        else_=literal("in-date"),
-    ).label("state")
+    )
+    joined = (people
+              .outerjoin(latest, and_(latest.c.user_id == people.c.user_id,
+                                      latest.c.course_id == people.c.course_id))
+              .outerjoin(cutoff, cutoff.c.course_id == people.c.course_id))
+    months = sorted({-line.course_id for line in lines if line.course_id < 0})
+    held_on = []
+    if months:
+        # Only when some rule requires an exercise, so course reports keep their plan.
+        exercise_state, held, attended = _exercise_state(people, filters, months)
+        joined = joined.outerjoin(attended, attended.c.user_id == people.c.user_id)
+        held_on = [held.label("exercise_held_on")]
+        course_states = ((people.c.course_id < 0, exercise_state), *course_states)
+    state = case(*course_states, else_=literal("in-date")).label("state")
     statuses = (
         select(people.c.user_id, people.c.organisation_id, people.c.command_role,
                people.c.service, people.c.course_id, state,
                latest.c.completed_at, latest.c.expires_at, latest.c.source,
-               cutoff.c.cutoff.label("renewal_published_at"))
-        .select_from(people
-                     .outerjoin(latest, and_(latest.c.user_id == people.c.user_id,
-                                             latest.c.course_id == people.c.course_id))
-                     .outerjoin(cutoff, cutoff.c.course_id == people.c.course_id))
+               cutoff.c.cutoff.label("renewal_published_at"), *held_on)
+        .select_from(joined)
     )
     return statuses
+
+
+def _exercise_state(people, filters: ReportFilters, months: list[int]):
+    """The state of each person's exercise columns, the date of their latest exercise with
+    attendance confirmed by the moment, and the subquery that finds it."""
+    moment, as_of = filters.moment, filters.as_of
+    participants, exercises = ExerciseParticipant.__table__, Exercise.__table__
+    taken_part = participants.join(exercises, exercises.c.id == participants.c.exercise_id)
+    attended = (
+        select(participants.c.user_id, func.max(exercises.c.held_on).label("held_on"))
+        .select_from(taken_part)
+        .where(participants.c.confirmed_at <= moment, exercises.c.held_on <= as_of)
+        .group_by(participants.c.user_id)
+    ).subquery("attended")
+    waiting = (select(literal(1)).select_from(taken_part)
+               .where(participants.c.user_id == people.c.user_id,
+                      or_(participants.c.confirmed_at.is_(None),
+                          participants.c.confirmed_at > moment),
+                      exercises.c.held_on <= as_of)
+               .exists())
+    expiring_from = as_of + timedelta(days=filters.expiring_days)
+    state = case(
+        (attended.c.held_on.is_(None),
+         case((waiting, literal("in-progress")), else_=literal("not-started"))),
+        *((and_(people.c.course_id == exercise_column_id(number),
+                attended.c.held_on <= literal(add_months(as_of, -number), Date)),
+           literal("expired")) for number in months),
+        *((and_(people.c.course_id == exercise_column_id(number),
+                attended.c.held_on <= literal(add_months(expiring_from, -number), Date)),
+           literal("expiring")) for number in months),
+        else_=literal("in-date"),
+    )
+    held_on = case((people.c.course_id < 0, attended.c.held_on))
+    return state, held_on, attended
 
 
 def _people_conditions(users, organisations, then_organisation, then_role, scope,
@@ -472,10 +571,8 @@ def compliance_matrix(session: Session, scope: set[int] | None,
 
 
 def _course_columns(session: Session, filters: ReportFilters) -> list[CourseColumn]:
-    courses = required_courses(session)
-    if filters.course_id is not None:
-        courses = [course for course in courses if course.id == filters.course_id]
-    return [CourseColumn(course.id, course.code, course.title) for course in courses]
+    return [column for column in required_columns(session)
+            if filters.course_id in (None, column.id)]
 
 
 def _row_labels(session: Session, filters: ReportFilters,
@@ -570,16 +667,29 @@ def _detail_select(session: Session, scope, filters: ReportFilters, group_key: s
     statuses = statuses.subquery("statuses")
     users, organisations = User.__table__, Organisation.__table__
     courses, versions = Course.__table__, CourseVersion.__table__
+    joined = (statuses.join(users, users.c.id == statuses.c.user_id)
+              .join(organisations, organisations.c.id == statuses.c.organisation_id))
+    code, title = courses.c.code, versions.c.title
+    exercise_columns = [exercise_column(-line.course_id)
+                        for line in exercise_lines(session, filters.course_id)]
+    if exercise_columns:
+        # Exercise columns have no course: their code and title are written out here.
+        joined = (joined.outerjoin(courses, courses.c.id == statuses.c.course_id)
+                  .outerjoin(versions, versions.c.id == courses.c.published_version_id))
+        code = case(*((statuses.c.course_id == column.id, literal(column.code))
+                      for column in exercise_columns), else_=courses.c.code)
+        title = case(*((statuses.c.course_id == column.id, literal(column.title))
+                       for column in exercise_columns), else_=versions.c.title)
+    else:
+        joined = (joined.join(courses, courses.c.id == statuses.c.course_id)
+                  .join(versions, versions.c.id == courses.c.published_version_id))
     query = (
         select(users.c.id, users.c.name, users.c.email, organisations.c.name,
-               organisations.c.service, statuses.c.command_role, courses.c.code,
-               versions.c.title, statuses.c.state, statuses.c.completed_at,
-               statuses.c.expires_at, statuses.c.source)
-        .select_from(statuses
-                     .join(users, users.c.id == statuses.c.user_id)
-                     .join(organisations, organisations.c.id == statuses.c.organisation_id)
-                     .join(courses, courses.c.id == statuses.c.course_id)
-                     .join(versions, versions.c.id == courses.c.published_version_id))
+               organisations.c.service, statuses.c.command_role, code, title,
+               statuses.c.state, statuses.c.completed_at, statuses.c.expires_at,
+               statuses.c.source, statuses.c.course_id,
+               statuses.c.exercise_held_on if exercise_columns else cast(literal(None), Date))
+        .select_from(joined)
     )
     if filters.states:
         query = query.where(statuses.c.state.in_(filters.states))
@@ -589,7 +699,20 @@ def _detail_select(session: Session, scope, filters: ReportFilters, group_key: s
                                 if group_key.isdigit() else literal(False))
         else:
             query = query.where(statuses.c.command_role == group_key)
-    return query.order_by(organisations.c.name, users.c.name, users.c.id, courses.c.code)
+    return query.order_by(organisations.c.name, users.c.name, users.c.id, code)
+
+
+def _learner_status(row) -> LearnerStatus:
+    """A row of the detail select. An exercise column's "completed" is the day of the
+    latest exercise attended (noon, London time) and "expires" that day the column's months
+    later."""
+    *fields, course_id, held_on = row
+    status = LearnerStatus(*fields)
+    if course_id < 0 and held_on is not None:
+        held = datetime.combine(held_on, time(12), tzinfo=LONDON)
+        status = replace(status, completed_at=held, expires_at=add_months(held, -course_id),
+                         source="Multi-agency exercise")
+    return status
 
 
 @dataclass(frozen=True, slots=True)
@@ -611,7 +734,7 @@ def learner_statuses(session: Session, scope: set[int] | None, filters: ReportFi
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     rows = session.execute(query.limit(per_page).offset((page - 1) * per_page))
-    return LearnerPage([LearnerStatus(*row) for row in rows], total, page, pages)
+    return LearnerPage([_learner_status(row) for row in rows], total, page, pages)
 
 
 def iter_learner_statuses(session: Session, scope: set[int] | None, filters: ReportFilters,
@@ -623,7 +746,7 @@ def iter_learner_statuses(session: Session, scope: set[int] | None, filters: Rep
         return
     result = session.execute(query.execution_options(yield_per=batch))
     for row in result:
-        yield LearnerStatus(*row)
+        yield _learner_status(row)
 
 
 def person_statuses(session: Session, person: User, filters: ReportFilters) -> list[LearnerStatus]:
@@ -635,7 +758,7 @@ def person_statuses(session: Session, person: User, filters: ReportFilters) -> l
     query = _detail_select(session, None, only_them, None)
     if query is None:
         return []
-    return [LearnerStatus(*row) for row in session.execute(query)]
+    return [_learner_status(row) for row in session.execute(query)]
 
 
 # --- when each person's training falls due -----------------------------------------------
@@ -664,10 +787,11 @@ def due_dates(session: Session, scope: set[int] | None,
     if statuses is None:
         return
     statuses = statuses.subquery("statuses")
+    # Reminders are about courses: exercise columns (negative ids) have no due date here.
     query = select(statuses.c.user_id, statuses.c.organisation_id, statuses.c.course_id,
                    statuses.c.state, statuses.c.completed_at, statuses.c.expires_at,
-                   statuses.c.renewal_published_at).order_by(statuses.c.user_id,
-                                                             statuses.c.course_id)
+                   statuses.c.renewal_published_at).where(
+        statuses.c.course_id > 0).order_by(statuses.c.user_id, statuses.c.course_id)
     for (user_id, organisation_id, course_id, state, completed_at, expires_at,
          renewal) in session.execute(query.execution_options(yield_per=2000)):
         due_at = expires_at

@@ -60,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
         compliance,
         edge,
         editor,
+        exercises,
         imports,
         learn,
         main,
@@ -82,7 +83,8 @@ def create_app(config: dict | None = None) -> Flask:
                       admin.blueprint, manage.blueprint, quiz.blueprint, scenario.blueprint,
                       compliance.blueprint, imports.blueprint, editor.blueprint,
                       two_step.blueprint, xapi.blueprint, notifications.blueprint,
-                      records.blueprint, records.manage_blueprint, records.admin_blueprint):
+                      records.blueprint, records.manage_blueprint, records.admin_blueprint,
+                      exercises.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -286,6 +286,7 @@ EXPORTED = {
     ("mfa_recovery_codes", "user_id"): ("recovery_codes", "Two-step recovery codes"),
     ("one_time_tokens", "user_id"): ("links_sent", "Links sent by email"),
     ("anonymisations", "user_id"): ("anonymisation", "Anonymisation"),
+    ("exercise_participants", "user_id"): ("exercises", "Exercises you took part in"),
     ("audit_events", "subject_user_id"): ("audit_events", "Audit log entries about you"),
 }
 NOT_EXPORTED = {
@@ -302,6 +303,13 @@ NOT_EXPORTED = {
     ("course_drafts", "created_by_id"): "course drafts the person started",
     ("course_drafts", "updated_by_id"): "course drafts the person edited",
     ("draft_files", "updated_by_id"): "course files the person edited",
+    ("exercises", "recorded_by_id"): "exercises the person recorded",
+    ("exercise_participants", "added_by_id"): "other people the person added to an exercise",
+    ("exercise_participants", "confirmed_by_id"): "other people's attendance the person "
+                                                  "confirmed",
+    ("learning_points", "created_by_id"): "learning points the person wrote for an exercise",
+    ("exercise_requirements", "created_by_id"): "exercise rules the person added for an "
+                                                "organisation",
 }
 # Secrets kept only as hashes, and the content of emails about other people.
 LEFT_OUT = {"password_hash", "mfa_secret", "code_hash", "token_hash"}

@@ -77,7 +77,7 @@ def read_filters(session: Session, user: User, query: str, as_of: date,
     values = dict(parse_qsl(query or ""))
     problems = []
     scope = managed_organisation_ids(session, user)
-    courses = {course.id for course in compliance.required_courses(session)}
+    courses = {column.id for column in compliance.required_columns(session)}
 
     def choose(name, choices, convert=str):
         raw = values.get(name, "").strip()
@@ -114,8 +114,8 @@ def described_filters(session: Session, filters: ReportFilters) -> list[tuple[st
     if filters.command_role:
         described.append(("Command role", COMMAND_ROLE_LABELS[filters.command_role]))
     if filters.course_id:
-        course = next(course for course in compliance.required_courses(session)
-                      if course.id == filters.course_id)
+        course = next(column for column in compliance.required_columns(session)
+                      if column.id == filters.course_id)
         described.append(("Course", f"{course.code}: {course.title}"))
     if filters.state:
         described.append(("Status", STATE_FILTER_LABELS[filters.state]))

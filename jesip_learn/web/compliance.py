@@ -28,7 +28,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from jesip_learn import compliance, exports, progress
+from jesip_learn import compliance, exercises, exports, progress
 from jesip_learn.audit import record_event
 from jesip_learn.compliance import (
     GROUPINGS,
@@ -40,6 +40,7 @@ from jesip_learn.models import (
     COMMAND_ROLE_LABELS,
     SERVICE_LABELS,
     Course,
+    ExerciseRequirement,
     Organisation,
     Permission,
     Requirement,
@@ -129,7 +130,7 @@ def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
         return value
 
     organisations = {org.id for org in organisations_in_scope(db(), current_user)}
-    courses = {course.id for course in compliance.required_courses(db())}
+    courses = {column.id for column in compliance.required_columns(db())}
     filters = replace(
         filters,
         service=choose("service", set(SERVICE_LABELS), "Select a service from the list"),
@@ -172,8 +173,9 @@ def _described_filters(filters: ReportFilters) -> list[tuple[str, str]]:
     if filters.command_role:
         described.append(("Command role", COMMAND_ROLE_LABELS[filters.command_role]))
     if filters.course_id:
-        course = db().get(Course, filters.course_id)
-        described.append(("Course", f"{course.code}: {course.title}"))
+        column = next(column for column in compliance.required_columns(db())
+                      if column.id == filters.course_id)
+        described.append(("Course", f"{column.code}: {column.title}"))
     if filters.state:
         described.append(("Status", STATE_FILTER_LABELS[filters.state]))
     described.append(("Rows by", GROUPINGS[filters.group_by]))
@@ -188,8 +190,8 @@ def _filter_choices() -> dict:
         "organisation_options": [(org.id, org.name)
                                  for org in organisations_in_scope(db(), current_user)],
         "roles": COMMAND_ROLE_LABELS,
-        "course_options": [(course.id, f"{course.code}: {course.title}")
-                           for course in compliance.required_courses(db())],
+        "course_options": [(column.id, f"{column.code}: {column.title}")
+                           for column in compliance.required_columns(db())],
         "statuses": STATE_FILTER_LABELS,
         "groupings": GROUPINGS,
     }
@@ -270,7 +272,8 @@ def learner(user_id: int):
         "manage/learner.html", person=person, filters=filters, errors=errors, shown=shown,
         statuses=compliance.person_statuses(db(), person, filters),
         completions=progress.learner_completions(db(), person),
-        history=progress.learning_history(db(), person), filter_args=_filter_args)
+        history=progress.learning_history(db(), person),
+        exercises=exercises.exercises_of(db(), person), filter_args=_filter_args)
 
 
 # --- downloads ---------------------------------------------------------------------------
@@ -304,8 +307,8 @@ def _detail_csv(scope, filters, group, heading, stamp) -> Response:
 
 
 def _by_person_csv(scope, filters, group, heading, stamp) -> Response:
-    courses = [course for course in compliance.required_courses(db())
-               if filters.course_id in (None, course.id)]
+    courses = [column for column in compliance.required_columns(db())
+               if filters.course_id in (None, column.id)]
     header = PERSON_HEADER + [f"{course.code}: {course.title}" for course in courses]
     rows = _pivot_rows(compliance.iter_learner_statuses(db(), scope, filters, group_key=group),
                        courses, filters.moment)
@@ -384,13 +387,13 @@ def requirements():
     errors, values = [], {}
     if request.method == "POST" and form.validate_on_submit():
         values = {key: request.form.get(key, "").strip() for key in (
-            "course_id", "service", "organisation_id", "command_role")}
+            "course_id", "months", "service", "organisation_id", "command_role")}
         try:
-            rule = _add_rule(values)
+            description = _add_rule(values)
         except RuleError as problem:
             errors.append({"text": problem.message, "href": f"#{problem.field}"})
         else:
-            flash(f"Rule added: {compliance.describe_rule(db(), rule)}.", "success")
+            flash(f"Rule added: {description}.", "success")
             return redirect(url_for("compliance.requirements"))
     elif request.method == "POST":
         errors.append({"text": "The form had expired. Try again.", "href": "#course_id"})
@@ -402,7 +405,12 @@ def requirements():
         course_requirements=[_required_by_course(course) for course in courses
                              if course.published_version.required_services
                              and course.published_version.required_roles],
-        course_options=[(course.id, f"{course.code}: {course.title}") for course in courses],
+        course_options=[(course.id, f"{course.code}: {course.title}") for course in courses]
+        + [(EXERCISE_CHOICE, "A multi-agency exercise")],
+        exercise_rules=exercises.exercise_rules_in_scope(db(), current_user),
+        describe_exercise_rule=exercises.describe_exercise_rule,
+        can_change_exercise_rule=lambda rule: exercises.can_change_exercise_rule(
+            db(), current_user, rule),
         organisation_options=[(org.id, org.name)
                               for org in organisations_in_scope(db(), current_user)],
         services=SERVICE_LABELS, roles=COMMAND_ROLE_LABELS, is_admin=current_user.is_admin,
@@ -411,14 +419,21 @@ def requirements():
     ), (400 if errors else 200)
 
 
-def _add_rule(values: dict) -> Requirement:
+EXERCISE_CHOICE = "exercise"
+
+
+def _add_rule(values: dict) -> str:
+    """Add the rule the form describes, for a course or an exercise; what it says."""
     def number(key):
         return int(values[key]) if values[key].isdigit() else None
 
-    return compliance.add_rule(db(), current_user, course_id=number("course_id"),
-                               service=values["service"] or None,
-                               organisation_id=number("organisation_id"),
-                               command_role=values["command_role"] or None)
+    who = {"service": values["service"] or None, "organisation_id": number("organisation_id"),
+           "command_role": values["command_role"] or None}
+    if values["course_id"] == EXERCISE_CHOICE:
+        return exercises.describe_exercise_rule(exercises.add_exercise_rule(
+            db(), current_user, months=values["months"], **who))
+    rule = compliance.add_rule(db(), current_user, course_id=number("course_id"), **who)
+    return compliance.describe_rule(db(), rule)
 
 
 def _required_by_course(course: Course) -> tuple[Course, str, str]:
@@ -426,6 +441,18 @@ def _required_by_course(course: Course) -> tuple[Course, str, str]:
     services = ", ".join(SERVICE_LABELS[s] for s in version.required_services)
     roles = ", ".join(COMMAND_ROLE_LABELS[r].lower() for r in version.required_roles)
     return course, services, roles
+
+
+@blueprint.route("/requirements/exercise/<int:rule_id>/remove", methods=["POST"])
+def remove_exercise_requirement(rule_id: int):
+    rule = db().get(ExerciseRequirement, rule_id)
+    if rule is None or not exercises.can_change_exercise_rule(db(), current_user, rule):
+        abort(404)
+    if FlaskForm().validate_on_submit():
+        description = exercises.describe_exercise_rule(rule)
+        exercises.remove_exercise_rule(db(), current_user, rule)
+        flash(f"Rule removed: {description}.", "success")
+    return redirect(url_for("compliance.requirements"))
 
 
 @blueprint.route("/requirements/<int:rule_id>/remove", methods=["POST"])

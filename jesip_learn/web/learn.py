@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from jesip_learn import certificates, courses, progress
+from jesip_learn import certificates, courses, exercises, progress
 from jesip_learn.certificates import CertificateDetails
 from jesip_learn.content import Item
 from jesip_learn.courses import ItemOutline
@@ -64,7 +64,8 @@ def announce_completion(completion) -> None:
 @blueprint.route("")
 def my_training():
     return render_template("learn/my_training.html",
-                           training=progress.my_training(db(), current_user))
+                           training=progress.my_training(db(), current_user),
+                           exercises=exercises.exercises_of(db(), current_user))
 
 
 @blueprint.route("/history")

@@ -28,6 +28,8 @@ def navigation_items() -> list[dict]:
             links.append(("compliance.dashboard", "Compliance"))
             links.append(("imports.index", "Imports"))
             links.append(("manage.approvals", "Approvals"))
+        if current_user.permissions & {Permission.TRAINER, Permission.MANAGER, Permission.ADMIN}:
+            links.append(("exercises.index", "Exercises"))
         if current_user.is_admin:
             # One link: the administration page lists every part of running the site.
             links.append(("admin.index", "Administration"))

@@ -25,6 +25,7 @@ AREAS = {
     "/admin": {"admin"},
     "/manage": {"manager-a", "manager-b", "admin"},
     "/author": {"trainer", "admin"},
+    "/exercises": {"trainer", "manager-a", "manager-b", "admin"},
     "/learn": {"learner", "trainer", "manager-a", "manager-b", "admin"},
     "/account": {"learner", "trainer", "manager-a", "manager-b", "admin"},
     "/course-files": {"learner", "trainer", "manager-a", "manager-b", "admin"},

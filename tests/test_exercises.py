@@ -1,0 +1,283 @@
+"""Exercises: recording one, who sees which participants, who may add and confirm them, a
+file of participants checked row by row, learning points for Joint Organisational Learning,
+the audit trail of every change, and a rule requiring an exercise within some months as a
+column of compliance."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from jesip_learn import compliance, exercises
+from jesip_learn.compliance import ReportFilters, RuleError, today_in_london
+from jesip_learn.exercises import ExerciseDetails, ExerciseError
+from jesip_learn.models import AuditEvent
+from tests.support.factories import make_organisation, make_user
+
+HELD = date(2026, 3, 14)
+
+
+@pytest.fixture
+def world(session):
+    police = make_organisation(session, name="Westshire Police")
+    fire = make_organisation(session, name="Westshire Fire", service="fire")
+    ambulance = make_organisation(session, name="Westshire Ambulance", service="ambulance")
+    people = {
+        "trainer": make_user(session, organisation=police, permissions={"trainer"}),
+        "police-manager": make_user(session, organisation=police, permissions={"manager"}),
+        "fire-manager": make_user(session, organisation=fire, permissions={"manager"}),
+        "ambulance-manager": make_user(session, organisation=ambulance,
+                                       permissions={"manager"}),
+        "admin": make_user(session, organisation=ambulance, permissions={"admin"}),
+        "learner": make_user(session, organisation=police),
+        "constable": make_user(session, organisation=police, name="Pat Constable",
+                               email="pat@westshire.police.uk", command_role="tactical"),
+        "firefighter": make_user(session, organisation=fire, name="Fran Firefighter",
+                                 email="fran@westshire.fire.uk", command_role="tactical"),
+        "paramedic": make_user(session, organisation=ambulance, name="Paul Paramedic"),
+    }
+    return {"police": police, "fire": fire, "ambulance": ambulance, **people}
+
+
+def _details(world, **changes) -> ExerciseDetails:
+    values = {"title": "Operation Harbour", "held_on": HELD, "kind": "table-top",
+              "location": "Westshire HQ",
+              "organisation_ids": (world["police"].id, world["fire"].id),
+              "command_roles": ("tactical",), "principles": ("co-locate", "communicate"),
+              "jdm_stages": ("information",)}
+    return ExerciseDetails(**{**values, **changes})
+
+
+@pytest.fixture
+def exercise(session, world):
+    return exercises.record_exercise(session, world["trainer"], _details(world))
+
+
+def test_recording_keeps_the_details_in_their_canonical_order(session, world):
+    recorded = exercises.record_exercise(session, world["trainer"], _details(
+        world, title="  Operation   Harbour ", principles=("communicate", "co-locate"),
+        command_roles=("strategic", "tactical")))
+    assert recorded.title == "Operation Harbour"
+    assert recorded.principles == ["co-locate", "communicate"]
+    assert recorded.command_roles == ["tactical", "strategic"]
+    assert [o.name for o in recorded.organisations] == ["Westshire Fire", "Westshire Police"]
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "exercise.recorded"))
+    assert event.details["exercise_id"] == recorded.id
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"title": " "}, "title"),
+    ({"title": "x" * 201}, "title"),
+    ({"held_on": None}, "held_on"),
+    ({"held_on": "tomorrow"}, "held_on"),
+    ({"kind": "rehearsal"}, "kind"),
+    ({"organisation_ids": ()}, "organisation_ids"),
+    ({"principles": ("speed",)}, "principles"),
+    ({"jdm_stages": ("guess",)}, "jdm_stages"),
+    ({"command_roles": ("general",)}, "command_roles"),
+])
+def test_each_bad_detail_is_named(session, world, changes, field):
+    if changes.get("held_on") == "tomorrow":
+        changes["held_on"] = today_in_london() + timedelta(days=1)
+    if field == "organisation_ids" and not changes["organisation_ids"]:
+        changes["organisation_ids"] = (world["police"].id,)
+    with pytest.raises(ExerciseError) as raised:
+        exercises.record_exercise(session, world["trainer"], _details(world, **changes))
+    assert raised.value.field == field
+
+
+def test_only_trainers_managers_and_administrators_record(session, world):
+    with pytest.raises(PermissionError):
+        exercises.record_exercise(session, world["learner"], _details(world))
+    for role in ("police-manager", "admin"):
+        assert exercises.record_exercise(session, world[role], _details(world)).id
+
+
+def test_who_sees_the_exercise_and_which_participants(session, world, exercise):
+    for person in ("constable", "firefighter"):
+        exercises.add_participant(session, world["trainer"], exercise, world[person], "tactical")
+    seen = {role: [p.user.name for p in exercises.participants_seen_by(session, world[role],
+                                                                       exercise)]
+            for role in ("trainer", "admin", "police-manager", "fire-manager")}
+    assert seen["trainer"] == seen["admin"] == ["Fran Firefighter", "Pat Constable"]
+    assert seen["police-manager"] == ["Pat Constable"]
+    assert seen["fire-manager"] == ["Fran Firefighter"]
+    assert not exercises.can_view(session, world["ambulance-manager"], exercise)
+    assert exercises.exercises_for(session, world["ambulance-manager"]) == []
+    assert exercises.exercises_for(session, world["fire-manager"]) == [exercise]
+    assert not exercises.can_edit(world["fire-manager"], exercise)
+
+
+def test_a_manager_adds_and_confirms_their_own_staff_only(session, world, exercise):
+    fire_manager = world["fire-manager"]
+    with pytest.raises(ExerciseError, match="does not belong"):
+        exercises.add_participant(session, fire_manager, exercise, world["constable"], "staff")
+    assert exercises.find_people(session, fire_manager, exercise, "pat") == []
+    assert exercises.find_people(session, world["trainer"], exercise, "PAT") == [
+        world["constable"]]
+    found = exercises.find_people(session, fire_manager, exercise, "westshire.fire")
+    assert found == [world["firefighter"]]
+    fran = exercises.add_participant(session, fire_manager, exercise, found[0], "operational")
+    pat = exercises.add_participant(session, world["trainer"], exercise, world["constable"],
+                                    "tactical")
+    with pytest.raises(PermissionError):
+        exercises.confirm_attendance(session, fire_manager, pat)
+    with pytest.raises(PermissionError):  # recording it is not managing the people
+        exercises.confirm_attendance(session, world["trainer"], pat)
+    assert exercises.confirm_attendance(session, fire_manager, fran)
+    assert not exercises.confirm_attendance(session, fire_manager, fran)
+    assert fran.confirmed_by_id == fire_manager.id and fran.confirmed_at is not None
+    assert exercises.confirm_attendance(session, world["admin"], pat)
+    with pytest.raises(ExerciseError, match="already been added"):
+        exercises.add_participant(session, world["trainer"], exercise, world["constable"],
+                                  "staff")
+    actions = list(session.scalars(select(AuditEvent.action).where(
+        AuditEvent.action.like("exercise.%")).order_by(AuditEvent.id)))
+    assert actions == ["exercise.recorded", "exercise.participant_added",
+                       "exercise.participant_added", "exercise.attendance_confirmed",
+                       "exercise.attendance_confirmed"]
+
+
+def test_an_organisation_with_participants_is_not_dropped(session, world, exercise):
+    participant = exercises.add_participant(session, world["trainer"], exercise,
+                                            world["firefighter"], "staff")
+    moved = _details(world, organisation_ids=(world["police"].id, world["ambulance"].id))
+    with pytest.raises(ExerciseError, match="Westshire Fire"):
+        exercises.update_exercise(session, world["trainer"], exercise, moved)
+    exercises.remove_participant(session, world["trainer"], participant)
+    exercises.update_exercise(session, world["trainer"], exercise, moved)
+    assert [o.name for o in exercise.organisations] == ["Westshire Ambulance",
+                                                        "Westshire Police"]
+    with pytest.raises(PermissionError):
+        exercises.update_exercise(session, world["police-manager"], exercise, moved)
+
+
+def test_a_file_of_participants_is_checked_row_by_row(session, world, exercise):
+    text = ("Email,Role\n"
+            "pat@westshire.police.uk,\n"
+            "FRAN@westshire.fire.uk,Operational commander\n"
+            "nobody@example.org,staff\n"
+            "pat@westshire.police.uk,staff\n"
+            f"{world['paramedic'].email},staff\n"
+            f"{world['learner'].email},general\n"
+            ",staff\n")
+    planned = exercises.plan_participants(session, world["trainer"], exercise, text)
+    assert [(row.line, row.role, bool(row.error)) for row in planned] == [
+        (2, "tactical", False), (3, "operational", False), (4, "staff", True),
+        (5, "staff", True), (6, "staff", True), (7, "general", True), (8, "staff", True)]
+    assert "nobody@example.org" in planned[2].error
+    assert "earlier line" in planned[3].error
+    paramedic = world["paramedic"].email
+    assert planned[4].error == f"No one you may add has the email address {paramedic}"
+    assert "not a command role" in planned[5].error
+    assert exercise.participants == []  # the dry run changes nothing
+    assert exercises.add_planned(session, world["trainer"], exercise, text) == 2
+    assert sorted(p.user.name for p in exercise.participants) == ["Fran Firefighter",
+                                                                  "Pat Constable"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "empty"), ("name\nPat\n", "name the columns"),
+    ("email\n" + "a@b.c\n" * 1001, "1000 rows"),
+])
+def test_a_file_that_cannot_be_read_says_why(session, world, exercise, text, message):
+    with pytest.raises(ExerciseError, match=message):
+        exercises.plan_participants(session, world["trainer"], exercise, text)
+
+
+def test_learning_points_for_joint_organisational_learning(session, world, exercise):
+    exercises.add_learning_point(session, world["trainer"], exercise,
+                                 text="=HYPERLINK(\"x\") Co-locate sooner",
+                                 principle="co-locate", jdm_stage="information", for_jol=True)
+    exercises.add_learning_point(session, world["trainer"], exercise, text="Local only",
+                                 principle=None, jdm_stage=None, for_jol=False)
+    with pytest.raises(ExerciseError):
+        exercises.add_learning_point(session, world["trainer"], exercise, text=" ",
+                                     principle=None, jdm_stage=None, for_jol=False)
+    with pytest.raises(ExerciseError):
+        exercises.add_learning_point(session, world["trainer"], exercise, text="x",
+                                     principle="speed", jdm_stage=None, for_jol=False)
+    with pytest.raises(PermissionError):
+        exercises.add_learning_point(session, world["fire-manager"], exercise, text="x",
+                                     principle=None, jdm_stage=None, for_jol=False)
+    rows = exercises.jol_rows(session, world["fire-manager"])
+    assert rows == [("Operation Harbour", HELD, "Table-top", "Westshire HQ",
+                     "Westshire Fire; Westshire Police", "Co-locate",
+                     "Gather information and intelligence",
+                     "=HYPERLINK(\"x\") Co-locate sooner")]
+    assert exercises.jol_rows(session, world["ambulance-manager"]) == []
+
+
+def test_a_learner_sees_the_exercises_they_took_part_in(session, world, exercise):
+    exercises.add_participant(session, world["trainer"], exercise, world["constable"],
+                              "tactical")
+    assert [p.exercise for p in exercises.exercises_of(session, world["constable"])] == [
+        exercise]
+    assert exercises.exercises_of(session, world["firefighter"]) == []
+
+
+# --- an exercise within N months, as a column of compliance ------------------------------------
+
+
+def _states(session, scope, as_of: date) -> dict[str, str]:
+    filters = ReportFilters(as_of=as_of)
+    return {row.name: row.state for row in compliance.iter_learner_statuses(session, scope,
+                                                                            filters)
+            if row.course_code == "EXERCISE-36"}
+
+
+def test_a_rule_requires_an_exercise_within_months_of_commanders(session, world, exercise):
+    with pytest.raises(RuleError) as raised:
+        exercises.add_exercise_rule(session, world["admin"], months="0", service=None,
+                                    organisation_id=None, command_role="tactical")
+    assert raised.value.field == "months"
+    with pytest.raises(RuleError) as raised:  # a manager names their own organisation
+        exercises.add_exercise_rule(session, world["police-manager"], months="36",
+                                    service=None, organisation_id=None, command_role=None)
+    assert raised.value.field == "organisation_id"
+    rule = exercises.add_exercise_rule(session, world["admin"], months="36", service=None,
+                                       organisation_id=None, command_role="tactical")
+    assert exercises.describe_exercise_rule(rule) == (
+        "A multi-agency exercise within 36 months required of tactical commander")
+    with pytest.raises(RuleError, match="already exists"):
+        exercises.add_exercise_rule(session, world["admin"], months="36", service=None,
+                                    organisation_id=None, command_role="tactical")
+    columns = compliance.required_columns(session)
+    assert (columns[-1].id, columns[-1].code, columns[-1].title) == (
+        -36, "EXERCISE-36", "Multi-agency exercise (36 months)")
+
+    today = today_in_london()
+    assert _states(session, None, today) == {"Pat Constable": "not-started",
+                                             "Fran Firefighter": "not-started"}
+    pat = exercises.add_participant(session, world["trainer"], exercise, world["constable"],
+                                    "tactical")
+    exercises.add_participant(session, world["trainer"], exercise, world["firefighter"],
+                              "tactical")
+    assert set(_states(session, None, today).values()) == {"in-progress"}
+    exercises.confirm_attendance(session, world["police-manager"], pat)
+    assert _states(session, None, today) == {"Pat Constable": "in-date",
+                                             "Fran Firefighter": "in-progress"}
+    # Held on 14 March 2026: in date for 36 months, expiring in the last 90 days of them.
+    assert _states(session, None, date(2028, 12, 1))["Pat Constable"] == "in-date"
+    assert _states(session, None, date(2029, 1, 1))["Pat Constable"] == "expiring"
+    assert _states(session, None, date(2029, 3, 14))["Pat Constable"] == "expired"
+
+    police_only = {world["police"].id}
+    assert _states(session, police_only, today) == {"Pat Constable": "in-date"}
+    row = next(row for row in compliance.person_statuses(
+        session, world["constable"], ReportFilters(as_of=today))
+        if row.course_code == "EXERCISE-36")
+    assert row.course_title == "Multi-agency exercise (36 months)"
+    assert (row.completed_at.date(), row.expires_at.date()) == (HELD, date(2029, 3, 14))
+    matrix = compliance.compliance_matrix(session, None, ReportFilters(as_of=today))
+    police_row = next(r for r in matrix.rows if r.label == "Westshire Police")
+    assert police_row.cells[-36].counts["in-date"] == 1
+    fire_row = next(r for r in matrix.rows if r.label == "Westshire Fire")
+    assert fire_row.cells[-36].counts["in-progress"] == 1
+    # Reminders are about courses only.
+    assert all(due.course_id > 0 for due in compliance.due_dates(
+        session, None, ReportFilters(as_of=today)))
+    exercises.remove_exercise_rule(session, world["admin"], rule)
+    assert _states(session, None, today) == {}
