@@ -787,13 +787,22 @@ def due_dates(session: Session, scope: set[int] | None,
     if statuses is None:
         return
     statuses = statuses.subquery("statuses")
-    # Reminders are about courses: exercise columns (negative ids) have no due date here.
+    # Exercise columns (negative ids) run out the column's months after the latest exercise
+    # attended; the column exists only when some rule requires an exercise.
+    held = (statuses.c.exercise_held_on if "exercise_held_on" in statuses.c
+            else cast(literal(None), Date))
     query = select(statuses.c.user_id, statuses.c.organisation_id, statuses.c.course_id,
                    statuses.c.state, statuses.c.completed_at, statuses.c.expires_at,
-                   statuses.c.renewal_published_at).where(
-        statuses.c.course_id > 0).order_by(statuses.c.user_id, statuses.c.course_id)
+                   statuses.c.renewal_published_at, held).order_by(statuses.c.user_id,
+                                                                   statuses.c.course_id)
     for (user_id, organisation_id, course_id, state, completed_at, expires_at,
-         renewal) in session.execute(query.execution_options(yield_per=2000)):
+         renewal, held_on) in session.execute(query.execution_options(yield_per=2000)):
+        if course_id < 0:
+            completed_at = (datetime.combine(held_on, time(12), tzinfo=LONDON)
+                            if held_on is not None else None)
+            yield DueDate(user_id, organisation_id, course_id, state, completed_at,
+                          add_months(completed_at, -course_id) if completed_at else None)
+            continue
         due_at = expires_at
         if completed_at is not None and renewal is not None and renewal > completed_at:
             due_at = renewal if expires_at is None else min(expires_at, renewal)

@@ -276,8 +276,10 @@ def test_a_rule_requires_an_exercise_within_months_of_commanders(session, world,
     assert police_row.cells[-36].counts["in-date"] == 1
     fire_row = next(r for r in matrix.rows if r.label == "Westshire Fire")
     assert fire_row.cells[-36].counts["in-progress"] == 1
-    # Reminders are about courses only.
-    assert all(due.course_id > 0 for due in compliance.due_dates(
-        session, None, ReportFilters(as_of=today)))
+    # Reminders come due the rule's months after the exercise, once attendance is confirmed.
+    due = {(d.user_id, d.course_id): d.due_at for d in compliance.due_dates(
+        session, None, ReportFilters(as_of=today)) if d.course_id < 0}
+    assert due[(world["constable"].id, -36)].date() == date(2029, 3, 14)
+    assert due[(world["firefighter"].id, -36)] is None
     exercises.remove_exercise_rule(session, world["admin"], rule)
     assert _states(session, None, today) == {}

@@ -250,3 +250,43 @@ def test_a_claimed_notice_is_nobody_elses_and_is_given_up_after_the_last_try(ses
     assert (again[0].status, again[0].attempts) == ("failed", 2)
     assert notices.notice_summary(session).counts["failed"] == 1
     assert notices.retry(session) == 1
+
+
+def test_an_exercise_a_rule_requires_is_reminded_like_a_course(session):
+    from jesip_learn import exercises
+    from jesip_learn.exercises import ExerciseDetails
+
+    police = make_organisation(session, service="police")
+    fire = make_organisation(session, service="fire")
+    admin = make_user(session, organisation=police, permissions={"admin"})
+    commander = make_user(session, organisation=police, name="Cara Commander",
+                          command_role="tactical")
+    commander.created_at = commander.approved_at = _noon(TODAY - timedelta(days=800))
+    exercises.add_exercise_rule(session, admin, months="12", service=None,
+                                organisation_id=None, command_role="tactical")
+    held = TODAY + timedelta(days=19) - timedelta(days=365)  # runs out in 19 days
+    exercise = exercises.record_exercise(session, admin, ExerciseDetails(
+        title="Operation Harbour", held_on=held, kind="table-top", location="Westshire HQ",
+        organisation_ids=(police.id, fire.id), command_roles=("tactical",),
+        principles=("co-locate",), jdm_stages=("information",)))
+    exercises.confirm_attendance(session, admin, exercises.add_participant(
+        session, admin, exercise, commander, "tactical"))
+    session.flush()
+
+    notice, = [n for n in planning.learner_notices(session, SETTINGS, TODAY)
+               if n.user_id == commander.id]
+    assert (notice.kind, notice.threshold, notice.subject_key) == ("reminder", 30,
+                                                                   "exercise:12")
+    draft = planning.learner_draft(session, SETTINGS, notice)
+    assert draft.mail_subject == ("Multi-agency exercise (12 months): your training runs out "
+                                  "on 20 March 2027")
+    for body in (draft.text_body, draft.html_body):
+        assert "take part in a multi-agency exercise" in body.lower()
+        assert "https://learn.example/learn" in body and "complete the course" not in body
+
+    # The manager's digest names the exercise column among what runs out soon.
+    figures = planning.digest_figures(session, {police.id}, SETTINGS,
+                                      since=_noon(TODAY - timedelta(days=7)),
+                                      now=_noon(TODAY), previous_percent=None)
+    assert [(line.name, line.course) for line in figures.expiring_soon] == [
+        ("Cara Commander", "EXERCISE-12: Multi-agency exercise (12 months)")]

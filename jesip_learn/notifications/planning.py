@@ -67,6 +67,8 @@ class LearnerNotice:
 
     @property
     def subject_key(self) -> str:
+        if self.course_id < 0:
+            return f"exercise:{-self.course_id}"
         return f"course:{self.course_id}"
 
     @property
@@ -140,26 +142,38 @@ def _turned_off(session: Session, user_ids: list[int]) -> set[tuple[int, str]]:
 def learner_draft(session: Session, settings: NotificationSettings,
                   notice: LearnerNotice) -> NoticeDraft:
     user = session.get(User, notice.user_id)
-    course = session.get(Course, notice.course_id)
+    title, code, link, course_id = _subject(session, settings, notice.course_id)
     token = unsubscribe_token(settings.secret_key, UnsubscribeRequest(user.id, notice.kind))
     context = {
-        "name": user.name, "course_title": course.title, "course_code": course.code,
+        "name": user.name, "course_title": title, "course_code": code,
+        "is_exercise": notice.course_id < 0,
         "due_day": notice.due_day, "days_left": notice.days_left,
         "months_overdue": notice.months_overdue,
-        "course_link": settings.link(f"/learn/{course.code}"),
+        "course_link": link,
         "preferences_link": settings.link(PREFERENCES_PATH),
         "unsubscribe_link": settings.link(f"/unsubscribe/{token}"),
     }
     if notice.kind == "reminder":
-        subject = (f"{course.title}: your training runs out on "
+        subject = (f"{title}: your training runs out on "
                    f"{messages.long_date(notice.due_day)}")
     elif notice.days_left == 0:
-        subject = f"{course.title}: your training runs out today"
+        subject = f"{title}: your training runs out today"
     else:
-        subject = f"{course.title}: your training is overdue"
+        subject = f"{title}: your training is overdue"
     mail = messages.render(notice.kind, subject, **context)
     return NoticeDraft(user.id, notice.kind, notice.subject_key, notice.period, user.email,
-                       mail.subject, mail.text, mail.html, course_id=course.id)
+                       mail.subject, mail.text, mail.html, course_id=course_id)
+
+
+def _subject(session: Session, settings: NotificationSettings, column_id: int
+             ) -> tuple[str, str, str, int | None]:
+    """Title, code, link and course id of what a notice is about: a course, or an exercise
+    column (negative id), whose link is the learner's own training record."""
+    if column_id < 0:
+        column = compliance.exercise_column(-column_id)
+        return column.title, column.code, settings.link("/learn"), None
+    course = session.get(Course, column_id)
+    return course.title, course.code, settings.link(f"/learn/{course.code}"), course.id
 
 
 # --- managers' digests ---------------------------------------------------------------------
@@ -250,9 +264,13 @@ def _names(session: Session, rows: Iterable[DueDate]) -> dict:
                       session.execute(select(User.id, User.name, Organisation.name)
                                       .join(Organisation, Organisation.id == User.organisation_id)
                                       .where(User.id.in_(user_ids[start:start + 500]))))
+    column_ids = sorted({row.course_id for row in rows})
     courses = {course.id: f"{course.code}: {course.title}" for course in
                session.scalars(select(Course).where(Course.id.in_(
-                   sorted({row.course_id for row in rows}))))}
+                   [column_id for column_id in column_ids if column_id > 0])))}
+    for column_id in (column_id for column_id in column_ids if column_id < 0):
+        column = compliance.exercise_column(-column_id)
+        courses[column_id] = f"{column.code}: {column.title}"
     return {"people": people, "courses": courses}
 
 
