@@ -166,7 +166,7 @@ def settings():
 @blueprint.route("/account/two-step/new-recovery-codes", methods=["POST"])
 @login_required
 def new_recovery_codes():
-    return _after_code_check(lambda: _replace_codes())
+    return _after_code_check(_replace_codes)
 
 
 def _replace_codes():
@@ -178,7 +178,7 @@ def _replace_codes():
 @blueprint.route("/account/two-step/turn-off", methods=["POST"])
 @login_required
 def turn_off():
-    return _after_code_check(lambda: _turn_off())
+    return _after_code_check(_turn_off)
 
 
 def _turn_off():
