@@ -182,8 +182,8 @@ def start_attempt(session: Session, user: User, version: CourseVersion, quiz: Qu
     now = now or utcnow()
     rng = rng or random.SystemRandom()
     # One learner starting from two tabs at once: the second waits here for the first, and
-    # then finds its attempt (PostgreSQL; SQLite's writers already take turns).
-    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    # then finds its attempt.
+    progress.lock_learner_course(session, user.id, version.course_id)
     course = version.course
     existing = open_attempt(session, user, course, quiz.slug)
     if existing is not None:
@@ -392,6 +392,8 @@ def submit_attempt(session: Session, attempt: QuizAttempt, values: FormValues,
     answer."""
     if attempt.submitted_at is not None:
         return Submission(attempt, problems={})
+    # Before the attempt's row, like every change to the learner's progress in the course.
+    progress.lock_learner_course(session, attempt.user_id, attempt.course_id)
     now = now or utcnow()
     quiz = attempt_quiz(attempt)
     questions = attempt_questions(attempt, quiz)

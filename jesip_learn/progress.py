@@ -5,6 +5,11 @@ Progress is kept per course and item slug, so it survives versions that keep the
 What counts toward the next completion starts again (the "cycle" starts) when a version
 that needs renewal is published, and when a completion enters its last 90 days: from then
 the learner renews by completing each item again.
+
+Every change to a learner's progress in a course (starting or finishing an item, a quiz
+attempt or a scenario run) first takes `lock_learner_course`, so two tabs or two server
+workers changing it at once take turns: each sees what the other did, and a course that
+both finish together is completed exactly once.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .audit import record_event
 from .courses import ItemOutline, version_outline
+from .db import begin_writing
 from .models import (
     Completion,
     Course,
@@ -129,25 +137,54 @@ def cycle_start(session: Session, user: User, course: Course, now: datetime) -> 
     return _cycle_start(*inputs, now)
 
 
+# --- one change at a time ------------------------------------------------------------------
+
+
+def lock_learner_course(session: Session, user_id: int, course_id: int) -> None:
+    """Wait until no other transaction is changing this learner's progress in this course,
+    and keep the others waiting until this one ends. Call it before reading what the change
+    depends on: what it reads afterwards includes everything the others committed.
+
+    On PostgreSQL this is a transaction-level advisory lock keyed (learner id, course id),
+    the only advisory locks of the two-key form this site takes; like a row lock it gives
+    up after the connection's lock_timeout, which the edge reports as the database being
+    busy. SQLite has one writer at a time, so a transaction that began as a writer already
+    has the database to itself; one that has not begun yet begins as a writer here.
+    """
+    if not session.in_transaction():
+        begin_writing(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(user_id, course_id)))
+
+
 # --- items -------------------------------------------------------------------------------
+
+_PROGRESS_KEY = ("user_id", "course_id", "item_slug")
 
 
 def _progress_row(session: Session, user: User, course: Course, slug: str,
                   now: datetime) -> ItemProgress:
-    row = session.scalar(select(ItemProgress).where(
+    """The learner's row for the item, made when it is missing. Made with INSERT ... ON
+    CONFLICT DO NOTHING: a row another transaction has just made is found, never made
+    twice."""
+    find = select(ItemProgress).where(
         ItemProgress.user_id == user.id, ItemProgress.course_id == course.id,
-        ItemProgress.item_slug == slug))
+        ItemProgress.item_slug == slug).execution_options(populate_existing=True)
+    row = session.scalar(find)
     if row is None:
-        row = ItemProgress(user_id=user.id, course_id=course.id, item_slug=slug,
-                           started_at=now)
-        session.add(row)
-        session.flush()
+        insert = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
+                  else sqlite_insert)
+        session.execute(insert(ItemProgress).values(
+            user_id=user.id, course_id=course.id, item_slug=slug, started_at=now)
+            .on_conflict_do_nothing(index_elements=list(_PROGRESS_KEY)))
+        row = session.scalar(find)
     return row
 
 
 def start_item(session: Session, user: User, version: CourseVersion, slug: str,
                now: datetime | None = None) -> None:
     """The learner has opened the item; in a new cycle it counts as started again."""
+    lock_learner_course(session, user.id, version.course_id)
     now = now or utcnow()
     row = _progress_row(session, user, version.course, slug, now)
     start = cycle_start(session, user, version.course, now)
@@ -240,6 +277,7 @@ def published_item_state(session: Session, user: User, code: str, slug: str,
 def complete_item(session: Session, user: User, version: CourseVersion, slug: str,
                   now: datetime | None = None) -> Completion | None:
     """Record an item as done; returns the course completion when this finished the course."""
+    lock_learner_course(session, user.id, version.course_id)
     now = now or utcnow()
     row = _progress_row(session, user, version.course, slug, now)
     previously_completed_at = row.completed_at
@@ -279,7 +317,10 @@ def complete_published_item(session: Session, user_id: int, course_id: int, slug
 
 def complete_course_if_done(session: Session, user: User, version: CourseVersion,
                             now: datetime) -> Completion | None:
-    """Every item of the published version done in this cycle: record one completion."""
+    """Every item of the published version done in this cycle: record one completion.
+    Exactly one, however many items finish at once: the caller holds the learner's lock
+    for the course (`lock_learner_course`), so what is read here includes every item that
+    finished before."""
     if version.course.published_version_id != version.id:
         return None
     states = item_states(session, user, version, now)

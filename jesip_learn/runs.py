@@ -7,16 +7,18 @@ started on (`run.version`), so publishing a new version never changes a run in p
 
 Every move names the step the learner was shown: a second press of the same button (a
 double click, a replayed POST, a second tab) finds the run already past that step and
-changes nothing.
+changes nothing. Two moves at once take turns (`progress.lock_learner_course`), and each is
+saved only onto the path it was worked out from, so a page left open in another tab can
+never answer a step twice, nor leave a run finished anywhere but at an ending.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import courses, progress, scoring
@@ -54,15 +56,22 @@ class RunError(ValueError):
         self.field_errors = field_errors or {}
 
 
+ANSWERED_ELSEWHERE = ("This step was already answered in another tab, so the answer you "
+                      "gave here was not saved. The walkthrough carries on from where it "
+                      "has got to.")
+
+
 @dataclass(frozen=True, slots=True)
 class Move:
     """What a choice did: `advanced` is False when the run had already moved past the step
-    the learner was shown (nothing changed); `completion` is set when it finished the
-    course."""
+    the learner was shown (nothing changed); then `answered_elsewhere` says that step was
+    given another answer (on a page open in another tab), rather than this same answer sent
+    again. `completion` is set when the move finished the course."""
 
     run: ScenarioRun
     advanced: bool
     completion: Completion | None = None
+    answered_elsewhere: bool = False
 
 
 # --- reading a run -----------------------------------------------------------------------
@@ -95,8 +104,8 @@ def _choice(step: Step, choice_id: str | None) -> Choice | None:
     return next((choice for choice in step.choices if choice.id == choice_id), None)
 
 
-def _path_steps(run: ScenarioRun) -> list[scoring.PathStep]:
-    return [scoring.PathStep(step_id, choice_id) for step_id, choice_id in run.path]
+def _path_steps(path: list) -> list[scoring.PathStep]:
+    return [scoring.PathStep(step_id, choice_id) for step_id, choice_id in path]
 
 
 def run_for(session: Session, user: User, run_id: int) -> ScenarioRun | None:
@@ -130,8 +139,10 @@ def run_history(session: Session, user: User, course: Course,
 
 def start_run(session: Session, user: User, version: CourseVersion, scenario: Scenario,
               now: datetime | None = None) -> ScenarioRun:
-    """Resume the learner's open run of this scenario, or start one at its first step."""
+    """Resume the learner's open run of this scenario, or start one at its first step.
+    Pressed twice at once, the second press waits for the first and resumes its run."""
     now = now or utcnow()
+    progress.lock_learner_course(session, user.id, version.course_id)
     progress.start_item(session, user, version, scenario.slug, now)
     run = open_run(session, user, version.course, scenario.slug)
     if run is None:
@@ -147,8 +158,9 @@ def choose(session: Session, run: ScenarioRun, scenario: Scenario, choice_id: st
            shown_step_id: str | None = None, now: datetime | None = None) -> Move:
     """Take one of the current step's choices. `shown_step_id` is the step the learner's
     page showed: when the run has moved on since, nothing happens."""
+    _take_turn(session, run)
     if shown_step_id is not None and shown_step_id != run.path[-1][0]:
-        return Move(run, advanced=False)
+        return _moved_on(run, shown_step_id, lambda step_choice: step_choice == choice_id)
     step = _step_to_answer(run, scenario)
     if step.kind == "methane":
         raise RunError("Write your METHANE message, then select Continue")
@@ -162,22 +174,23 @@ def submit_methane(session: Session, run: ScenarioRun, scenario: Scenario,
                    texts: Sequence[str | None], shown_step_id: str | None = None,
                    now: datetime | None = None) -> Move:
     """Store the learner's METHANE message for the current step and move on."""
+    _take_turn(session, run)
     if shown_step_id is not None and shown_step_id != run.path[-1][0]:
-        return Move(run, advanced=False)
+        stored = (run.methane or {}).get(shown_step_id) or []
+        return _moved_on(run, shown_step_id,
+                         lambda _choice: _seven_texts(stored) == _seven_texts(texts))
     step = _step_to_answer(run, scenario)
     if step.kind != "methane" or not step.choices:
         raise RunError("This step does not ask for a METHANE message")
     cleaned = clean_methane(texts)
-    run.methane = {**(run.methane or {}), step.id: cleaned}
-    return _advance(session, run, scenario, step.choices[0], now or utcnow())
+    return _advance(session, run, scenario, step.choices[0], now or utcnow(),
+                    methane=cleaned)
 
 
 def clean_methane(texts: Sequence[str | None]) -> list[str]:
     """The seven texts trimmed; or a RunError naming each field that is too long
     (`field_errors`), or saying that at least one must be filled in (the message as a whole)."""
-    texts = list(texts)[:len(METHANE_FIELDS)]
-    texts += [""] * (len(METHANE_FIELDS) - len(texts))
-    cleaned = [(text or "").strip() for text in texts]
+    cleaned = _seven_texts(texts)
     too_long = {
         index: f"{letter} – {label} must be {METHANE_MAX_CHARACTERS} characters or fewer"
         for index, ((letter, label), text) in enumerate(zip(METHANE_FIELDS, cleaned,
@@ -191,10 +204,18 @@ def clean_methane(texts: Sequence[str | None]) -> list[str]:
     return cleaned
 
 
+def _seven_texts(texts: Sequence[str | None]) -> list[str]:
+    """One trimmed text for each METHANE part, empty where none was sent."""
+    texts = list(texts)[:len(METHANE_FIELDS)]
+    texts += [""] * (len(METHANE_FIELDS) - len(texts))
+    return [(text or "").strip() for text in texts]
+
+
 def start_again(session: Session, run: ScenarioRun, now: datetime | None = None) -> ScenarioRun:
     """Leave this run in the learner's history and begin a new one on the published version.
     Pressing it twice does not start twice: the second press finds the new run open."""
     now = now or utcnow()
+    _take_turn(session, run)
     if is_open(run):
         run.abandoned_at = now
         session.flush()
@@ -205,6 +226,24 @@ def start_again(session: Session, run: ScenarioRun, now: datetime | None = None)
                                   for item in version.items):
         version = run.version  # the scenario has left the course: play the old one again
     return start_run(session, user, version, courses.version_item(version, run.item_slug), now)
+
+
+def _take_turn(session: Session, run: ScenarioRun) -> None:
+    """Wait while another move on the learner's progress in this course is under way, then
+    read the run as it stands now: a move made meanwhile in another tab is seen, not
+    overwritten."""
+    progress.lock_learner_course(session, run.user_id, run.course_id)
+    session.refresh(run)
+
+
+def _moved_on(run: ScenarioRun, shown_step_id: str,
+              same_answer: Callable[[str | None], bool]) -> Move:
+    """The run had moved past the step the page showed, so nothing changes. When that step
+    was answered, and not with this same answer (a double click, a replayed POST), the
+    answer came from a page left open in another tab: the learner is told."""
+    answers = [choice_id for step_id, choice_id in run.path[:-1] if step_id == shown_step_id]
+    elsewhere = bool(answers) and not same_answer(answers[-1])
+    return Move(run, advanced=False, answered_elsewhere=elsewhere)
 
 
 def _step_to_answer(run: ScenarioRun, scenario: Scenario) -> Step:
@@ -219,30 +258,47 @@ def _step_to_answer(run: ScenarioRun, scenario: Scenario) -> Step:
 
 
 def _advance(session: Session, run: ScenarioRun, scenario: Scenario, choice: Choice,
-             now: datetime) -> Move:
-    """Record the choice on the current step and step onto its target (a new list, so the
-    JSON column sees the change)."""
+             now: datetime, methane: list[str] | None = None) -> Move:
+    """Record the choice (and the METHANE message) on the current step and step onto its
+    target; at an ending, finish the run in the same change."""
     step_id = run.path[-1][0]
-    run.path = [*run.path[:-1], [step_id, choice.id], [choice.target, None]]
+    changes: dict = {"path": [*run.path[:-1], [step_id, choice.id], [choice.target, None]]}
+    if methane is not None:
+        changes["methane"] = {**(run.methane or {}), step_id: methane}
+    target = scenario.step(choice.target)
+    ending = target is not None and target.kind == "end"
+    if ending:
+        score = scoring.score_scenario(scenario, _path_steps(changes["path"]))
+        changes.update(finished_at=now, result=score.result, points=score.points,
+                       best_points=score.best)
+    if not _save_move(session, run, changes):
+        return Move(run, advanced=False, answered_elsewhere=True)
     xapi_outbox.record(session, lambda settings: xapi_statements.scenario_choice(
         settings, session.get(User, run.user_id), run, scenario, scenario.step(step_id), choice,
         now))
-    target = scenario.step(choice.target)
-    completion = None
-    if target is not None and target.kind == "end":
-        completion = _finish(session, run, scenario, now)
-    session.flush()
+    completion = _finish(session, run, scenario, now) if ending else None
     return Move(run, advanced=True, completion=completion)
+
+
+def _save_move(session: Session, run: ScenarioRun, changes: dict) -> bool:
+    """Save a move onto the run only as it was read: still open, its path no longer than it
+    was (a path only grows, one entry a move). False, and nothing saved, when another move
+    got there first."""
+    result = session.execute(
+        update(ScenarioRun).where(
+            ScenarioRun.id == run.id, ScenarioRun.finished_at.is_(None),
+            ScenarioRun.abandoned_at.is_(None),
+            func.json_array_length(ScenarioRun.path) == len(run.path))
+        .values(**changes), execution_options={"synchronize_session": False})
+    session.refresh(run)  # what the database now holds, whoever wrote it
+    return result.rowcount == 1
 
 
 def _finish(session: Session, run: ScenarioRun, scenario: Scenario,
             now: datetime) -> Completion | None:
-    score = scoring.score_scenario(scenario, _path_steps(run))
-    run.finished_at = now
-    run.result, run.points, run.best_points = score.result, score.points, score.best
     xapi_outbox.record(session, lambda settings: xapi_statements.scenario_completed(
         settings, session.get(User, run.user_id), run, scenario, now))
-    if score.result != "pass":
+    if run.result != "pass":
         return None
     return progress.complete_published_item(session, run.user_id, run.course_id, run.item_slug,
                                             now)
@@ -306,7 +362,7 @@ def debrief(run: ScenarioRun, scenario: Scenario) -> Debrief:
             model = [line.text for line in step.model_answer.lines]
             messages.append(MethaneDebrief(step.id, step.title,
                                            scoring.compare_methane(model, written)))
-    score = scoring.score_scenario(scenario, _path_steps(run))
+    score = scoring.score_scenario(scenario, _path_steps(run.path))
     last = current_step(run, scenario)
     return Debrief(
         path=path, ending=last if last is not None and last.kind == "end" else None,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from jesip_learn import courses, progress, runs
 from jesip_learn.models import ItemProgress, ScenarioRun
@@ -102,6 +102,35 @@ def test_a_replayed_choice_does_not_advance_twice(session, learner, version, sce
     assert not replay.advanced
     assert run.path == [["first-call", "1"], ["exact-location", None]]
     assert run.finished_at is None
+
+
+def test_a_different_choice_on_a_step_already_answered_is_told_apart(session, learner,
+                                                                     version, scenario):
+    run = runs.start_run(session, learner, version, scenario, NOW)
+    walk(session, run, scenario, "1")
+    replay = runs.choose(session, run, scenario, "1", "first-call", NOW)
+    assert not replay.advanced and not replay.answered_elsewhere
+    other_tab = runs.choose(session, run, scenario, "2", "first-call", NOW)
+    assert not other_tab.advanced and other_tab.answered_elsewhere
+    unknown = runs.choose(session, run, scenario, "1", "no-such-step", NOW)
+    assert not unknown.advanced and not unknown.answered_elsewhere
+    assert run.path == [["first-call", "1"], ["exact-location", None]]
+
+
+def test_a_move_worked_out_from_an_old_path_is_not_saved(session, learner, version, scenario):
+    """What a second worker that read the run before the first saved its move would do, if
+    it got past the lock: the move is saved only onto the path it was worked out from."""
+    run = runs.start_run(session, learner, version, scenario, NOW)
+    walk(session, run, scenario, "1")
+    session.execute(update(ScenarioRun).where(ScenarioRun.id == run.id).values(
+        path=[["first-call", "1"], ["exact-location", "1"], ["methane-message", None]]),
+        execution_options={"synchronize_session": False})  # the object keeps the old path
+    assert run.path[-1] == ["exact-location", None]
+    step = scenario.step("exact-location")
+    move = runs._advance(session, run, scenario, step.choices[1], NOW)
+    assert not move.advanced and move.answered_elsewhere
+    assert run.path[-1] == ["methane-message", None]
+    assert run.finished_at is None and run.result is None
 
 
 def test_choose_refuses_the_methane_step(session, learner, version, scenario):

@@ -3,7 +3,7 @@ METHANE message and the debrief. The moves themselves are in jesip_learn/runs.py
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
@@ -59,8 +59,12 @@ def own_run(code: str, slug: str, run_id: int):
     return run, runs.scenario_for(run)
 
 
-def after_move(run: ScenarioRun, scenario) -> str:
-    """The feedback of the choice just made, or straight on when it has none."""
+def after_move(run: ScenarioRun, scenario, move: runs.Move) -> str:
+    """The feedback of the choice just made, or straight on when it has none. A step
+    already answered in another tab: the step the run has got to, saying so."""
+    if move.answered_elsewhere:
+        flash(runs.ANSWERED_ELSEWHERE)
+        return run_url("step", run)
     last = runs.last_choice(run, scenario)
     if last is not None and last[1].feedback_html.strip():
         return run_url("feedback", run)
@@ -118,7 +122,7 @@ def choose(code: str, slug: str, run_id: int):
         show_error(form, "choice", error.message)
         return render_step(run, scenario, form)
     announce_completion(move.completion)
-    return redirect(after_move(run, scenario))
+    return redirect(after_move(run, scenario, move))
 
 
 @blueprint.route("/runs/<int:run_id>/methane", methods=["POST"])
@@ -136,7 +140,7 @@ def methane(code: str, slug: str, run_id: int):
         return render_step(run, scenario, form,
                            message_error="" if error.field_errors else error.message)
     announce_completion(move.completion)
-    return redirect(after_move(run, scenario))
+    return redirect(after_move(run, scenario, move))
 
 
 @blueprint.route("/runs/<int:run_id>/feedback")

@@ -202,3 +202,30 @@ def test_pressing_a_choice_twice_moves_on_once(new_context, live_server, make_ac
     expect(heading(page)).to_have_text("Feedback on your choice")
     page.goto(step_url)
     expect(heading(page)).to_have_text("Location confirmed")
+
+
+def test_a_choice_in_a_second_tab_after_the_first_says_the_step_was_answered(
+        new_context, live_server, make_account, example_course):
+    """Two tabs on the same step: the first tab's choice is kept; the second tab's is not
+    saved, and its page says so and shows the step the run has got to."""
+    person = make_account()
+    context = new_context(bypass_csp=True)  # axe runs as a script
+    first = context.new_page()
+    sign_in(first, live_server.url, person.email)
+    first.goto(OVERVIEW)
+    first.get_by_role("button", name="Start", exact=True).click()
+    second = context.new_page()
+    second.goto(first.url)
+    expect(heading(second)).to_have_text("02:10, the first call")
+
+    choose(first, FIRST_CHOICE)
+    expect(heading(first)).to_have_text("Feedback on your choice")
+    choose(second, 'Send the nearest appliance to "the river"')
+    banner = second.locator(".govuk-notification-banner")
+    expect(banner).to_contain_text("This step was already answered in another tab")
+    expect(heading(second)).to_have_text("Location confirmed")
+
+    violations: list[str] = []
+    look_at(second, "scenario-answered-in-another-tab", violations)
+    assert not violations, f"{len(violations)} accessibility violation(s):\n" + "\n".join(
+        violations)

@@ -128,7 +128,63 @@ def test_a_replayed_choice_does_not_advance_twice(browser, learner, session):
     browser.submit(f"{url}/choose", data, form_url=url)
     page = browser.submit(f"{url}/choose", data, form_url=url)
     assert page.h1 == "Feedback on your choice"  # the first press's feedback, again
+    assert page.notifications == []
     assert only_run(session).path == [["first-call", "1"], ["exact-location", None]]
+
+
+ANSWERED_ELSEWHERE = ("This step was already answered in another tab, so the answer you "
+                      "gave here was not saved. The walkthrough carries on from where it "
+                      "has got to.")
+
+
+def test_a_different_choice_from_another_tab_is_not_saved_and_says_so(browser, learner,
+                                                                      session):
+    _page, url = start(browser)
+    browser.submit(f"{url}/choose", {"choice": "1", "step": "first-call"}, form_url=url)
+    page = browser.submit(f"{url}/choose", {"choice": "2", "step": "first-call"},
+                          form_url=url)
+    assert page.status == 200
+    assert page.notifications == [ANSWERED_ELSEWHERE]
+    assert page.h1 == "Location confirmed"  # where the run has got to
+    assert page.soup.find("input", attrs={"name": "step"})["value"] == "exact-location"
+    assert only_run(session).path == [["first-call", "1"], ["exact-location", None]]
+
+
+def test_a_choice_from_another_tab_after_a_fail_ending_shows_the_ending(browser, learner,
+                                                                        session):
+    page, url = start(browser)
+    press(browser, url, page, "Ask the caller for an exact location and what they can see")
+    browser.submit(f"{url}/choose", {"choice": "2", "step": "exact-location"}, form_url=url)
+    page = browser.submit(f"{url}/choose", {"choice": "1", "step": "exact-location"},
+                          form_url=url)
+    assert page.status == 200
+    assert page.notifications == [ANSWERED_ELSEWHERE]
+    assert page.h1 == "A slow start"
+    assert page.soup.find("a", string=lambda s: s and s.strip() == "See your debrief")
+    run = only_run(session)
+    assert run.path[-2:] == [["exact-location", "2"], ["delay", None]]
+    assert run.result == "fail"
+
+
+def test_a_different_methane_message_from_another_tab_is_not_saved(browser, learner,
+                                                                   session):
+    url = at_methane(browser)
+    browser.submit(f"{url}/methane", {**MESSAGE, "step": "methane-message"}, form_url=url)
+    other = {**MESSAGE, "hazards": "Something else", "step": "methane-message"}
+    page = browser.submit(f"{url}/methane", other, form_url=url)
+    assert page.notifications == [ANSWERED_ELSEWHERE]
+    assert page.h1 == "Everyone safe"
+    assert only_run(session).methane["methane-message"][3] == (
+        "Fast-flowing water, electricity")
+
+
+def test_a_methane_message_sent_twice_reads_as_sent_once(browser, learner, session):
+    url = at_methane(browser)
+    data = {**MESSAGE, "step": "methane-message"}
+    browser.submit(f"{url}/methane", data, form_url=url)
+    page = browser.submit(f"{url}/methane", data, form_url=url)
+    assert page.notifications == []
+    assert page.h1 == "Everyone safe"
 
 
 def test_a_choice_that_is_not_offered_is_an_error(browser, learner, session):
