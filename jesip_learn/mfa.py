@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +34,8 @@ RECOVERY_LENGTH = 10
 WRONG_CODE = "The code is not right. Check your authenticator app and enter the current code."
 CODE_USED = ("That code has already been used. Wait for your authenticator app to show a new "
              "code, then enter it.")
+SET_UP_WRONG = ("The code is not right. Check the app shows JESIP Learn, then enter the 6-digit "
+                "code it shows now.")
 
 
 class TwoStepError(ValueError):
@@ -65,11 +68,15 @@ def code_for(secret: str, step: int) -> str:
 
 
 def _normalised(code: str) -> str:
-    return "".join((code or "").split()).replace("-", "").lower()
+    """Spaces, hyphens and case do not matter; digits typed on a keyboard of another script
+    (Arabic-Indic, full-width...) count as the digits they are."""
+    code = "".join((code or "").split()).replace("-", "").lower()
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in code)
 
 
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:
-    if len(code) != 6 or not code.isdigit():
+    # isascii too: isdigit() accepts "²", and compare_digest refuses non-ASCII strings.
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     current = time_step(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
@@ -111,8 +118,7 @@ def turn_on(session: Session, user: User, secret: str, code: str, *, address: st
     now = now or utcnow()
     step = _matching_step(secret, _normalised(code), now)
     if step is None:
-        raise TwoStepError("The code is not right. Check the app shows JESIP Learn, then "
-                           "enter the 6-digit code it shows now.")
+        raise TwoStepError(SET_UP_WRONG)
     user.mfa_secret = secret
     user.mfa_enabled_at = now
     user.mfa_last_step = step

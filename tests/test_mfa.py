@@ -156,3 +156,27 @@ def test_the_app_is_given_the_site_and_the_person(session):
     assert uri.startswith("otpauth://totp/JESIP%20Learn:sam%40example.org?")
     assert "secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" in uri and "issuer=JESIP%20Learn" in uri
     assert mfa.grouped("JBSWY3DPEHPK3PXP") == "JBSW Y3DP EHPK 3PXP"
+
+
+@pytest.mark.parametrize("typed", ["²²²²²²", "١٢٣٤٥٦", "１２３４５x", "12345²", "\x00" * 6,
+                                   "9" * 5000, "", "   "])
+def test_codes_that_are_not_codes_are_wrong_codes(session, typed):
+    user, _ = enrolled(session)
+    now = utcnow() + timedelta(minutes=5)
+    while "123456" in (mfa.code_for(user.mfa_secret, mfa.time_step(now) + drift)
+                       for drift in (-1, 0, 1)):  # what "١٢٣٤٥٦" means (one in 333,000)
+        now += timedelta(minutes=5)
+    result = sign_in_code(session, user, typed, now)
+    assert result.user is None and result.error == mfa.WRONG_CODE
+    with pytest.raises(mfa.TwoStepError, match="not right"):
+        mfa.check_code(session, user, typed, now=now)
+    with pytest.raises(mfa.TwoStepError, match="not right"):
+        mfa.turn_on(session, user, mfa.new_secret(), typed, now=now)
+
+
+def test_digits_typed_in_another_script_are_the_digits_they_are(session):
+    user, _ = enrolled(session)
+    now = utcnow() + timedelta(minutes=5)
+    code = mfa.code_for(user.mfa_secret, mfa.time_step(now))
+    arabic_indic = "".join(chr(0x0660 + int(digit)) for digit in code)
+    assert sign_in_code(session, user, arabic_indic, now).user is user

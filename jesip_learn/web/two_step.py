@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired, Length
 
 from jesip_learn import mfa
 from jesip_learn.models import User
@@ -37,6 +37,8 @@ from .safety import safe_next_url
 blueprint = Blueprint("two_step", __name__)
 
 PENDING_LIMIT = timedelta(minutes=5)
+# Longer than any code, recovery code included, typed with spaces: more is not a code.
+CODE_MAX_LENGTH = 40
 # What someone who must set up two-step verification may still reach.
 OPEN_WHILE_SETTING_UP = {"two_step.set_up", "two_step.recovery_codes", "auth.sign_out",
                          "static", "main.accessibility", "main.about", "main.healthz"}
@@ -70,7 +72,17 @@ def _pending_user() -> User | None:
 
 
 class CodeForm(FlaskForm):
-    code = StringField(validators=[InputRequired("Enter the code from your authenticator app")])
+    code = StringField(validators=[
+        DataRequired("Enter the code from your authenticator app"),
+        Length(max=CODE_MAX_LENGTH, message="Enter the 6-digit code from your authenticator "
+                                            "app")])
+
+
+class SignInCodeForm(FlaskForm):
+    code = StringField(validators=[
+        DataRequired("Enter the code from your authenticator app"),
+        Length(max=CODE_MAX_LENGTH, message="Enter the 6-digit code from your authenticator "
+                                            "app, or one of your recovery codes")])
 
 
 class SetUpForm(CodeForm):
@@ -85,7 +97,7 @@ def verify():
         session.pop("two_step", None)
         flash("Sign in again: the time to enter your code ran out.", "info")
         return redirect(url_for("auth.sign_in"))
-    form = CodeForm()
+    form = SignInCodeForm()
     if form.validate_on_submit():
         result = mfa.complete_sign_in(db(), user, form.code.data, address=client_address(),
                                       throttle=throttle())

@@ -3,6 +3,7 @@ settings, the administrators' reset, and the rule for administrators and manager
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from jesip_learn import mfa
@@ -206,3 +207,59 @@ def test_moving_to_a_new_phone_needs_the_password(browser, make, organisation, a
     assert moved.h1 == "Save your recovery codes"
     new_secret = session.get(User, manager.id, populate_existing=True).mfa_secret
     assert new_secret not in (None, old_secret)
+
+
+LONG = "1" * 5000
+ENTER_CODE = "Enter the code from your authenticator app"
+
+
+@pytest.mark.parametrize("typed, error", [
+    ("²", mfa.WRONG_CODE), ("²²²²²²", mfa.WRONG_CODE), ("١٢٣٤٥٧", mfa.WRONG_CODE),
+    ("", ENTER_CODE), ("   ", ENTER_CODE),
+    (LONG, "Enter the 6-digit code from your authenticator app, or one of your recovery codes"),
+])
+def test_the_sign_in_code_page_answers_odd_input_with_its_form(browser, make, organisation,
+                                                               typed, error):
+    manager = make.user(organisation=organisation, permissions={"manager"})
+    password_step(browser, manager.email)
+    page = browser.submit(TWO_STEP_PATH, {"code": typed})
+    assert page.status == 200 and page.h1 == "Enter your security code"
+    assert page.errors == [error]
+    assert page.error_links() == {error: "code"}
+
+
+@pytest.mark.parametrize("typed, error", [
+    ("²²²²²²", mfa.SET_UP_WRONG), ("١٢٣٤٥٧", mfa.SET_UP_WRONG), ("", ENTER_CODE),
+    (LONG, "Enter the 6-digit code from your authenticator app"),
+])
+def test_the_set_up_page_answers_odd_input_with_its_form(browser, make, organisation, typed,
+                                                         error):
+    learner = make.user(organisation=organisation)
+    browser.sign_in(learner.email)
+    page = browser.submit("/account/two-step/set-up", {"code": typed})
+    assert page.status == 200 and page.h1 == "Set up two-step verification"
+    assert page.errors == [error]
+
+
+def test_a_very_long_password_when_moving_phone_is_just_wrong(browser, make, organisation):
+    manager = make.user(organisation=organisation, permissions={"manager"})
+    browser.sign_in(manager.email)
+    page = browser.get("/account/two-step/set-up")
+    wrong = browser.submit("/account/two-step/set-up", {"code": code_from_set_up_page(page),
+                                                        "password": "p" * 100_000})
+    assert wrong.status == 200 and wrong.errors == ["Enter your current password"]
+
+
+@pytest.mark.parametrize("action, typed, error", [
+    ("new-recovery-codes", "²²²²²²", mfa.WRONG_CODE),
+    ("new-recovery-codes", LONG, "Enter the 6-digit code from your authenticator app"),
+    ("turn-off", "١٢٣٤٥٧", mfa.WRONG_CODE), ("turn-off", "   ", ENTER_CODE),
+])
+def test_the_settings_page_answers_odd_input_with_its_form(browser, make, organisation,
+                                                           action, typed, error, app):
+    learner = make.user(organisation=organisation, two_step=True)
+    browser.sign_in(learner.email)
+    page = browser.submit(f"/account/two-step/{action}", {"code": typed},
+                          form_url="/account/two-step")
+    assert page.status == 400 and page.h1 == "Two-step verification"
+    assert page.errors == [error]
