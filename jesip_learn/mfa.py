@@ -36,6 +36,10 @@ CODE_USED = ("That code has already been used. Wait for your authenticator app t
              "code, then enter it.")
 SET_UP_WRONG = ("The code is not right. Check the app shows JESIP Learn, then enter the 6-digit "
                 "code it shows now.")
+OWN_RESET = ("You cannot reset your own two-step verification. To move it to a new phone, use "
+             "“Set up two-step verification on a new phone” in your account’s two-step "
+             "verification settings: it asks for your password and a code. If you have lost "
+             "your phone and your recovery codes, another administrator must reset it.")
 
 
 class TwoStepError(ValueError):
@@ -152,6 +156,15 @@ def turn_off(session: Session, actor: User, user: User, *, address: str = "") ->
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     action = "mfa.disabled" if actor.id == user.id else "mfa.reset"
     record_event(session, action, actor=actor, subject=user, address=address)
+
+
+def reset(session: Session, admin: User, user: User, *, address: str = "") -> None:
+    """An administrator's reset, for someone who has lost their phone and their recovery
+    codes. Never their own: moving it to a new phone asks for their password and a code,
+    which a session left open on someone else's screen cannot give."""
+    if admin.id == user.id:
+        raise TwoStepError(OWN_RESET)
+    turn_off(session, admin, user, address=address)
 
 
 @dataclass(frozen=True)

@@ -180,3 +180,13 @@ def test_digits_typed_in_another_script_are_the_digits_they_are(session):
     code = mfa.code_for(user.mfa_secret, mfa.time_step(now))
     arabic_indic = "".join(chr(0x0660 + int(digit)) for digit in code)
     assert sign_in_code(session, user, arabic_indic, now).user is user
+
+
+def test_an_administrator_cannot_reset_their_own(session):
+    admin, _ = enrolled(session, permissions={"admin"})
+    with pytest.raises(mfa.TwoStepError, match="cannot reset your own"):
+        mfa.reset(session, admin, admin)
+    assert admin.mfa_enabled
+    other, _ = enrolled(session, permissions={"manager"})
+    mfa.reset(session, admin, other)
+    assert not other.mfa_enabled

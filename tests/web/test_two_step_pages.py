@@ -209,6 +209,25 @@ def test_moving_to_a_new_phone_needs_the_password(browser, make, organisation, a
     assert new_secret not in (None, old_secret)
 
 
+def test_an_administrator_cannot_reset_their_own_and_is_told_how_to_move_it(
+        browser, make, organisation, session):
+    admin = make.user(organisation=organisation, permissions={"admin"})
+    browser.sign_in(admin.email)
+    own_page = browser.get(f"/admin/users/{admin.id}")
+    assert own_page.status == 200
+    assert "Reset two-step verification" not in own_page.text
+    assert own_page.soup.find("a", href="/account/two-step") is not None
+    response = browser.submit(f"/admin/users/{admin.id}/reset-two-step", {},
+                              follow_redirects=False, form_url=f"/admin/users/{admin.id}")
+    assert response.status_code == 302
+    page = browser.get(response.headers["Location"])
+    assert page.status == 200 and page.h1 == f"Edit {admin.name}"
+    assert page.notifications == [mfa.OWN_RESET]
+    assert session.get(User, admin.id, populate_existing=True).mfa_enabled
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "mfa.reset",
+                                                   AuditEvent.subject_user_id == admin.id)) is None
+
+
 LONG = "1" * 5000
 ENTER_CODE = "Enter the code from your authenticator app"
 
