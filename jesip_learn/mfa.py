@@ -3,7 +3,10 @@ app, with single-use recovery codes for when the phone is lost.
 
 Administrators and managers must use it (they see other people's records); anyone else may.
 A code is accepted for the 30-second step it belongs to and one step either side, to allow
-for clocks that drift, and never twice: the last accepted step is kept.
+for clocks that drift, and never twice: the last accepted step is kept, and claimed with one
+conditional update, so that of sessions sending the same code at once exactly one wins (on
+PostgreSQL the others wait for the row, then find the step taken). A recovery code is claimed
+the same way.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .audit import record_event
 from .models import RecoveryCode, User, utcnow
@@ -136,9 +140,8 @@ def check_code(session: Session, user: User, code: str, *, now: datetime | None 
     step = _matching_step(user.mfa_secret or "", _normalised(code), now)
     if step is None:
         raise TwoStepError(WRONG_CODE)
-    if user.mfa_last_step is not None and step <= user.mfa_last_step:
+    if not _claim_step(session, user, step):
         raise TwoStepError(CODE_USED)
-    user.mfa_last_step = step
 
 
 def turn_off(session: Session, actor: User, user: User, *, address: str = "") -> None:
@@ -165,6 +168,26 @@ def reset(session: Session, admin: User, user: User, *, address: str = "") -> No
     if admin.id == user.id:
         raise TwoStepError(OWN_RESET)
     turn_off(session, admin, user, address=address)
+
+
+def _claim_step(session: Session, user: User, step: int) -> bool:
+    """Record the step as used unless it, or a later one, was used already."""
+    claimed = session.execute(
+        update(User).where(User.id == user.id, or_(User.mfa_last_step.is_(None),
+                                                   User.mfa_last_step < step))
+        .values(mfa_last_step=step).execution_options(synchronize_session=False)).rowcount
+    if claimed == 1:
+        set_committed_value(user, "mfa_last_step", step)
+    return claimed == 1
+
+
+def _claim_recovery_code(session: Session, code: RecoveryCode, now: datetime) -> bool:
+    claimed = session.execute(
+        update(RecoveryCode).where(RecoveryCode.id == code.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if claimed == 1:
+        set_committed_value(code, "used_at", now)
+    return claimed == 1
 
 
 @dataclass(frozen=True)
@@ -194,18 +217,16 @@ def complete_sign_in(
         return SecondStep(None, refusal)
     entered = _normalised(code)
     step = _matching_step(user.mfa_secret or "", entered, now)
-    if step is not None and user.mfa_last_step is not None and step <= user.mfa_last_step:
-        return _failed(session, user, address, throttle, now, CODE_USED)
     recovery = None
-    if step is None:
+    if step is not None:
+        if not _claim_step(session, user, step):
+            return _failed(session, user, address, throttle, now, CODE_USED)
+    else:
         recovery = session.scalar(select(RecoveryCode).where(
             RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
             RecoveryCode.code_hash == _hash_code(entered)))
-        if recovery is None:
+        if recovery is None or not _claim_recovery_code(session, recovery, now):
             return _failed(session, user, address, throttle, now, WRONG_CODE)
-        recovery.used_at = now
-    else:
-        user.mfa_last_step = step
     throttle.clear(session, user.email)
     user.last_sign_in_at = now
     record_event(session, "sign_in.succeeded", actor=user, subject=user, address=address,
