@@ -7,6 +7,9 @@ for clocks that drift, and never twice: the last accepted step is kept, and clai
 conditional update, so that of sessions sending the same code at once exactly one wins (on
 PostgreSQL the others wait for the row, then find the step taken). A recovery code is claimed
 the same way.
+
+The key being set up and new recovery codes wait on the server (`TwoStepPending`) for a short
+while, never in the session cookie, which the browser can read.
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .audit import record_event
-from .models import RecoveryCode, User, utcnow
+from .models import RecoveryCode, TwoStepPending, User, utcnow
 from .throttle import DatabaseLoginThrottle, RedisLoginThrottle
 
 ISSUER = "JESIP Learn"
@@ -34,12 +39,22 @@ RECOVERY_CODE_COUNT = 10
 # Ten letters and digits a person cannot confuse (no 0/o, 1/l/i): about 49 bits each.
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 RECOVERY_LENGTH = 10
+# What waits on the server: a key until the app proves it, codes until the person saves them.
+PENDING_KEY = "authenticator-key"
+PENDING_CODES = "recovery-codes"
+KEY_LIFETIME = timedelta(hours=1)
+CODES_LIFETIME = timedelta(minutes=15)
 
 WRONG_CODE = "The code is not right. Check your authenticator app and enter the current code."
 CODE_USED = ("That code has already been used. Wait for your authenticator app to show a new "
              "code, then enter it.")
 SET_UP_WRONG = ("The code is not right. Check the app shows JESIP Learn, then enter the 6-digit "
                 "code it shows now.")
+KEY_GONE = ("The key you scanned is no longer waiting to be set up: it has been used, or it ran "
+            "out after an hour. Scan the QR code below (or type its key), then enter the code "
+            "the app shows.")
+MUST_USE = ("Administrators and managers must use two-step verification. To use a new phone, "
+            "set it up again instead.")
 OWN_RESET = ("You cannot reset your own two-step verification. To move it to a new phone, use "
              "“Set up two-step verification on a new phone” in your account’s two-step "
              "verification settings: it asks for your password and a code. If you have lost "
@@ -103,16 +118,29 @@ def _new_recovery_code() -> str:
 
 
 def replace_recovery_codes(session: Session, user: User, *, address: str = "",
-                           announce: bool = True) -> list[str]:
-    """New codes, shown once; every earlier code stops working."""
+                           announce: bool = True, now: datetime | None = None) -> list[str]:
+    """New codes, kept on the server until the person has seen and saved them
+    (`recovery_codes_to_show`); every earlier code stops working."""
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     session.add_all(RecoveryCode(user_id=user.id, code_hash=_hash_code(_normalised(code)))
                     for code in codes)
+    _hold(session, user, PENDING_CODES, "\n".join(codes), CODES_LIFETIME, now or utcnow())
     if announce:
         record_event(session, "mfa.recovery_codes_replaced", actor=user, subject=user,
                      address=address)
     return codes
+
+
+def recovery_codes_to_show(session: Session, user: User, *,
+                           now: datetime | None = None) -> list[str]:
+    """The codes just made, until the person says they have saved them or 15 minutes pass."""
+    held = _waiting(session, user, PENDING_CODES, now or utcnow())
+    return held.value.split("\n") if held else []
+
+
+def recovery_codes_saved(session: Session, user: User) -> None:
+    _forget(session, user, PENDING_CODES)
 
 
 def recovery_codes_left(session: Session, user: User) -> int:
@@ -120,18 +148,48 @@ def recovery_codes_left(session: Session, user: User) -> int:
                                                      RecoveryCode.used_at.is_(None)))
 
 
-def turn_on(session: Session, user: User, secret: str, code: str, *, address: str = "",
-            now: datetime | None = None) -> list[str]:
-    """Keep the secret once a code from the app proves it was set up; return recovery codes."""
+def start_set_up(session: Session, user: User, *, now: datetime | None = None) -> str:
+    """The key for the authenticator app being set up: the one already waiting (reloading
+    the page keeps what was scanned), or a new one, kept on the server for an hour."""
     now = now or utcnow()
-    step = _matching_step(secret, _normalised(code), now)
+    waiting = _waiting(session, user, PENDING_KEY, now)
+    if waiting is not None:
+        return waiting.value
+    _forget_expired(session, now)
+    session.execute(delete(TwoStepPending).where(
+        TwoStepPending.user_id == user.id, TwoStepPending.purpose == PENDING_KEY,
+        TwoStepPending.expires_at <= now).execution_options(synchronize_session=False))
+    # Two tabs opening the page at once: the first key made is the one both show.
+    insert = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite_insert)
+    session.execute(insert(TwoStepPending).values(
+        user_id=user.id, purpose=PENDING_KEY, value=new_secret(), created_at=now,
+        expires_at=now + KEY_LIFETIME).on_conflict_do_nothing(
+        index_elements=["user_id", "purpose"]))
+    return _waiting(session, user, PENDING_KEY, now).value
+
+
+def turn_on(session: Session, user: User, code: str, *, address: str = "",
+            now: datetime | None = None) -> list[str]:
+    """Keep the waiting key once a code from the app proves it was set up; return recovery
+    codes. Of sessions proving the same key at once, the one that claims it wins."""
+    now = now or utcnow()
+    waiting = _waiting(session, user, PENDING_KEY, now)
+    if waiting is None:
+        raise TwoStepError(KEY_GONE)
+    step = _matching_step(waiting.value, _normalised(code), now)
     if step is None:
         raise TwoStepError(SET_UP_WRONG)
-    user.mfa_secret = secret
+    claimed = session.execute(delete(TwoStepPending).where(TwoStepPending.id == waiting.id)
+                              .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise TwoStepError(KEY_GONE)
+    session.expunge(waiting)  # its row is gone
+    user.mfa_secret = waiting.value
     user.mfa_enabled_at = now
     user.mfa_last_step = step
     record_event(session, "mfa.enabled", actor=user, subject=user, address=address)
-    return replace_recovery_codes(session, user, announce=False)
+    return replace_recovery_codes(session, user, announce=False, now=now)
 
 
 def check_code(session: Session, user: User, code: str, *, now: datetime | None = None) -> None:
@@ -148,8 +206,7 @@ def turn_off(session: Session, actor: User, user: User, *, address: str = "") ->
     """By the person (only if their role does not need it) or by an administrator, for
     someone who has lost their phone and their codes: they set it up again at next sign-in."""
     if actor.id == user.id and user.mfa_required:
-        raise TwoStepError("Administrators and managers must use two-step verification. To "
-                           "use a new phone, set it up again instead.")
+        raise TwoStepError(MUST_USE)
     if actor.id != user.id and not actor.is_admin:
         raise TwoStepError("Only an administrator can reset someone else's two-step "
                            "verification.")
@@ -157,6 +214,7 @@ def turn_off(session: Session, actor: User, user: User, *, address: str = "") ->
     user.mfa_enabled_at = None
     user.mfa_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    session.execute(delete(TwoStepPending).where(TwoStepPending.user_id == user.id))
     action = "mfa.disabled" if actor.id == user.id else "mfa.reset"
     record_event(session, action, actor=actor, subject=user, address=address)
 
@@ -188,6 +246,36 @@ def _claim_recovery_code(session: Session, code: RecoveryCode, now: datetime) ->
     if claimed == 1:
         set_committed_value(code, "used_at", now)
     return claimed == 1
+
+
+def _waiting(session: Session, user: User, purpose: str, now: datetime) -> TwoStepPending | None:
+    return session.scalar(select(TwoStepPending).where(
+        TwoStepPending.user_id == user.id, TwoStepPending.purpose == purpose,
+        TwoStepPending.expires_at > now))
+
+
+def _hold(session: Session, user: User, purpose: str, value: str, lifetime: timedelta,
+          now: datetime) -> None:
+    """Keep a secret on the server for a while, in place of any held for the same purpose."""
+    _forget_expired(session, now)
+    _forget(session, user, purpose)
+    session.add(TwoStepPending(user_id=user.id, purpose=purpose, value=value, created_at=now,
+                               expires_at=now + lifetime))
+
+
+def _forget_expired(session: Session, now: datetime) -> None:
+    """Everyone's secrets that have run out: they are not kept for people who never came back.
+    Rows another transaction holds are left for the next time, so no one waits for them."""
+    expired = (select(TwoStepPending.id).where(TwoStepPending.expires_at <= now)
+               .with_for_update(skip_locked=True))
+    session.execute(delete(TwoStepPending).where(TwoStepPending.id.in_(expired.scalar_subquery()))
+                    .execution_options(synchronize_session=False))
+
+
+def _forget(session: Session, user: User, purpose: str) -> None:
+    session.execute(delete(TwoStepPending).where(TwoStepPending.user_id == user.id,
+                                                 TwoStepPending.purpose == purpose)
+                    .execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,7 @@ def enrolled_user(database: Database, **kwargs) -> tuple[int, str, list[str]]:
         number = next(_people)
         user = make_user(session, organisation=make_organisation(session),
                          email=f"racer{number}@example.org", two_step=False, **kwargs)
-        secret = mfa.new_secret()
-        codes = mfa.turn_on(session, user, secret, _app_code(secret))
+        codes = mfa.turn_on(session, user, _app_code(mfa.start_set_up(session, user)))
         session.flush()
         return user.id, user.mfa_secret, codes
 
@@ -155,6 +154,23 @@ def test_one_app_code_changes_the_settings_once(database):
     assert {o.message for o in outcomes if isinstance(o, mfa.TwoStepError)} == {mfa.CODE_USED}
     assert count(database, select(func.count()).select_from(RecoveryCode).where(
         RecoveryCode.user_id == user_id)) == mfa.RECOVERY_CODE_COUNT
+
+
+def test_one_set_up_code_turns_it_on_once(database):
+    """Eight tabs proving the same new key at once: one set of recovery codes, one record."""
+    with database.write_session() as session:
+        user = make_user(session, organisation=make_organisation(session),
+                         email=f"racer{next(_people)}@example.org", two_step=False)
+        user_id, key = user.id, mfa.start_set_up(session, user)
+    code = _app_code(key)
+    outcomes = race(database, user_id, lambda session, user: mfa.turn_on(session, user, code))
+    assert not unexpected(outcomes)
+    turned_on = [o for o in outcomes if isinstance(o, list)]
+    assert len(turned_on) == 1, f"{len(turned_on)} of {ATTEMPTS} sessions turned it on"
+    assert count(database, select(func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.user_id == user_id)) == mfa.RECOVERY_CODE_COUNT
+    assert count(database, select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.subject_user_id == user_id, AuditEvent.action == "mfa.enabled")) == 1
 
 
 @pytest.mark.parametrize("kind", ["app code", "recovery code"])

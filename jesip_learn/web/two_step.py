@@ -30,7 +30,7 @@ from jesip_learn.models import User
 from jesip_learn.passwords import verify_password
 
 from .auth import start_session, throttle
-from .edge import client_address, db
+from .edge import client_address, db, writes_on_get
 from .forms import show_error
 from .safety import safe_next_url
 
@@ -130,24 +130,20 @@ def qr_code_svg(uri: str) -> Markup:
 
 @blueprint.route("/account/two-step/set-up", methods=["GET", "POST"])
 @login_required
+@writes_on_get  # the key waits on the server, not in the session cookie
 def set_up():
     form = SetUpForm()
-    # The same key until it is proved, so that reloading the page keeps what was scanned.
-    secret = session.get("new_mfa_secret") or mfa.new_secret()
-    session["new_mfa_secret"] = secret
     if form.validate_on_submit():
         try:
             if current_user.mfa_enabled and not verify_password(current_user.password_hash,
                                                                 form.password.data or ""):
                 raise mfa.TwoStepError("Enter your current password", field="password")
-            codes = mfa.turn_on(db(), current_user, secret, form.code.data,
-                                address=client_address())
+            mfa.turn_on(db(), current_user, form.code.data, address=client_address())
         except mfa.TwoStepError as error:
             show_error(form, error.field, error.message)
         else:
-            session.pop("new_mfa_secret", None)
-            session["new_recovery_codes"] = codes
             return redirect(url_for("two_step.recovery_codes"))
+    secret = mfa.start_set_up(db(), current_user)
     uri = mfa.provisioning_uri(secret, current_user.email)
     return render_template("auth/two_step_set_up.html", form=form, qr_code=qr_code_svg(uri),
                            secret=mfa.grouped(secret))
@@ -159,11 +155,11 @@ def recovery_codes():
     """New codes are shown once, straight after they are made."""
     form = FlaskForm()
     if form.validate_on_submit():
-        session.pop("new_recovery_codes", None)
+        mfa.recovery_codes_saved(db(), current_user)
         flash("Two-step verification is on.", "success")
         return redirect(safe_next_url(session.pop("after_two_step", None),
                                       url_for("two_step.settings")))
-    codes = session.get("new_recovery_codes") or abort(404)
+    codes = mfa.recovery_codes_to_show(db(), current_user) or abort(404)
     return render_template("auth/two_step_recovery_codes.html", form=form, codes=codes)
 
 
@@ -182,8 +178,7 @@ def new_recovery_codes():
 
 
 def _replace_codes():
-    session["new_recovery_codes"] = mfa.replace_recovery_codes(db(), current_user,
-                                                               address=client_address())
+    mfa.replace_recovery_codes(db(), current_user, address=client_address())
     return redirect(url_for("two_step.recovery_codes"))
 
 

@@ -3,6 +3,8 @@ settings, the administrators' reset, and the rule for administrators and manager
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -207,6 +209,41 @@ def test_moving_to_a_new_phone_needs_the_password(browser, make, organisation, a
     assert moved.h1 == "Save your recovery codes"
     new_secret = session.get(User, manager.id, populate_existing=True).mfa_secret
     assert new_secret not in (None, old_secret)
+
+
+def session_cookie(client) -> str:
+    """What the browser holds: the session cookie's content, decoded as anyone can."""
+    app = client.application
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"], domain="jesip.test")
+    if cookie is None:
+        return ""
+    content = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    return json.dumps(content) + cookie.value
+
+
+def test_no_two_step_secret_is_ever_in_the_session_cookie(browser, make, organisation, app):
+    learner = make.user(organisation=organisation)
+    browser.sign_in(learner.email)
+    page = browser.get("/account/two-step/set-up")
+    key = page.soup.find(id="mfa-secret").get_text().replace(" ", "")
+    assert len(key) == 32
+    assert key not in session_cookie(browser.client)
+    assert browser.get("/account/two-step/set-up").soup.find(id="mfa-secret").get_text(
+    ).replace(" ", "") == key, "the key waits on the server while it is scanned"
+    done = browser.submit("/account/two-step/set-up", {"code": code_from_set_up_page(page)},
+                          form_url=None)
+    codes = [li.get_text(strip=True) for li in done.soup.select("#recovery-codes li")]
+    assert len(codes) == mfa.RECOVERY_CODE_COUNT
+    cookie = session_cookie(browser.client).lower()
+    assert key.lower() not in cookie
+    assert not [code for code in codes if code in cookie or code.replace("-", "") in cookie]
+    browser.submit("/account/two-step/recovery-codes", {})
+    new = browser.submit("/account/two-step/new-recovery-codes", {"code": code(app, learner)},
+                         form_url="/account/two-step")
+    new_codes = [li.get_text(strip=True) for li in new.soup.select("#recovery-codes li")]
+    assert len(new_codes) == mfa.RECOVERY_CODE_COUNT
+    cookie = session_cookie(browser.client).lower()
+    assert not [code for code in new_codes if code in cookie or code.replace("-", "") in cookie]
 
 
 def test_an_administrator_cannot_reset_their_own_and_is_told_how_to_move_it(
