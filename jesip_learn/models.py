@@ -309,6 +309,22 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class TwoStepPending(Base):
+    """A two-step secret held on the server for a short while, never in the session cookie
+    (which the browser can read): the key of an authenticator app being set up, until a
+    code from the app proves it, or new recovery codes, until the person has saved them."""
+
+    __tablename__ = "mfa_pending"
+    __table_args__ = (UniqueConstraint("user_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(20))  # "authenticator-key", "recovery-codes"
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class OneTimeToken(Base):
     """A single-use, expiring secret sent by email or printed. Only its hash is stored."""
 

@@ -43,6 +43,7 @@ from .models import (
     ReportSubscription,
     ScenarioRun,
     TransferRequest,
+    TwoStepPending,
     User,
     XapiStatement,
     utcnow,
@@ -157,6 +158,7 @@ def anonymise(session: Session, user: User, *, grounds: str, reason: str,
     for grant in [g for g in user.grants if g.permission != Permission.LEARNER]:
         user.grants.remove(grant)
     for model, column in ((RecoveryCode, RecoveryCode.user_id),
+                          (TwoStepPending, TwoStepPending.user_id),
                           (OneTimeToken, OneTimeToken.user_id),
                           (NotificationPreference, NotificationPreference.user_id),
                           (ReportSubscription, ReportSubscription.user_id),
@@ -310,6 +312,8 @@ NOT_EXPORTED = {
     ("learning_points", "created_by_id"): "learning points the person wrote for an exercise",
     ("exercise_requirements", "created_by_id"): "exercise rules the person added for an "
                                                 "organisation",
+    ("mfa_pending", "user_id"): "a two-step key being set up or new recovery codes to show: "
+                                "secrets, held for minutes",
 }
 # Secrets kept only as hashes, and the content of emails about other people.
 LEFT_OUT = {"password_hash", "mfa_secret", "code_hash", "token_hash"}

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from jesip_learn import mfa, users
-from jesip_learn.models import AuditEvent, RecoveryCode, utcnow
+from jesip_learn.models import AuditEvent, RecoveryCode, TwoStepPending, utcnow
 from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
 from tests.support.factories import PASSWORD, make_user
 
@@ -24,8 +24,8 @@ def actions(session, user) -> list[str]:
 
 def enrolled(session, **kwargs):
     user = make_user(session, two_step=False, **kwargs)
-    secret = mfa.new_secret()
-    codes = mfa.turn_on(session, user, secret, mfa.code_for(secret, mfa.time_step(utcnow())))
+    secret = mfa.start_set_up(session, user)
+    codes = mfa.turn_on(session, user, mfa.code_for(secret, mfa.time_step(utcnow())))
     session.flush()
     return user, codes
 
@@ -37,11 +37,11 @@ def sign_in_code(session, user, code, now=None):
 
 def test_turning_on_needs_a_right_code_and_gives_ten_single_use_recovery_codes(session):
     user = make_user(session, two_step=False)
-    secret = mfa.new_secret()
+    secret = mfa.start_set_up(session, user)
     with pytest.raises(mfa.TwoStepError):
-        mfa.turn_on(session, user, secret, mfa.code_for(secret, mfa.time_step(utcnow()) + 60))
+        mfa.turn_on(session, user, mfa.code_for(secret, mfa.time_step(utcnow()) + 60))
     assert not user.mfa_enabled and user.mfa_secret is None
-    codes = mfa.turn_on(session, user, secret, mfa.code_for(secret, mfa.time_step(utcnow())))
+    codes = mfa.turn_on(session, user, mfa.code_for(secret, mfa.time_step(utcnow())))
     session.flush()
     assert user.mfa_enabled and user.mfa_secret == secret
     assert len(codes) == len(set(codes)) == mfa.RECOVERY_CODE_COUNT
@@ -156,3 +156,81 @@ def test_the_app_is_given_the_site_and_the_person(session):
     assert uri.startswith("otpauth://totp/JESIP%20Learn:sam%40example.org?")
     assert "secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" in uri and "issuer=JESIP%20Learn" in uri
     assert mfa.grouped("JBSWY3DPEHPK3PXP") == "JBSW Y3DP EHPK 3PXP"
+
+
+def test_the_key_being_set_up_waits_on_the_server_for_an_hour(session):
+    user = make_user(session, two_step=False)
+    now = utcnow()
+    key = mfa.start_set_up(session, user, now=now)
+    assert mfa.start_set_up(session, user, now=now + timedelta(minutes=59)) == key
+    later = now + mfa.KEY_LIFETIME + timedelta(seconds=1)
+    with pytest.raises(mfa.TwoStepError, match="no longer waiting"):
+        mfa.turn_on(session, user, mfa.code_for(key, mfa.time_step(later)), now=later)
+    new_key = mfa.start_set_up(session, user, now=later)
+    assert new_key != key
+    assert session.scalars(select(TwoStepPending.value)
+                           .where(TwoStepPending.user_id == user.id)).all() == [new_key]
+
+
+def test_a_set_up_code_turns_it_on_once(session):
+    user = make_user(session, two_step=False)
+    key = mfa.start_set_up(session, user)
+    code = mfa.code_for(key, mfa.time_step(utcnow()))
+    mfa.turn_on(session, user, code)
+    with pytest.raises(mfa.TwoStepError, match="no longer waiting"):
+        mfa.turn_on(session, user, code)
+    session.flush()
+    assert mfa.recovery_codes_left(session, user) == mfa.RECOVERY_CODE_COUNT
+    assert actions(session, user).count("mfa.enabled") == 1
+
+
+def test_new_recovery_codes_are_shown_until_saved_or_for_fifteen_minutes(session):
+    user, codes = enrolled(session)
+    assert mfa.recovery_codes_to_show(session, user) == codes
+    mfa.recovery_codes_saved(session, user)
+    assert mfa.recovery_codes_to_show(session, user) == []
+    now = utcnow()
+    new = mfa.replace_recovery_codes(session, user, now=now)
+    assert mfa.recovery_codes_to_show(session, user, now=now + timedelta(minutes=14)) == new
+    later = now + mfa.CODES_LIFETIME
+    assert mfa.recovery_codes_to_show(session, user, now=later) == []
+    # Run out, they are deleted the next time anyone's secret is kept.
+    other = make_user(session, two_step=False)
+    mfa.start_set_up(session, other, now=later)
+    session.flush()
+    assert session.scalar(select(TwoStepPending).where(TwoStepPending.user_id == user.id)) is None
+
+
+@pytest.mark.parametrize("typed", ["²²²²²²", "١٢٣٤٥٦", "１２３４５x", "12345²", "\x00" * 6,
+                                   "9" * 5000, "", "   "])
+def test_codes_that_are_not_codes_are_wrong_codes(session, typed):
+    user, _ = enrolled(session)
+    now = utcnow() + timedelta(minutes=5)
+    while "123456" in (mfa.code_for(user.mfa_secret, mfa.time_step(now) + drift)
+                       for drift in (-1, 0, 1)):  # what "١٢٣٤٥٦" means (one in 333,000)
+        now += timedelta(minutes=5)
+    result = sign_in_code(session, user, typed, now)
+    assert result.user is None and result.error == mfa.WRONG_CODE
+    with pytest.raises(mfa.TwoStepError, match="not right"):
+        mfa.check_code(session, user, typed, now=now)
+    mfa.start_set_up(session, user, now=now)  # moving to a new phone
+    with pytest.raises(mfa.TwoStepError, match="not right"):
+        mfa.turn_on(session, user, typed, now=now)
+
+
+def test_digits_typed_in_another_script_are_the_digits_they_are(session):
+    user, _ = enrolled(session)
+    now = utcnow() + timedelta(minutes=5)
+    code = mfa.code_for(user.mfa_secret, mfa.time_step(now))
+    arabic_indic = "".join(chr(0x0660 + int(digit)) for digit in code)
+    assert sign_in_code(session, user, arabic_indic, now).user is user
+
+
+def test_an_administrator_cannot_reset_their_own(session):
+    admin, _ = enrolled(session, permissions={"admin"})
+    with pytest.raises(mfa.TwoStepError, match="cannot reset your own"):
+        mfa.reset(session, admin, admin)
+    assert admin.mfa_enabled
+    other, _ = enrolled(session, permissions={"manager"})
+    mfa.reset(session, admin, other)
+    assert not other.mfa_enabled

@@ -34,6 +34,7 @@ from jesip_learn.models import (
     ReportSubscription,
     ScenarioRun,
     TokenPurpose,
+    TwoStepPending,
     User,
     XapiStatement,
 )
@@ -237,6 +238,8 @@ def _leaver(session, organisation, course, *, joined, left, name):
 def _personal_rows(session, person, course):
     session.add_all([
         RecoveryCode(user_id=person.id, code_hash="a" * 64),
+        TwoStepPending(user_id=person.id, purpose="authenticator-key", value="JBSWY3DPEHPK3PXP",
+                       expires_at=NOW + timedelta(hours=1)),
         OneTimeToken(purpose=TokenPurpose.PASSWORD_RESET, token_hash=f"{person.id:064d}",
                      user_id=person.id, expires_at=NOW),
         LoginFailure(email=person.email, address="192.0.2.1"),
@@ -299,7 +302,7 @@ def test_the_purge_anonymises_exactly_the_leavers_past_retention_and_no_figure_c
     assert old.name == f"Former user {old.id}"
     assert old.email == f"former-user-{old.id}@anonymised.invalid"
     assert old.password_hash == "" and old.mfa_secret is None and old.mfa_enabled_at is None
-    for model in (RecoveryCode, OneTimeToken, NotificationPreference):
+    for model in (RecoveryCode, TwoStepPending, OneTimeToken, NotificationPreference):
         assert session.scalar(select(func.count()).select_from(model)
                               .where(model.user_id == old.id)) == 0
     assert session.scalar(select(func.count()).select_from(LoginFailure).where(

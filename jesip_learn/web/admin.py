@@ -147,9 +147,13 @@ def user_edit(user_id: int):
 def reset_two_step(user_id: int):
     user = db().get(User, user_id) or abort(404)
     if FlaskForm().validate_on_submit() and user.mfa_enabled:
-        mfa.turn_off(db(), current_user, user, address=client_address())
-        flash(f"{user.name}’s two-step verification has been reset. They set it up again at "
-              "their next sign-in.", "success")
+        try:
+            mfa.reset(db(), current_user, user, address=client_address())
+        except mfa.TwoStepError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{user.name}’s two-step verification has been reset. They set it up again "
+                  "at their next sign-in.", "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 

@@ -23,20 +23,22 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired, Length
 
 from jesip_learn import mfa
 from jesip_learn.models import User
 from jesip_learn.passwords import verify_password
 
 from .auth import start_session, throttle
-from .edge import client_address, db
+from .edge import client_address, db, writes_on_get
 from .forms import show_error
 from .safety import safe_next_url
 
 blueprint = Blueprint("two_step", __name__)
 
 PENDING_LIMIT = timedelta(minutes=5)
+# Longer than any code, recovery code included, typed with spaces: more is not a code.
+CODE_MAX_LENGTH = 40
 # What someone who must set up two-step verification may still reach.
 OPEN_WHILE_SETTING_UP = {"two_step.set_up", "two_step.recovery_codes", "auth.sign_out",
                          "static", "main.accessibility", "main.about", "main.healthz"}
@@ -70,7 +72,17 @@ def _pending_user() -> User | None:
 
 
 class CodeForm(FlaskForm):
-    code = StringField(validators=[InputRequired("Enter the code from your authenticator app")])
+    code = StringField(validators=[
+        DataRequired("Enter the code from your authenticator app"),
+        Length(max=CODE_MAX_LENGTH, message="Enter the 6-digit code from your authenticator "
+                                            "app")])
+
+
+class SignInCodeForm(FlaskForm):
+    code = StringField(validators=[
+        DataRequired("Enter the code from your authenticator app"),
+        Length(max=CODE_MAX_LENGTH, message="Enter the 6-digit code from your authenticator "
+                                            "app, or one of your recovery codes")])
 
 
 class SetUpForm(CodeForm):
@@ -85,7 +97,7 @@ def verify():
         session.pop("two_step", None)
         flash("Sign in again: the time to enter your code ran out.", "info")
         return redirect(url_for("auth.sign_in"))
-    form = CodeForm()
+    form = SignInCodeForm()
     if form.validate_on_submit():
         result = mfa.complete_sign_in(db(), user, form.code.data, address=client_address(),
                                       throttle=throttle())
@@ -118,24 +130,20 @@ def qr_code_svg(uri: str) -> Markup:
 
 @blueprint.route("/account/two-step/set-up", methods=["GET", "POST"])
 @login_required
+@writes_on_get  # the key waits on the server, not in the session cookie
 def set_up():
     form = SetUpForm()
-    # The same key until it is proved, so that reloading the page keeps what was scanned.
-    secret = session.get("new_mfa_secret") or mfa.new_secret()
-    session["new_mfa_secret"] = secret
     if form.validate_on_submit():
         try:
             if current_user.mfa_enabled and not verify_password(current_user.password_hash,
                                                                 form.password.data or ""):
                 raise mfa.TwoStepError("Enter your current password", field="password")
-            codes = mfa.turn_on(db(), current_user, secret, form.code.data,
-                                address=client_address())
+            mfa.turn_on(db(), current_user, form.code.data, address=client_address())
         except mfa.TwoStepError as error:
             show_error(form, error.field, error.message)
         else:
-            session.pop("new_mfa_secret", None)
-            session["new_recovery_codes"] = codes
             return redirect(url_for("two_step.recovery_codes"))
+    secret = mfa.start_set_up(db(), current_user)
     uri = mfa.provisioning_uri(secret, current_user.email)
     return render_template("auth/two_step_set_up.html", form=form, qr_code=qr_code_svg(uri),
                            secret=mfa.grouped(secret))
@@ -147,11 +155,11 @@ def recovery_codes():
     """New codes are shown once, straight after they are made."""
     form = FlaskForm()
     if form.validate_on_submit():
-        session.pop("new_recovery_codes", None)
+        mfa.recovery_codes_saved(db(), current_user)
         flash("Two-step verification is on.", "success")
         return redirect(safe_next_url(session.pop("after_two_step", None),
                                       url_for("two_step.settings")))
-    codes = session.get("new_recovery_codes") or abort(404)
+    codes = mfa.recovery_codes_to_show(db(), current_user) or abort(404)
     return render_template("auth/two_step_recovery_codes.html", form=form, codes=codes)
 
 
@@ -170,8 +178,7 @@ def new_recovery_codes():
 
 
 def _replace_codes():
-    session["new_recovery_codes"] = mfa.replace_recovery_codes(db(), current_user,
-                                                               address=client_address())
+    mfa.replace_recovery_codes(db(), current_user, address=client_address())
     return redirect(url_for("two_step.recovery_codes"))
 
 

@@ -78,3 +78,24 @@ def test_a_manager_sets_up_two_step_verification_and_signs_in_with_it(
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
         f"You have {RECOVERY_CODE_COUNT - 1} recovery codes left")
     assert not problems, "\n".join(problems)
+
+
+def test_an_administrator_moves_their_own_two_step_from_their_settings(
+        axe_page, live_server, make_account):
+    """No reset button on their own account page (it gave an error before): a link to their
+    settings, which ask for a code, and answer a code in another script with the form."""
+    page = axe_page
+    admin = make_account("Ada Administrator", {Permission.ADMIN})
+    sign_in(page, live_server.url, admin.email)
+    page.goto(f"/admin/users/{admin.id}")
+    expect(heading(page)).to_have_text(f"Edit {admin.name}")
+    expect(page.get_by_role("button", name="Reset two-step verification")).to_have_count(0)
+    problems = accessible_at_both_widths(page, "admin-own-account")
+
+    page.get_by_role("link", name="your two-step verification settings").click()
+    expect(heading(page)).to_have_text("Two-step verification")
+    page.get_by_label("Security code").fill("١٢٣٤٥٧")
+    page.get_by_role("button", name="Make new recovery codes").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("The code is not right")
+    problems += accessible_at_both_widths(page, "two-step-settings with an error")
+    assert not problems, "\n".join(problems)

@@ -3,6 +3,9 @@ settings, the administrators' reset, and the rule for administrators and manager
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from sqlalchemy import select
 
 from jesip_learn import mfa
@@ -206,3 +209,113 @@ def test_moving_to_a_new_phone_needs_the_password(browser, make, organisation, a
     assert moved.h1 == "Save your recovery codes"
     new_secret = session.get(User, manager.id, populate_existing=True).mfa_secret
     assert new_secret not in (None, old_secret)
+
+
+def session_cookie(client) -> str:
+    """What the browser holds: the session cookie's content, decoded as anyone can."""
+    app = client.application
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"], domain="jesip.test")
+    if cookie is None:
+        return ""
+    content = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    return json.dumps(content) + cookie.value
+
+
+def test_no_two_step_secret_is_ever_in_the_session_cookie(browser, make, organisation, app):
+    learner = make.user(organisation=organisation)
+    browser.sign_in(learner.email)
+    page = browser.get("/account/two-step/set-up")
+    key = page.soup.find(id="mfa-secret").get_text().replace(" ", "")
+    assert len(key) == 32
+    assert key not in session_cookie(browser.client)
+    assert browser.get("/account/two-step/set-up").soup.find(id="mfa-secret").get_text(
+    ).replace(" ", "") == key, "the key waits on the server while it is scanned"
+    done = browser.submit("/account/two-step/set-up", {"code": code_from_set_up_page(page)},
+                          form_url=None)
+    codes = [li.get_text(strip=True) for li in done.soup.select("#recovery-codes li")]
+    assert len(codes) == mfa.RECOVERY_CODE_COUNT
+    cookie = session_cookie(browser.client).lower()
+    assert key.lower() not in cookie
+    assert not [code for code in codes if code in cookie or code.replace("-", "") in cookie]
+    browser.submit("/account/two-step/recovery-codes", {})
+    new = browser.submit("/account/two-step/new-recovery-codes", {"code": code(app, learner)},
+                         form_url="/account/two-step")
+    new_codes = [li.get_text(strip=True) for li in new.soup.select("#recovery-codes li")]
+    assert len(new_codes) == mfa.RECOVERY_CODE_COUNT
+    cookie = session_cookie(browser.client).lower()
+    assert not [code for code in new_codes if code in cookie or code.replace("-", "") in cookie]
+
+
+def test_an_administrator_cannot_reset_their_own_and_is_told_how_to_move_it(
+        browser, make, organisation, session):
+    admin = make.user(organisation=organisation, permissions={"admin"})
+    browser.sign_in(admin.email)
+    own_page = browser.get(f"/admin/users/{admin.id}")
+    assert own_page.status == 200
+    assert "Reset two-step verification" not in own_page.text
+    assert own_page.soup.find("a", href="/account/two-step") is not None
+    response = browser.submit(f"/admin/users/{admin.id}/reset-two-step", {},
+                              follow_redirects=False, form_url=f"/admin/users/{admin.id}")
+    assert response.status_code == 302
+    page = browser.get(response.headers["Location"])
+    assert page.status == 200 and page.h1 == f"Edit {admin.name}"
+    assert page.notifications == [mfa.OWN_RESET]
+    assert session.get(User, admin.id, populate_existing=True).mfa_enabled
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "mfa.reset",
+                                                   AuditEvent.subject_user_id == admin.id)) is None
+
+
+LONG = "1" * 5000
+ENTER_CODE = "Enter the code from your authenticator app"
+
+
+@pytest.mark.parametrize("typed, error", [
+    ("²", mfa.WRONG_CODE), ("²²²²²²", mfa.WRONG_CODE), ("١٢٣٤٥٧", mfa.WRONG_CODE),
+    ("", ENTER_CODE), ("   ", ENTER_CODE),
+    (LONG, "Enter the 6-digit code from your authenticator app, or one of your recovery codes"),
+])
+def test_the_sign_in_code_page_answers_odd_input_with_its_form(browser, make, organisation,
+                                                               typed, error):
+    manager = make.user(organisation=organisation, permissions={"manager"})
+    password_step(browser, manager.email)
+    page = browser.submit(TWO_STEP_PATH, {"code": typed})
+    assert page.status == 200 and page.h1 == "Enter your security code"
+    assert page.errors == [error]
+    assert page.error_links() == {error: "code"}
+
+
+@pytest.mark.parametrize("typed, error", [
+    ("²²²²²²", mfa.SET_UP_WRONG), ("١٢٣٤٥٧", mfa.SET_UP_WRONG), ("", ENTER_CODE),
+    (LONG, "Enter the 6-digit code from your authenticator app"),
+])
+def test_the_set_up_page_answers_odd_input_with_its_form(browser, make, organisation, typed,
+                                                         error):
+    learner = make.user(organisation=organisation)
+    browser.sign_in(learner.email)
+    page = browser.submit("/account/two-step/set-up", {"code": typed})
+    assert page.status == 200 and page.h1 == "Set up two-step verification"
+    assert page.errors == [error]
+
+
+def test_a_very_long_password_when_moving_phone_is_just_wrong(browser, make, organisation):
+    manager = make.user(organisation=organisation, permissions={"manager"})
+    browser.sign_in(manager.email)
+    page = browser.get("/account/two-step/set-up")
+    wrong = browser.submit("/account/two-step/set-up", {"code": code_from_set_up_page(page),
+                                                        "password": "p" * 100_000})
+    assert wrong.status == 200 and wrong.errors == ["Enter your current password"]
+
+
+@pytest.mark.parametrize("action, typed, error", [
+    ("new-recovery-codes", "²²²²²²", mfa.WRONG_CODE),
+    ("new-recovery-codes", LONG, "Enter the 6-digit code from your authenticator app"),
+    ("turn-off", "١٢٣٤٥٧", mfa.WRONG_CODE), ("turn-off", "   ", ENTER_CODE),
+])
+def test_the_settings_page_answers_odd_input_with_its_form(browser, make, organisation,
+                                                           action, typed, error, app):
+    learner = make.user(organisation=organisation, two_step=True)
+    browser.sign_in(learner.email)
+    page = browser.submit(f"/account/two-step/{action}", {"code": typed},
+                          form_url="/account/two-step")
+    assert page.status == 400 and page.h1 == "Two-step verification"
+    assert page.errors == [error]
