@@ -348,6 +348,25 @@ def test_the_best_choice_is_not_given_away_by_its_length(scenario):
         f"the best choice is the shortest at {len(shortest)} of {len(decisions)}: {shortest}"
 
 
+@pytest.mark.parametrize("scenario", [s for course in SHIPPED.values()
+                                      for s in items_of(course, "scenario")],
+                         ids=lambda scenario: scenario.slug)
+def test_the_best_choice_is_not_given_away_by_its_place(scenario):
+    """Choices are shown in the order written, so the best one must not always come first
+    (or last)."""
+    decisions = [step for step in scenario.steps if len(step.choices) > 1]
+    places = []
+    for step in decisions:
+        best = max(choice.score for choice in step.choices)
+        places.append(next(i for i, c in enumerate(step.choices) if c.score == best))
+    first = sum(place == 0 for place in places)
+    last = sum(place == len(step.choices) - 1
+               for place, step in zip(places, decisions, strict=True))
+    assert first * 2 <= len(decisions), \
+        f"the best choice comes first at {first} of {len(decisions)}"
+    assert last * 2 <= len(decisions), f"the best choice comes last at {last} of {len(decisions)}"
+
+
 # Said of the learner, or of someone the learner sends, going into or across floodwater.
 INTO_THE_WATER = re.compile(
     r"\b(takes?|taken|took) you (across|over)|\byou (wade|cross)\b"
