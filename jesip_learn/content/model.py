@@ -118,7 +118,11 @@ class Question:
     """A `##` heading of a quiz and the answers under it.
 
     `title` is the heading's plain text and `title_html` its rendered form; `stem_html`
-    is the text under the heading before the answers (often empty).
+    is the text under the heading before the answers (often empty). `tags` are the
+    trainer's labels from the heading's `{tags=...}` attribute (for example
+    `application`, a question that asks the learner to apply the doctrine to a
+    situation), in the order written; it defaults to none so that questions stored
+    before tags existed still load.
     """
 
     id: str
@@ -130,6 +134,7 @@ class Question:
     correct_order: tuple[str, ...]  # option ids in the right order; ordering only
     explanation_html: str
     line: int
+    tags: tuple[str, ...] = ()
 
     @property
     def correct_option_ids(self) -> frozenset[str]:

@@ -2,7 +2,8 @@
 
 Each `##` heading is a question. Under it: the stem (any Markdown), then the answers
 (a task list for choice questions, a numbered list written in the right order for
-ordering questions), then optionally a block quote, the explanation.
+ordering questions), then optionally a block quote, the explanation. The heading may
+carry `{#id}` and `{tags=...}`: labels such as `application` that reports count by.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from .validate import (
 )
 
 TASK_BOX = re.compile(r"^\[([ xX])\](?:[ \t]+(.*))?$")
+# A tag is a short lower-case word, so that reports can count questions by tag however
+# the trainer spaced or cased the list: `{tags=application}`, `{tags="application, methane"}`.
+TAG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TAG_SEPARATOR = re.compile(r"[\s,]+")
 
 
 def build_quiz(page: Page, slug: str, position: int, renderer: PieceRenderer) -> Quiz:
@@ -76,7 +81,8 @@ def _build_questions(
     ids: dict[str, int] = {}
     for number, section in enumerate(sections, start=1):
         question_id = _question_id(section, number, ids, problems)
-        question = _build_question(section, question_id, renderer, problems)
+        tags = _question_tags(section, problems)
+        question = _build_question(section, question_id, tags, renderer, problems)
         check_question(question, problems)
         questions.append(question)
     return questions
@@ -87,9 +93,12 @@ def _question_id(
 ) -> str:
     """The heading's `{#id}`, else its anchor; derived ids are made unique with -2, -3."""
     attributes = parse_attributes(section.attributes)
-    if attributes.classes or attributes.pairs or attributes.words:
+    others = [key for key, _ in attributes.pairs if key != "tags"]
+    if attributes.classes or others or attributes.words:
         problems.add(
-            section.heading.number, "a question heading only takes an id, like {#first-question}"
+            section.heading.number,
+            "a question heading only takes an id and tags, like "
+            "{#first-question tags=application}",
         )
     if attributes.id:
         if attributes.id in taken:
@@ -109,6 +118,26 @@ def _question_id(
     return candidate
 
 
+def _question_tags(section: Section, problems: FileProblems) -> tuple[str, ...]:
+    """The heading's `tags=` words, each once, in the order written."""
+    tags: list[str] = []
+    for key, value in parse_attributes(section.attributes).pairs:
+        if key != "tags":
+            continue
+        for word in TAG_SEPARATOR.split(value.strip()):
+            if not word:
+                continue
+            if not TAG.match(word):
+                problems.add(
+                    section.heading.number,
+                    f"the tag '{word}' is not a tag: use lower-case letters, digits and "
+                    "hyphens, like tags=application",
+                )
+            elif word not in tags:
+                tags.append(word)
+    return tuple(tags)
+
+
 def _find_answers(blocks: Sequence[Block]) -> int | None:
     """The first task list, else the last numbered list, else None."""
     lists = [index for index, block in enumerate(blocks) if block.kind == "list"]
@@ -120,7 +149,11 @@ def _find_answers(blocks: Sequence[Block]) -> int | None:
 
 
 def _build_question(
-    section: Section, question_id: str, renderer: PieceRenderer, problems: FileProblems
+    section: Section,
+    question_id: str,
+    tags: tuple[str, ...],
+    renderer: PieceRenderer,
+    problems: FileProblems,
 ) -> Question:
     blocks = scan_blocks(section.body)
     answers_at = _find_answers(blocks)
@@ -145,6 +178,7 @@ def _build_question(
         correct_order=tuple(option.id for option in options) if kind == "ordering" else (),
         explanation_html=renderer.render(_explanation_lines(after, problems), problems),
         line=section.heading.number,
+        tags=tags,
     )
 
 

@@ -14,6 +14,7 @@ from jesip_learn.content import (
     validate_course_folder,
 )
 from jesip_learn.content.files import MAX_FILE_BYTES, MAX_PAGE_BYTES
+from jesip_learn.content.serialise import item_from_data, item_to_data
 
 from .helpers import COURSE_MD, page
 
@@ -249,6 +250,14 @@ CASES = {
         quiz("\n## Which? {.big}\n\n- [x] a\n- [ ] b\n"),
         ("01-q.quiz.md", 6, "a question heading only takes an id"),
     ),
+    "question heading with a key other than tags": (
+        quiz("\n## Which? {#q level=hard}\n\n- [x] a\n- [ ] b\n"),
+        ("01-q.quiz.md", 6, "a question heading only takes an id and tags"),
+    ),
+    "question tag that is not a word": (
+        quiz("\n## Which? {tags=Application!}\n\n- [x] a\n- [ ] b\n"),
+        ("01-q.quiz.md", 6, "the tag 'Application!' is not a tag"),
+    ),
     "questions_per_attempt as text": (
         quiz(GOOD_QUESTION, QUIZ_HEAD + "\nquestions_per_attempt: all"),
         ("01-q.quiz.md", 4, "questions_per_attempt must be a whole number"),
@@ -392,6 +401,31 @@ def test_accepted_variations():
         "02-q.quiz.md",
         "03-s.scenario.md",
     }
+
+
+def test_question_tags_are_read_from_the_heading():
+    body = (
+        "\n## Which message is right? {#right tags=application}\n\n- [x] a\n- [ ] b\n"
+        '\n## What does M stand for? {tags="recall, methane recall"}\n\n- [x] a\n- [ ] b\n'
+        "\n## Untagged\n\n- [x] a\n- [ ] b\n"
+    )
+    result = parse_course_files(quiz(body))
+    assert result.ok, result.problems
+    questions = result.course.items[0].questions
+    assert [(q.id, q.tags) for q in questions] == [
+        ("right", ("application",)),
+        ("what-does-m-stand-for", ("recall", "methane")),
+        ("untagged", ()),
+    ]
+    assert "tags" not in questions[0].title_html and questions[0].title == "Which message is right?"
+
+
+def test_a_question_stored_before_tags_existed_still_loads():
+    result = parse_course_files(quiz(GOOD_QUESTION))
+    data = item_to_data(result.course.items[0])
+    for question in data["questions"]:
+        del question["tags"]
+    assert item_from_data("quiz", data).questions[0].tags == ()
 
 
 def test_problems_are_capped_per_file():
