@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jesip_learn import courses
+from jesip_learn.content import parse_course_files
 from jesip_learn.models import CourseEditor
 from tests.test_exercise_items import EXAMPLE, mixed_course
 
@@ -62,6 +63,7 @@ def test_a_course_of_only_exercises_has_nothing_to_start(learner):
     assert page.status == 200
     assert page.soup.find("a", string=lambda s: s and s.strip() in ("Start", "Continue")) is None
     assert "Live exercises, run by a facilitator: nothing to complete on your own" in page.text
+    assert page.soup.select_one(".govuk-inset-text .govuk-tag") is None  # not "Not started"
     training = learner.get("/learn")
     assert training.status == 200 and "Live exercises, run by a facilitator" in training.text
 
@@ -116,3 +118,14 @@ def test_a_trainer_adds_an_exercise_script_that_validates(browser, make, organis
     draft = browser.get("/author/courses/DRILLS/draft")
     assert "None: the draft can be published." in draft.text
 
+
+
+def test_the_format_reference_example_of_a_script_validates(trainer):
+    page = trainer.get("/author/format")
+    assert page.status == 200
+    example = next(pre.get_text() for pre in page.soup.select("pre")
+                   if "Smoke at the depot" in pre.get_text())
+    result = parse_course_files({"course.md": b"---\ntitle: T\ncode: T\n---\n",
+                                 "01-smoke.exercise.md": example.encode()})
+    assert result.ok, [str(problem) for problem in result.problems]
+    assert result.course.items[0].kind == "exercise"
