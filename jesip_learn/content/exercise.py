@@ -69,10 +69,10 @@ TALK_GROUP_KEYS = ("id", "title", "roles")
 MANUAL = "manual"
 CLOCK = re.compile(r"(\d{1,4}):([0-5]\d)")
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-# A list item whose text ends in an attribute list: `text {.fact #id needs=...}`.
-TAGGED_ITEM = re.compile(r"^(?P<text>.*?)[ \t]*\{:?(?P<attributes>[^{}\n]*)\}[ \t]*$")
 
-__all__ = ["build_exercise", "clock", "read_clock", "read_duration", "read_ids"]
+__all__ = [
+    "build_exercise", "clock", "read_clock", "read_duration", "read_ids", "split_attribute_list"
+]
 
 
 def build_exercise(page: Page, slug: str, position: int, renderer: PieceRenderer) -> ExerciseScript:
@@ -417,14 +417,25 @@ def _tagged(item: ListItem) -> _Tagged | None:
     for index, line in enumerate(lines):
         if not line.text.strip() or line.text.lstrip().startswith(">"):
             return None  # the first paragraph ended untagged
-        match = TAGGED_ITEM.match(line.text)
-        if match is None:
+        split = split_attribute_list(line.text)
+        if split is None:
             continue
-        attributes = parse_attributes(match.group("attributes"))
+        attributes = parse_attributes(split[1])
         if attributes.classes or attributes.id or attributes.pairs:
-            text = [*lines[:index], Line(line.number, match.group("text"))]
-            return _Tagged(item, text, match.group("attributes"), lines[index + 1 :])
+            text = [*lines[:index], Line(line.number, split[0])]
+            return _Tagged(item, text, split[1], lines[index + 1 :])
     return None
+
+
+def split_attribute_list(text: str) -> tuple[str, str] | None:
+    """`text {attributes}` -> (text, attributes) when the line ends in a `{...}` holding no
+    other braces; None otherwise. Found from the end of the line, in linear time (a regular
+    expression here backtracks quadratically on a long line of spaces)."""
+    stripped = text.rstrip(" \t")
+    start = stripped.rfind("{")
+    if not stripped.endswith("}") or start < 0 or "}" in stripped[start + 1 : -1]:
+        return None
+    return stripped[:start].rstrip(" \t"), stripped[start + 1 : -1].removeprefix(":")
 
 
 def _tagged_items(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -380,3 +381,12 @@ def test_the_payload_places_really_render():
     option = script.events[1].options[0]
     assert (option.html, option.feedback_html) == (
         "<strong>marker</strong>", "<p><strong>marker</strong></p>")
+
+
+def test_a_long_line_in_a_list_item_parses_in_linear_time():
+    padding = " " * 150_000
+    started = time.perf_counter()
+    result = script_with(f"\n## Call {{#call at=00:00 to=police-control}}\n\n- a\n{padding}b\n"
+                         f"- {'{' * 50_000}\n")
+    assert time.perf_counter() - started < 5
+    assert result.draft.items[0].events[0].facts == ()
