@@ -267,6 +267,8 @@ def _build_event(
     identifier = tags.id or heading_id(section.title)
     if tags.id is not None and not ID.fullmatch(tags.id):
         problems.add(line, _bad_id(tags.id, "event"))
+    elif section.title and not identifier:
+        problems.add(line, "this event needs an #id: its title gives none, e.g. {#first-call ...}")
     blocks = scan_blocks(section.body)
     facts, options, used = _tagged_items(blocks, kind, renderer, problems)
     model_answer, answer_lines = None, set()
@@ -478,6 +480,8 @@ def _build_fact(tagged: _Tagged, renderer: PieceRenderer, problems: FileProblems
         problems.add(line, "this fact has no text: write the fact before its {.fact ...}")
     if tags.id is not None and not ID.fullmatch(tags.id):
         problems.add(line, _bad_id(tags.id, "fact"))
+    elif text and not tags.id and not heading_id(text):
+        problems.add(line, "this fact needs an #id: its text gives none, e.g. {.fact #gunfire ...}")
     if any(each.text.strip() for each in tagged.rest):
         problems.add(tagged.rest[0].number, "nothing goes under a fact: write more about it in "
                      "the event's text")

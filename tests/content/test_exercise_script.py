@@ -390,3 +390,12 @@ def test_a_long_line_in_a_list_item_parses_in_linear_time():
                          f"- {'{' * 50_000}\n")
     assert time.perf_counter() - started < 5
     assert result.draft.items[0].events[0].facts == ()
+
+
+def test_an_event_or_fact_whose_text_gives_no_id_needs_one():
+    result = script_with("\n## ??? {at=00:00 to=police-control}\n\n"
+                         "- !!! {.fact needs=fire-control}\n")
+    assert messages(result) == [
+        (18, "this event needs an #id: its title gives none, e.g. {#first-call ...}"),
+        (20, "this fact needs an #id: its text gives none, e.g. {.fact #gunfire ...}"),
+    ]
