@@ -234,6 +234,17 @@ def version_outline(version: CourseVersion) -> tuple[ItemOutline, ...]:
         ItemOutline(i.slug, i.position, i.kind, i.title, i.minutes) for i in version.items))
 
 
+# Live exercise scripts are run by a facilitator with the other services, never taken
+# alone: they are listed with a course's items, but a learner's completion does not wait
+# for them.
+FACILITATED_KINDS = frozenset({"exercise"})
+
+
+def learner_outline(version: CourseVersion) -> tuple[ItemOutline, ...]:
+    """The version's items a learner takes on their own, in order: what completion needs."""
+    return tuple(item for item in version_outline(version) if item.kind not in FACILITATED_KINDS)
+
+
 def version_item(version: CourseVersion, slug: str):
     """The parsed item, rebuilt from its stored JSON at most once per process."""
     def build():

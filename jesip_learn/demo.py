@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from . import passwords
 from .audit import record_event
 from .compliance import DEFAULT_EXPIRING_DAYS, STATES, requirement_lines
+from .courses import FACILITATED_KINDS
 from .models import (
     CommandRole,
     Completion,
@@ -286,7 +287,8 @@ def _course_plans(session: Session) -> dict[int, _CoursePlan]:
     plans = {}
     for course_id, version_id, validity in versions:
         items = session.execute(select(CourseItem.slug, CourseItem.kind)
-                                .where(CourseItem.version_id == version_id)
+                                .where(CourseItem.version_id == version_id,
+                                       CourseItem.kind.not_in(FACILITATED_KINDS))
                                 .order_by(CourseItem.position)).all()
         if not items:
             continue

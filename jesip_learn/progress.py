@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .audit import record_event
-from .courses import ItemOutline, version_outline
+from .courses import ItemOutline, learner_outline, version_outline
 from .db import begin_writing
 from .models import (
     Completion,
@@ -227,7 +227,7 @@ def item_states(session: Session, user: User, version: CourseVersion,
                          rows[0].latest_expires_at, now) if rows else None
     touched = {row.item_slug: row for row in rows}
     states = {}
-    for item in version_outline(version):
+    for item in learner_outline(version):
         row = touched.get(item.slug)
         states[item.slug] = (_item_state(row.started_at, row.completed_at, start)
                              if row else "not-started")
@@ -416,7 +416,7 @@ def my_training(session: Session, user: User, now: datetime | None = None) -> Tr
 
 def next_item(version: CourseVersion, states: dict[str, str]) -> ItemOutline | None:
     """The first item not yet completed, in course order."""
-    return next((item for item in version_outline(version)
+    return next((item for item in learner_outline(version)
                  if states.get(item.slug) != "completed"), None)
 
 

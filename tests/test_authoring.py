@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from jesip_learn import authoring, courses
 from jesip_learn.authoring import diffs, pages, uploads
-from jesip_learn.content import Quiz, Scenario, content_hash, parse_course_folder
+from jesip_learn.content import ExerciseScript, Quiz, Scenario, content_hash, parse_course_folder
 from jesip_learn.content.archive import read_course_zip
 from jesip_learn.db import Database
 from jesip_learn.models import (
@@ -366,7 +366,8 @@ def test_deleting_a_page_changed_since_it_was_opened_is_a_conflict(
 
 @pytest.mark.parametrize("kind, ending, built", [("module", ".md", None),
                                                  ("quiz", ".quiz.md", Quiz),
-                                                 ("scenario", ".scenario.md", Scenario)])
+                                                 ("scenario", ".scenario.md", Scenario),
+                                                 ("exercise", ".exercise.md", ExerciseScript)])
 def test_a_new_item_of_each_kind_starts_from_a_page_that_validates(
         session, own_course, trainer, kind, ending, built):
     change = authoring.add_item(session, trainer, own_course, kind=kind,

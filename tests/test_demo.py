@@ -243,3 +243,25 @@ def test_the_password_command_replaces_the_shared_password(runner, ready, seeded
     assert password != seeded.password
     assert users.authenticate(ready, seeded.trainer.email, password, address="127.0.0.1",
                               throttle=THROTTLE).user is not None
+
+
+
+def test_no_one_is_invented_progress_in_live_exercise_scripts(ready, tmp_path):
+    """A required course may hold a live exercise script beside its modules: invented
+    learners complete the course without it, as real ones do."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "course.md").write_text(
+        "---\ntitle: Mixed\ncode: DEMO-MIX\nvalidity_months: 12\nrequired_for:\n"
+        "  services: [all]\n  roles: [all]\n---\n\nRead, then take part.\n")
+    (folder / "01-read.md").write_text("---\ntitle: Read\n---\n\nText.\n")
+    script = COURSES / "jesip-live-exercises" / "01-attack-at-kingsford-quay.exercise.md"
+    (folder / "02-attack.exercise.md").write_bytes(script.read_bytes())
+    courses.import_parsed(ready, courses.parse_folders(folder))
+    ready.flush()
+    demo.seed_demo(ready, learners=60, seed=7, now=NOW)
+    slugs = set(ready.scalars(select(ItemProgress.item_slug).join(
+        Course, Course.id == ItemProgress.course_id).where(Course.code == "DEMO-MIX")))
+    assert slugs == {"read"}
+    assert ready.scalar(select(func.count()).select_from(Completion).join(
+        Course, Course.id == Completion.course_id).where(Course.code == "DEMO-MIX")) > 0

@@ -39,7 +39,7 @@ def text_of(html: str) -> str:
 
 
 def test_the_three_courses_are_shipped_with_their_requirements():
-    assert set(SHIPPED) == set(EXPECTED)
+    assert set(SHIPPED) == set(EXPECTED) | {"JESIP-LIVE"}  # live exercises: tested below
     for code, expected in EXPECTED.items():
         course = SHIPPED[code]
         assert course.validity_months == expected["validity"]
@@ -199,6 +199,18 @@ def teaching_texts(course):
                 parts = [q.title_html, q.stem_html, q.explanation_html]
                 parts += [option.html for option in q.options]
                 yield f"{item.slug}: {q.title}", " ".join(plain(part) for part in parts)
+        elif item.kind == "exercise":
+            yield item.slug, plain(item.briefing_html)
+            for event in item.events:
+                parts = [event.title_html, event.html]
+                parts += [fact.html for fact in event.facts]
+                # A wrong option and its feedback may name the mistake it stands for.
+                best = max((option.score for option in event.options), default=None)
+                parts += [part for option in event.options if option.score == best
+                          for part in (option.html, option.feedback_html)]
+                if event.model_answer:
+                    parts += [line.html for line in event.model_answer.lines]
+                yield f"{item.slug}#{event.id}", " ".join(plain(part) for part in parts)
         else:
             yield item.slug, plain(item.intro_html)
             for step in item.steps:
@@ -403,3 +415,89 @@ def test_the_paramedic_who_crosses_by_boat_fails_and_is_told_why():
         assert steps[choice.target].kind == "end" and steps[choice.target].result == "fail"
         why = (plain(choice.feedback_html) + " " + plain(steps[choice.target].html)).lower()
         assert "hot zone" in why and "training" in why
+
+
+# --- the live exercise scripts (JESIP-LIVE) ------------------------------------------------
+
+LIVE_SCRIPTS = ("attack-at-kingsford-quay", "rising-water-at-wenlow")
+
+
+def live_script(slug):
+    return SHIPPED["JESIP-LIVE"].item(slug)
+
+
+def test_the_live_exercises_are_scripts_only_and_required_of_nobody():
+    course = SHIPPED["JESIP-LIVE"]
+    assert course.required_for.services == () and course.required_for.roles == ()
+    assert [item.slug for item in course.items] == list(LIVE_SCRIPTS)
+    assert all(item.kind == "exercise" for item in course.items)
+    assert "facilitator" in text_of(course.overview_html)
+
+
+@pytest.mark.parametrize("slug", LIVE_SCRIPTS)
+def test_each_live_script_has_facts_a_message_and_decisions(slug):
+    script = live_script(slug)
+    events = {event.kind: [e for e in script.events if e.kind == event.kind]
+              for event in script.events}
+    assert len(events["end"]) == 1 and script.end_at == script.minutes * 60
+    methane = events["methane"][0]
+    assert methane.from_role and methane.to and methane.within
+    assert all(text for text in (line.text for line in methane.model_answer.lines))
+    facts = [fact for event in script.events for fact in event.facts]
+    assert len(facts) >= 6
+    assert all(fact.needs and fact.within for fact in facts)
+    for decision in events["decision"]:
+        assert len(decision.roles) >= 2 and decision.jdm and decision.principle
+        scores = [option.score for option in decision.options]
+        assert max(scores) == 2 and 0 in scores, decision.id
+        for option in decision.options:
+            assert text_of(option.feedback_html).strip(), f"{decision.id}: no feedback"
+    assert any(event.manual for event in script.events)
+
+
+def test_the_attack_script_teaches_the_arena_and_london_bridge_lessons():
+    script = live_script("attack-at-kingsford-quay")
+    controls = {"police-control", "fire-control", "ambulance-control"}
+    assert {role.id for role in script.roles} == controls
+    assert set(script.members("inter-control")) == controls
+    facts = {fact.id: fact for event in script.events for fact in event.facts}
+    plato = facts["plato-declared"]
+    assert set(plato.needs) == {"fire-control", "ambulance-control"} and plato.within <= 180
+    assert script.event("plato").to == ("police-control",)
+    assert "casualty-locations" in facts and "crews-withdrawn" in facts
+    methane = script.event("first-methane")
+    assert (methane.from_role, methane.to) == ("police-control", ("inter-control",))
+    talk_group = script.event("talk-group")
+    assert talk_group.at <= 120 and talk_group.options[0].score == 2
+    rvp = script.event("first-rvp")
+    best = text_of(rvp.options[0].feedback_html)
+    assert rvp.options[0].score == 2
+    assert "upwind" in best and "uphill" in best and "police" in best
+    assert "Forward Command Post" in best and "not where commanders meet" in best
+    zones = script.event("zones")
+    assert zones.options[0].score == 2 and "together" in text_of(zones.options[0].html)
+    police_set = next(o for o in zones.options if "Police control sets" in o.html)
+    assert police_set.score == 0 and "out of date" in text_of(police_set.feedback_html)
+    assert script.event("second-location").manual
+
+
+def test_the_flood_script_keeps_untrained_responders_out_of_the_water():
+    script = live_script("rising-water-at-wenlow")
+    levels = {role.id: role.level for role in script.roles}
+    assert sorted(levels.values()) == ["control-room"] * 3 + ["operational"] * 3
+    assert set(script.members("scene-commanders")) == {
+        "fire-commander", "police-commander", "ambulance-commander"}
+    ethane, declared = [e for e in script.events if e.kind == "methane"]
+    assert "ETHANE" in ethane.model_answer.lines[0].text
+    assert "No major incident" in ethane.model_answer.lines[0].text
+    assert declared.model_answer.lines[0].text.startswith("Yes")
+    assert declared.at >= script.event("major-incident").at
+    water = script.event("water-entry")
+    assert set(water.roles) == set(script.members("scene-commanders"))
+    boat = next(option for option in water.options if "paramedic crosses" in option.html)
+    assert boat.score == 0 and "never crosses" in text_of(boat.feedback_html)
+    assert "only by rescuers" in text_of(water.options[0].feedback_html)
+    facts = {fact.id: fact for event in script.events for fact in event.facts}
+    assert "hot zone" in facts["water-hot-zone"].text
+    assert "open" in text_of(script.event("first-rvp").options[0].html)
+    assert "IIMARCH" in text_of(script.event("briefing").html)

@@ -21,9 +21,11 @@ from jesip_learn.content.files import COURSE_PAGE, PAGE_SUFFIX
 from jesip_learn.content.frontmatter import FENCE, split_front_matter
 from jesip_learn.content.parse import ITEM_NAME, SLUG
 
-KINDS = ("module", "quiz", "scenario")
-KIND_LABELS = {"module": "Reading module", "quiz": "Quiz", "scenario": "Scenario"}
-KIND_ENDINGS = {"module": ".md", "quiz": ".quiz.md", "scenario": ".scenario.md"}
+KINDS = ("module", "quiz", "scenario", "exercise")
+KIND_LABELS = {"module": "Reading module", "quiz": "Quiz", "scenario": "Scenario",
+               "exercise": "Live exercise script"}
+KIND_ENDINGS = {"module": ".md", "quiz": ".quiz.md", "scenario": ".scenario.md",
+                "exercise": ".exercise.md"}
 MAX_SLUG_LENGTH = 60
 MAX_TITLE_LENGTH = 200
 # A course code appears in addresses, reports and certificate checks: keep it plain.
@@ -172,6 +174,47 @@ Describe what happened as a result.
 ## A poor outcome {#poor-outcome .end result=fail}
 
 Describe what happened as a result.
+""",
+    "exercise": """---
+title: {title}
+minutes: 30
+roles:
+  - id: police-control
+    title: Police control room supervisor
+    service: police
+    level: control-room
+  - id: fire-control
+    title: Fire control room supervisor
+    service: fire
+    level: control-room
+  - id: ambulance-control
+    title: Ambulance control room supervisor
+    service: ambulance
+    level: control-room
+talk_groups:
+  - id: inter-control
+    title: Inter-control talk group
+    roles: [police-control, fire-control, ambulance-control]
+---
+
+The briefing every participant reads before the clock starts: the setting, not the secrets.
+
+## The first call {#first-call at=00:00 to=police-control}
+
+What reaches this role, and only this role, when the clock starts.
+
+- A fact others need {.fact #first-fact needs=fire-control,ambulance-control within=03:00}
+
+## Agree an RVP {#rvp .decision at=05:00 roles=police-control,fire-control,ambulance-control}
+
+The decision the roles make together.
+
+- A sound option {.option score=2}
+    > Feedback shown in the debrief.
+- A poor option {.option score=0}
+    > Feedback shown in the debrief.
+
+## End of exercise {#end .end at=30:00}
 """,
 }
 

@@ -14,8 +14,9 @@ and the tests all call the same functions.
 (zip uploads, the browser editor). `render_markdown` / `sanitise_html` render and
 clean any other trainer-written Markdown or HTML with the same allow-list.
 
-Module map: model.py (dataclasses), parse.py (entry points), quiz.py and scenario.py
-(page builders), blocks.py (line-aware Markdown scanning), frontmatter.py (safe YAML),
+Module map: model.py (dataclasses), parse.py (entry points), quiz.py, scenario.py
+and exercise.py (page builders; exercise_checks.py holds a live exercise script's
+rules), blocks.py (line-aware Markdown scanning), frontmatter.py (safe YAML),
 validate.py (the rules and the problem log), render.py (Markdown + nh3), files.py
 (what a course may hold), hashing.py, export.py.
 
@@ -28,6 +29,7 @@ from .export import write_course_folder
 from .files import ALLOWED_FILE_TYPES, INLINE_IMAGE_TYPES, is_download_only, media_type
 from .hashing import content_hash
 from .model import (
+    EXERCISE_LEVELS,
     JDM_STAGES,
     METHANE_FIELDS,
     PRINCIPLES,
@@ -35,6 +37,11 @@ from .model import (
     SERVICES,
     Choice,
     Course,
+    DecisionOption,
+    ExerciseEvent,
+    ExerciseRole,
+    ExerciseScript,
+    Fact,
     Item,
     MethaneLine,
     MethaneModelAnswer,
@@ -47,6 +54,7 @@ from .model import (
     Requirement,
     Scenario,
     Step,
+    TalkGroup,
 )
 from .parse import (
     parse_course_files,
@@ -57,6 +65,7 @@ from .render import render_markdown, sanitise_html
 
 __all__ = [
     "ALLOWED_FILE_TYPES",
+    "EXERCISE_LEVELS",
     "INLINE_IMAGE_TYPES",
     "JDM_STAGES",
     "METHANE_FIELDS",
@@ -65,6 +74,11 @@ __all__ = [
     "SERVICES",
     "Choice",
     "Course",
+    "DecisionOption",
+    "ExerciseEvent",
+    "ExerciseRole",
+    "ExerciseScript",
+    "Fact",
     "Item",
     "MethaneLine",
     "MethaneModelAnswer",
@@ -77,6 +91,7 @@ __all__ = [
     "Requirement",
     "Scenario",
     "Step",
+    "TalkGroup",
     "content_hash",
     "is_download_only",
     "media_type",

@@ -22,6 +22,8 @@ SERVICES: tuple[str, ...] = ("police", "fire", "ambulance", "other")
 ROLES: tuple[str, ...] = ("operational", "tactical", "strategic", "control-room", "staff")
 JDM_STAGES: tuple[str, ...] = ("information", "risk", "powers", "options", "action")
 PRINCIPLES: tuple[str, ...] = ("co-locate", "communicate", "co-ordinate", "risk", "awareness")
+# The command levels a role in a live exercise plays (ROLES without "staff").
+EXERCISE_LEVELS: tuple[str, ...] = ("control-room", "operational", "tactical", "strategic")
 
 # The seven fields of a METHANE message, in order: (letter, what the field holds).
 METHANE_FIELDS: tuple[tuple[str, str], ...] = (
@@ -37,6 +39,7 @@ METHANE_FIELDS: tuple[tuple[str, str], ...] = (
 QuestionKind = Literal["single", "multiple", "ordering"]
 StepKind = Literal["normal", "methane", "end"]
 StepResult = Literal["pass", "fail"]
+EventKind = Literal["normal", "methane", "decision", "end"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +231,130 @@ class Scenario:
         return next((step for step in self.steps if step.id == step_id), None)
 
 
-Item = Module | Quiz | Scenario
+@dataclass(frozen=True, slots=True)
+class ExerciseRole:
+    """A part one participant plays in a live exercise (the front matter's `roles`)."""
+
+    id: str
+    title: str
+    service: str  # one of SERVICES
+    level: str  # one of EXERCISE_LEVELS
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class TalkGroup:
+    """A named set of roles that all hear what is sent to the group."""
+
+    id: str
+    title: str
+    roles: tuple[str, ...]  # role ids
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A key fact an event carries (a list item tagged `.fact`).
+
+    `needs` are the roles that should come to know it, `within` how many seconds after
+    the event arrived; the debrief shows, for each of them, whether and when it did.
+    """
+
+    id: str
+    text: str  # as written, without its {...}
+    html: str  # inline HTML
+    needs: tuple[str, ...]  # role ids
+    within: int | None  # seconds
+    principle: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionOption:
+    """One option of a `.decision` event; its score and feedback are for the debrief."""
+
+    id: str  # 1-based position among the event's options, as text
+    html: str  # inline HTML
+    score: int
+    feedback_html: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseEvent:
+    """A `##` heading of an exercise script: something that happens on the clock.
+
+    Which fields mean something depends on `kind`: `from_role`, `within` and
+    `model_answer` on `.methane` events (the M/ETHANE message `from_role` should send to
+    `to` within `within` seconds); `roles` and `options` on `.decision` events.
+    """
+
+    id: str
+    title: str
+    title_html: str
+    html: str  # the event's text, without its facts, options or model answer
+    kind: EventKind
+    at: int | None  # seconds after the clock starts; None: released by the facilitator
+    to: tuple[str, ...]  # role and talk group ids it reaches
+    facts: tuple[Fact, ...]
+    from_role: str | None
+    within: int | None  # seconds
+    model_answer: MethaneModelAnswer | None
+    roles: tuple[str, ...]  # role ids asked for a joint decision
+    jdm: str | None
+    principle: str | None
+    options: tuple[DecisionOption, ...]
+    line: int
+
+    @property
+    def manual(self) -> bool:
+        return self.at is None
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseScript:
+    """A `.exercise.md` page: a live multi-agency exercise, run by a facilitator.
+
+    It is never taken alone, so a course's completion by a learner does not wait for it.
+    """
+
+    slug: str
+    position: int
+    title: str
+    minutes: int | None
+    roles: tuple[ExerciseRole, ...]
+    talk_groups: tuple[TalkGroup, ...]
+    briefing_html: str  # what every participant reads before the start
+    events: tuple[ExerciseEvent, ...]
+    source: str
+
+    @property
+    def kind(self) -> str:
+        return "exercise"
+
+    @property
+    def end_at(self) -> int | None:
+        """Seconds after the start when the `.end` event ends the exercise, if it has one."""
+        return next((e.at for e in self.events if e.kind == "end" and e.at is not None), None)
+
+    def event(self, event_id: str) -> ExerciseEvent | None:
+        return next((event for event in self.events if event.id == event_id), None)
+
+    def role(self, role_id: str) -> ExerciseRole | None:
+        return next((role for role in self.roles if role.id == role_id), None)
+
+    def talk_group(self, group_id: str) -> TalkGroup | None:
+        return next((group for group in self.talk_groups if group.id == group_id), None)
+
+    def members(self, target: str) -> tuple[str, ...]:
+        """The role ids a `to=` entry reaches: a role itself, or a talk group's roles."""
+        group = self.talk_group(target)
+        if group is not None:
+            return group.roles
+        return (target,) if self.role(target) is not None else ()
+
+
+Item = Module | Quiz | Scenario | ExerciseScript
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .blocks import join_lines
+from .exercise import build_exercise
 from .files import (
     ALLOWED_FILE_TYPES,
     COURSE_PAGE,
@@ -52,7 +53,8 @@ from .validate import (
 )
 
 ITEM_NAME = re.compile(
-    r"^(?P<number>\d{1,9})-(?P<slug>.+?)(?P<kind>\.quiz|\.scenario)?\.md$", re.IGNORECASE
+    r"^(?P<number>\d{1,9})-(?P<slug>.+?)(?P<kind>\.quiz|\.scenario|\.exercise)?\.md$",
+    re.IGNORECASE,
 )
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -300,6 +302,7 @@ def build_module(page: Page, slug: str, position: int, renderer: PieceRenderer) 
 ITEM_BUILDERS: dict[str, Callable[[Page, str, int, PieceRenderer], Item]] = {
     ".quiz": build_quiz,
     ".scenario": build_scenario,
+    ".exercise": build_exercise,
 }
 
 

@@ -60,7 +60,7 @@ def build_scenario(page: Page, slug: str, position: int, renderer: PieceRenderer
 
 
 @dataclass(frozen=True, slots=True)
-class _Tags:
+class Tags:
     """What the `{...}` of a heading or choice said, once checked."""
 
     id: str | None
@@ -68,9 +68,9 @@ class _Tags:
     values: dict[str, str]
 
 
-def _read_tags(
+def read_tags(
     text: str | None, line: int, keys: Sequence[str], classes: Sequence[str], problems: FileProblems
-) -> _Tags:
+) -> Tags:
     attributes = parse_attributes(text)
     for name in attributes.classes:
         if name not in classes:
@@ -94,19 +94,19 @@ def _read_tags(
             checked = read_tag(key, values[key], line, problems)
             if checked is not None:
                 tags[key] = checked
-    return _Tags(attributes.id, tuple(name for name in attributes.classes if name in classes), tags)
+    return Tags(attributes.id, tuple(name for name in attributes.classes if name in classes), tags)
 
 
 def _build_step(section: Section, renderer: PieceRenderer, problems: FileProblems) -> Step:
     line = section.heading.number
-    tags = _read_tags(section.attributes, line, STEP_KEYS, STEP_CLASSES, problems)
+    tags = read_tags(section.attributes, line, STEP_KEYS, STEP_CLASSES, problems)
     kind = _step_kind(tags, line, problems)
     result = _step_result(kind, tags, line, problems)
     blocks = scan_blocks(section.body)
     choices, choice_lines = _build_choices(blocks, renderer, problems)
     model_answer, answer_lines = (None, set())
     if kind == "methane":
-        model_answer, answer_lines = _build_model_answer(
+        model_answer, answer_lines = build_model_answer(
             blocks, choice_lines, line, renderer, problems
         )
     body = [each for each in section.body if each.number not in choice_lines | answer_lines]
@@ -125,7 +125,7 @@ def _build_step(section: Section, renderer: PieceRenderer, problems: FileProblem
     )
 
 
-def _step_kind(tags: _Tags, line: int, problems: FileProblems) -> str:
+def _step_kind(tags: Tags, line: int, problems: FileProblems) -> str:
     if "end" in tags.classes and "methane" in tags.classes:
         problems.add(line, "a step can't be both .end and .methane")
     if "end" in tags.classes:
@@ -133,7 +133,7 @@ def _step_kind(tags: _Tags, line: int, problems: FileProblems) -> str:
     return "methane" if "methane" in tags.classes else "normal"
 
 
-def _step_result(kind: str, tags: _Tags, line: int, problems: FileProblems) -> str | None:
+def _step_result(kind: str, tags: Tags, line: int, problems: FileProblems) -> str | None:
     result = tags.values.get("result")
     if kind != "end":
         if result is not None:
@@ -182,10 +182,10 @@ def _build_choice(
     if match is None:
         return None
     line = item.line.number
-    tags = _read_tags(match.group("attributes"), line, CHOICE_KEYS, (), problems)
+    tags = read_tags(match.group("attributes"), line, CHOICE_KEYS, (), problems)
     if tags.id:
         problems.add(line, "a choice can't have an #id: write {score=2 jdm=... principle=...}")
-    score = _read_score(tags.values.get("score"), line, problems)
+    score = read_score(tags.values.get("score"), line, problems)
     return Choice(
         id=choice_id,
         target=match.group("target"),
@@ -198,7 +198,7 @@ def _build_choice(
     )
 
 
-def _read_score(value: str | None, line: int, problems: FileProblems) -> int:
+def read_score(value: str | None, line: int, problems: FileProblems) -> int:
     if value is None:
         return 0
     if not INTEGER.fullmatch(value):
@@ -213,14 +213,16 @@ def _feedback_lines(item: ListItem, problems: FileProblems) -> list[Line]:
                         "under a choice only an indented block quote (the feedback) may follow")
 
 
-def _build_model_answer(
+def build_model_answer(
     blocks: Sequence[Block],
     choice_lines: set[int],
     heading_line: int,
     renderer: PieceRenderer,
     problems: FileProblems,
+    noun: str = "step",
 ) -> tuple[MethaneModelAnswer | None, set[int]]:
-    """The first list with `X: text` items: those items are the model answer."""
+    """The first list with `X: text` items: those items are the model answer. `noun`
+    names what holds it in the message when there is none ("step", "event")."""
     for block in blocks:
         items = [
             (item, match)
@@ -234,7 +236,7 @@ def _build_model_answer(
             }
     problems.add(
         heading_line,
-        "a .methane step needs its model answer: a list of the seven lines "
+        f"a .methane {noun} needs its model answer: a list of the seven lines "
         "M: ..., E: ..., T: ..., H: ..., A: ..., N: ..., E: ...",
     )
     return None, set()

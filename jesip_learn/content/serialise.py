@@ -11,9 +11,11 @@ import types
 import typing
 from functools import cache
 
-from .model import Item, Module, Quiz, Scenario
+from .model import ExerciseScript, Item, Module, Quiz, Scenario
 
-ITEM_TYPES: dict[str, type] = {"module": Module, "quiz": Quiz, "scenario": Scenario}
+ITEM_TYPES: dict[str, type] = {
+    "module": Module, "quiz": Quiz, "scenario": Scenario, "exercise": ExerciseScript
+}
 
 
 def item_to_data(item: Item) -> dict:

@@ -100,7 +100,7 @@ def module(code: str, slug: str):
 
 def _module_page(version: CourseVersion, slug: str, done: bool) -> dict:
     stored, item = _item_of(version, slug, "module")
-    outline = courses.version_outline(version)
+    outline = courses.learner_outline(version)  # no links to exercises, run by a facilitator
     position = outline.index(stored)
     neighbours = (outline[position - 1] if position > 0 else None,
                   outline[position + 1] if position + 1 < len(outline) else None)

@@ -44,6 +44,15 @@ def all_html(course: Course) -> list[str]:
             for question in item.questions:
                 pieces += [question.title_html, question.stem_html, question.explanation_html]
                 pieces += [option.html for option in question.options]
+        elif item.kind == "exercise":
+            pieces.append(item.briefing_html)
+            for event in item.events:
+                pieces += [event.title_html, event.html]
+                pieces += [fact.html for fact in event.facts]
+                for option in event.options:
+                    pieces += [option.html, option.feedback_html]
+                if event.model_answer:
+                    pieces += [line.html for line in event.model_answer.lines]
         else:
             pieces.append(item.intro_html)
             for step in item.steps:
