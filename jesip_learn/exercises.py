@@ -47,6 +47,7 @@ from .models import (
 )
 from .permissions import managed_organisation_ids
 from .runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
+from .typed_text import control_character_problem
 
 KIND_LABELS = EXERCISE_KIND_LABELS
 MAX_TITLE = 200
@@ -169,7 +170,9 @@ def _checked(session: Session, details: ExerciseDetails) -> tuple[date, list[Org
     holding every problem found, so that the form can show them all at once."""
     problems: list[ExerciseError] = []
     title = " ".join(details.title.split())
-    if not title:
+    if refused := control_character_problem(details.title, "Title"):
+        problems.append(ExerciseError("title", refused))
+    elif not title:
         problems.append(ExerciseError("title", "Enter the exercise's title"))
     elif len(title) > MAX_TITLE:
         problems.append(ExerciseError("title", f"Title must be {MAX_TITLE} characters or fewer"))
@@ -180,7 +183,9 @@ def _checked(session: Session, details: ExerciseDetails) -> tuple[date, list[Org
         problems.append(problem)
     if details.kind not in KIND_LABELS:
         problems.append(ExerciseError("kind", "Select the type of exercise"))
-    if len(details.location) > MAX_LOCATION:
+    if refused := control_character_problem(details.location, "Location"):
+        problems.append(ExerciseError("location", refused))
+    elif len(details.location) > MAX_LOCATION:
         problems.append(ExerciseError("location",
                                       f"Location must be {MAX_LOCATION} characters or fewer"))
     organisations = list(session.scalars(select(Organisation).where(
@@ -452,6 +457,8 @@ def add_learning_point(session: Session, actor: User, exercise: Exercise, *, tex
     if not can_edit(actor, exercise):
         raise PermissionError("only the person who recorded it, or an administrator")
     cleaned = text.strip()
+    if refused := control_character_problem(cleaned, "The learning point", multi_line=True):
+        raise ExerciseError("text", refused)
     if not cleaned:
         raise ExerciseError("text", "Enter the learning point")
     if len(cleaned) > MAX_POINT:

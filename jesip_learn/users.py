@@ -31,6 +31,7 @@ from .models import (
 from .organisations import escape_like
 from .permissions import can_grant, can_manage_user, managed_organisation_ids
 from .throttle import DatabaseLoginThrottle, RedisLoginThrottle
+from .typed_text import control_character_problem
 
 EMAIL_CONFIRMATION_LIFETIME = timedelta(days=3)
 FIRST_ADMINISTRATOR_LIFETIME = timedelta(hours=24)
@@ -67,6 +68,9 @@ def normalise_email(email: str) -> str:
 
 
 def check_name(name: str) -> str:
+    problem = control_character_problem(name or "", "Full name")
+    if problem:
+        raise AccountError("name", problem)
     name = " ".join((name or "").split())
     if not name:
         raise AccountError("name", "Enter your full name")
