@@ -433,6 +433,8 @@ def test_erasure_on_request_anonymises_and_is_recorded(session, course):
     _complete(session, person, course, NOW - timedelta(days=10))
     with pytest.raises(records.ErasureError, match="reason"):
         records.erase_on_request(session, admin, person, reason="  ")
+    with pytest.raises(records.ErasureError, match="The reason must not contain control"):
+        records.erase_on_request(session, admin, person, reason="Asked\x1b[2J by letter")
     with pytest.raises(records.ErasureError, match="your own"):
         records.erase_on_request(session, admin, admin, reason="asked")
     records.refuse_erasure(session, admin, person, reason="Still employed: the force must "
