@@ -47,6 +47,7 @@ from .models import (
 from .permissions import managed_organisation_ids
 from .progress import add_months
 from .transfers import move_user
+from .typed_text import control_character_problem
 from .users import AccountError, check_name, issue_token, normalise_email
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -237,6 +238,9 @@ def _column_keys(header: list[str], kind: ImportKind) -> dict[str, int]:
 
 
 def check_source(text: str | None) -> str:
+    problem = control_character_problem(text or "", "Where the completions were recorded")
+    if problem:
+        raise ImportFileError(problem, field="source")
     source = " ".join((text or "").split())
     if not source:
         raise ImportFileError("Enter where these completions were recorded, for example NCALT",
@@ -427,6 +431,8 @@ def _read_user_row(plan: RowPlan, organisations: dict[str, Organisation],
     values = plan.values
     if not values["name"]:
         plan.errors.append("Name is missing")
+    elif problem := control_character_problem(values["name"], "Name"):
+        plan.errors.append(problem)
     else:
         try:
             plan.name = check_name(values["name"])

@@ -17,11 +17,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, MetaData, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT_SECONDS = 10  # a server that does not answer: give up, and say so, in time
 WRITER_TRY_MS = 20  # how long one try at the write lock waits before a random pause
 WRITE_OPTION = "jesip_write"
 
@@ -90,8 +97,13 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwargs) -> E
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": busy_timeout_ms / 1000})
     else:
+        # A connection checked out of the pool is tested first, and a dead one (the server
+        # restarted, or ended it) replaced, so the site recovers by itself after a restart.
         kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={int(busy_timeout_ms)}"})
+        connect_args = {"options": f"-c lock_timeout={int(busy_timeout_ms)}"}
+        if "connect_timeout" not in make_url(url).query:  # one in the URL is kept
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+        kwargs.setdefault("connect_args", connect_args)
     engine = create_engine(url, **kwargs)
     if is_sqlite(engine):
         _configure_sqlite(engine, busy_timeout_ms)
@@ -138,6 +150,31 @@ def is_database_busy(error: BaseException) -> bool:
     text = str(getattr(error, "orig", error)).lower()
     return any(sign in text for sign in BUSY_SIGNS)
 
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether the error says the database server cannot be reached or dropped the
+    connection (restarting, shut down, connection refused or ended, no connection slot
+    free), rather than anything wrong with the request: worth trying again shortly."""
+    if isinstance(error, DisconnectionError | PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = getattr(error, "orig", None)
+    if not type(original).__module__.startswith("psycopg"):
+        return False  # SQLite's operational and interface errors are the program's own
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    sqlstate = getattr(original, "sqlstate", None)
+    # No SQLSTATE: libpq's own failure to connect or to read the server's answer.
+    return sqlstate is None or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+
+
+# PostgreSQL's SQLSTATEs of a server out of reach: class 08 (connection exception), the
+# administrator's or a crash's shutdown and a server still starting (57P01-57P03), and too
+# many connections (53300).
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 # What SQLite and PostgreSQL say when another writer holds the lock for too long.
 BUSY_SIGNS = (

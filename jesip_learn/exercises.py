@@ -7,6 +7,11 @@ Who may do what:
   organisations taking part, its participants and its learning points;
 - a manager of a participating organisation sees the exercise, with the participants of the
   organisations they manage only, and may add, confirm and remove those people only;
+- recording an exercise opens no one's staff list: each person finds and adds only the
+  people they may already see (an administrator everyone; a manager the people of the
+  organisations they manage; a trainer the people of their own organisation), and only
+  accounts that are confirmed, approved and active. The other organisations' participants
+  are added by their own managers;
 - attendance counts once it is confirmed by a manager of the person's organisation (or an
   administrator). The person who recorded it cannot confirm it unless they manage them.
 Every change is written to the audit log.
@@ -42,6 +47,7 @@ from .models import (
 )
 from .permissions import managed_organisation_ids
 from .runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
+from .typed_text import control_character_problem
 
 KIND_LABELS = EXERCISE_KIND_LABELS
 MAX_TITLE = 200
@@ -111,10 +117,40 @@ def can_confirm(session: Session, viewer: User, participant: ExerciseParticipant
     return scope is None or participant.user.organisation_id in scope
 
 
+def people_scope(session: Session, viewer: User) -> set[int] | None:
+    """The organisations whose people the viewer may find and add to any exercise; None
+    means every organisation (an administrator). A manager's are the organisations they
+    manage; a trainer's, their own organisation. Naming an organisation on an exercise adds
+    nothing to this: its people are added by its own managers."""
+    scope = managed_organisation_ids(session, viewer)
+    if scope is None:
+        return None
+    scope = set(scope)
+    if viewer.has_permission(Permission.TRAINER):
+        scope.add(viewer.organisation_id)
+    return scope
+
+
 def addable_organisation_ids(session: Session, viewer: User, exercise: Exercise) -> set[int]:
     """The participating organisations whose people the viewer may add."""
-    visible = visible_organisation_ids(session, viewer, exercise)
-    return _organisation_ids(exercise) if visible is None else visible
+    if not can_view(session, viewer, exercise):
+        return set()
+    scope = people_scope(session, viewer)
+    taking_part = _organisation_ids(exercise)
+    return taking_part if scope is None else taking_part & scope
+
+
+def shows_contact(session: Session, viewer: User, participant: ExerciseParticipant) -> bool:
+    """Whether the viewer sees the participant's email address: only for people they may
+    already see. The person who recorded the exercise sees every participant's name and
+    organisation, but not the addresses of other organisations' staff."""
+    scope = people_scope(session, viewer)
+    return scope is None or participant.user.organisation_id in scope
+
+
+def _may_take_part(user: User) -> bool:
+    """Only accounts in use: confirmed, approved and active."""
+    return user.status == "active"
 
 
 # --- recording and changing an exercise ----------------------------------------------------
@@ -134,7 +170,9 @@ def _checked(session: Session, details: ExerciseDetails) -> tuple[date, list[Org
     holding every problem found, so that the form can show them all at once."""
     problems: list[ExerciseError] = []
     title = " ".join(details.title.split())
-    if not title:
+    if refused := control_character_problem(details.title, "Title"):
+        problems.append(ExerciseError("title", refused))
+    elif not title:
         problems.append(ExerciseError("title", "Enter the exercise's title"))
     elif len(title) > MAX_TITLE:
         problems.append(ExerciseError("title", f"Title must be {MAX_TITLE} characters or fewer"))
@@ -145,7 +183,9 @@ def _checked(session: Session, details: ExerciseDetails) -> tuple[date, list[Org
         problems.append(problem)
     if details.kind not in KIND_LABELS:
         problems.append(ExerciseError("kind", "Select the type of exercise"))
-    if len(details.location) > MAX_LOCATION:
+    if refused := control_character_problem(details.location, "Location"):
+        problems.append(ExerciseError("location", refused))
+    elif len(details.location) > MAX_LOCATION:
         problems.append(ExerciseError("location",
                                       f"Location must be {MAX_LOCATION} characters or fewer"))
     organisations = list(session.scalars(select(Organisation).where(
@@ -256,6 +296,7 @@ def find_people(session: Session, viewer: User, exercise: Exercise, text: str) -
         ExerciseParticipant.exercise_id == exercise.id)
     return list(session.scalars(
         select(User).where(User.organisation_id.in_(sorted(allowed)), User.is_active,
+                           User.email_confirmed_at.is_not(None), User.approved_at.is_not(None),
                            User.id.not_in(added),
                            or_(func.lower(User.name).like(pattern, escape="\\"),
                                func.lower(User.email).like(pattern, escape="\\")))
@@ -264,11 +305,11 @@ def find_people(session: Session, viewer: User, exercise: Exercise, text: str) -
 
 def _check_addable(session: Session, viewer: User, exercise: Exercise, user: User | None,
                    role: str) -> None:
-    if user is None or not user.is_active:
+    # One message for "no such person" and "not someone you may add": the form must not
+    # tell who has an account in another organisation.
+    if (user is None or not _may_take_part(user)
+            or user.organisation_id not in addable_organisation_ids(session, viewer, exercise)):
         raise ExerciseError("user", "Select a person from the search results")
-    if user.organisation_id not in addable_organisation_ids(session, viewer, exercise):
-        raise ExerciseError("user", "That person does not belong to an organisation taking "
-                            "part that you may add people from")
     if any(p.user_id == user.id for p in exercise.participants):
         raise ExerciseError("user", f"{user.name} has already been added")
     if role not in set(CommandRole):
@@ -371,13 +412,17 @@ def plan_participants(session: Session, viewer: User, exercise: Exercise,
     planned, seen = [], set()
     for number, email, role_text in rows:
         user = people.get(email)
+        if user is not None and not (_may_take_part(user) and user.organisation_id in allowed):
+            # Someone the viewer may not add reads exactly as an unknown address (no name, no
+            # command role): the file must not tell who has an account elsewhere.
+            user = None
         role = _role_from_text(role_text, user)
         error = ""
         if not email:
             error = "Enter an email address"
-        elif user is None or user.organisation_id not in allowed:
-            # The same words either way: the file must not tell who has an account elsewhere.
-            error = f"No one you may add has the email address {email}"
+        elif user is None:
+            error = (f"{email} is not someone you can add: their own organisation's manager "
+                     "adds them")
         elif email in seen:
             error = "This email address is on an earlier line"
         elif role is None:
@@ -412,6 +457,8 @@ def add_learning_point(session: Session, actor: User, exercise: Exercise, *, tex
     if not can_edit(actor, exercise):
         raise PermissionError("only the person who recorded it, or an administrator")
     cleaned = text.strip()
+    if refused := control_character_problem(cleaned, "The learning point", multi_line=True):
+        raise ExerciseError("text", refused)
     if not cleaned:
         raise ExerciseError("text", "Enter the learning point")
     if len(cleaned) > MAX_POINT:

@@ -6,8 +6,12 @@ the database. The CSV and XLSX writers hold one row at a time, so their memory d
 with the number of rows; the PDF is a board paper of the summary table, which is small.
 
 Formula injection (OWASP "CSV injection"). Every string that lands in a CSV or XLSX cell goes
-through `neutralise`: one that begins with `=`, `+`, `-`, `@`, a tab or a carriage return gets
-a single quote in front, so a spreadsheet shows it as text instead of running it. That covers
+through `neutralise`: one that begins with `=`, `+`, `-`, `@`, a tab or a carriage return, or
+holds one of those straight after a `;`, `,`, tab or line break (where a spreadsheet that
+splits the cell, such as Excel where the list separator is `;`, would start a new cell with
+it: `Smith;=1+1`), gets a single quote in front, so a spreadsheet shows it as text instead of
+running it; in the CSV every row holding such a cell (or a `;` or tab) has its text cells
+enclosed in double quotes, so the cell is read whole. That covers
 the heading too (title, filter labels and values, the person who ran the report), because a
 filter value can come from what someone typed. In XLSX every string is also written with
 `write_string`, with XlsxWriter's string-to-formula, -number and -URL conversions switched off.
@@ -64,6 +68,8 @@ PDF_CONTENT_TYPE = "application/pdf"
 
 #: Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+#: A trigger straight after a separator: where a spreadsheet splits the cell, a formula.
+SEPARATED_TRIGGER = re.compile(r"[;,\t\r\n][=+\-@\t\r]")
 
 #: The CSV writer hands text on once its buffer holds about this many characters.
 CSV_CHUNK_CHARS = 64 * 1024
@@ -92,10 +98,16 @@ class ExportTooLarge(ValueError):
     """More rows than an XLSX worksheet can hold."""
 
 
+def could_be_formula(text: str) -> bool:
+    """Whether a spreadsheet could read the text, or a piece of it split off at a separator,
+    as a formula."""
+    return text.startswith(FORMULA_TRIGGERS) or SEPARATED_TRIGGER.search(text) is not None
+
+
 def neutralise(value: Any) -> Any:
-    """A string that a spreadsheet would read as a formula, with a single quote in front;
+    """A string that a spreadsheet could read as a formula, with a single quote in front;
     any other value (numbers, dates, None, other strings) unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    if isinstance(value, str) and could_be_formula(value):
         return "'" + value
     return value
 
@@ -156,19 +168,34 @@ def csv_chunks(heading: ReportHeading, header: Sequence[Any],
     Rows are read one at a time and handed on about every `CSV_CHUNK_CHARS` characters, so
     memory stays flat however many there are."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    write = _CsvRows(buffer).write
     buffer.write("\ufeff")
     for line in heading_lines(heading):
-        writer.writerow([csv_cell(value) for value in line])
-    writer.writerow([])
-    writer.writerow([csv_cell(value) for value in header])
+        write([csv_cell(value) for value in line])
+    write([])
+    write([csv_cell(value) for value in header])
     yield _drain(buffer)
     for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
+        write([csv_cell(value) for value in row])
         if buffer.tell() >= CSV_CHUNK_CHARS:
             yield _drain(buffer)
     if buffer.tell():
         yield _drain(buffer)
+
+
+class _CsvRows:
+    """Writes rows of CSV cells: quoted only where needed (RFC 4180), except that a row
+    holding a neutralised cell, a `;` or a tab has every text cell quoted, so that it is read
+    whole whatever separator the spreadsheet splits on. Numbers stay unquoted, as numbers."""
+
+    def __init__(self, buffer: io.StringIO):
+        self._minimal = csv.writer(buffer)
+        self._quoted = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
+
+    def write(self, cells: list[Any]) -> None:
+        quoted = any(isinstance(cell, str) and (cell[:1] == "'" or ";" in cell or "\t" in cell)
+                     for cell in cells)
+        (self._quoted if quoted else self._minimal).writerow(cells)
 
 
 def _drain(buffer: io.StringIO) -> str:

@@ -8,6 +8,7 @@ import logging
 import smtplib
 import sys
 from dataclasses import dataclass
+from email.errors import MessageError
 from email.message import EmailMessage
 
 log = logging.getLogger("jesip_learn.mail")
@@ -34,7 +35,14 @@ class OutgoingMail:
 
 
 class MailDeliveryError(Exception):
-    pass
+    """The email was not sent: the mail server failed, or (UnsendableMail) the message
+    itself cannot be built."""
+
+
+class UnsendableMail(MailDeliveryError):
+    """This one message cannot be built: a header holding a line break (which would let
+    its text add headers of its own), text an email cannot carry. Sending it again fails
+    the same way; other messages are not affected, so a sender marks it failed and goes on."""
 
 
 class Mailer:
@@ -49,10 +57,13 @@ class Mailer:
         self.outbox: list[OutgoingMail] = []
 
     def send(self, mail: OutgoingMail) -> None:
+        # Built first whatever the backend, so that a message no mail server could be given
+        # is refused the same way in development, in tests and in production.
+        message = self.message(mail)
         if self.backend == "memory":
             self.outbox.append(mail)
         elif self.backend == "smtp":
-            self._send_smtp(mail)
+            self._send_smtp(mail, message)
         elif self.backend == "console":
             # Deliberately not a log line: the terminal of someone developing on their machine.
             print(f"\n--- Email (not sent: MAIL_BACKEND=console) ---\nTo: {mail.to}\n"
@@ -63,24 +74,31 @@ class Mailer:
                         mail.to, mail.subject, mail.text)
 
     def message(self, mail: OutgoingMail) -> EmailMessage:
-        """The MIME message: text, then HTML as its alternative, then the attachments."""
-        message = EmailMessage()
-        message["From"] = self.settings["MAIL_FROM"]
-        message["To"] = mail.to
-        message["Subject"] = mail.subject
-        for name, value in mail.headers:
-            message[name] = value
-        message.set_content(mail.text)
-        if mail.html:
-            message.add_alternative(mail.html, subtype="html")
-        for attachment in mail.attachments:
-            maintype, _, subtype = attachment.content_type.partition("/")
-            message.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
-                                   filename=attachment.filename)
+        """The MIME message: text, then HTML as its alternative, then the attachments.
+        Raises UnsendableMail, saying why, when it cannot be built."""
+        try:
+            _check_headers([("To", mail.to), ("Subject", mail.subject), *mail.headers])
+            message = EmailMessage()
+            if self.settings.get("MAIL_FROM"):
+                message["From"] = self.settings["MAIL_FROM"]
+            message["To"] = mail.to
+            message["Subject"] = mail.subject
+            for name, value in mail.headers:
+                message[name] = value
+            message.set_content(mail.text)
+            if mail.html:
+                message.add_alternative(mail.html, subtype="html")
+            for attachment in mail.attachments:
+                maintype, _, subtype = attachment.content_type.partition("/")
+                message.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
+                                       filename=attachment.filename)
+            message.as_bytes()  # what the SMTP client will send: any encoding error shows now
+        except (ValueError, TypeError, LookupError, MessageError) as error:
+            # ValueError covers a header with a line break and UnicodeEncodeError.
+            raise UnsendableMail(f"The email could not be built: {error}") from error
         return message
 
-    def _send_smtp(self, mail: OutgoingMail) -> None:
-        message = self.message(mail)
+    def _send_smtp(self, mail: OutgoingMail, message: EmailMessage) -> None:
         try:
             with smtplib.SMTP(self.settings["SMTP_HOST"], self.settings["SMTP_PORT"],
                               timeout=20) as smtp:
@@ -92,3 +110,13 @@ class Mailer:
         except (OSError, smtplib.SMTPException) as error:
             log.error("Email to %s failed: %s", mail.to, error)
             raise MailDeliveryError(str(error)) from error
+
+
+def _check_headers(headers) -> None:
+    """Refuse a control character in a header: a line break would let the value add
+    headers of its own, and NUL or escape have no place in one (RFC 5322)."""
+    for name, value in headers:
+        for character in value:
+            if ord(character) < 0x20 or ord(character) == 0x7F:
+                raise ValueError(f"the {name} header holds a control character "
+                                 f"(U+{ord(character):04X})")

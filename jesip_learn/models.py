@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -266,10 +267,15 @@ class User(Base):
 
 
 class PermissionGrant(Base):
-    """A permission a user holds. A manager's grant names the organisation or area managed."""
+    """A permission a user holds. A manager's grant always names the organisation or area
+    managed: it is never read as "wherever the person belongs now"."""
 
     __tablename__ = "permission_grants"
-    __table_args__ = (UniqueConstraint("user_id", "permission"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "permission"),
+        CheckConstraint("permission <> 'manager' OR organisation_id IS NOT NULL "
+                        "OR area_id IS NOT NULL", name="manager_scope"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .models import Area, Organisation, OrganisationDomain, Service
+from .typed_text import control_character_problem
 
 DOMAIN_PATTERN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # Domains many organisations share: owning such an address proves nothing about employer.
@@ -92,6 +93,9 @@ def save_organisation(
     organisation: Organisation | None = None,
 ) -> Organisation:
     """Create an organisation, or update the one given, checking every rule first."""
+    problem = control_character_problem(name or "", "Name")
+    if problem:
+        raise OrganisationError("name", problem)
     name = " ".join((name or "").split())
     if not name:
         raise OrganisationError("name", "Enter the organisation’s name")

@@ -1,7 +1,8 @@
 """Who may see and change what: permissions and organisation scope, in one place.
 
 Administrators see everything. A manager sees the organisation, or every organisation of
-the area (Local Resilience Forum), named on their manager grant.
+the area (Local Resilience Forum), named on their manager grant, and nothing else: the
+grant is not read as the person's own organisation, which changes when they move.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Area, Organisation, Permission, User
+from .models import Organisation, Permission, User
 
 
 def managed_organisation_ids(session: Session, viewer: User) -> set[int] | None:
@@ -19,10 +20,14 @@ def managed_organisation_ids(session: Session, viewer: User) -> set[int] | None:
     grant = viewer.manager_grant()
     if grant is None:
         return set()
-    if grant.area_id is not None:
-        area = session.get(Area, grant.area_id)
-        return {org.id for org in area.organisations} if area else set()
-    return {grant.organisation_id or viewer.organisation_id}
+    # Read through the relationships: a grant changed in this transaction has no ids yet.
+    if grant.area is not None:
+        return {org.id for org in grant.area.organisations}
+    if grant.organisation is not None:
+        return {grant.organisation.id}
+    # A grant that names nothing manages nothing: never the person's own organisation,
+    # which changes when they move.
+    return set()
 
 
 def can_manage_user(session: Session, viewer: User, user: User) -> bool:

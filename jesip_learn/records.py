@@ -51,6 +51,7 @@ from .models import (
 from .organisations import escape_like
 from .progress import add_months
 from .transfers import membership_history
+from .typed_text import control_character_problem
 
 DEFAULT_RETENTION_YEARS = 6
 ANONYMISED_DOMAIN = "anonymised.invalid"
@@ -233,6 +234,8 @@ def _anonymised_statement(statement: dict, user: User) -> dict:
 
 
 def _checked_reason(reason: str) -> str:
+    if problem := control_character_problem(reason or "", "The reason", multi_line=True):
+        raise ErasureError("reason", problem)
     reason = " ".join((reason or "").split())
     if not reason:
         raise ErasureError("reason", "Enter the reason for the decision")

@@ -24,6 +24,7 @@ from .models import (
     CommandRole,
     Organisation,
     Permission,
+    PermissionGrant,
     PreviousMembership,
     TransferRequest,
     User,
@@ -95,10 +96,11 @@ def move_user(session: Session, actor: User | None, user: User, organisation: Or
     user.organisation = organisation
     if command_role:
         user.command_role = command_role
-    # Managing the organisation they left does not come with them.
+    # Managing does not come with them: their manager grant (of the organisation they left,
+    # or of an area) ends; an administrator grants it again where they are to manage.
     manager = user.manager_grant()
-    if manager is not None and manager.area_id is None and manager.organisation_id == old.id:
-        user.grants.remove(manager)
+    if manager is not None:
+        _end_manager_grant(session, actor, user, manager, old, organisation, address)
     # A request still waiting is overtaken by the move (an approved one is no longer waiting).
     for pending in session.scalars(select(TransferRequest).where(
             TransferRequest.user_id == user.id, TransferRequest.status == "pending")):
@@ -110,6 +112,22 @@ def move_user(session: Session, actor: User | None, user: User, organisation: Or
                           "at": at.isoformat()})
     session.flush()
     return previous
+
+
+def _end_manager_grant(session: Session, actor: User | None, user: User,
+                       grant: PermissionGrant, old: Organisation, new: Organisation,
+                       address: str) -> None:
+    scope = grant.area.name if grant.area is not None else (
+        grant.organisation.name if grant.organisation is not None else old.name)
+    record_event(session, "account.manager_ended", actor=actor, subject=user, address=address,
+                 organisation_id=old.id,
+                 summary=f"Stopped managing {scope} on moving to {new.name}",
+                 details={"permission": Permission.MANAGER.value,
+                          "organisation_id": grant.organisation_id, "area_id": grant.area_id,
+                          "granted_at": grant.granted_at.isoformat()
+                          if grant.granted_at else None,
+                          "reason": "moved"})
+    user.grants.remove(grant)
 
 
 # --- a learner asks to move ---------------------------------------------------------------

@@ -31,6 +31,7 @@ from .models import (
 from .organisations import escape_like
 from .permissions import can_grant, can_manage_user, managed_organisation_ids
 from .throttle import DatabaseLoginThrottle, RedisLoginThrottle
+from .typed_text import control_character_problem
 
 EMAIL_CONFIRMATION_LIFETIME = timedelta(days=3)
 FIRST_ADMINISTRATOR_LIFETIME = timedelta(hours=24)
@@ -67,6 +68,9 @@ def normalise_email(email: str) -> str:
 
 
 def check_name(name: str) -> str:
+    problem = control_character_problem(name or "", "Full name")
+    if problem:
+        raise AccountError("name", problem)
     name = " ".join((name or "").split())
     if not name:
         raise AccountError("name", "Enter your full name")
@@ -400,7 +404,10 @@ def create_user(
     if unknown:
         raise AccountError("permissions", f"Unknown permission: {', '.join(sorted(unknown))}")
     now = utcnow()
-    grants = [PermissionGrant(permission=p) for p in sorted(permissions | {Permission.LEARNER})]
+    # A manager manages their own organisation until an administrator names an area.
+    grants = [PermissionGrant(permission=p, organisation=organisation
+                              if p == Permission.MANAGER else None)
+              for p in sorted(permissions | {Permission.LEARNER})]
     user = User(name=name, email=email, password_hash=passwords.hash_password(password),
                 organisation=organisation, command_role=command_role, email_confirmed_at=now,
                 approved_at=now, grants=grants)
@@ -532,6 +539,15 @@ def update_account(session: Session, actor: User, user: User, changes: AccountCh
         raise AccountError("organisation", "You can only move people within the organisations "
                            "you manage")
     if organisation.id != user.organisation.id:
+        held = user.manager_grant()
+        if held is not None and Permission.MANAGER in changes.permissions:
+            # The ticked box was carried over from their old post, not chosen for the new
+            # one: a move must not hand them the new organisation's people unasked.
+            scope = held.area.name if held.area is not None else held.scope_label
+            raise AccountError("permissions", f"Moving {user.name} to {organisation.name} "
+                               f"ends their management of {scope}. Untick Manager to move "
+                               f"them, then give the permission again if they are to manage "
+                               f"in {organisation.name}.")
         # A change of organisation is a move: the old membership is kept for its reports.
         transfers.move_user(session, actor, user, organisation)
     user.command_role = check_command_role(changes.command_role)
@@ -572,7 +588,8 @@ def _set_grants(session: Session, actor: User, user: User, wanted: set[str],
     for permission in set(current) - wanted:
         user.grants.remove(current[permission])
     for permission in wanted - set(current):
-        user.grants.append(PermissionGrant(permission=permission))
+        user.grants.append(PermissionGrant(permission=permission, organisation=user.organisation
+                                           if permission == Permission.MANAGER else None))
     manager = user.manager_grant()
     if manager is not None and actor.is_admin:
         area = session.get(Area, manager_area_id) if manager_area_id else None

@@ -7,6 +7,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from jesip_learn.cli import alembic_config
 from jesip_learn.db import Base, Database
@@ -99,4 +100,52 @@ def test_write_sessions_roll_back_on_error(tmp_path):
         raise RuntimeError("stop")
     with database.session() as session:
         assert session.scalar(select(Organisation)) is None
+    database.engine.dispose()
+
+
+def test_manager_grants_that_named_nothing_are_given_their_holders_organisation(fresh_url):
+    """Before 0012_scope a manager grant could name neither organisation nor area, and was
+    read as the holder's organisation of the moment; upgrading names it, once and for all,
+    and from then on the database refuses such a grant."""
+    config = alembic_config(fresh_url)
+    command.upgrade(config, "0011")
+    database = Database(fresh_url)
+    with database.engine.begin() as connection:
+        for number, name in ((1, "Northshire Police"), (2, "Southshire Police")):
+            connection.execute(text(
+                "INSERT INTO organisations (id, name, service, country, is_active, created_at)"
+                " VALUES (:id, :name, 'police', 'England', true, CURRENT_TIMESTAMP)"),
+                {"id": number, "name": name})
+        connection.execute(text("INSERT INTO areas (id, name, country) VALUES (1, 'LRF', '')"))
+        for number, organisation in ((1, 2), (2, 1), (3, 1)):
+            connection.execute(text(
+                "INSERT INTO users (id, email, name, password_hash, organisation_id, "
+                "command_role, is_active, session_epoch, created_at) VALUES (:id, :email, "
+                "'Person', '', :organisation, 'staff', true, 0, CURRENT_TIMESTAMP)"),
+                {"id": number, "email": f"person{number}@example.org",
+                 "organisation": organisation})
+        connection.execute(text(
+            "INSERT INTO permission_grants (user_id, permission, organisation_id, area_id, "
+            "granted_at) VALUES (1, 'manager', NULL, NULL, CURRENT_TIMESTAMP), "
+            "(1, 'learner', NULL, NULL, CURRENT_TIMESTAMP), "
+            "(2, 'manager', NULL, 1, CURRENT_TIMESTAMP), "
+            "(3, 'manager', 2, NULL, CURRENT_TIMESTAMP)"))
+    command.upgrade(config, "head")
+    with database.engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT user_id, permission, organisation_id, area_id FROM permission_grants "
+            "ORDER BY user_id, permission")).all()
+    assert [tuple(row) for row in rows] == [
+        (1, "learner", None, None), (1, "manager", 2, None), (2, "manager", None, 1),
+        (3, "manager", 2, None)]
+    with database.engine.begin() as connection:  # other permissions name nothing
+        connection.execute(text(
+            "INSERT INTO permission_grants (user_id, permission, organisation_id, area_id, "
+            "granted_at) VALUES (2, 'trainer', NULL, NULL, CURRENT_TIMESTAMP), "
+            "(3, 'admin', NULL, NULL, CURRENT_TIMESTAMP)"))
+    with pytest.raises(IntegrityError), database.engine.begin() as connection:
+        connection.execute(text(
+            "UPDATE permission_grants SET organisation_id = NULL WHERE user_id = 3"))
+    command.downgrade(config, "0011")
+    command.upgrade(config, "head")
     database.engine.dispose()

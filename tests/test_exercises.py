@@ -96,8 +96,10 @@ def test_only_trainers_managers_and_administrators_record(session, world):
 
 
 def test_who_sees_the_exercise_and_which_participants(session, world, exercise):
-    for person in ("constable", "firefighter"):
-        exercises.add_participant(session, world["trainer"], exercise, world[person], "tactical")
+    exercises.add_participant(session, world["trainer"], exercise, world["constable"],
+                              "tactical")
+    exercises.add_participant(session, world["fire-manager"], exercise, world["firefighter"],
+                              "tactical")
     seen = {role: [p.user.name for p in exercises.participants_seen_by(session, world[role],
                                                                        exercise)]
             for role in ("trainer", "admin", "police-manager", "fire-manager")}
@@ -112,7 +114,7 @@ def test_who_sees_the_exercise_and_which_participants(session, world, exercise):
 
 def test_a_manager_adds_and_confirms_their_own_staff_only(session, world, exercise):
     fire_manager = world["fire-manager"]
-    with pytest.raises(ExerciseError, match="does not belong"):
+    with pytest.raises(ExerciseError, match="Select a person from the search results"):
         exercises.add_participant(session, fire_manager, exercise, world["constable"], "staff")
     assert exercises.find_people(session, fire_manager, exercise, "pat") == []
     assert exercises.find_people(session, world["trainer"], exercise, "PAT") == [
@@ -141,7 +143,7 @@ def test_a_manager_adds_and_confirms_their_own_staff_only(session, world, exerci
 
 
 def test_an_organisation_with_participants_is_not_dropped(session, world, exercise):
-    participant = exercises.add_participant(session, world["trainer"], exercise,
+    participant = exercises.add_participant(session, world["fire-manager"], exercise,
                                             world["firefighter"], "staff")
     moved = _details(world, organisation_ids=(world["police"].id, world["ambulance"].id))
     with pytest.raises(ExerciseError, match="Westshire Fire"):
@@ -157,7 +159,7 @@ def test_an_organisation_with_participants_is_not_dropped(session, world, exerci
 def test_a_file_of_participants_is_checked_row_by_row(session, world, exercise):
     text = ("Email,Role\n"
             "pat@westshire.police.uk,\n"
-            "FRAN@westshire.fire.uk,Operational commander\n"
+            f"{world['police-manager'].email},Operational commander\n"
             "nobody@example.org,staff\n"
             "pat@westshire.police.uk,staff\n"
             f"{world['paramedic'].email},staff\n"
@@ -167,15 +169,73 @@ def test_a_file_of_participants_is_checked_row_by_row(session, world, exercise):
     assert [(row.line, row.role, bool(row.error)) for row in planned] == [
         (2, "tactical", False), (3, "operational", False), (4, "staff", True),
         (5, "staff", True), (6, "staff", True), (7, "general", True), (8, "staff", True)]
-    assert "nobody@example.org" in planned[2].error
+    assert planned[2].error == ("nobody@example.org is not someone you can add: their own "
+                                "organisation's manager adds them")
     assert "earlier line" in planned[3].error
     paramedic = world["paramedic"].email
-    assert planned[4].error == f"No one you may add has the email address {paramedic}"
+    assert planned[4].error == (f"{paramedic} is not someone you can add: their own "
+                                "organisation's manager adds them")
     assert "not a command role" in planned[5].error
     assert exercise.participants == []  # the dry run changes nothing
     assert exercises.add_planned(session, world["trainer"], exercise, text) == 2
-    assert sorted(p.user.name for p in exercise.participants) == ["Fran Firefighter",
-                                                                  "Pat Constable"]
+    assert sorted(p.user.name for p in exercise.participants) == [
+        "Pat Constable", world["police-manager"].name]
+
+
+def test_people_of_other_organisations_taking_part_are_added_by_their_own_managers(
+        session, world, exercise):
+    """Naming an organisation on an exercise opens none of its staff to the recorder:
+    a trainer finds and adds the people of their own organisation only, a manager those of
+    the organisations they manage, an administrator anyone; never an account that is not
+    in use."""
+    police = world["police"]
+    unapproved = make_user(session, organisation=police, name="Una Unapproved")
+    unapproved.approved_at = None
+    unconfirmed = make_user(session, organisation=police, name="Uma Unconfirmed")
+    unconfirmed.email_confirmed_at = None
+    leaver = make_user(session, organisation=police, name="Lee Leaver")
+    leaver.is_active = False
+    session.flush()
+    trainer = world["trainer"]
+    assert exercises.addable_organisation_ids(session, trainer, exercise) == {police.id}
+    for letter in "aeiou":
+        found = exercises.find_people(session, trainer, exercise, letter)
+        assert {person.organisation_id for person in found} <= {police.id}
+        assert not {"Una Unapproved", "Uma Unconfirmed", "Lee Leaver"} & {
+            person.name for person in found}
+    assert exercises.find_people(session, trainer, exercise, "fran") == []
+    assert exercises.find_people(session, trainer, exercise, "westshire.fire") == []
+    for person in (world["firefighter"], unapproved, unconfirmed, leaver):
+        with pytest.raises(ExerciseError) as raised:
+            exercises.add_participant(session, trainer, exercise, person, "staff")
+        assert raised.value.message == "Select a person from the search results"
+    with pytest.raises(ExerciseError) as unknown:
+        exercises.add_participant(session, trainer, exercise, None, "staff")
+    assert unknown.value.message == "Select a person from the search results"
+    file = "email\n" + "".join(f"{person.email}\n" for person in (
+        world["firefighter"], unapproved, unconfirmed, leaver)) + "no.one@westshire.fire.uk\n"
+    rows = exercises.plan_participants(session, trainer, exercise, file)
+    assert [(row.user, row.role, row.error.split(" is ")[1]) for row in rows] == [
+        (None, "", "not someone you can add: their own organisation's manager adds them")] * 5
+    assert exercises.add_planned(session, trainer, exercise, file) == 0
+
+    # A trainer of an organisation not taking part may add no one at all.
+    outsider = make_user(session, organisation=world["ambulance"], permissions={"trainer"})
+    theirs = exercises.record_exercise(session, outsider, _details(world))
+    assert exercises.addable_organisation_ids(session, outsider, theirs) == set()
+    assert exercises.find_people(session, outsider, theirs, "a") == []
+
+    # Their own managers add them, and an administrator may add anyone in use.
+    fire_manager = world["fire-manager"]
+    assert exercises.find_people(session, fire_manager, exercise, "fran") == [
+        world["firefighter"]]
+    exercises.add_participant(session, fire_manager, exercise, world["firefighter"], "tactical")
+    assert exercises.find_people(session, world["admin"], exercise, "pat") == [
+        world["constable"]]
+    assert exercises.find_people(session, world["admin"], exercise, "una") == []
+    participant = next(p for p in exercise.participants if p.user == world["firefighter"])
+    assert not exercises.shows_contact(session, trainer, participant)
+    assert exercises.shows_contact(session, fire_manager, participant)
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -253,7 +313,7 @@ def test_a_rule_requires_an_exercise_within_months_of_commanders(session, world,
                                              "Fran Firefighter": "not-started"}
     pat = exercises.add_participant(session, world["trainer"], exercise, world["constable"],
                                     "tactical")
-    exercises.add_participant(session, world["trainer"], exercise, world["firefighter"],
+    exercises.add_participant(session, world["fire-manager"], exercise, world["firefighter"],
                               "tactical")
     assert set(_states(session, None, today).values()) == {"in-progress"}
     exercises.confirm_attendance(session, world["police-manager"], pat)

@@ -14,6 +14,7 @@ import csv
 import email
 import email.policy
 import io
+import shutil
 import socket
 import threading
 from datetime import datetime, timedelta
@@ -365,6 +366,53 @@ def test_a_scheduled_report_arrives_with_its_file(database, smtp, world, file_fo
         people = sorted((row[0], row[7]) for row in details[1:])
     # Not compliant in the manager's organisation: Ava (expired), the manager (not started).
     assert people == [("Ava Overdue", "Expired"), ("Mo Manager", "Not started")]
+
+
+def test_an_email_that_cannot_be_built_fails_alone_and_the_others_go(database, smtp, world,
+                                                                      tmp_path):
+    """A course title holding CR/LF (written straight into the database, past every check)
+    used to stop `notify send` with a ValueError before any email went, on every run."""
+    flooding = tmp_path / "flooding"
+    shutil.copytree(VALID, flooding)
+    course_file = flooding / "course.md"
+    course_file.write_text(course_file.read_text(encoding="utf-8").replace(
+        "title: JESIP Awareness", "title: JESIP Flooding").replace(
+        "code: JESIP-AWARE", "code: JESIP-FLOOD"), encoding="utf-8")
+    now = utcnow().replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    with database.write_session() as session:
+        courses.import_parsed(session, courses.parse_folders(flooding))
+        version = courses.find_version(session, "JESIP-FLOOD")
+        version.title = "JESIP Flooding\r\nBcc: everyone@example.org"
+        world["flooding"] = version.course_id
+    broken = _person(database, world, "Bea Broken", now=now)
+    fine = _person(database, world, "Fin Fine", due_in_days=7, now=now)
+    with database.write_session() as session:
+        person = session.scalar(select(User).where(User.email == broken))
+        session.add(Completion(user_id=person.id, course_id=world["flooding"],
+                               completed_at=now - timedelta(days=300),
+                               expires_at=now + timedelta(days=7), source="earlier system"))
+    app = _app(database, smtp)
+    result = _notify(app, now)
+    assert result.exit_code == 0, result.output
+    assert "1 failed" in result.output
+    assert [message["Subject"] for message in smtp.inbox.to(fine)] == [
+        f"JESIP Awareness: your training runs out on {_long(now + timedelta(days=7))}"]
+    assert len(smtp.inbox.to("manager@northshire.example")) == 1  # the digest went too
+    assert smtp.inbox.to(broken) == []
+    assert [message["Bcc"] for message in smtp.inbox.messages] == [None, None]
+    with database.session() as session:
+        failed = session.scalar(select(Notice).where(Notice.to_address == broken,
+                                                     Notice.course_id == world["flooding"]))
+        assert (failed.status, failed.attempts) == ("failed", 1)
+        assert failed.last_error == ("The email could not be built: the Subject header holds "
+                                     "a control character (U+000D)")
+    # The next run neither dies nor tries it again.
+    assert _notify(app, now + timedelta(minutes=10)).exit_code == 0
+    assert len(smtp.inbox.messages) == 2
+
+
+def _long(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y}"
 
 
 def test_dry_run_lists_and_sends_nothing(database, smtp, world):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from jesip_learn import compliance, courses, progress, records, transfers, users
 from jesip_learn.audit import record_event
@@ -28,6 +29,7 @@ from jesip_learn.models import (
     Notice,
     NotificationPreference,
     OneTimeToken,
+    PermissionGrant,
     PreviousMembership,
     QuizAttempt,
     RecoveryCode,
@@ -38,7 +40,12 @@ from jesip_learn.models import (
     User,
     XapiStatement,
 )
-from jesip_learn.permissions import can_manage_user, manageable_user_ids
+from jesip_learn.organisations import area_named
+from jesip_learn.permissions import (
+    can_manage_user,
+    manageable_user_ids,
+    managed_organisation_ids,
+)
 from tests.support.factories import make_organisation, make_user
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
@@ -179,6 +186,87 @@ def test_a_manager_who_moves_stops_managing_the_organisation_they_left(session):
     session.flush()
     transfers.move_user(session, None, manager, south)
     assert manager.manager_grant() is None
+
+
+def test_a_manager_whose_move_is_approved_manages_no_one_in_the_new_organisation(session):
+    """The finding: a manager asked to move, the receiving organisation's manager approved,
+    and the mover managed the receiving organisation's people from then on."""
+    north, south = make_organisation(session), make_organisation(session)
+    mover = make_user(session, organisation=north, permissions={"manager"})
+    assert mover.manager_grant().organisation is north  # a grant names what it manages
+    receiving = make_user(session, organisation=south, permissions={"manager"})
+    stranger = make_user(session, organisation=south)
+    request = transfers.request_transfer(session, mover, organisation_id=south.id,
+                                         command_role="staff")
+    transfers.approve_transfer(session, receiving, request, address="192.0.2.1")
+    session.flush()
+    assert mover.organisation_id == south.id and mover.manager_grant() is None
+    assert managed_organisation_ids(session, mover) == set()
+    assert not can_manage_user(session, mover, stranger)
+    assert users.search_users(session, mover, users.UserSearch()).users == []
+    ended = session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "account.manager_ended", AuditEvent.subject_user_id == mover.id))
+    assert ended.actor_id == receiving.id and ended.organisation_id == north.id
+    assert ended.summary == f"Stopped managing {north.name} on moving to {south.name}"
+    assert ended.details["organisation_id"] == north.id and ended.address == "192.0.2.1"
+
+
+def test_an_area_manager_who_moves_stops_managing_the_area(session):
+    area, _ = area_named(session, "Moveshire LRF", "England")
+    session.flush()
+    north = make_organisation(session, area_ids=[area.id])
+    south = make_organisation(session, area_ids=[area.id])
+    admin = make_user(session, permissions={"admin"})
+    mover = make_user(session, organisation=north)
+    users.update_account(session, admin, mover, users.AccountChanges(
+        name=mover.name, organisation_id=north.id, command_role="strategic",
+        permissions={"manager"}, manager_area_id=area.id))
+    session.flush()
+    assert managed_organisation_ids(session, mover) == {north.id, south.id}
+    transfers.move_user(session, admin, mover, south)
+    session.flush()
+    assert managed_organisation_ids(session, mover) == set()
+    assert session.scalar(select(AuditEvent.summary).where(
+        AuditEvent.action == "account.manager_ended")) == (
+        f"Stopped managing Moveshire LRF on moving to {south.name}")
+
+
+def test_a_grant_that_names_nothing_manages_nothing(session):
+    """Never the person's own organisation, which changes when they move; and the database
+    refuses such a grant."""
+    person = make_user(session)
+    person.grants.append(PermissionGrant(permission="manager"))
+    assert managed_organisation_ids(session, person) == set()
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
+
+
+def test_an_administrator_moving_a_manager_decides_again_whether_they_manage(session):
+    north, south = make_organisation(session), make_organisation(session)
+    admin = make_user(session, organisation=north, permissions={"admin"})
+    manager = make_user(session, organisation=north, permissions={"manager"})
+    carried_over = users.AccountChanges(name=manager.name, organisation_id=south.id,
+                                        command_role="staff",
+                                        permissions={"learner", "manager"})
+    with pytest.raises(users.AccountError) as refused:
+        users.update_account(session, admin, manager, carried_over)
+    assert refused.value.field == "permissions"
+    assert str(refused.value) == (
+        f"Moving {manager.name} to {south.name} ends their management of {north.name}. "
+        f"Untick Manager to move them, then give the permission again if they are to "
+        f"manage in {south.name}.")
+    assert manager.organisation_id == north.id
+    users.update_account(session, admin, manager, users.AccountChanges(
+        name=manager.name, organisation_id=south.id, command_role="staff",
+        permissions={"learner"}))
+    session.flush()
+    assert manager.manager_grant() is None and manager.organisation_id == south.id
+    users.update_account(session, admin, manager, users.AccountChanges(
+        name=manager.name, organisation_id=south.id, command_role="staff",
+        permissions={"learner", "manager"}))
+    session.flush()
+    assert managed_organisation_ids(session, manager) == {south.id}
 
 
 def test_a_learner_asks_to_move_and_a_manager_of_the_receiving_organisation_decides(session):
@@ -348,6 +436,8 @@ def test_erasure_on_request_anonymises_and_is_recorded(session, course):
     _complete(session, person, course, NOW - timedelta(days=10))
     with pytest.raises(records.ErasureError, match="reason"):
         records.erase_on_request(session, admin, person, reason="  ")
+    with pytest.raises(records.ErasureError, match="The reason must not contain control"):
+        records.erase_on_request(session, admin, person, reason="Asked\x1b[2J by letter")
     with pytest.raises(records.ErasureError, match="your own"):
         records.erase_on_request(session, admin, admin, reason="asked")
     records.refuse_erasure(session, admin, person, reason="Still employed: the force must "

@@ -154,6 +154,16 @@ def mark_cancelled(session: Session, claimant: str, notice_id: int, reason: str)
         notice.claimed_by = notice.claimed_until = None
 
 
+def mark_unsendable(session: Session, claimant: str, notice_id: int, reason: str) -> None:
+    """The message itself cannot be built: failed at once, since every try would fail alike.
+    Administrators see it, with the reason, among the failed emails."""
+    notice = _held(session, claimant, notice_id)
+    if notice is not None:
+        notice.attempts += 1
+        notice.status, notice.last_error = FAILED, reason[:ERROR_CHARACTERS]
+        notice.claimed_by = notice.claimed_until = None
+
+
 def mark_failed(session: Session, claimant: str, notice_id: int, reason: str,
                 settings: NotificationSettings, now: datetime | None = None) -> None:
     """The mail server did not take it: try again later, or give up after the last try."""

@@ -28,6 +28,7 @@ from jesip_learn.models import (
     User,
 )
 from jesip_learn.permissions import managed_organisation_ids
+from jesip_learn.typed_text import control_character_problem
 
 from .settings import FREQUENCIES
 
@@ -136,9 +137,13 @@ def describe_filters(session: Session, user: User, subscription: ReportSubscript
 def subscribe(session: Session, user: User, *, name: str, query: str, file_format: str,
               frequency: str) -> ReportSubscription:
     """A new scheduled report of the dashboard as `query` filters it."""
-    name = " ".join((name or "").split())
     if not may_subscribe(user):
         raise PermissionError("only managers and administrators see the dashboard")
+    # The name is the subject of every email of the report: no line breaks or controls.
+    problem = control_character_problem(name or "", "The name")
+    if problem:
+        raise SubscriptionError("name", problem)
+    name = " ".join((name or "").split())
     if not name:
         raise SubscriptionError("name", "Enter a name for the report")
     if len(name) > NAME_LENGTH:

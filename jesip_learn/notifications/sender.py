@@ -6,7 +6,9 @@ a batch for a lease in a transaction of its own and commits the claim before tal
 mail server, so the database is not held open while it answers; each outcome is written in a
 second short transaction. When the mail server fails, that notice waits (the wait doubling)
 and the round stops, leaving the rest of the batch for the next run, so a server that is
-down is not asked again for every queued email.
+down is not asked again for every queued email. A message that cannot be built at all (a
+header with a line break, text an email cannot carry) is marked failed at once, with the
+reason, and the others still go.
 
 Like the xAPI sender, this takes the `Database` and commits, unlike the rest of the domain.
 """
@@ -22,7 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from jesip_learn.db import Database
-from jesip_learn.mail import MailDeliveryError, Mailer, OutgoingMail
+from jesip_learn.mail import MailDeliveryError, Mailer, OutgoingMail, UnsendableMail
 from jesip_learn.models import Notice, ReportSubscription, User, utcnow
 
 from . import notices, planning, reports
@@ -105,7 +107,9 @@ def _send_batch(database: Database, settings: NotificationSettings, mailer: Mail
 
 def _deliver(session: Session, settings: NotificationSettings, mailer: Mailer,
              notice: Notice) -> tuple[str, str]:
-    """("sent" | "failed" | "cancelled", why)."""
+    """("sent" | "failed" | "unsendable" | "cancelled", why). "failed" is the mail
+    server's doing and stops the round; "unsendable" is this message's own (a subject with a
+    line break, say), so it alone fails, at once, and the others still go."""
     recipient = session.get(User, notice.recipient_id)
     if recipient is None or not recipient.is_active:
         return ("cancelled", "The recipient’s account was deactivated before the email was "
@@ -114,7 +118,14 @@ def _deliver(session: Session, settings: NotificationSettings, mailer: Mailer,
             ReportSubscription, notice.subscription_id) is None):
         return ("cancelled", "The scheduled report was stopped before it was sent")
     try:
-        mailer.send(outgoing_mail(session, settings, notice))
+        mail = outgoing_mail(session, settings, notice)
+    except (ValueError, LookupError) as error:
+        # This notice's own content (a report's file, say) cannot be made: it alone fails.
+        return ("unsendable", f"The email could not be built: {error}")
+    try:
+        mailer.send(mail)
+    except UnsendableMail as error:
+        return ("unsendable", str(error))
     except MailDeliveryError as error:
         return ("failed", str(error) or type(error).__name__)
     return ("sent", "")
@@ -129,6 +140,10 @@ def _settle(session: Session, settings: NotificationSettings, claimant: str, not
     elif status == "cancelled":
         notices.mark_cancelled(session, claimant, notice_id, reason)
         report.cancelled += 1
+    elif status == "unsendable":
+        notices.mark_unsendable(session, claimant, notice_id, reason)
+        report.failed += 1
+        log.error("Notifications: notice %s cannot be sent: %s", notice_id, reason)
     else:
         notices.mark_failed(session, claimant, notice_id, reason, settings, now)
         session.flush()

@@ -13,11 +13,17 @@ from collections.abc import Callable, Hashable
 from flask import Flask, current_app, g, make_response, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from jesip_learn.db import begin_writing, is_database_busy
+from jesip_learn.db import begin_writing, is_database_busy, is_database_unavailable
 from jesip_learn.models import (
     COMMAND_ROLE_LABELS,
     PERMISSION_LABELS,
@@ -29,6 +35,7 @@ from jesip_learn.models import (
 log = logging.getLogger("jesip_learn.web")
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+UNAVAILABLE_RETRY_SECONDS = 30  # a database server restarting is back within a minute
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
@@ -67,24 +74,31 @@ def _finish_transaction(response):
         return response
     try:
         if g.get("request_failed"):
-            session.rollback()
+            _quietly_end(session)
         else:
             try:
                 session.commit()
             except Exception as error:  # noqa: BLE001 - any failed save gets its error page
-                session.rollback()
+                _quietly_end(session)
                 # Rendered while the session is still open: the page's navigation reads the
                 # signed-in user. This runs after the header hook, so it adds them itself.
-                return _security_headers(make_response(_failed_save_page(error)))
+                return _security_headers(make_response(_handle_database_error(error)))
     finally:
-        session.close()
+        _quietly_end(session, close=True)
     return response
 
 
-def _failed_save_page(error: Exception):
-    if isinstance(error, OperationalError):
-        return _handle_operational_error(error)
-    return _handle_unexpected(error)
+def _quietly_end(session: Session, *, close: bool = False) -> None:
+    """Roll back (and close); a connection that has already gone cannot be rolled back, and
+    the pool replaces it, so its error is not the request's."""
+    try:
+        session.rollback()
+        if close:
+            session.close()
+    except SQLAlchemyError as error:
+        if not is_database_unavailable(error):
+            raise
+        log.info("Database connection lost while ending a request's transaction: %s", error)
 
 
 def _close_leftover_session(_error=None):
@@ -92,8 +106,7 @@ def _close_leftover_session(_error=None):
     # same session after the commit, and its last teardown comes once the stream has ended.
     session = g.get("db_session")
     if session is not None:
-        session.rollback()
-        session.close()
+        _quietly_end(session, close=True)
 
 
 def _security_headers(response):
@@ -156,8 +169,11 @@ def _handle_csrf_error(error: CSRFError):
     )
 
 
-def _handle_operational_error(error: OperationalError):
-    if is_database_busy(error):
+def _handle_database_error(error: Exception):
+    """A database too busy to save, or out of reach (restarting, connection refused or
+    ended): the 503 page, saying nothing was saved and when to try again. Anything else is
+    the program's own error: the 500 page."""
+    if isinstance(error, OperationalError) and is_database_busy(error):
         reference = _new_reference()
         log.warning("Database busy [%s] on %s %s", reference, request.method, request.path)
         response = error_page(
@@ -167,7 +183,25 @@ def _handle_operational_error(error: OperationalError):
             reference=reference,
         )
         return response[0], 503, {"Retry-After": "5"}
+    if isinstance(error, SQLAlchemyError) and is_database_unavailable(error):
+        return _database_unavailable_page(error)
     return _handle_unexpected(error)
+
+
+def _database_unavailable_page(error: SQLAlchemyError):
+    reference = _new_reference()
+    log.warning("Database unavailable [%s] on %s %s: %s", reference, request.method,
+                request.path, error)
+    message = ("The service cannot reach its database at the moment. Nothing you sent was "
+               "saved. Wait a minute, go back and send it again.")
+    try:
+        page = error_page(503, message, reference=reference)[0]
+    except SQLAlchemyError:
+        # The page's navigation needed the signed-in person, whom the database could not
+        # give: show it as to someone signed out.
+        g._login_user = current_app.login_manager.anonymous_user()
+        page = error_page(503, message, reference=reference)[0]
+    return page, 503, {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)}
 
 
 def _handle_unexpected(error: Exception):
@@ -290,7 +324,8 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_close_leftover_session)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
-    app.register_error_handler(OperationalError, _handle_operational_error)
+    for database_error in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
+        app.register_error_handler(database_error, _handle_database_error)
     app.register_error_handler(InternalServerError, _handle_unexpected)
     app.context_processor(_template_globals)
     app.add_template_filter(lambda value: Permission(value).label, "permission_label")

@@ -180,8 +180,9 @@ def _render_page(exercise: Exercise, point_form: LearningPointForm | None = None
         principle_labels=PRINCIPLE_LABELS, jdm_labels=JDM_STAGE_LABELS,
         participants=exercises.participants_seen_by(db(), current_user, exercise),
         can_edit=exercises.can_edit(current_user, exercise),
-        can_add=bool(exercises.addable_organisation_ids(db(), current_user, exercise)),
+        addable=exercises.addable_organisation_ids(db(), current_user, exercise),
         can_confirm=lambda p: exercises.can_confirm(db(), current_user, p),
+        shows_contact=lambda p: exercises.shows_contact(db(), current_user, p),
         form=FlaskForm(), point_form=point_form or LearningPointForm())
 
 
@@ -281,7 +282,8 @@ class PlannedForm(FlaskForm):
 @blueprint.route("/<int:exercise_id>/participants/upload", methods=["GET", "POST"])
 def upload_participants(exercise_id: int):
     exercise = _exercise(exercise_id)
-    if not exercises.addable_organisation_ids(db(), current_user, exercise):
+    addable = exercises.addable_organisation_ids(db(), current_user, exercise)
+    if not addable:
         abort(403)
     form = UploadForm()
     if form.validate_on_submit():
@@ -296,7 +298,8 @@ def upload_participants(exercise_id: int):
                                    rows=rows, form=PlannedForm(text=text),
                                    ready=sum(1 for row in rows if not row.error))
     return render_template("exercises/upload_participants.html", exercise=exercise, form=form,
-                           max_rows=exercises.MAX_UPLOAD_ROWS)
+                           max_rows=exercises.MAX_UPLOAD_ROWS, addable_names=", ".join(
+                               o.name for o in exercise.organisations if o.id in addable))
 
 
 def _uploaded_text(upload) -> str:

@@ -94,6 +94,28 @@ def test_an_administrator_cannot_lock_themselves_out(as_admin, admin, organisati
     assert session.get(User, admin.id).is_admin
 
 
+def test_moving_a_manager_does_not_carry_their_management_over(as_admin, make, organisation,
+                                                                other_organisation, session):
+    manager = make.user(organisation=organisation, name="Mia Mover", permissions={"manager"})
+    form = {"name": "Mia Mover", "organisation": str(other_organisation.id),
+            "command_role": "staff", "permissions": ["learner", "manager"], "manager_area": "",
+            "is_active": "y"}
+    page = as_admin.submit(f"/admin/users/{manager.id}", form)
+    assert page.status == 200
+    assert page.error_links() == {
+        "Moving Mia Mover to Southshire Fire and Rescue Service ends their management of "
+        "Northshire Police. Untick Manager to move them, then give the permission again if "
+        "they are to manage in Southshire Fire and Rescue Service.": "permissions"}
+    page = as_admin.submit(f"/admin/users/{manager.id}", {**form, "permissions": ["learner"]})
+    assert "Changes to Mia Mover’s account have been saved." in page.notifications
+    session.expire_all()
+    moved = session.get(User, manager.id)
+    assert moved.organisation_id == other_organisation.id and moved.manager_grant() is None
+    assert session.scalar(select(AuditEvent.summary).where(
+        AuditEvent.action == "account.manager_ended")) == (
+        "Stopped managing Northshire Police on moving to Southshire Fire and Rescue Service")
+
+
 def test_editing_a_missing_user_is_not_found(as_admin):
     assert as_admin.get("/admin/users/999999").status == 404
 

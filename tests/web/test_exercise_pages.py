@@ -92,16 +92,20 @@ def test_participants_by_search_and_confirmed_by_their_own_manager(
     page = browser.submit(f"{base}/participants/add",
                           {"user_id": str(people["officer"].id), "role": "tactical"})
     assert "Olive Officer has been added." in page.notifications[0]
-    browser.submit(f"{base}/participants/add",
-                   {"user_id": str(people["firefighter"].id), "role": "operational"})
     assert "Confirm" not in [b.get_text(" ", strip=True).split(" ")[0]
                              for b in page.soup.select("button")]
     browser.sign_out()
 
     browser.sign_in(people["manager-b"].email)
     page = browser.get(base)
-    assert "Finn Firefighter" in page.text and "Olive Officer" not in page.text
+    assert "Olive Officer" not in page.text
     assert "Olive" not in browser.get(f"{base}/participants/add?q=olive").text
+    found = browser.get(f"{base}/participants/add?q=finn")
+    assert found.status == 200 and "Finn Firefighter" in found.text
+    page = browser.submit(f"{base}/participants/add",
+                          {"user_id": str(people["firefighter"].id), "role": "operational"})
+    assert "Finn Firefighter has been added." in page.notifications[0]
+    assert "Finn Firefighter" in page.text and "Olive Officer" not in page.text
     olive = session.scalar(select(ExerciseParticipant).where(
         ExerciseParticipant.user_id == people["officer"].id))
     finn = session.scalar(select(ExerciseParticipant).where(
@@ -131,15 +135,77 @@ def test_a_file_of_participants_is_checked_before_anyone_is_added(
             "someone@else.org,staff\n")
     page = browser.submit(base, {"file": (io.BytesIO(text.encode()), "people.csv")})
     assert page.h1 == "Check the participants"
-    assert "2 of 3 rows can be added" in page.text
-    assert "No one you may add has the email address someone@else.org" in page.text
+    assert "1 of 3 rows can be added" in page.text
+    # Another organisation's person reads exactly as an address no one has.
+    results = [row.find_all("td") for row in page.soup.select("tbody tr")]
+    assert [[cell.get_text(" ", strip=True) for cell in row[1:]] for row in results] == [
+        ["olive@northshire.police.uk", "Olive Officer", "Tactical commander",
+         "Will be added"],
+        ["finn@southshire.fire.uk", "", "Staff (no command role)",
+         "Error finn@southshire.fire.uk is not someone you can add: their own "
+         "organisation's manager adds them"],
+        ["someone@else.org", "", "Staff (no command role)",
+         "Error someone@else.org is not someone you can add: their own organisation's "
+         "manager adds them"]]
     assert session.scalars(select(ExerciseParticipant)).all() == []
     hidden = page.soup.find("input", attrs={"name": "text"})["value"]
     response = browser.client.post(f"{base}/apply", data={
         "csrf_token": page.csrf_token(), "text": hidden}, follow_redirects=True)
-    assert "2 people have been added." in response.get_data(as_text=True)
+    assert "1 person has been added." in response.get_data(as_text=True)
+    browser.sign_out()
+    browser.sign_in(people["manager-b"].email)  # Finn's own manager adds him
+    page = browser.submit(base, {"file": (io.BytesIO(text.encode()), "people.csv")})
+    assert "1 of 3 rows can be added" in page.text
+    hidden = page.soup.find("input", attrs={"name": "text"})["value"]
+    response = browser.client.post(f"{base}/apply", data={
+        "csrf_token": page.csrf_token(), "text": hidden}, follow_redirects=True)
+    assert "1 person has been added." in response.get_data(as_text=True)
     roles = {p.user.name: p.role for p in session.scalars(select(ExerciseParticipant))}
     assert roles == {"Olive Officer": "tactical", "Finn Firefighter": "staff"}
+
+
+def test_recording_an_exercise_opens_no_other_organisations_staff_list(
+        browser, session, make, people, organisation, other_organisation):
+    """A trainer who names another organisation on an exercise finds, by search or by
+    file, none of its people, nor anyone of their own whose account is not in use; its
+    manager adds them, and the trainer then sees their name but not their address."""
+    waiting = make.user(organisation=organisation, name="Wendy Waiting",
+                        email="wendy@gmail.example")
+    waiting.approved_at = None
+    also_fire = make.user(organisation=other_organisation, name="Fiona Fireside",
+                          email="fiona@southshire.fire.uk")
+    session.commit()
+    browser.sign_in(people["trainer"].email)
+    _record(browser, organisation, other_organisation)
+    exercise = session.scalar(select(Exercise))
+    base = f"/exercises/{exercise.id}"
+    page = browser.get(base)
+    assert ("You can add people of Northshire Police. The managers of Southshire Fire and "
+            "Rescue Service add their own people.") in page.text
+    for letter in "abcdefghijklmnopqrstuvwxyz@.":
+        found = browser.get(f"{base}/participants/add?q={letter}")
+        assert found.status == 200
+        assert "southshire" not in found.text.lower()
+        assert "Wendy" not in found.text and "Fiona" not in found.text
+    for person_id in (people["firefighter"].id, also_fire.id, waiting.id, 999999):
+        page = browser.submit(f"{base}/participants/add",
+                              {"user_id": str(person_id), "role": "staff"})
+        assert page.status == 200
+        assert page.errors == ["Select a person from the search results"]
+    assert session.scalars(select(ExerciseParticipant)).all() == []
+    browser.sign_out()
+
+    browser.sign_in(people["manager-b"].email)
+    page = browser.get(base)
+    assert ("You can add people of Southshire Fire and Rescue Service. The managers of "
+            "Northshire Police add their own people.") in page.text
+    browser.submit(f"{base}/participants/add",
+                   {"user_id": str(also_fire.id), "role": "operational"})
+    browser.sign_out()
+    browser.sign_in(people["trainer"].email)
+    page = browser.get(base)
+    assert page.status == 200
+    assert "Fiona Fireside" in page.text and "fiona@southshire.fire.uk" not in page.text
 
 
 def test_learning_points_and_their_download_for_joint_organisational_learning(
