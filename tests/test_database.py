@@ -104,11 +104,11 @@ def test_write_sessions_roll_back_on_error(tmp_path):
 
 
 def test_manager_grants_that_named_nothing_are_given_their_holders_organisation(fresh_url):
-    """Before 0012_scope a manager grant could name neither organisation nor area, and was
+    """Before migration 0013 a manager grant could name neither organisation nor area, and was
     read as the holder's organisation of the moment; upgrading names it, once and for all,
     and from then on the database refuses such a grant."""
     config = alembic_config(fresh_url)
-    command.upgrade(config, "0011")
+    command.upgrade(config, "0012")
     database = Database(fresh_url)
     with database.engine.begin() as connection:
         for number, name in ((1, "Northshire Police"), (2, "Southshire Police")):
@@ -146,6 +146,6 @@ def test_manager_grants_that_named_nothing_are_given_their_holders_organisation(
     with pytest.raises(IntegrityError), database.engine.begin() as connection:
         connection.execute(text(
             "UPDATE permission_grants SET organisation_id = NULL WHERE user_id = 3"))
-    command.downgrade(config, "0011")
+    command.downgrade(config, "0012")
     command.upgrade(config, "head")
     database.engine.dispose()

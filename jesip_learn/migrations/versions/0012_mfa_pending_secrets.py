@@ -1,7 +1,7 @@
 """two-step secrets waiting on the server (a key being set up, recovery codes to show)
 instead of in the session cookie
 
-Revision ID: 0012_mfa
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-28 09:00:00
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0012_mfa'
+revision: str = '0012'
 down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -5,8 +5,8 @@ which changed when they moved. Each such grant now names the organisation its ho
 belongs to today (what it meant until now), and the database refuses a manager grant that
 names neither an organisation nor an area.
 
-Revision ID: 0012_scope
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30 09:00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0012_scope'
-down_revision: str | None = '0011'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
