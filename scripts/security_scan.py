@@ -374,7 +374,8 @@ def scan(wapiti: Path) -> int:
         work = Path(folder)
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'scan.db'}",
                "SECRET_KEY": secrets.token_hex(32), "SESSION_COOKIE_SECURE": "0",
-               "MAIL_BACKEND": "log", "REDIS_URL": ""}
+               "MAIL_BACKEND": "log", "REDIS_URL": "", "SITE_URL": "http://127.0.0.1",
+               "TRUSTED_HOSTS": "127.0.0.1"}
         print("== Preparing a demo database ==", flush=True)
         prepare_database(env)
         accounts = create_scan_accounts(env)

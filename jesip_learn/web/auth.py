@@ -104,6 +104,13 @@ def throttle() -> DatabaseLoginThrottle | RedisLoginThrottle:
                               prefix=config.get("REDIS_PREFIX", "jesip-learn:sign-in"))
 
 
+def site_link(endpoint: str, **values) -> str:
+    """A page's full address for an email: SITE_URL and the page's path. Never the host the
+    request named: a Host or X-Forwarded-Host header is the sender's to choose."""
+    path = current_app.url_map.bind("site.invalid").build(endpoint, values)
+    return current_app.config["SITE_URL"] + path
+
+
 def send_mail(to: str, subject: str, template: str, **context) -> bool:
     text = render_template(f"mail/{template}.txt", **context)
     try:
@@ -181,7 +188,7 @@ def register():
 
 
 def _send_confirmation(user, token: str) -> bool:
-    link = url_for("auth.confirm_email", token=token, _external=True)
+    link = site_link("auth.confirm_email", token=token)
     return send_mail(user.email, "Confirm your email address for JESIP Learn",
                      "confirm_email", user=user, link=link)
 
@@ -244,7 +251,7 @@ def forgot_password():
                                              client_address())
         if found:
             user, token = found
-            link = url_for("auth.reset_password", token=token, _external=True)
+            link = site_link("auth.reset_password", token=token)
             send_mail(user.email, "Reset your JESIP Learn password", "reset_password",
                       user=user, link=link, hours=hours)
         # The same answer whether or not there is an account: addresses are not disclosed.
