@@ -72,7 +72,14 @@ def settings_from_environment(instance_path: Path) -> dict:
         "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10")),
         "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50")),
         "LOGIN_FAILURE_WINDOW_MINUTES": int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15")),
-        # Sign-in failures are counted here when set (shared by every worker and host).
+        # Emails sent on request (password resets, registrations, new confirmation links),
+        # per email address or account and per network address, over the window.
+        "EMAIL_REQUESTS_PER_ACCOUNT": int(os.environ.get("EMAIL_REQUESTS_PER_ACCOUNT", "5")),
+        "EMAIL_REQUESTS_PER_ADDRESS": int(os.environ.get("EMAIL_REQUESTS_PER_ADDRESS", "50")),
+        "EMAIL_REQUEST_WINDOW_MINUTES": int(os.environ.get("EMAIL_REQUEST_WINDOW_MINUTES",
+                                                           "60")),
+        # Sign-in failures and email requests are counted here when set (shared by every
+        # worker and host); in the database while it cannot be reached.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000")),
         # How many reverse proxies stand in front of the site; their X-Forwarded-For and

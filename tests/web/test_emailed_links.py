@@ -127,7 +127,8 @@ def assert_links_start_with_the_site(outbox, count):
     assert len(found) >= count and all(link.startswith(SITE + "/") for link in found), found
 
 
-def test_reset_and_confirmation_emails_link_to_site_url(elsewhere, make, organisation):
+def test_reset_confirmation_and_repeated_registration_emails_link_to_site_url(
+        elsewhere, make, organisation):
     outbox = elsewhere.extensions["mailer"].outbox
     user = make.user(organisation=organisation)
     browser = Browser(elsewhere.test_client())
@@ -135,9 +136,10 @@ def test_reset_and_confirmation_emails_link_to_site_url(elsewhere, make, organis
     assert browser.submit("/register", registration(organisation)).status == 200
     assert browser.submit("/confirm-email", {"email": "sam.jones@northshire.police.uk"}
                           ).status == 200
+    assert browser.submit("/register", registration(organisation, user.email)).status == 200
     assert [mail.to for mail in outbox] == [user.email, "sam.jones@northshire.police.uk",
-                                            "sam.jones@northshire.police.uk"]
-    assert_links_start_with_the_site(outbox, 3)
+                                            "sam.jones@northshire.police.uk", user.email]
+    assert_links_start_with_the_site(outbox, 5)
     reset_path = links(outbox)[0].removeprefix(SITE)
     assert browser.get(reset_path).h1 == "Choose a new password"
 
