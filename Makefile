@@ -9,6 +9,10 @@ PORT ?= 5000
 export SESSION_COOKIE_SECURE ?= 0
 # Emails print whole to the terminal (links and all) unless an SMTP server is set.
 export MAIL_BACKEND ?= $(if $(SMTP_HOST),smtp,console)
+# The site's own address, which every link in an email starts with (the site will not start
+# without it), and the host names it answers to.
+export SITE_URL ?= http://$(HOST):$(PORT)
+export TRUSTED_HOSTS ?= $(HOST),localhost
 
 .PHONY: run serve setup demo test test-unit lint bench scan clean-venv vendor-frontend chromium
 
@@ -40,7 +44,7 @@ setup: $(VENV)/.runtime-installed
 
 ## run: everything a newcomer needs, then serve on http://$(HOST):$(PORT)
 run: setup
-	@$(BIN)/flask --app app users setup-link --base-url http://$(HOST):$(PORT)
+	@$(BIN)/flask --app app users setup-link
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 ## demo: a separate database (instance/demo.db) filled with invented people, then serve.
@@ -50,7 +54,7 @@ DEMO_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/demo.db
 demo: export DATABASE_URL = $(DEMO_DATABASE_URL)
 demo: setup
 	@$(BIN)/flask --app app demo seed --learners $(DEMO_LEARNERS) --skip-if-seeded
-	@$(BIN)/flask --app app users setup-link --base-url http://$(HOST):$(PORT)
+	@$(BIN)/flask --app app users setup-link
 	@# Its own secret key: a session from the everyday database must not sign in here.
 	@test -s instance/demo_secret_key || (umask 077; $(BIN)/python -c \
 	  'import secrets; print(secrets.token_hex(32))' > instance/demo_secret_key)

@@ -3,9 +3,13 @@
 
 import os
 
+from jesip_learn.config import ConfigError
 from jesip_learn.factory import create_app
 
-app = create_app()
+try:
+    app = create_app()
+except ConfigError as error:
+    raise SystemExit(f"JESIP Learn cannot start: {error}") from None
 
 if __name__ == "__main__":
     from jesip_learn import users
@@ -14,5 +18,5 @@ if __name__ == "__main__":
     with app.extensions["database"].write_session() as session:
         token = users.issue_first_administrator_token(session)
     if token:
-        print(f"No administrator yet. Create one at http://{host}:{port}/setup/{token}")
+        print(f"No administrator yet. Create one at {app.config['SITE_URL']}/setup/{token}")
     app.run(host=host, port=port)

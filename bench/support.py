@@ -33,7 +33,8 @@ def prepared_database():
     """A fresh SQLite database, migrated and seeded, in a temporary folder."""
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/bench.db",
-               "SECRET_KEY": "benchmark", "SESSION_COOKIE_SECURE": "0"}
+               "SECRET_KEY": "benchmark", "SESSION_COOKIE_SECURE": "0",
+               "SITE_URL": "http://127.0.0.1", "TRUSTED_HOSTS": "127.0.0.1"}
         for command in (["db", "upgrade"], ["organisations", "seed"]):
             subprocess.run([PYTHON_BIN / "flask", "--app", "app", *command], cwd=ROOT, env=env,
                            check=True, capture_output=True)

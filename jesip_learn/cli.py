@@ -110,8 +110,9 @@ def users_create(email, name, organisation, command_role, permissions, password_
 
 
 @users_group.command("setup-link", help="Print a one-time link to create the first administrator.")
-@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
-def users_setup_link(base_url: str):
+@click.option("--base-url", default=None, help="The site's address [default: SITE_URL]")
+def users_setup_link(base_url: str | None):
+    base_url = base_url or current_app.config["SITE_URL"]
     with database().write_session() as session:
         token = users.issue_first_administrator_token(session)
     if token is None:

@@ -9,8 +9,13 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+class ConfigError(ValueError):
+    """A setting the site cannot start without, in words for whoever configures it."""
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -67,7 +72,14 @@ def settings_from_environment(instance_path: Path) -> dict:
         "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10")),
         "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50")),
         "LOGIN_FAILURE_WINDOW_MINUTES": int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15")),
-        # Sign-in failures are counted here when set (shared by every worker and host).
+        # Emails sent on request (password resets, registrations, new confirmation links),
+        # per email address or account and per network address, over the window.
+        "EMAIL_REQUESTS_PER_ACCOUNT": int(os.environ.get("EMAIL_REQUESTS_PER_ACCOUNT", "5")),
+        "EMAIL_REQUESTS_PER_ADDRESS": int(os.environ.get("EMAIL_REQUESTS_PER_ADDRESS", "50")),
+        "EMAIL_REQUEST_WINDOW_MINUTES": int(os.environ.get("EMAIL_REQUEST_WINDOW_MINUTES",
+                                                           "60")),
+        # Sign-in failures and email requests are counted here when set (shared by every
+        # worker and host); in the database while it cannot be reached.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000")),
         # How many reverse proxies stand in front of the site; their X-Forwarded-For and
@@ -86,8 +98,10 @@ def settings_from_environment(instance_path: Path) -> dict:
         "XAPI_TIMEOUT_SECONDS": os.environ.get("XAPI_TIMEOUT_SECONDS", "10"),
         "XAPI_RETRY_MAX_SECONDS": os.environ.get("XAPI_RETRY_MAX_SECONDS", "3600"),
         "XAPI_KEEP_SENT_DAYS": os.environ.get("XAPI_KEEP_SENT_DAYS", "30"),
-        # The site's address for links in emails (https://learn.jesip.example).
+        # The site's address for links in emails (https://learn.jesip.example): required.
         "SITE_URL": os.environ.get("SITE_URL", ""),
+        # The host names the site answers to; others get a 400. Default: SITE_URL's.
+        "TRUSTED_HOSTS": host_list(os.environ.get("TRUSTED_HOSTS", "")),
         # Reminders go this many days before training runs out, and on the day.
         "NOTIFY_REMINDER_DAYS": os.environ.get("NOTIFY_REMINDER_DAYS", "90,30,7"),
         "NOTIFY_DIGEST_FREQUENCY": os.environ.get("NOTIFY_DIGEST_FREQUENCY", "weekly"),
@@ -98,3 +112,24 @@ def settings_from_environment(instance_path: Path) -> dict:
         # Who people contact about their personal data, shown on the privacy notice.
         "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", ""),
     }
+
+
+def host_list(text: str) -> list[str]:
+    """"learn.jesip.example, www.learn.jesip.example" as a list of host names."""
+    return [host.strip().lower() for host in text.split(",") if host.strip()]
+
+
+def checked_site_address(config: dict) -> tuple[str, list[str]]:
+    """The site's own address (SITE_URL, else XAPI_HOMEPAGE, else https://SERVER_NAME) and
+    the host names it answers to. Every link in an email starts with that address, never
+    with the host a request names, so the site refuses to start without one."""
+    from .notifications.settings import NotificationSettingsError, site_url
+
+    try:
+        address = site_url(config)
+    except NotificationSettingsError as error:
+        raise ConfigError(str(error)) from None
+    hosts = config.get("TRUSTED_HOSTS") or [urlsplit(address).hostname]
+    if isinstance(hosts, str):
+        hosts = host_list(hosts)
+    return address, list(hosts)

@@ -13,6 +13,7 @@ whereas an immediate one waits its turn for the busy timeout.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,9 +119,30 @@ class Database:
         self.url = url
         self.engine = engine or make_engine(url, busy_timeout_ms)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._side_sessionmaker: sessionmaker | None = None
+        self._side_lock = threading.Lock()
 
     def session(self) -> Session:
         return self.sessionmaker()
+
+    def side_session(self) -> Session:
+        """A session on a pool of connections of its own, for a short transaction that
+        commits by itself while a request's transaction is open (the throttle's counts).
+        From the main pool, as many such requests at once as it has connections could each
+        hold one and wait for ever for a second."""
+        if self._side_sessionmaker is None:
+            with self._side_lock:
+                if self._side_sessionmaker is None:
+                    self._side_sessionmaker = sessionmaker(
+                        bind=make_engine(self.url, self.busy_timeout_ms),
+                        expire_on_commit=False)
+        return self._side_sessionmaker()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self._side_sessionmaker is not None:
+            self._side_sessionmaker.kw["bind"].dispose()
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:

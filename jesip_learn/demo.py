@@ -49,6 +49,7 @@ from .models import (
     utcnow,
 )
 from .progress import add_months, new_certificate_code
+from .users import revoke_password_reset_links
 
 DEMO_DOMAIN = "demo.example.org"
 DEFAULT_SEED = 1
@@ -236,11 +237,13 @@ def new_demo_password() -> str:
 def set_demo_password(session: Session, password: str | None = None) -> tuple[str, int]:
     """Give every demo account a new password (one hash for all); signs them out."""
     password = password or new_demo_password()
+    demo_accounts = User.email.like(demo_email_pattern())
     changed = session.execute(
-        update(User).where(User.email.like(demo_email_pattern()))
+        update(User).where(demo_accounts)
         .values(password_hash=passwords.hash_password(password),
                 session_epoch=User.session_epoch + 1)
         .execution_options(synchronize_session=False)).rowcount
+    revoke_password_reset_links(session, select(User.id).where(demo_accounts))
     return password, changed
 
 

@@ -10,10 +10,11 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import settings_from_environment
+from .config import checked_site_address, settings_from_environment
 from .db import Database
 from .log_redaction import install_log_redaction
 from .mail import Mailer
+from .web.edge import SiteApp
 from .xapi import settings as xapi_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,7 @@ csrf = CSRFProtect()
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(
+    app = SiteApp(
         "jesip_learn",
         root_path=str(PROJECT_ROOT),
         instance_path=str(PROJECT_ROOT / "instance"),
@@ -33,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     instance = Path(config.get("INSTANCE_PATH", app.instance_path))
     app.config.update(settings_from_environment(instance))
     app.config.update(config)
+    app.config["SITE_URL"], app.config["TRUSTED_HOSTS"] = checked_site_address(app.config)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -76,7 +78,9 @@ def create_app(config: dict | None = None) -> Flask:
     edge.init_app(app)
     if app.config.get("PROXY_HOPS"):
         hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # The client's address and scheme only: a forwarded host is the sender's to choose,
+        # and the site's own address comes from SITE_URL.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     auth.init_login(app)
     two_step.init_two_step(app)
     for blueprint in (main.blueprint, auth.blueprint, learn.blueprint, author.blueprint,

@@ -360,6 +360,18 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class RateLimitHit(Base):
+    """One email asked for (a password reset, a registration, a new confirmation link),
+    counted towards a limit by a key that names what is limited (an email address, an
+    account or a network address) by its hash."""
+
+    __tablename__ = "rate_limit_hits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class AuditEvent(Base):
     """Who did what, when and from where. Never holds passwords or tokens."""
 

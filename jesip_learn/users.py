@@ -30,7 +30,13 @@ from .models import (
 )
 from .organisations import escape_like
 from .permissions import can_grant, can_manage_user, managed_organisation_ids
-from .throttle import DatabaseLoginThrottle, RedisLoginThrottle
+from .throttle import (
+    DatabaseLoginThrottle,
+    EmailRequestLimiter,
+    Limited,
+    RedisLoginThrottle,
+    RedisOrDatabase,
+)
 from .typed_text import control_character_problem
 
 EMAIL_CONFIRMATION_LIFETIME = timedelta(days=3)
@@ -48,6 +54,38 @@ class AccountError(ValueError):
 
 class TokenError(ValueError):
     pass
+
+
+class TooManyEmails(Exception):  # noqa: N818 - a refusal, said as the page says it
+    """Too many emails asked for, to this email address or from this network address."""
+
+    def __init__(self, limited: Limited):
+        super().__init__(f"too many emails asked for; try again in {limited.minutes} minutes")
+        self.limited = limited
+
+
+def _check_email_request(session: Session, limiter: EmailRequestLimiter | None, email: str,
+                         address: str, page: str) -> None:
+    """TooManyEmails when this email address, or this network address, has asked for too
+    many emails lately: the same answer whether or not there is an account."""
+    if limiter is None:
+        return
+    limited = limiter.check_request(session, email, address, utcnow())
+    if limited:
+        record_event(session, "email_request.refused", address=address,
+                     details={"email": email, "page": page})
+        raise TooManyEmails(limited)
+
+
+def _account_may_be_emailed(session: Session, limiter: EmailRequestLimiter | None,
+                            user: User, address: str) -> bool:
+    """Whether the account has had few enough emails lately for one more. When not, nothing
+    is sent and the page says what it says either way."""
+    if limiter is None or limiter.check_account(session, user.id, utcnow()) is None:
+        return True
+    record_event(session, "email_request.not_sent", subject=user, address=address,
+                 summary="Too many emails asked for this account lately: none sent")
+    return False
 
 
 # --- reading and checking values -------------------------------------------------------
@@ -147,16 +185,33 @@ def peek_token(session: Session, raw: str, purpose: TokenPurpose) -> OneTimeToke
 def redeem_token(session: Session, raw: str, purpose: TokenPurpose) -> OneTimeToken:
     """Use a token up. Two requests racing with the same token: exactly one wins."""
     token = peek_token(session, raw, purpose)
+    now = utcnow()
     used = session.execute(
         update(OneTimeToken)
-        .where(OneTimeToken.id == token.id, OneTimeToken.used_at.is_(None))
-        .values(used_at=utcnow())
+        .where(OneTimeToken.id == token.id, OneTimeToken.used_at.is_(None),
+               OneTimeToken.expires_at > now)
+        .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     if used.rowcount != 1:
+        session.refresh(token)  # used or revoked since it was read: say which
+        peek_token(session, raw, purpose)
         raise TokenError("This link has already been used. Each link works only once.")
     session.refresh(token)
     return token
+
+
+def revoke_password_reset_links(session: Session, user_ids) -> None:
+    """Every reset (and account set-up) link of these people that could still be used stops
+    working: their password has changed, or they can no longer sign in."""
+    session.execute(
+        update(OneTimeToken)
+        .where(OneTimeToken.user_id.in_(user_ids),
+               OneTimeToken.purpose == TokenPurpose.PASSWORD_RESET,
+               OneTimeToken.used_at.is_(None), OneTimeToken.expires_at > utcnow())
+        .values(expires_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- registration, confirmation and approval --------------------------------------------
@@ -164,9 +219,18 @@ def redeem_token(session: Session, raw: str, purpose: TokenPurpose) -> OneTimeTo
 
 @dataclass(frozen=True, slots=True)
 class Registration:
+    """What a registration did. When the address already had an account, nothing was
+    created: `user` is that account, to be told by email that someone tried to register
+    with its address (unless it has had too many emails lately: `send_email` is False)."""
+
     user: User
-    confirmation_token: str
+    confirmation_token: str | None
+    # From the details given (the email's domain against the organisation chosen), so the
+    # page says the same whether or not the address had an account.
     needs_approval: bool
+    organisation: Organisation
+    already_registered: bool = False
+    send_email: bool = True
 
 
 def register_user(
@@ -178,26 +242,37 @@ def register_user(
     organisation_id: int | None,
     command_role: str,
     address: str = "",
+    limiter: EmailRequestLimiter | None = None,
 ) -> Registration:
     """Create a learner account that waits for its email to be confirmed, and for approval
-    too unless the email's domain belongs to the chosen organisation."""
+    too unless the email's domain belongs to the chosen organisation.
+
+    Whether the address already has an account shows nowhere in the answer: every detail
+    is checked (and the password hashed) first, either way, and the person is asked to
+    check their email either way; the account's owner is emailed instead of a new account
+    being made."""
     name = check_name(name)
     email = normalise_email(email)
     organisation = active_organisation(session, organisation_id)
     command_role = check_command_role(command_role)
-    if find_user_by_email(session, email) is not None:
-        raise AccountError(
-            "email",
-            "An account with this email address already exists. Sign in, or reset your "
-            "password if you have forgotten it.",
-        )
     check_new_password(password, email=email, name=name)
     domain = email.rsplit("@", 1)[1]
     trusted_domain = domain in {d.domain for d in organisation.domains}
+    _check_email_request(session, limiter, email, address, "registration")
+    password_hash = passwords.hash_password(password)  # either way: it takes the same time
+    existing = find_user_by_email(session, email)
+    if existing is not None:
+        record_event(session, "account.registration_repeated", subject=existing,
+                     address=address, summary="Someone tried to register with this address")
+        return Registration(user=existing, confirmation_token=None,
+                            needs_approval=not trusted_domain, organisation=organisation,
+                            already_registered=True,
+                            send_email=_account_may_be_emailed(session, limiter, existing,
+                                                               address))
     user = User(
         name=name,
         email=email,
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
         organisation=organisation,
         command_role=command_role,
         approved_at=utcnow() if trusted_domain else None,
@@ -209,7 +284,8 @@ def register_user(
     record_event(session, "account.registered", actor=user, subject=user, address=address,
                  summary=f"Registered with {organisation.name}",
                  details={"needs_approval": not trusted_domain})
-    return Registration(user=user, confirmation_token=token, needs_approval=not trusted_domain)
+    return Registration(user=user, confirmation_token=token, needs_approval=not trusted_domain,
+                        organisation=organisation)
 
 
 def confirm_email(session: Session, raw_token: str) -> User:
@@ -259,15 +335,17 @@ def authenticate(
     password: str,
     *,
     address: str,
-    throttle: DatabaseLoginThrottle | RedisLoginThrottle,
+    throttle: DatabaseLoginThrottle | RedisLoginThrottle | RedisOrDatabase,
     now: datetime | None = None,
 ) -> SignInResult:
     now = now or utcnow()
     email = (email or "").strip().lower()
-    refusal = throttle.refusal(session, email, address, now)
-    if refusal:
+    # Counted as a failure before the password is checked, in the same step as the count is
+    # read: attempts arriving together cannot all slip under the limit.
+    claim = throttle.claim(session, email, address, now)
+    if claim.refusal:
         record_event(session, "sign_in.refused", address=address, details={"email": email})
-        return SignInResult(None, refusal)
+        return SignInResult(None, claim.refusal)
     user = find_user_by_email(session, email)
     if user is None:
         passwords.verify_password(passwords.DUMMY_HASH, password or "")
@@ -275,10 +353,10 @@ def authenticate(
     else:
         valid = passwords.verify_password(user.password_hash, password or "")
     if not valid:
-        throttle.record_failure(session, email, address, now)
         record_event(session, "sign_in.failed", subject=user, address=address,
                      details={"email": email})
         return SignInResult(None, WRONG_DETAILS)
+    throttle.release(session, claim)  # a right password is no failure
     if user.status != "active":
         return SignInResult(None, _status_message(user))
     if user.mfa_enabled:
@@ -305,9 +383,16 @@ def _status_message(user: User) -> str:
     )
 
 
-def new_confirmation_token(session: Session, email: str) -> tuple[User, str] | None:
+def new_confirmation_token(session: Session, email: str, address: str = "",
+                           limiter: EmailRequestLimiter | None = None,
+                           ) -> tuple[User, str] | None:
+    """A new confirmation token for an account still waiting for its email address to be
+    confirmed, or None (the caller says the same thing either way)."""
+    _check_email_request(session, limiter, email or "", address, "new confirmation link")
     user = find_user_by_email(session, email)
     if user is None or user.email_confirmed_at is not None or not user.is_active:
+        return None
+    if not _account_may_be_emailed(session, limiter, user, address):
         return None
     return user, issue_token(
         session, TokenPurpose.EMAIL_CONFIRMATION, EMAIL_CONFIRMATION_LIFETIME, user
@@ -318,12 +403,16 @@ def new_confirmation_token(session: Session, email: str) -> tuple[User, str] | N
 
 
 def request_password_reset(
-    session: Session, email: str, lifetime: timedelta, address: str = ""
+    session: Session, email: str, lifetime: timedelta, address: str = "",
+    limiter: EmailRequestLimiter | None = None,
 ) -> tuple[User, str] | None:
     """A reset token for the account, or None when there is no usable account. The caller
     says the same thing either way, so the page does not reveal who has an account."""
+    _check_email_request(session, limiter, email or "", address, "password reset")
     user = find_user_by_email(session, email or "")
     if user is None or not user.is_active:
+        return None
+    if not _account_may_be_emailed(session, limiter, user, address):
         return None
     record_event(session, "password.reset_requested", subject=user, address=address)
     return user, issue_token(session, TokenPurpose.PASSWORD_RESET, lifetime, user)
@@ -333,8 +422,12 @@ def reset_password(session: Session, raw_token: str, new_password: str, address:
     token = peek_token(session, raw_token, TokenPurpose.PASSWORD_RESET)
     user = token.user
     check_new_password(new_password, email=user.email, name=user.name)
+    new_hash = passwords.hash_password(new_password)
+    # One reset of a person at a time (PostgreSQL; SQLite has one writer anyway): two links
+    # of theirs used at once cannot both get past the other's revoking them.
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
     redeem_token(session, raw_token, TokenPurpose.PASSWORD_RESET)
-    _set_password(user, new_password)
+    _set_password(session, user, new_password, password_hash=new_hash)
     # Following the emailed link proves the address is theirs.
     user.email_confirmed_at = user.email_confirmed_at or utcnow()
     record_event(session, "password.reset", actor=user, subject=user, address=address)
@@ -349,13 +442,15 @@ def change_password(
     check_new_password(new, email=user.email, name=user.name, field="new_password")
     if new == current:
         raise AccountError("new_password", "Choose a password different from your current one")
-    _set_password(user, new)
+    _set_password(session, user, new)
     record_event(session, "password.changed", actor=user, subject=user, address=address)
 
 
-def _set_password(user: User, password: str) -> None:
-    user.password_hash = passwords.hash_password(password)
+def _set_password(session: Session, user: User, password: str, *,
+                  password_hash: str | None = None) -> None:
+    user.password_hash = password_hash or passwords.hash_password(password)
     user.session_epoch += 1  # every other session of this user ends
+    revoke_password_reset_links(session, [user.id])  # and every reset link sent before
 
 
 def sign_out_everywhere(session: Session, user: User) -> None:
@@ -558,6 +653,7 @@ def update_account(session: Session, actor: User, user: User, changes: AccountCh
     if user.is_active and not changes.is_active:
         user.session_epoch += 1
         user.deactivated_at = utcnow()
+        revoke_password_reset_links(session, [user.id])
     elif changes.is_active:
         user.deactivated_at = None
     user.is_active = changes.is_active

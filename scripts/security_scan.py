@@ -374,7 +374,10 @@ def scan(wapiti: Path) -> int:
         work = Path(folder)
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'scan.db'}",
                "SECRET_KEY": secrets.token_hex(32), "SESSION_COOKIE_SECURE": "0",
-               "MAIL_BACKEND": "log", "REDIS_URL": ""}
+               "MAIL_BACKEND": "log", "REDIS_URL": "", "SITE_URL": "http://127.0.0.1",
+               "TRUSTED_HOSTS": "127.0.0.1",
+               # The attacks post the email forms again and again: let them all be handled.
+               "EMAIL_REQUESTS_PER_ACCOUNT": "1000000", "EMAIL_REQUESTS_PER_ADDRESS": "1000000"}
         print("== Preparing a demo database ==", flush=True)
         prepare_database(env)
         accounts = create_scan_accounts(env)

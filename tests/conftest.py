@@ -39,6 +39,10 @@ class TransactionalDatabase(Database):
         self.sessionmaker = sessionmaker(bind=connection, expire_on_commit=False,
                                          join_transaction_mode="create_savepoint")
 
+    def side_session(self):
+        # On the one connection too, so that what it commits is rolled back at the end.
+        return self.session()
+
 
 @pytest.fixture
 def transactional_db(database):

@@ -43,6 +43,8 @@ def test_users_create_explains_what_is_wrong(runner, organisation, session, args
 
 def test_setup_link_is_printed_only_while_there_is_no_administrator(runner, make, organisation):
     result = runner.invoke(args=["users", "setup-link"])
+    assert "http://jesip.test/setup/" in result.output  # under SITE_URL
+    result = runner.invoke(args=["users", "setup-link", "--base-url", "http://127.0.0.1:5000/"])
     assert "http://127.0.0.1:5000/setup/" in result.output
     make.user(organisation=organisation, permissions={"admin"})
     result = runner.invoke(args=["users", "setup-link"])

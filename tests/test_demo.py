@@ -4,7 +4,7 @@ every status of each shipped course, the same for the same seed, able to sign in
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -193,9 +193,13 @@ def test_says_what_to_run_first(session, shipped_courses):
 
 
 def test_a_new_demo_password_for_every_demo_account(ready, seeded):
+    someone = seeded.managers[0].email
+    _, reset_link = users.request_password_reset(ready, someone, timedelta(hours=2))
     password, changed = demo.set_demo_password(ready, "another demo passphrase")
     assert (password, changed) == ("another demo passphrase", 200)
-    someone = seeded.managers[0].email
+    ready.expire_all()  # the change went straight to the database
+    with pytest.raises(users.TokenError, match="expired"):  # links sent before stop working
+        users.reset_password(ready, reset_link, "a passphrase of my own")
     assert users.authenticate(ready, someone, seeded.password, address="127.0.0.1",
                               throttle=THROTTLE).user is None
     assert users.authenticate(ready, someone, password, address="127.0.0.1",

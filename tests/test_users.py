@@ -48,12 +48,26 @@ def test_registration_with_another_domain_waits_for_approval(session, police):
     assert registration.user.status == "active"
 
 
-def test_duplicate_email_is_refused_whatever_its_case(session, police):
-    register(session, police)
-    with pytest.raises(users.AccountError) as error:
-        register(session, police, email="Sam.Jones@NORTHSHIRE.police.uk")
-    assert error.value.field == "email" and "already exists" in error.value.message
+def test_registering_an_address_that_has_an_account_makes_nothing_whatever_its_case(
+        session, police):
+    first = register(session, police)
+    again = register(session, police, email="Sam.Jones@NORTHSHIRE.police.uk", name="Other Name")
+    assert again.already_registered and again.user is first.user and again.send_email
+    assert again.confirmation_token is None
     assert session.scalar(select(func.count()).select_from(User)) == 1
+    assert first.user.name == "Sam Jones"
+
+
+def test_a_registration_is_checked_in_full_whether_or_not_the_address_has_an_account(
+        session, police):
+    register(session, police)
+    # A weak password is refused for an address with an account just as for a new one, so
+    # the errors shown say nothing about who has an account.
+    with pytest.raises(users.AccountError, match="12 characters or more"):
+        register(session, police, password="short")
+    # Whether approval is needed comes from the details given, not from the account.
+    elsewhere = make_organisation(session, name="Southshire Fire and Rescue Service")
+    assert register(session, elsewhere).needs_approval
 
 
 @pytest.mark.parametrize(("field", "overrides", "message"), [
@@ -183,6 +197,39 @@ def test_reset_with_a_weak_password_keeps_the_token_usable(session, police):
     with pytest.raises(users.AccountError):
         users.reset_password(session, token, "short")
     users.reset_password(session, token, "a brand new passphrase here")
+
+
+def test_a_password_reset_revokes_every_other_reset_link(session, police):
+    user = make_user(session, organisation=police)
+    _, older = users.request_password_reset(session, user.email, timedelta(hours=2))
+    _, newer = users.request_password_reset(session, user.email, timedelta(hours=2))
+    users.reset_password(session, newer, "a brand new passphrase here")
+    with pytest.raises(users.TokenError, match="expired"):
+        users.reset_password(session, older, "an attacker's passphrase now")
+    assert users.authenticate(session, user.email, "a brand new passphrase here", address="a",
+                              throttle=THROTTLE).user is user
+
+
+def test_changing_the_password_revokes_reset_links_sent_before(session, police):
+    user = make_user(session, organisation=police)
+    _, token = users.request_password_reset(session, user.email, timedelta(hours=2))
+    users.change_password(session, user, PASSWORD, "a brand new passphrase here")
+    with pytest.raises(users.TokenError, match="expired"):
+        users.peek_token(session, token, TokenPurpose.PASSWORD_RESET)
+    # A link asked for after the change works.
+    _, later = users.request_password_reset(session, user.email, timedelta(hours=2))
+    users.reset_password(session, later, "yet another passphrase here")
+
+
+def test_deactivating_an_account_revokes_its_reset_links(session, police):
+    admin = make_user(session, organisation=police, permissions={"admin"})
+    user = make_user(session, organisation=police)
+    _, token = users.request_password_reset(session, user.email, timedelta(hours=2))
+    users.update_account(session, admin, user, users.AccountChanges(
+        name=user.name, organisation_id=police.id, command_role=user.command_role,
+        permissions=set(), is_active=False))
+    with pytest.raises(users.TokenError, match="expired"):
+        users.reset_password(session, token, "a brand new passphrase here")
 
 
 def test_reset_requests_for_unknown_addresses_return_nothing(session):

@@ -28,9 +28,20 @@ from jesip_learn import users
 from jesip_learn.mail import MailDeliveryError, OutgoingMail
 from jesip_learn.models import COMMAND_ROLE_LABELS, TokenPurpose
 from jesip_learn.organisations import active_organisations
-from jesip_learn.throttle import DatabaseLoginThrottle, RedisLoginThrottle, ThrottlePolicy
+from jesip_learn.throttle import (
+    DatabaseLoginThrottle,
+    DatabaseRequestCounter,
+    EmailRequestLimiter,
+    EmailRequestPolicy,
+    Limited,
+    RedisHealth,
+    RedisLoginThrottle,
+    RedisOrDatabase,
+    RedisRequestCounter,
+    ThrottlePolicy,
+)
 
-from .edge import client_address, db
+from .edge import ERROR_TITLES, client_address, db
 from .forms import choices, int_or_none, show_error
 from .safety import safe_next_url
 
@@ -87,21 +98,70 @@ def begin_second_step(user, next_url: str | None) -> None:
                            "at": datetime.now(UTC).timestamp(), "next": next_url or ""}
 
 
-def throttle() -> DatabaseLoginThrottle | RedisLoginThrottle:
-    """The sign-in throttle: in Redis when REDIS_URL is set, otherwise in the database."""
+def _redis() -> tuple[redis.Redis, RedisHealth]:
+    """This process's Redis client, made on first use, and what it knows of Redis's health."""
+    extensions = current_app.extensions
+    if "redis" not in extensions:
+        # Quick to give up: while Redis is down the database counts instead.
+        extensions["redis"] = redis.Redis.from_url(
+            current_app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2,
+            retry=redis.retry.Retry(redis.backoff.NoBackoff(), 1))
+        extensions["redis_health"] = RedisHealth()
+    return extensions["redis"], extensions["redis_health"]
+
+
+def throttle() -> DatabaseLoginThrottle | RedisOrDatabase:
+    """The sign-in throttle: in Redis when REDIS_URL is set (in the database while Redis
+    cannot be reached), otherwise in the database."""
     config = current_app.config
     policy = ThrottlePolicy(
         failures_per_account=config["LOGIN_FAILURES_PER_ACCOUNT"],
         failures_per_address=config["LOGIN_FAILURES_PER_ADDRESS"],
         window=timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"]),
     )
+    in_database = DatabaseLoginThrottle(policy, current_app.extensions["database"].side_session)
     if not config.get("REDIS_URL"):
-        return DatabaseLoginThrottle(policy)
-    if "redis" not in current_app.extensions:
-        current_app.extensions["redis"] = redis.Redis.from_url(config["REDIS_URL"],
-                                                               socket_timeout=2)
-    return RedisLoginThrottle(policy, current_app.extensions["redis"],
-                              prefix=config.get("REDIS_PREFIX", "jesip-learn:sign-in"))
+        return in_database
+    client, health = _redis()
+    in_redis = RedisLoginThrottle(policy, client,
+                                  prefix=config.get("REDIS_PREFIX", "jesip-learn:sign-in"))
+    return RedisOrDatabase(in_redis, in_database, health)
+
+
+def email_requests() -> EmailRequestLimiter:
+    """The limits on emails sent on request, counted where sign-in failures are."""
+    config = current_app.config
+    policy = EmailRequestPolicy(
+        per_account=config["EMAIL_REQUESTS_PER_ACCOUNT"],
+        per_address=config["EMAIL_REQUESTS_PER_ADDRESS"],
+        window=timedelta(minutes=config["EMAIL_REQUEST_WINDOW_MINUTES"]),
+    )
+    in_database = DatabaseRequestCounter(current_app.extensions["database"].side_session)
+    if not config.get("REDIS_URL"):
+        return EmailRequestLimiter(policy, in_database)
+    client, health = _redis()
+    prefix = config.get("REDIS_PREFIX", "jesip-learn")
+    return EmailRequestLimiter(policy, RedisOrDatabase(
+        RedisRequestCounter(client, prefix=f"{prefix}:email-requests"), in_database, health))
+
+
+def too_many_emails(limited: Limited):
+    """The 429 page: the same whether or not the address has an account. The transaction
+    still commits, for the refusal's line in the audit log: nothing else was written."""
+    minutes = f"{limited.minutes} minute{'' if limited.minutes == 1 else 's'}"
+    page = render_template(
+        "errors/error.html", status=429, title=ERROR_TITLES[429],
+        message="You have asked for too many emails. To protect people’s inboxes, we limit "
+        "how many we send to each email address and for each network. "
+        f"Wait {minutes}, then try again.")
+    return page, 429, {"Retry-After": str(limited.minutes * 60)}
+
+
+def site_link(endpoint: str, **values) -> str:
+    """A page's full address for an email: SITE_URL and the page's path. Never the host the
+    request named: a Host or X-Forwarded-Host header is the sender's to choose."""
+    path = current_app.url_map.bind("site.invalid").build(endpoint, values)
+    return current_app.config["SITE_URL"] + path
 
 
 def send_mail(to: str, subject: str, template: str, **context) -> bool:
@@ -168,12 +228,18 @@ def register():
             registration = users.register_user(
                 db(), name=form.name.data, email=form.email.data, password=form.password.data,
                 organisation_id=int_or_none(form.organisation.data),
-                command_role=form.command_role.data, address=client_address())
+                command_role=form.command_role.data, address=client_address(),
+                limiter=email_requests())
         except users.AccountError as error:
             show_error(form, error.field, error.message)
+        except users.TooManyEmails as refused:
+            return too_many_emails(refused.limited)
         else:
-            _send_confirmation(registration.user, registration.confirmation_token)
-            session["registered_email"] = registration.user.email
+            _send_registration_email(registration)
+            session["check_email"] = {
+                "email": registration.user.email, "registered": True,
+                "approval_by": registration.organisation.name
+                if registration.needs_approval else ""}
             return redirect(url_for("auth.check_email"))
     elif request.method == "POST" and not form.organisation.data:
         show_error(form, "organisation", "Select your organisation from the list")
@@ -181,18 +247,29 @@ def register():
 
 
 def _send_confirmation(user, token: str) -> bool:
-    link = url_for("auth.confirm_email", token=token, _external=True)
+    link = site_link("auth.confirm_email", token=token)
     return send_mail(user.email, "Confirm your email address for JESIP Learn",
                      "confirm_email", user=user, link=link)
 
 
+def _send_registration_email(registration: users.Registration) -> None:
+    if not registration.already_registered:
+        _send_confirmation(registration.user, registration.confirmation_token)
+    elif registration.send_email:
+        send_mail(registration.user.email, "Someone tried to register for JESIP Learn with "
+                  "your email address", "already_registered", user=registration.user,
+                  sign_in_link=site_link("auth.sign_in"),
+                  reset_link=site_link("auth.forgot_password"),
+                  confirm_link=site_link("auth.resend_confirmation"))
+
+
 @blueprint.route("/register/check-your-email")
 def check_email():
-    email = session.get("registered_email")
-    if not email:
+    # Only what the person typed: nothing read from an account, which may not be theirs.
+    sent = session.get("check_email")
+    if not sent:
         return redirect(url_for("auth.register"))
-    user = users.find_user_by_email(db(), email)
-    return render_template("auth/check_email.html", email=email, user=user)
+    return render_template("auth/check_email.html", **sent)
 
 
 class ConfirmForm(FlaskForm):
@@ -227,10 +304,15 @@ class EmailForm(FlaskForm):
 def resend_confirmation():
     form = EmailForm()
     if form.validate_on_submit():
-        found = users.new_confirmation_token(db(), form.email.data)
+        try:
+            found = users.new_confirmation_token(db(), form.email.data, client_address(),
+                                                 limiter=email_requests())
+        except users.TooManyEmails as refused:
+            return too_many_emails(refused.limited)
         if found:
             _send_confirmation(*found)
-        session["registered_email"] = form.email.data.strip().lower()
+        session["check_email"] = {"email": form.email.data.strip().lower(),
+                                  "registered": False, "approval_by": ""}
         return redirect(url_for("auth.check_email"))
     return render_template("auth/resend_confirmation.html", form=form)
 
@@ -240,11 +322,14 @@ def forgot_password():
     form = EmailForm()
     if form.validate_on_submit():
         hours = current_app.config["PASSWORD_RESET_HOURS"]
-        found = users.request_password_reset(db(), form.email.data, timedelta(hours=hours),
-                                             client_address())
+        try:
+            found = users.request_password_reset(db(), form.email.data, timedelta(hours=hours),
+                                                 client_address(), limiter=email_requests())
+        except users.TooManyEmails as refused:
+            return too_many_emails(refused.limited)
         if found:
             user, token = found
-            link = url_for("auth.reset_password", token=token, _external=True)
+            link = site_link("auth.reset_password", token=token)
             send_mail(user.email, "Reset your JESIP Learn password", "reset_password",
                       user=user, link=link, hours=hours)
         # The same answer whether or not there is an account: addresses are not disclosed.

@@ -10,7 +10,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from flask import Flask, current_app, g, make_response, render_template, request, session
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    make_response,
+    render_template,
+    request,
+    session,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy.exc import (
@@ -21,7 +30,8 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
+from werkzeug.sansio.utils import host_is_trusted
 
 from jesip_learn.db import begin_writing, is_database_busy, is_database_unavailable
 from jesip_learn.models import (
@@ -40,6 +50,41 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+
+# Set in a request's environ when its Host header named a host not in TRUSTED_HOSTS.
+UNTRUSTED_HOST = "jesip_learn.untrusted_host"
+
+
+class SiteApp(Flask):
+    """Flask, answering a request whose Host is not one of TRUSTED_HOSTS with the 400 page
+    rather than a 500: Flask refuses such a host while it binds the request's URLs, which
+    leaves nothing to build the error page's links with. Here they are built for this
+    site's own host instead, and `_refuse_untrusted_host` answers 400 before any view."""
+
+    def create_url_adapter(self, request):
+        try:
+            return super().create_url_adapter(request)
+        except SecurityError:
+            if request is None:
+                raise
+            request.environ[UNTRUSTED_HOST] = request.environ.get("HTTP_HOST", "")
+            request.environ["HTTP_HOST"] = _own_host(self.config)
+            return super().create_url_adapter(request)
+
+
+def _own_host(config) -> str:
+    site_host = config["SITE_URL"].split("://", 1)[-1].split("/", 1)[0]
+    trusted = config["TRUSTED_HOSTS"]
+    return site_host if host_is_trusted(site_host, trusted) else trusted[0].lstrip(".")
+
+
+def _refuse_untrusted_host():
+    # A health check from a load balancer may name the server by its address.
+    if request.environ.get(UNTRUSTED_HOST) is not None and request.endpoint != "main.healthz":
+        log.info("Refused a request for an untrusted host: %r",
+                 request.environ[UNTRUSTED_HOST][:100])
+        abort(400)
 
 
 def db() -> Session:
@@ -319,6 +364,7 @@ def _template_globals():
 def init_app(app: Flask) -> None:
     app.extensions["rendered_pages"] = RenderedPages()
     app.extensions["signed_csrf_tokens"] = RecentlyUsed(kept=4096)
+    app.before_request(_refuse_untrusted_host)  # first of all, before any other hook
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
     app.teardown_request(_close_leftover_session)

@@ -26,7 +26,7 @@ from jesip_learn.bulk_import import ImportFileError, ImportKind
 from jesip_learn.models import Course, ImportBatch, Permission
 from jesip_learn.permissions import organisations_in_scope
 
-from .auth import send_mail
+from .auth import send_mail, site_link
 from .edge import client_address, db
 from .forms import show_error
 
@@ -161,10 +161,10 @@ def _send_setup_emails(accounts) -> int:
     days = bulk_import.ACCOUNT_SETUP_LIFETIME.days
     unsent = 0
     for user, token in accounts:
-        link = url_for("auth.reset_password", token=token, _external=True)
+        link = site_link("auth.reset_password", token=token)
         if not send_mail(user.email, "Your JESIP Learn account", "account_created", user=user,
                          link=link, days=days,
-                         forgot_link=url_for("auth.forgot_password", _external=True)):
+                         forgot_link=site_link("auth.forgot_password")):
             unsent += 1
     if unsent:
         current_app.logger.warning("%d account set-up emails could not be sent", unsent)

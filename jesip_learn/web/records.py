@@ -28,7 +28,7 @@ from jesip_learn.audit import record_event
 from jesip_learn.compliance import LONDON
 from jesip_learn.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
 
-from .auth import send_mail
+from .auth import send_mail, site_link
 from .edge import client_address, db, writes_on_get
 from .forms import choices, int_or_none, show_error
 
@@ -165,7 +165,7 @@ def decide(request_id: int, decision: str):
     person = found.user
     send_mail(person.email, f"Your move to {found.to_organisation.name}",
               f"transfer_{decision}d", user=person, request=found,
-              link=url_for("learn.my_training", _external=True))
+              link=site_link("learn.my_training"))
     flash(f"{person.name} now belongs to {found.to_organisation.name}. We have emailed them."
           if decision == "approve" else f"{person.name}’s request to move to "
           f"{found.to_organisation.name} has been declined. We have emailed them.", "success")

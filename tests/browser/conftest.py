@@ -147,13 +147,15 @@ def live_server_on_fresh_database(name: str, directory: Path) -> Iterator[LiveSe
             "SESSION_COOKIE_SECURE": False,
             "MAIL_BACKEND": "memory",
             "INSTANCE_PATH": directory / "instance",
+            "SITE_URL": "http://127.0.0.1",  # its port once the server has one
         })
         server = make_server("127.0.0.1", 0, app, threaded=True,
                              request_handler=QuietRequestHandler)
+        live_url = f"http://127.0.0.1:{server.server_port}"
+        app.config["SITE_URL"] = live_url
         thread = threading.Thread(target=server.serve_forever, name=f"live-{name}",
                                   daemon=True)
         thread.start()
-        live_url = f"http://127.0.0.1:{server.server_port}"
         LIVE_DATABASES[live_url] = database
         try:
             yield LiveServer(url=live_url, app=app, database=database)

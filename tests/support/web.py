@@ -41,6 +41,10 @@ def app_settings(db: Database, **overrides) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "MAIL_BACKEND": "memory",
         "SERVER_NAME": "jesip.test",
+        "SITE_URL": "http://jesip.test",
+        # The test client's host, its default when SERVER_NAME is switched off, and a
+        # server on loopback.
+        "TRUSTED_HOSTS": ["jesip.test", "localhost", "127.0.0.1"],
     }
     settings.update(overrides)
     return settings

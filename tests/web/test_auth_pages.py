@@ -95,11 +95,52 @@ def test_bad_registrations_show_the_problem_and_save_nothing(
     assert page.soup.find("input", attrs={"name": "name"})["value"] == "Sam Jones"
 
 
-def test_duplicate_email_is_refused(browser, make, organisation, session):
+def _without(text: str, email: str) -> str:
+    return text.replace(email, "EMAIL")
+
+
+def test_registering_an_address_with_an_account_looks_the_same_and_emails_its_owner(
+        app, make, organisation, other_organisation, outbox, session):
+    owner = make.user(organisation=other_organisation, email="sam.jones@northshire.police.uk",
+                      name="Sam Owner")
+    taken = Browser(app.test_client()).submit("/register", registration(organisation))
+    fresh = Browser(app.test_client()).submit("/register", registration(
+        organisation, email="new.person@northshire.police.uk"))
+    assert taken.status == fresh.status == 200 and taken.h1 == "Check your email"
+    assert _without(taken.text, owner.email) == _without(fresh.text,
+                                                         "new.person@northshire.police.uk")
+    assert other_organisation.name not in taken.text
+    assert session.scalar(select(func.count()).select_from(User)) == 2  # the owner, the new one
+
+    told = next(mail for mail in outbox if mail.to == owner.email)
+    assert told.subject == "Someone tried to register for JESIP Learn with your email address"
+    assert "Dear Sam Owner" in told.text and "nothing has changed" in told.text
+    assert "http://jesip.test/sign-in" in told.text
+    assert "http://jesip.test/forgot-password" in told.text
+
+
+def test_a_weak_password_is_refused_the_same_whether_or_not_the_address_has_an_account(
+        browser, make, organisation):
     make.user(organisation=organisation, email="sam.jones@northshire.police.uk")
-    page = browser.submit("/register", registration(organisation))
-    assert page.errors[0].startswith("An account with this email address already exists")
-    assert session.scalar(select(func.count()).select_from(User)) == 1
+    taken = browser.submit("/register", registration(organisation, password="short"))
+    fresh = browser.submit("/register", registration(organisation, password="short",
+                                                     email="new@northshire.police.uk"))
+    assert taken.errors == fresh.errors == ["Password must be 12 characters or more"]
+
+
+def test_asking_for_a_confirmation_link_does_not_reveal_a_pending_accounts_organisation(
+        app, make, other_organisation, session):
+    pending = make.user(organisation=other_organisation, email="pat@example.org")
+    pending.email_confirmed_at = pending.approved_at = None
+    session.commit()
+    for_pending = Browser(app.test_client()).submit("/confirm-email", {"email": pending.email})
+    for_nobody = Browser(app.test_client()).submit("/confirm-email",
+                                                   {"email": "nobody@example.org"})
+    assert for_pending.status == for_nobody.status == 200
+    assert for_pending.h1 == "Check your email"
+    assert other_organisation.name not in for_pending.text
+    assert _without(for_pending.text, pending.email) == _without(for_nobody.text,
+                                                                "nobody@example.org")
 
 
 def test_posts_without_a_csrf_token_are_refused(client, make, organisation, session):
