@@ -298,23 +298,26 @@ def complete_sign_in(
     """The second step of signing in: a code from the app, or an unused recovery code.
     Wrong codes count towards the same per-account limit as wrong passwords."""
     now = now or utcnow()
-    refusal = throttle.refusal(session, user.email, address, now)
-    if refusal:
+    # Counted as a failure in the same atomic step that reads the count, so codes sent in
+    # parallel cannot all be checked before the limit is reached; a right code takes it back.
+    claim = throttle.claim(session, user.email, address, now)
+    if claim.refusal:
         record_event(session, "sign_in.refused", subject=user, address=address,
                      details={"email": user.email, "step": "two-step"})
-        return SecondStep(None, refusal)
+        return SecondStep(None, claim.refusal)
     entered = _normalised(code)
     step = _matching_step(user.mfa_secret or "", entered, now)
     recovery = None
     if step is not None:
         if not _claim_step(session, user, step):
-            return _failed(session, user, address, throttle, now, CODE_USED)
+            return _failed(session, user, address, CODE_USED)
     else:
         recovery = session.scalar(select(RecoveryCode).where(
             RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
             RecoveryCode.code_hash == _hash_code(entered)))
         if recovery is None or not _claim_recovery_code(session, recovery, now):
-            return _failed(session, user, address, throttle, now, WRONG_CODE)
+            return _failed(session, user, address, WRONG_CODE)
+    throttle.release(session, claim)
     throttle.clear(session, user.email)
     user.last_sign_in_at = now
     record_event(session, "sign_in.succeeded", actor=user, subject=user, address=address,
@@ -326,8 +329,8 @@ def complete_sign_in(
                       recovery_codes_left=recovery_codes_left(session, user))
 
 
-def _failed(session, user, address, throttle, now, message) -> SecondStep:
-    throttle.record_failure(session, user.email, address, now)
+def _failed(session, user, address, message) -> SecondStep:
+    # The failure was counted when the attempt was claimed.
     record_event(session, "sign_in.two_step_failed", subject=user, address=address,
                  details={"email": user.email})
     return SecondStep(None, message)

@@ -25,9 +25,9 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from jesip_learn import passwords, users
+from jesip_learn import mfa, passwords, users
 from jesip_learn.db import Database
-from jesip_learn.models import AuditEvent
+from jesip_learn.models import AuditEvent, User
 from jesip_learn.throttle import (
     DatabaseLoginThrottle,
     DatabaseRequestCounter,
@@ -43,7 +43,7 @@ from tests.support.database import (
     migrate,
     sibling_database,
 )
-from tests.support.factories import PASSWORD, make_organisation, make_user
+from tests.support.factories import PASSWORD, make_organisation, make_user, set_up_two_step
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LIMIT = 5
@@ -234,3 +234,35 @@ def test_two_links_of_one_person_used_at_once_reset_once(racing_database):
     results = at_once(8, lambda n: reset_with(racing_database, tokens[n % 2], n))
     assert sorted(results) == ["refused"] * 7 + ["reset"], results
     assert resets_of(racing_database, email) == 1
+
+
+def test_wrong_two_step_codes_at_once_check_exactly_the_limit(racing_database, login_throttle,
+                                                              monkeypatch):
+    """The second step of signing in counts towards the same limit, atomically: of many
+    wrong codes sent together, only the limit are checked against the secret."""
+    with racing_database.write_session() as session:
+        user = make_user(session, email=f"coder.{uuid.uuid4().hex[:10]}@example.org")
+        set_up_two_step(user)
+        user_id = user.id
+    checks: Counter = Counter()
+    lock = threading.Lock()
+    matching_step = mfa._matching_step
+
+    def counting(secret, code, now):
+        with lock:
+            checks["checked"] += 1
+        return matching_step(secret, code, now)
+
+    monkeypatch.setattr(mfa, "_matching_step", counting)
+
+    def second_step(number: int):
+        with racing_database.write_session() as session:
+            user = session.get(User, user_id)
+            return mfa.complete_sign_in(session, user, "000000" if number % 2 else "999999",
+                                        address=f"198.51.100.{number}", throttle=login_throttle)
+
+    results = at_once(THREADS, second_step)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    refused = [r for r in results if "too many failed attempts" in (r.error or "")]
+    assert len(refused) == THREADS - LIMIT
+    assert checks["checked"] == LIMIT
