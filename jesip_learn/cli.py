@@ -20,6 +20,9 @@ from .content import write_course_folder
 from .models import CommandRole, Organisation, Permission, utcnow
 from .notifications import sender as notify_sender
 from .notifications import settings as notify_settings
+from .packaging import FORMATS as PACKAGE_FORMATS
+from .packaging import PackageRefused
+from .packaging.versions import package_version
 from .xapi import sender as xapi_sender
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -180,6 +183,28 @@ def courses_export(code: str, dest: Path, number: int | None):
             raise click.ClickException(f"{dest} is not empty: choose an empty or new folder")
         write_course_folder(courses.version_sources(version), dest, overwrite=True)
         click.echo(f"Wrote {version.course.code} version {version.number} to {dest}")
+
+
+@courses_group.command("package", help="Write a course version as a package for another "
+                       "learning system: SCORM 1.2, SCORM 2004 (4th edition) or cmi5.")
+@click.argument("code")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--format", "package_format", type=click.Choice(list(PACKAGE_FORMATS)),
+              default="scorm12", show_default=True)
+@click.option("--version", "number", type=int, help="Default: the published version.")
+def courses_package(code: str, out: Path, package_format: str, number: int | None):
+    site_url = current_app.config.get("SITE_URL") or current_app.config.get("XAPI_HOMEPAGE") or ""
+    try:
+        with database().write_session() as session:
+            package = package_version(session, code, package_format=package_format,
+                                      number=number, site_url=site_url)
+    except PackageRefused as refused:
+        raise click.ClickException(refused.message) from None
+    out.write_bytes(package.data)
+    click.echo(f"Wrote {out} ({PACKAGE_FORMATS[package_format]}, {len(package.data):,} bytes)")
+    click.echo("The quiz's answers are inside the package, where a browser can read them.")
+    for item in package.skipped:
+        click.echo(f"Left out: {item.title} ({item.reason})")
 
 
 @courses_group.command("list", help="Courses with their published versions.")
