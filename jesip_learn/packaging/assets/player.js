@@ -198,7 +198,6 @@
     var complete = items.every(isDone);
     var started = items.some(function (item) { return statusTag(item).textContent !== "Not started"; });
     find(contents, "[data-course-complete]").hidden = !complete;
-    find(contents, "[data-finish]").hidden = !complete;
     var button = find(contents, '[data-action="continue"]');
     button.hidden = complete;
     text(button, started ? "Continue the course" : "Start the course");
