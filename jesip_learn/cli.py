@@ -22,7 +22,7 @@ from .notifications import sender as notify_sender
 from .notifications import settings as notify_settings
 from .packaging import FORMATS as PACKAGE_FORMATS
 from .packaging import PackageRefused
-from .packaging.versions import package_version
+from .packaging.versions import package_version, site_address
 from .xapi import sender as xapi_sender
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -193,7 +193,7 @@ def courses_export(code: str, dest: Path, number: int | None):
               default="scorm12", show_default=True)
 @click.option("--version", "number", type=int, help="Default: the published version.")
 def courses_package(code: str, out: Path, package_format: str, number: int | None):
-    site_url = current_app.config.get("SITE_URL") or current_app.config.get("XAPI_HOMEPAGE") or ""
+    site_url = site_address(current_app.config)
     try:
         with database().write_session() as session:
             package = package_version(session, code, package_format=package_format,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy.orm import Session
 
 from jesip_learn import courses
 from jesip_learn.audit import record_event
 from jesip_learn.models import User
+from jesip_learn.notifications.settings import NotificationSettingsError, site_url
 
 from .build import FORMATS, Package, PackageRefused, build_package, parse_for_package
 
@@ -32,3 +35,12 @@ def package_version(session: Session, code: str, *, package_format: str,
                  details={"code": version.course.code, "version": version.number,
                           "format": package_format})
     return package
+
+
+def site_address(config: Mapping) -> str:
+    """The site's own address (SITE_URL, else XAPI_HOMEPAGE, else https://SERVER_NAME), which
+    names a cmi5 package's course as the site's xAPI statements do; "" when unknown."""
+    try:
+        return site_url(config)
+    except NotificationSettingsError:
+        return ""
