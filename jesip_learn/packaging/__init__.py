@@ -15,7 +15,8 @@ page and the trainer's course page both say so.
 Items a package cannot play (live exercises, run by a facilitator, and any kind it does
 not know) are left out, each named in a note on the package's first page.
 
-Pure: imports no Flask and no database code; `packaging.versions` loads a stored version.
+Imports no Flask: `build` works on a parsed course and its files alone, and
+`versions` loads a stored version from the database and records the download.
 """
 
 from .build import (

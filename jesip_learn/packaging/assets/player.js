@@ -145,13 +145,19 @@
     focusHeading(section);
   }
 
+  var shownBefore = false;
   function focusHeading(section) {
     var heading = findAll(section, "h1").find(function (h) { return h.offsetParent !== null; });
     if (!heading) return;
     document.title = heading.textContent.trim() + " – " + data.title + " – JESIP Learn";
-    heading.setAttribute("tabindex", "-1");
-    heading.focus();
-    window.scrollTo(0, 0);
+    /* The first page is read from the top, as any page; after that, each new page or view
+       takes the focus to its heading, so a screen reader starts there. */
+    if (shownBefore) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus();
+      window.scrollTo(0, 0);
+    }
+    shownBefore = true;
   }
 
   function go(slug) {
@@ -644,7 +650,13 @@
     var quizItem = bySlug[state.at];
     if (quizItem && quizItem.kind === "quiz") keepAnswers(quizItem, page(quizItem.slug));
     runtime.finish(progress(), leaving);
-    if (!leaving) announce("Your progress is saved. You can close this window.");
+    if (!leaving) {
+      var contents = page("contents");
+      find(contents, "[data-finish]").hidden = true;
+      find(contents, '[data-action="continue"]').hidden = true;
+      find(contents, "[data-finished]").hidden = false;
+      announce("Your progress is saved. You can close this window.");
+    }
   }
 
   window.addEventListener("pagehide", function () { finish(true); });
