@@ -23,6 +23,7 @@ from jesip_learn.packaging.manifests import course_iri
 from tests.scorm.harness import LearningSystem
 from tests.scorm.playing import (
     answer_quiz,
+    drawn_question_ids,
     items_of,
     open_item,
     read_module,
@@ -83,13 +84,16 @@ def send(lrs: RalphLrs, method: str, path: str, body: dict | list) -> None:
 
 
 class Launch:
-    """One launch of an AU, as the launching system makes it (cmi5 sections 8 and 10)."""
+    """One launch of an AU, as the launching system makes it (cmi5 sections 8 and 10);
+    `again` is an earlier launch whose registration (and learner) this one continues."""
 
-    def __init__(self, lms: LearningSystem, lrs: RalphLrs, path: str, course, mastery: float):
-        self.registration = str(uuid.uuid4())
+    def __init__(self, lms: LearningSystem, lrs: RalphLrs, path: str, course, mastery: float,
+                 again: Launch | None = None):
+        self.registration = again.registration if again else str(uuid.uuid4())
         self.session_id = str(uuid.uuid4())
-        self.actor = {"objectType": "Agent", "name": "Lena Learner",
-                      "account": {"homePage": LMS_HOME, "name": f"learner-{uuid.uuid4().hex[:8]}"}}
+        self.actor = again.actor if again else {
+            "objectType": "Agent", "name": "Lena Learner",
+            "account": {"homePage": LMS_HOME, "name": f"learner-{uuid.uuid4().hex[:8]}"}}
         self.course_id = course_iri(course, "")
         self.activity_id = f"{self.course_id}/package"
         self.return_url = lms.url("pages/returned.html")
@@ -124,9 +128,10 @@ class Launch:
             "activityId": self.activity_id})
 
     def au_statements(self, lrs: RalphLrs) -> list[dict]:
-        """The AU's statements in this registration, in the order they were made."""
+        """The AU's statements in this launch's session, in the order they were made."""
         mine = [s for s in lrs.statements()
                 if s.get("context", {}).get("registration") == self.registration
+                and s["context"].get("extensions", {}).get(SESSION_ID) == self.session_id
                 and s["verb"]["id"] != f"{VERB}launched"]
         return sorted(mine, key=lambda s: s["timestamp"])
 
@@ -192,6 +197,13 @@ def test_a_cmi5_course_plays_to_a_pass(lms, lrs, packages, au_page, folder):
     by_verb = check_cmi5_rules(launch, launch.au_statements(lrs), quiz.pass_mark / 100)
     assert list(by_verb) == ["initialized", "passed", "completed", "terminated"]
     assert by_verb["passed"]["result"]["score"]["scaled"] == 1
+    # The AU keeps the learner's place, and what it has said, in its own state document.
+    saved = lrs.get("activities/state?" + urlencode({
+        "stateId": "https://w3id.org/xapi/jesip-learn/state/progress",
+        "activityId": launch.activity_id, "agent": json.dumps(launch.actor),
+        "registration": launch.registration}))
+    assert saved["sent"] == {"passed": True, "completed": True}
+    assert json.loads(saved["suspend"])["quiz"][quiz.slug]["passed"] is True
     # The fetch URL hands its token out once only.
     assert lms.use_fetch(launch.fetch_key) == {"error-code": "1",
                                                "error-text": "already in use or unknown"}
@@ -212,3 +224,37 @@ def test_a_cmi5_course_plays_to_a_fail(lms, lrs, packages, au_page, folder):
     by_verb = check_cmi5_rules(launch, launch.au_statements(lrs), quiz.pass_mark / 100)
     assert list(by_verb) == ["initialized", "failed", "terminated"]
     assert by_verb["failed"]["result"]["score"]["scaled"] == 0
+
+
+def test_a_cmi5_course_resumes_in_a_second_session(lms, lrs, packages, au_page):
+    folder = "jesip-awareness"
+    course, _files = shipped_course(folder)
+    [quiz] = items_of(course, "quiz")
+    mastery = quiz.pass_mark / 100
+    first = Launch(lms, lrs, packages[folder], course, mastery)
+    au_page.goto(first.url)
+    wait_ready(au_page)
+    read_module(au_page, items_of(course, "module")[0].slug)
+    drawn = start_quiz(au_page, quiz.slug)
+    answer_quiz(au_page, quiz, right=True, only=3)
+    au_page.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+    au_page.get_by_role("button", name="Save and close").click()
+    au_page.wait_for_url(first.return_url)
+    assert list(check_cmi5_rules(first, first.au_statements(lrs), mastery)) == [
+        "initialized", "terminated"]
+
+    second = Launch(lms, lrs, packages[folder], course, mastery, again=first)
+    au_page.goto(second.url)
+    wait_ready(au_page)
+    module = items_of(course, "module")[0]
+    status = au_page.locator(f'[data-status="{module.slug}"]')
+    assert status.inner_text() == "Completed"
+    au_page.locator(f'a[href="#{quiz.slug}"]').click()
+    assert drawn_question_ids(au_page, quiz.slug) == drawn
+    answer_quiz(au_page, quiz, right=True)
+    au_page.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+    au_page.get_by_role("button", name="Save and close").click()
+    au_page.wait_for_url(second.return_url)
+    by_verb = check_cmi5_rules(second, second.au_statements(lrs), mastery)
+    # Passed now; not completed, for the other modules and the scenarios wait.
+    assert list(by_verb) == ["initialized", "passed", "terminated"]
