@@ -193,6 +193,8 @@ def courses_export(code: str, dest: Path, number: int | None):
               default="scorm12", show_default=True)
 @click.option("--version", "number", type=int, help="Default: the published version.")
 def courses_package(code: str, out: Path, package_format: str, number: int | None):
+    if not out.parent.is_dir():
+        raise click.ClickException(f"{out.parent} is not a folder: make it first")
     site_url = site_address(current_app.config)
     try:
         with database().write_session() as session:

@@ -248,6 +248,10 @@ def test_flask_courses_package_says_what_is_wrong(app, imported, tmp_path):
                                  "--version", "9"])
     assert result.exit_code == 1
     assert "No course JESIP-AWARE version 9" in result.output
+    result = runner.invoke(args=["courses", "package", "JESIP-AWARE",
+                                 str(tmp_path / "missing" / "x.zip")])
+    assert result.exit_code == 1
+    assert "missing is not a folder: make it first" in result.output
     result = runner.invoke(args=["courses", "package", "JESIP-AWARE", str(tmp_path / "x.zip"),
                                  "--format", "aicc"])
     assert result.exit_code == 2

@@ -6,9 +6,12 @@ reads what the run-time recorded. The package's pages are checked with axe at 37
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from jesip_learn.packaging import build_package
+from jesip_learn.packaging.build import parse_for_package
 from tests.browser.conftest import check_accessibility, save_screenshots
 from tests.scorm.harness import LearningSystem
 from tests.scorm.playing import (
@@ -227,3 +230,31 @@ def test_the_package_pages_are_accessible(lms, packages, chromium_browser):
     check("scenario-debrief")
     context.close()
     assert not violations, "\n".join(violations)
+
+
+def test_the_package_draws_and_limits_attempts_as_the_course_says(lms, lms_page):
+    """A bank of three drawn two at a time, one attempt: two questions shown, and after a
+    fail no second attempt, in the package as on the site."""
+    sources = {
+        "course.md": b"---\ntitle: Limits\ncode: LIMITS\n---\nOverview.\n",
+        "01-check.quiz.md": (
+            b"---\ntitle: Check\npass_mark: 100\nquestions_per_attempt: 2\nmax_attempts: 1\n"
+            b"---\n\n## One?\n\n- [x] Yes\n- [ ] No\n\n## Two?\n\n- [x] Yes\n- [ ] No\n\n"
+            b"## Three?\n\n1. First\n2. Second\n3. Third\n"),
+    }
+    course = parse_for_package(sources)
+    [quiz] = course.items
+    path = lms.add_package("limits-scorm2004", build_package(
+        course, sources, version=1, package_format="scorm2004").data)
+    frame = launch(lms_page, lms, path, "scorm2004")
+    drawn = start_quiz(frame, quiz.slug)
+    assert len(drawn) == 2 and set(drawn) <= {q.id for q in quiz.questions}
+    answer_quiz(frame, quiz, right=False)
+    section = frame.locator(f'[data-page="{quiz.slug}"]')
+    assert not section.get_by_role("button", name="Try the quiz again").is_visible()
+    frame.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+    assert frame.locator(f'[data-status="{quiz.slug}"]').inner_text() == "Not passed yet"
+    frame.locator(f'a[href="#{quiz.slug}"]').click()
+    assert section.get_by_text("You have used every attempt at this quiz.").is_visible()
+    assert not section.get_by_role("button", name=re.compile("quiz")).is_visible()
+    assert recorded(lms_page, "scorm2004")["success"] == "failed"
