@@ -32,6 +32,14 @@ $(RALPH_VENV)/.installed: $(RALPH_REQUIREMENTS)
 	$(RALPH_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(RALPH_REQUIREMENTS)
 	touch $@
 
+# What the package tests load in Chromium: the scorm-again SCORM run-time and the ADL/IMS
+# schema files, pinned by tests/scorm/package-lock.json and installed once.
+SCORM_TEST_MODULES := tests/scorm/node_modules/.installed
+
+$(SCORM_TEST_MODULES): tests/scorm/package.json tests/scorm/package-lock.json
+	cd tests/scorm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
@@ -73,7 +81,7 @@ chromium:
 	fi
 
 ## test: lint, then the whole suite (unit, integration and browser tests)
-test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed chromium lint
+test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed $(SCORM_TEST_MODULES) chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
@@ -92,4 +100,4 @@ vendor-frontend:
 	bash scripts/vendor-frontend.sh
 
 clean-venv:
-	rm -rf $(VENV) $(RALPH_VENV)
+	rm -rf $(VENV) $(RALPH_VENV) tests/scorm/node_modules

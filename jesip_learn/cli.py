@@ -16,10 +16,13 @@ from sqlalchemy import select
 
 from . import courses, demo, records, users
 from . import organisations as orgs
-from .content import write_course_folder
+from .content import gift, parse_course_files, write_course_folder
 from .models import CommandRole, Organisation, Permission, utcnow
 from .notifications import sender as notify_sender
 from .notifications import settings as notify_settings
+from .packaging import FORMATS as PACKAGE_FORMATS
+from .packaging import PackageRefused
+from .packaging.versions import package_version, site_address
 from .xapi import sender as xapi_sender
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -181,6 +184,75 @@ def courses_export(code: str, dest: Path, number: int | None):
             raise click.ClickException(f"{dest} is not empty: choose an empty or new folder")
         write_course_folder(courses.version_sources(version), dest, overwrite=True)
         click.echo(f"Wrote {version.course.code} version {version.number} to {dest}")
+
+
+@courses_group.command("package", help="Write a course version as a package for another "
+                       "learning system: SCORM 1.2, SCORM 2004 (4th edition) or cmi5.")
+@click.argument("code")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--format", "package_format", type=click.Choice(list(PACKAGE_FORMATS)),
+              default="scorm12", show_default=True)
+@click.option("--version", "number", type=int, help="Default: the published version.")
+def courses_package(code: str, out: Path, package_format: str, number: int | None):
+    if not out.parent.is_dir():
+        raise click.ClickException(f"{out.parent} is not a folder: make it first")
+    site_url = site_address(current_app.config)
+    try:
+        with database().write_session() as session:
+            package = package_version(session, code, package_format=package_format,
+                                      number=number, site_url=site_url)
+    except PackageRefused as refused:
+        raise click.ClickException(refused.message) from None
+    out.write_bytes(package.data)
+    click.echo(f"Wrote {out} ({PACKAGE_FORMATS[package_format]}, {len(package.data):,} bytes)")
+    click.echo("The quiz's answers are inside the package, where a browser can read them.")
+    for item in package.skipped:
+        click.echo(f"Left out: {item.title} ({item.reason})")
+
+
+@courses_group.command("gift-import", help="Add the questions of a Moodle question bank (a "
+                       "GIFT file) to a quiz page, new or existing; every question the "
+                       "format cannot hold is listed with its line and skipped.")
+@click.argument("bank", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("quiz", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--category", help="Only the questions of this category (and those under it).")
+@click.option("--title", help="The quiz's title when the page is new (default: from its name).")
+@click.option("--pass-mark", type=click.IntRange(0, 100), default=80, show_default=True,
+              help="The pass mark when the page is new.")
+def courses_gift_import(bank: Path, quiz: Path, category: str | None, title: str | None,
+                        pass_mark: int):
+    if not quiz.name.endswith(".quiz.md"):
+        raise click.ClickException(f"{quiz} is not a quiz page: its name ends in .quiz.md, "
+                                   "e.g. 07-imported.quiz.md")
+    if not (quiz.parent / "course.md").is_file():
+        raise click.ClickException(f"{quiz.parent} is not a course folder: it has no course.md")
+    page = quiz.read_text(encoding="utf-8") if quiz.exists() else None
+    default_title = quiz.name.removesuffix(".quiz.md").split("-", 1)[-1].replace("-", " ")
+    try:
+        result = gift.import_into_page(page, gift.read_bank(bank.read_bytes()),
+                                       title=title or default_title.capitalize(),
+                                       pass_mark=pass_mark, category=category)
+    except gift.GiftRefused as refused:
+        for skipped in gift.parse_gift(bank.read_text(errors="replace")).skipped:
+            click.echo(skipped.describe(str(bank)))
+        raise click.ClickException(refused.message) from None
+    checked = parse_course_files({"course.md": b"---\ntitle: Check\ncode: CHECK\n---\n",
+                                  quiz.name: result.text.encode()})
+    problems = [str(p) for p in checked.problems if p.file == quiz.name]
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        raise click.ClickException(f"{quiz} would have problems, so it was left as it was.")
+    quiz.write_text(result.text, encoding="utf-8")
+    count = len(result.added)
+    click.echo(f"Added {count} question{'s' if count != 1 else ''} to {quiz} from {bank}.")
+    if result.categories:
+        click.echo("Categories: " + "; ".join(f"{name or '(none)'} ({number})"
+                                              for name, number in result.categories))
+    for skipped in result.skipped:
+        click.echo(skipped.describe(str(bank)))
+    if result.skipped:
+        click.echo(f"{len(result.skipped)} skipped: the quiz format cannot hold them.")
 
 
 @courses_group.command("list", help="Courses with their published versions.")

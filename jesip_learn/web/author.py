@@ -37,7 +37,10 @@ from wtforms.validators import InputRequired, Length
 from jesip_learn import analysis, authoring, courses, users
 from jesip_learn.content.scenario_map import scenario_map
 from jesip_learn.models import Completion, Course, CourseVersion, Permission, User
-from jesip_learn.web.edge import db
+from jesip_learn.packaging import FORMATS as PACKAGE_FORMATS
+from jesip_learn.packaging import PLAYABLE_KINDS, PackageRefused
+from jesip_learn.packaging.versions import package_version, site_address
+from jesip_learn.web.edge import db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("author", __name__, url_prefix="/author")
@@ -158,7 +161,8 @@ def course(code: str):
         "author/course.html", course=course, version=version,
         items=courses.version_outline(version) if version else (), completed=completed,
         learners=learners, draft=authoring.draft_view(db(), current_user, course),
-        can_manage=authoring.can_manage_editors(db(), current_user, course))
+        can_manage=authoring.can_manage_editors(db(), current_user, course),
+        package_formats=PACKAGE_FORMATS, playable_kinds=PLAYABLE_KINDS)
 
 
 def _completions(course_id: int):
@@ -288,6 +292,27 @@ def export_version(code: str, number: int):
         return _zip_response(authoring.export_version_zip(db(), current_user, course, number))
     except authoring.NotFound:
         abort(404)
+
+
+@blueprint.route("/courses/<code>/package/<package_format>.zip")
+@writes_on_get
+def package(code: str, package_format: str):
+    """The published version as a SCORM or cmi5 package (audited)."""
+    course = _course(code)
+    version = _published(course)
+    if package_format not in PACKAGE_FORMATS:
+        abort(404)
+    site_url = site_address(current_app.config)
+    try:
+        built = package_version(db(), course.code, package_format=package_format,
+                                number=version.number, site_url=site_url,
+                                actor=current_user)
+    except PackageRefused:
+        abort(404)
+    response = send_file(io.BytesIO(built.data), mimetype="application/zip",
+                         as_attachment=True, download_name=built.filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @blueprint.route("/courses/<code>/draft.zip")

@@ -24,6 +24,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 
 from jesip_learn import authoring
+from jesip_learn.authoring.gift_import import add_gift_questions
 from jesip_learn.content.scenario_map import scenario_map
 from jesip_learn.models import Course, Permission
 from jesip_learn.web.edge import db, error_page
@@ -103,6 +104,11 @@ class ShaForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     file = FileField()
+
+
+class GiftForm(FlaskForm):
+    bank = FileField()
+    category = StringField()
 
 
 class PublishForm(FlaskForm):
@@ -374,6 +380,33 @@ def edit_page(code: str, path: str):
     return render_template("editor/edit.html", course=course, path=path, page=page, form=form,
                            conflict=conflict, has_errors=bool(form.errors or conflict),
                            **context)
+
+
+@blueprint.route(PAGE + "/gift", methods=["GET", "POST"])
+def add_gift(code: str, path: str):
+    """Questions from a Moodle question bank (a GIFT file) added to a quiz page."""
+    course = _course(code)
+    authoring.page_text(db(), current_user, course, path)  # 404 when there is no such page
+    form = GiftForm()
+    if form.validate_on_submit():
+        upload = request.files.get("bank")
+        if upload is None or not upload.filename:
+            show_error(form, "bank", "Choose a GIFT file exported from Moodle")
+        else:
+            try:
+                change, result = add_gift_questions(db(), current_user, course, path,
+                                                    upload.read(),
+                                                    category=form.category.data or "")
+            except authoring.NotFound:
+                raise
+            except authoring.AuthoringError as error:
+                show_error(form, "bank", error.message)
+            else:
+                return render_template("editor/gift_result.html", course=course, path=path,
+                                       result=result, change=change)
+    status = 400 if form.errors else 200
+    return render_template("editor/gift_upload.html", course=course, path=path, form=form,
+                           has_errors=bool(form.errors)), status
 
 
 def _saved_message(change, path: str) -> str:

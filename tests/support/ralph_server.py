@@ -7,6 +7,8 @@ ralph's file-system backend creates its one statements file on the first write a
 refuses every later write to it ("already exists and overwrite is not allowed"), so a
 second batch would fail with a 500. Writes here append to that file instead, which is how
 the other backends behave: each accepted batch is added to what is stored.
+
+ralph has no xAPI State resource, which cmi5 launches need: xapi_state.py adds one.
 """
 
 import sys
@@ -18,6 +20,9 @@ from ralph.backends.data.fs import FSDataBackend
 FSDataBackend.default_operation_type = BaseOperationType.APPEND
 
 from ralph.api import app  # noqa: E402  (after the backend is told to append)
+from xapi_state import router as state_router  # noqa: E402  (ralph has no State resource)
+
+app.include_router(state_router)
 
 if __name__ == "__main__":
     host, port = sys.argv[1], int(sys.argv[2])
