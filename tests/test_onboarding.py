@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from jesip_learn import bulk_import, compliance, courses, import_dates, transfers
 from jesip_learn.bulk_import import ImportKind, Outcome
@@ -320,3 +320,42 @@ def test_existing_accounts_keep_counting_from_when_they_were_made(session, north
     stayer = make_user(session, organisation=north, name="Stan Stayer")
     assert stayer.joined_at == stayer.created_at and not stayer.joined_stated
     assert transfers.membership_history(session, stayer)[-1].started_at == stayer.created_at
+
+
+def test_everyones_status_is_still_one_statement(session, admin, north, south, course):
+    """Joined dates, leavers, moves and imported history add no statement per person: the
+    status of everyone is one query, however many people there are."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    def report_statements() -> list[str]:
+        statements.clear()
+        session.expire_all()
+        engine = session.get_bind().engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            compliance.compliance_matrix(session, None, ReportFilters(as_of=date(2025, 6, 30)))
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return list(statements)
+
+    run(session, admin, USERS_HEADER + "Ann Able,ann@example.org,Northshire Police,staff,"
+        "2023-01-02,\n")
+    few = report_statements()
+    rows = "".join(f"P {n},p{n}@example.org,{'Northshire' if n % 2 else 'Southshire'} Police,"
+                   f"staff,{'2022-03-04' if n % 3 else ''},{'2025-01-31' if n % 5 == 0 else ''}\n"
+                   for n in range(1, 25))
+    run(session, admin, USERS_HEADER + rows)
+    run(session, admin, COMPLETIONS_HEADER + "".join(
+        f"p{n}@example.org,JESIP-AWARE,2024-0{1 + n % 9}-15\n" for n in range(1, 25)),
+        ImportKind.COMPLETIONS)
+    mover = person(session, "p1@example.org")
+    transfers.move_user(session, admin, mover, south, at=datetime(2024, 11, 1, tzinfo=UTC))
+    session.flush()
+    many = report_statements()
+    assert len(many) == len(few)
+    assert sum("previous_memberships" in statement for statement in many) == 1
+    assert compliance.compliance_matrix(session, None, ReportFilters(
+        as_of=date(2025, 6, 30))).total.total > 10
