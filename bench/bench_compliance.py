@@ -86,7 +86,7 @@ people AS (
         ON (q.service IS NULL OR q.service = o.service)
        AND (q.organisation_id IS NULL OR q.organisation_id = u.organisation_id)
        AND (q.command_role IS NULL OR q.command_role = u.command_role)
-     WHERE u.approved_at IS NOT NULL AND u.created_at <= :moment
+     WHERE u.approved_at IS NOT NULL AND u.joined_at <= :moment
        AND (u.is_active OR u.deactivated_at > :moment) {only_organisation}
 ),
 latest AS (

@@ -29,6 +29,7 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from . import import_dates
 from .audit import record_event
 from .compliance import today_in_london
 from .models import (
@@ -82,12 +83,15 @@ CHANGES = (Outcome.CREATE, Outcome.UPDATE)
 class Column:
     key: str
     label: str  # as written in the template's header row
+    optional: bool = False  # a file may leave it out
 
 
 COLUMNS = {
     ImportKind.USERS: (Column("name", "name"), Column("email", "email"),
                        Column("organisation", "organisation"),
-                       Column("command_role", "command role")),
+                       Column("command_role", "command role"),
+                       Column("joined", "joined", optional=True),
+                       Column("left", "left", optional=True)),
     ImportKind.COMPLETIONS: (Column("email", "email"), Column("course_code", "course code"),
                              Column("completion_date", "completion date")),
 }
@@ -199,8 +203,10 @@ def read_table(text: str, kind: ImportKind) -> ParsedFile:
             line, previous_line = previous_line + 1, reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines, and rows of empty cells a spreadsheet leaves
-            rows.append(Row(line, {key: cells[index].strip() if index < len(cells) else ""
-                                   for key, index in keys.items()}))
+            values = dict.fromkeys((column.key for column in COLUMNS[kind]), "")
+            values.update({key: cells[index].strip() if index < len(cells) else ""
+                           for key, index in keys.items()})
+            rows.append(Row(line, values))
             if len(rows) > MAX_ROWS:
                 count = len(rows) + sum(1 for more in reader if any(c.strip() for c in more))
                 raise ImportFileError(
@@ -227,10 +233,11 @@ def _column_keys(header: list[str], kind: ImportKind) -> dict[str, int]:
                                   f"“{column.label}”: keep one")
         if found:
             positions[column.key] = found[0]
-    missing = [column.label for column in COLUMNS[kind] if column.key not in positions]
+    missing = [column.label for column in COLUMNS[kind]
+               if column.key not in positions and not column.optional]
     if missing:
         names = " and ".join(", ".join(f"“{m}”" for m in missing).rsplit(", ", 1))
-        expected = ", ".join(column.label for column in COLUMNS[kind])
+        expected = ", ".join(column.label for column in COLUMNS[kind] if not column.optional)
         raise ImportFileError(
             f"The selected file is missing the {'column' if len(missing) == 1 else 'columns'} "
             f"{names}. Its first row must name the columns: {expected}.")
@@ -278,6 +285,11 @@ def is_expired(batch: ImportBatch, now: datetime | None = None) -> bool:
     return batch.applied_at is None and batch.created_at < (now or utcnow()) - BATCH_LIFETIME
 
 
+def last_applied_at(session: Session) -> datetime | None:
+    """When the latest import was applied: figures worked out before it may have changed."""
+    return session.scalar(select(func.max(ImportBatch.applied_at)))
+
+
 # --- the dry run ---------------------------------------------------------------------
 
 
@@ -298,6 +310,11 @@ class RowPlan:
     command_role: str = ""
     course: Course | None = None
     completed_on: date | None = None
+    # People: when they joined and left, as the row states; completions: the start of the
+    # person's first membership, moved back to this completion's day.
+    joined_on: date | None = None
+    left_on: date | None = None
+    counts_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +356,8 @@ def plan_import(session: Session, batch: ImportBatch, importer: User, *,
     parsed = read_table(batch.content, kind)
     scope = managed_organisation_ids(session, importer)
     if kind == ImportKind.USERS:
-        rows = _plan_users(session, parsed.rows, scope, lock)
+        rows = _plan_users(session, parsed.rows, scope, lock, today or today_in_london(),
+                           importer)
     else:
         rows = _plan_completions(session, parsed.rows, scope, batch.source, lock,
                                  today or today_in_london())
@@ -396,11 +414,12 @@ ROLE_HINT = ", ".join(role.value for role in CommandRole)
 
 
 def _plan_users(session: Session, rows: tuple[Row, ...], scope: set[int] | None,
-                lock: bool) -> list[RowPlan]:
+                lock: bool, today: date, importer: User) -> list[RowPlan]:
     organisations = {org.name.casefold(): org for org in session.scalars(select(Organisation))}
     plans = [RowPlan(row.line, row.values) for row in rows]
     for plan in plans:
         _read_user_row(plan, organisations, scope)
+        import_dates.read_dates(plan, today)
     by_email: dict[str, list[int]] = defaultdict(list)
     for plan in plans:
         if plan.email:
@@ -416,12 +435,15 @@ def _plan_users(session: Session, rows: tuple[Row, ...], scope: set[int] | None,
         if plan.user is not None and scope is not None and plan.user.organisation_id not in scope:
             plan.errors.append("This email address belongs to an account in an organisation "
                                "you do not manage")
+        if not plan.errors:
+            import_dates.check_dates(session, plan, importer)
         if plan.errors:
             plan.outcome = Outcome.ERROR
         elif plan.user is None:
             plan.outcome = Outcome.CREATE
+            plan.changes = import_dates.new_person_changes(plan)
         else:
-            plan.changes = _user_changes(plan)
+            plan.changes = _user_changes(plan) + import_dates.changes(session, plan)
             plan.outcome = Outcome.UPDATE if plan.changes else Outcome.UNCHANGED
     return plans
 
@@ -477,25 +499,7 @@ def _user_changes(plan: RowPlan) -> list[str]:
 
 def parse_completion_date(text: str, today: date) -> date:
     """A date written YYYY-MM-DD or DD/MM/YYYY, from 1 January 2000 to today."""
-    text = text.strip()
-    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
-    british = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
-    if iso:
-        year, month, day = (int(part) for part in iso.groups())
-    elif british:
-        day, month, year = (int(part) for part in british.groups())
-    else:
-        raise ValueError(f"“{text}” is not a date: write it as YYYY-MM-DD or DD/MM/YYYY")
-    try:
-        value = date(year, month, day)
-    except ValueError:
-        raise ValueError(f"“{text}” is not a real date") from None
-    if value > today:
-        raise ValueError(f"The completion date {_long(value)} is in the future")
-    if value < EARLIEST_COMPLETION:
-        raise ValueError(f"The completion date {_long(value)} is too early: it must be "
-                         f"{_long(EARLIEST_COMPLETION)} or later")
-    return value
+    return import_dates.read_day(text, today, "completion date", EARLIEST_COMPLETION)
 
 
 def _long(day: date) -> str:
@@ -552,6 +556,7 @@ def _plan_completions(session: Session, rows: tuple[Row, ...], scope: set[int] |
             expires = _expiry(plan.course, plan.completed_on)
             plan.changes = [f"In date until {_long(expires.date())}" if expires
                             else "Does not expire"]
+    import_dates.plan_backdating(session, [p for p in plans if p.outcome == Outcome.CREATE])
     return plans
 
 
@@ -618,7 +623,7 @@ def apply_import(session: Session, batch: ImportBatch, importer: User, checked_d
                             skipped=plan.count(Outcome.ERROR), new_accounts=new_accounts)
     batch.result = {"created": applied.created, "updated": applied.updated,
                     "unchanged": applied.unchanged, "skipped": applied.skipped,
-                    "rows": len(plan.rows)}
+                    "rows": len(plan.rows), "invited": len(new_accounts)}
     batch.content = ""  # the people's details are in their records now; keep no copy
     record_event(session, f"import.{plan.kind}", actor=importer, address=address,
                  organisation_id=importer.organisation_id,
@@ -640,16 +645,20 @@ def _apply_users(session: Session, plan: ImportPlan, importer: User, batch: Impo
             user = User(name=row.name, email=row.email, password_hash="",
                         organisation=row.organisation, command_role=row.command_role,
                         email_confirmed_at=now, approved_at=now, approved_by_id=importer.id,
-                        grants=[PermissionGrant(permission=Permission.LEARNER)])
+                        grants=[PermissionGrant(permission=Permission.LEARNER)],
+                        **import_dates.new_account_dates(row))
             session.add(user)
             created.append(user)
         elif row.outcome == Outcome.UPDATE:
             user = row.user
             before = _snapshot(user)
-            if row.organisation.id != user.organisation.id:  # a move, kept for old reports
-                move_user(session, importer, user, row.organisation, address=address)
+            moved = row.organisation.id != user.organisation.id
+            if moved:  # a move, kept for old reports
+                move_user(session, importer, user, row.organisation, address=address,
+                          at=import_dates.move_moment(row))
             user.name, user.organisation = row.name, row.organisation
             user.command_role = row.command_role
+            import_dates.apply_dates(session, row, user, moved=moved)
             record_event(session, "account.updated", actor=importer, subject=user,
                          address=address, summary="Updated by a bulk import",
                          details={"before": before, "after": _snapshot(user),
@@ -659,15 +668,24 @@ def _apply_users(session: Session, plan: ImportPlan, importer: User, batch: Impo
     for user in created:
         record_event(session, "account.created", actor=importer, subject=user, address=address,
                      summary="Created by a bulk import",
-                     details={"permissions": [Permission.LEARNER.value], "batch": batch.id})
-        token = issue_token(session, TokenPurpose.PASSWORD_RESET, ACCOUNT_SETUP_LIFETIME, user)
-        accounts.append((user, token))
+                     details={"permissions": [Permission.LEARNER.value], "batch": batch.id,
+                              **_membership_snapshot(user)})
+        if user.is_active:  # a leaver recorded for the reports is not asked to sign in
+            token = issue_token(session, TokenPurpose.PASSWORD_RESET, ACCOUNT_SETUP_LIFETIME,
+                                user)
+            accounts.append((user, token))
     return tuple(accounts)
 
 
 def _snapshot(user: User) -> dict:
     return {"name": user.name, "organisation_id": user.organisation.id,
-            "command_role": user.command_role}
+            "command_role": user.command_role, **_membership_snapshot(user)}
+
+
+def _membership_snapshot(user: User) -> dict:
+    return {"joined_at": user.joined_at.isoformat() if user.joined_at else None,
+            "is_active": user.is_active,
+            "deactivated_at": user.deactivated_at.isoformat() if user.deactivated_at else None}
 
 
 def _apply_completions(session: Session, plan: ImportPlan, importer: User, batch: ImportBatch,
@@ -687,4 +705,6 @@ def _apply_completions(session: Session, plan: ImportPlan, importer: User, batch
                              f"recorded by {batch.source}",
                      details={"code": row.course.code, "date": row.completed_on.isoformat(),
                               "source": batch.source, "batch": batch.id})
+        if row.counts_from is not None:
+            import_dates.apply_backdating(session, row, importer, batch, address)
     session.flush()

@@ -17,9 +17,11 @@ that date was held after the date that many months earlier (expiring when that r
 within the window); an attendance not yet confirmed shows the exercise as in progress.
 
 In date and expiring count as compliant. Requirements are today's rules; "as of" turns back
-what people had done, who held an account, and which organisation each person belonged to
-then (a person who moved counts in their old organisation before the move, and in the new
-one, with all their training, from the moment of the move), not the rules.
+what people had done, who belonged to an organisation, and which organisation each person
+belonged to then (a person who moved counts in their old organisation before the move, and in
+the new one, with all their training, from the moment of the move), not the rules. A person
+belongs from when they joined (`User.joined_at`, which an import of their history may set
+before their account existed) until they left (`User.deactivated_at`).
 
 Everything is computed by one SQL statement per question, so that a report over a hundred
 thousand people costs what the hand-written query costs.
@@ -99,6 +101,12 @@ def end_of_day(day: date) -> datetime:
     """The last moment of a day in the UK, in UTC: "as of 31 March" includes all of it."""
     next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LONDON)
     return (next_midnight - timedelta(microseconds=1)).astimezone(UTC)
+
+
+def start_of_day(day: date) -> datetime:
+    """The first moment of a day in the UK, in UTC: someone who joined on 1 April counts in
+    a report as of 1 April."""
+    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)
 
 
 def today_in_london(now: datetime | None = None) -> date:
@@ -366,8 +374,8 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
                              requirement.c.organisation_id == then_organisation),
                          or_(requirement.c.command_role.is_(None),
                              requirement.c.command_role == then_role))))
-        .where(*_people_conditions(users, organisations, then_organisation, then_role, scope,
-                                   filters))
+        .where(*_people_conditions(users, organisations, then, then_organisation, then_role,
+                                   scope, filters))
     ).cte("people")
 
     completions = Completion.__table__
@@ -462,12 +470,14 @@ def _exercise_state(people, filters: ReportFilters, months: list[int]):
     return state, held_on, attended
 
 
-def _people_conditions(users, organisations, then_organisation, then_role, scope,
+def _people_conditions(users, organisations, then, then_organisation, then_role, scope,
                        filters: ReportFilters) -> list:
     moment = filters.moment
     conditions = [
         users.c.approved_at.is_not(None),
-        users.c.created_at <= moment,
+        # A member of some organisation then: of a previous one, or of their current one
+        # since they joined it (which an import may have set before their account existed).
+        or_(then.c.id.is_not(None), users.c.joined_at <= moment),
         or_(users.c.is_active.is_(True), users.c.deactivated_at > moment),
     ]
     if scope is not None:

@@ -96,6 +96,7 @@ def settings_from_environment(instance_path: Path) -> dict:
         "XAPI_ACTOR_EMAIL": env_flag("XAPI_ACTOR_EMAIL", False),
         "XAPI_BATCH_SIZE": os.environ.get("XAPI_BATCH_SIZE", "50"),
         "XAPI_TIMEOUT_SECONDS": os.environ.get("XAPI_TIMEOUT_SECONDS", "10"),
+        "XAPI_RETRY_FIRST_SECONDS": os.environ.get("XAPI_RETRY_FIRST_SECONDS", "30"),
         "XAPI_RETRY_MAX_SECONDS": os.environ.get("XAPI_RETRY_MAX_SECONDS", "3600"),
         "XAPI_KEEP_SENT_DAYS": os.environ.get("XAPI_KEEP_SENT_DAYS", "30"),
         # The site's address for links in emails (https://learn.jesip.example): required.

@@ -51,14 +51,14 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # SQLAlchemy issues BEGIN, not pysqlite
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -92,9 +92,14 @@ def _begin_immediate(connection, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
-def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwargs) -> Engine:
+def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
+                sqlite_foreign_keys: bool = True, **kwargs) -> Engine:
     """An engine that waits up to `busy_timeout_ms` for another writer's lock, then fails
-    with an error `is_database_busy` recognises."""
+    with an error `is_database_busy` recognises.
+
+    Migrations turn SQLite's foreign keys off: batch mode rebuilds a table by dropping it,
+    and with foreign keys on, dropping `users` would first delete every row that refers to
+    it with ON DELETE CASCADE."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": busy_timeout_ms / 1000})
     else:
@@ -107,7 +112,7 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwargs) -> E
         kwargs.setdefault("connect_args", connect_args)
     engine = create_engine(url, **kwargs)
     if is_sqlite(engine):
-        _configure_sqlite(engine, busy_timeout_ms)
+        _configure_sqlite(engine, busy_timeout_ms, sqlite_foreign_keys)
     return engine
 
 

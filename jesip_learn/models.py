@@ -33,6 +33,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _joined_when_created(context) -> datetime:
+    """A new account's membership of its organisation starts when the account is made,
+    unless a joined date is given."""
+    return context.get_current_parameters().get("created_at") or utcnow()
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC in Python on every database (SQLite keeps no zone)."""
 
@@ -196,7 +202,15 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the account was last deactivated: reports "as of" an earlier date still count them.
+    # A leaver recorded by an import: the start of the day after their last day.
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the person joined their current organisation: reports count them in it from then
+    # (and in their previous organisations while those memberships lasted). The account's
+    # creation unless an import gave a joined date or a move set it.
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_joined_when_created)
+    # Whether an import stated when the person joined their first organisation here. Until
+    # one does, imported completions earlier than that start move it back to their day.
+    joined_stated: Mapped[bool] = mapped_column(Boolean, default=False)
     # Two-step sign-in (TOTP, RFC 6238). The secret is only set once a code has proved it;
     # the last accepted time step stops a code being used twice.
     mfa_secret: Mapped[str | None] = mapped_column(String(64))
@@ -819,9 +833,9 @@ class Notice(Base):
 
 class PreviousMembership(Base):
     """A time a person belonged to an organisation they have since moved from. Their
-    current organisation is `User.organisation_id`, from the end of their latest previous
-    membership (or from their account's creation when they have never moved). Reports
-    "as of" a moment place each person in the organisation they belonged to then."""
+    current organisation is `User.organisation_id`, from `User.joined_at` (the end of their
+    latest previous membership). Reports "as of" a moment place each person in the
+    organisation they belonged to then."""
 
     __tablename__ = "previous_memberships"
     # Reports look up the membership that covered a moment for each person.

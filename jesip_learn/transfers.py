@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from .audit import record_event
@@ -56,9 +56,40 @@ class Membership:
 
 def current_membership_start(session: Session, user: User) -> datetime:
     """When the person joined their current organisation."""
-    ended = session.scalar(select(func.max(PreviousMembership.ended_at))
-                           .where(PreviousMembership.user_id == user.id))
-    return ended or user.created_at
+    return user.joined_at
+
+
+def first_membership(session: Session, user: User) -> PreviousMembership | None:
+    """The earliest previous membership, or None for someone who has never moved."""
+    return session.scalar(select(PreviousMembership)
+                          .where(PreviousMembership.user_id == user.id)
+                          .order_by(PreviousMembership.started_at, PreviousMembership.id)
+                          .limit(1))
+
+
+def first_membership_start(session: Session, user: User) -> datetime:
+    """When the person joined their first organisation here: from then they count in reports."""
+    first = first_membership(session, user)
+    return first.started_at if first is not None else user.joined_at
+
+
+def backdate_first_membership(session: Session, user: User, at: datetime) -> bool:
+    """Training brought from another system shows the person belonged before their first
+    membership here began: start that membership at `at`, unless an import stated when they
+    joined. Whether it moved."""
+    if user.joined_stated:
+        return False
+    first = first_membership(session, user)
+    if first is not None:
+        if at >= first.started_at:
+            return False
+        first.started_at = at
+    elif at < user.joined_at:
+        user.joined_at = at
+    else:
+        return False
+    session.flush()
+    return True
 
 
 def membership_history(session: Session, user: User) -> list[Membership]:
@@ -69,8 +100,7 @@ def membership_history(session: Session, user: User) -> list[Membership]:
         .order_by(PreviousMembership.ended_at, PreviousMembership.id))
     history = [Membership(m.organisation, m.command_role, m.started_at, m.ended_at)
                for m in previous]
-    start = history[-1].ended_at if history else user.created_at
-    history.append(Membership(user.organisation, user.command_role, start, None))
+    history.append(Membership(user.organisation, user.command_role, user.joined_at, None))
     return history
 
 
@@ -93,7 +123,7 @@ def move_user(session: Session, actor: User | None, user: User, organisation: Or
                                   command_role=user.command_role, started_at=started,
                                   ended_at=at)
     session.add(previous)
-    user.organisation = organisation
+    user.organisation, user.joined_at = organisation, at
     if command_role:
         user.command_role = command_role
     # Managing does not come with them: their manager grant (of the organisation they left,

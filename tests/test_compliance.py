@@ -45,7 +45,7 @@ def _start(session, user, course, when):
 
 
 def _aged(user, days):
-    user.created_at = MOMENT - timedelta(days=days)
+    user.created_at = user.joined_at = MOMENT - timedelta(days=days)
     user.approved_at = user.created_at
 
 
@@ -107,7 +107,7 @@ def test_a_version_that_needs_renewal_makes_earlier_completions_due(session, cou
 def test_people_count_only_while_they_held_an_approved_account(session, course):
     police = make_organisation(session)
     joined_later = make_user(session, organisation=police, name="joined later")
-    joined_later.created_at = MOMENT + timedelta(days=1)
+    joined_later.created_at = joined_later.joined_at = MOMENT + timedelta(days=1)
     left_later = make_user(session, organisation=police, name="left later")
     _aged(left_later, 500)
     left_later.is_active, left_later.deactivated_at = False, MOMENT + timedelta(days=5)
@@ -231,7 +231,7 @@ def test_the_matrix_agrees_with_an_independent_count(session, course):
         moment = compliance.end_of_day(as_of)
         expected: dict[str, Counter] = {}
         for person in people:
-            if person.created_at > moment:
+            if person.joined_at > moment:
                 continue
             state = _expected_state(completions[person.id], starts[person.id], None, moment, 90)
             key = str(person.organisation_id if group_by == "organisation"

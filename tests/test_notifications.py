@@ -39,7 +39,8 @@ def _noon(day: date) -> datetime:
 def _person(session, *, service="police", **kwargs):
     person = make_user(session, organisation=make_organisation(session, service=service),
                        **kwargs)
-    person.created_at = person.approved_at = _noon(TODAY - timedelta(days=800))
+    person.created_at = person.approved_at = person.joined_at = _noon(
+        TODAY - timedelta(days=800))
     return person
 
 
@@ -261,7 +262,8 @@ def test_an_exercise_a_rule_requires_is_reminded_like_a_course(session):
     admin = make_user(session, organisation=police, permissions={"admin"})
     commander = make_user(session, organisation=police, name="Cara Commander",
                           command_role="tactical")
-    commander.created_at = commander.approved_at = _noon(TODAY - timedelta(days=800))
+    commander.created_at = commander.approved_at = commander.joined_at = _noon(
+        TODAY - timedelta(days=800))
     exercises.add_exercise_rule(session, admin, months="12", service=None,
                                 organisation_id=None, command_role="tactical")
     held = TODAY + timedelta(days=19) - timedelta(days=365)  # runs out in 19 days

@@ -68,7 +68,7 @@ def _complete(session, user, course, when, months=12):
 
 
 def _since(user, moment):
-    user.created_at = user.approved_at = moment
+    user.created_at = user.approved_at = user.joined_at = moment
 
 
 # --- moves and each organisation's figures -------------------------------------------------

@@ -23,9 +23,15 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    # Foreign keys off on SQLite while tables are rebuilt (see make_engine), then checked.
+    engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool,
+                         sqlite_foreign_keys=False)
     with engine.connect() as connection:
         _run(connection)
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"Migration left rows whose references are broken: {broken}")
     engine.dispose()
 
 

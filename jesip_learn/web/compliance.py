@@ -28,7 +28,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from jesip_learn import compliance, exercises, exports, progress
+from jesip_learn import bulk_import, compliance, exercises, exports, progress
 from jesip_learn.audit import record_event
 from jesip_learn.compliance import (
     GROUPINGS,
@@ -214,14 +214,16 @@ def dashboard():
 
 
 # Twelve month-ends cost twelve report queries; the past changes rarely (an import of
-# historic records, a new rule), so each worker keeps a trend for a few minutes.
+# historic records, a new rule), so each worker keeps a trend for a few minutes, and every
+# worker works it out again after an import.
 TREND_SECONDS = 600
 
 
 def _cached_trend(scope: set[int] | None, filters: ReportFilters):
     cache = current_app.extensions.setdefault("compliance_trends", ({}, threading.Lock()))
     trends, lock = cache
-    key = (None if scope is None else frozenset(scope), filters)
+    key = (None if scope is None else frozenset(scope), filters,
+           bulk_import.last_applied_at(db()))
     now = time.monotonic()
     with lock:
         for stale in [k for k, (at, _) in trends.items() if now - at > TREND_SECONDS]:

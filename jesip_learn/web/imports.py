@@ -175,8 +175,12 @@ def _applied_message(applied: bulk_import.AppliedImport, unsent: int) -> str:
     if applied.batch.kind == ImportKind.USERS:
         text = (f"{_count(applied.created, 'account')} created and "
                 f"{_count(applied.updated, 'account')} updated.")
-        if applied.created:
+        invited = len(applied.new_accounts)
+        if invited and invited == applied.created:
             text += " Each new person has been sent an email to choose a password."
+        elif invited:
+            text += (f" {_count(invited, 'email')} sent to new people to choose a password; "
+                     "none to those recorded as having left.")
         if unsent:
             text += (f" {_count(unsent, 'email')} could not be sent: those people can use "
                      "“Forgot your password?” on the sign-in page.")

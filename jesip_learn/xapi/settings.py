@@ -85,6 +85,7 @@ def settings_from_config(config: Mapping) -> XapiSettings:
         actor_email=bool(config.get("XAPI_ACTOR_EMAIL", False)),
         batch_size=_positive(config, "XAPI_BATCH_SIZE", 50),
         timeout_seconds=_positive(config, "XAPI_TIMEOUT_SECONDS", 10.0, float),
+        retry_base_seconds=_positive(config, "XAPI_RETRY_FIRST_SECONDS", 30),
         retry_max_seconds=_positive(config, "XAPI_RETRY_MAX_SECONDS", 3600),
         keep_sent_days=_positive(config, "XAPI_KEEP_SENT_DAYS", 30),
     )

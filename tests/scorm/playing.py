@@ -11,7 +11,7 @@ from playwright.sync_api import FrameLocator, Page
 
 from jesip_learn import courses
 from jesip_learn.content import Course, Question, Scenario
-from jesip_learn.packaging.build import parse_for_package
+from jesip_learn.packaging.build import PLAYABLE_KINDS, parse_for_package
 
 SHIPPED_COURSES = Path(__file__).resolve().parents[2] / "courses"
 
@@ -24,7 +24,9 @@ def shipped_course(folder: str) -> tuple[Course, dict[str, bytes]]:
 
 
 def shipped_folders() -> list[str]:
-    return [folder.name for folder in courses.course_folders(SHIPPED_COURSES)]
+    """The shipped courses a package can play: not one of live exercise scripts alone."""
+    return [folder.name for folder in courses.course_folders(SHIPPED_COURSES)
+            if any(item.kind in PLAYABLE_KINDS for item in shipped_course(folder.name)[0].items)]
 
 
 def wait_ready(course: Page | FrameLocator) -> None:

@@ -16,6 +16,7 @@ DOMAIN_MODULES = [
     "jesip_learn.notifications.preferences", "jesip_learn.notifications.planning",
     "jesip_learn.notifications.reports", "jesip_learn.notifications.notices",
     "jesip_learn.notifications.sender", "jesip_learn.notifications.messages",
+    "jesip_learn.import_dates", "jesip_learn.command_line_imports",
 ]
 
 

@@ -223,3 +223,13 @@ def test_settings_need_a_homepage_and_full_addresses():
                                      "XAPI_HOMEPAGE": HOME + "/", "XAPI_BATCH_SIZE": "20"})
     assert settings.homepage == HOME and settings.batch_size == 20
     assert settings.statements_url == "https://lrs.example.org/xAPI/statements"
+
+
+def test_the_first_wait_after_a_failed_send_is_a_setting():
+    base = {"XAPI_ENDPOINT": "https://lrs.example.org/xAPI/", "XAPI_HOMEPAGE": HOME}
+    assert settings_from_config(base).retry_base_seconds == 30
+    settings = settings_from_config({**base, "XAPI_RETRY_FIRST_SECONDS": "5",
+                                     "XAPI_RETRY_MAX_SECONDS": "60"})
+    assert (settings.retry_base_seconds, settings.retry_max_seconds) == (5, 60)
+    with pytest.raises(XapiSettingsError, match="XAPI_RETRY_FIRST_SECONDS must be more than 0"):
+        settings_from_config({**base, "XAPI_RETRY_FIRST_SECONDS": "0"})

@@ -33,7 +33,8 @@ def course(session):
 
 def _person(session, make, organisation, name, days_old=800, role="operational"):
     person = make.user(organisation=organisation, name=name, command_role=role)
-    person.created_at = person.approved_at = MOMENT - timedelta(days=days_old)
+    person.created_at = person.approved_at = person.joined_at = MOMENT - timedelta(
+        days=days_old)
     session.commit()
     return person
 
@@ -192,7 +193,7 @@ def _independent_counts(session, people, scope_ids, as_of_moment):
     """Each person's state from their completions and progress, in plain Python."""
     counts: Counter = Counter()
     for person in people:
-        if person.organisation_id not in scope_ids or person.created_at > as_of_moment:
+        if person.organisation_id not in scope_ids or person.joined_at > as_of_moment:
             continue
         done = [c for c in session.scalars(select(Completion).where(
             Completion.user_id == person.id)) if c.completed_at <= as_of_moment]
@@ -227,7 +228,8 @@ def test_dashboard_csv_xlsx_and_pdf_agree_with_an_independent_count(
                                      started_at=MOMENT - timedelta(days=chance.randint(0, 99))))
             session.commit()
     manager = _manager(make, organisation, "Mo Manager")
-    manager.created_at = manager.approved_at = datetime(2030, 1, 1, tzinfo=UTC)  # not counted
+    manager.created_at = manager.approved_at = manager.joined_at = datetime(
+        2030, 1, 1, tzinfo=UTC)  # not counted
     session.commit()
     expected = _independent_counts(session, everyone, {organisation.id}, MOMENT)
     compliant = expected["in-date"] + expected["expiring"]

@@ -99,7 +99,8 @@ def test_the_choice_of_imports_and_their_templates(as_manager, organisation):
     response = as_manager.client.get("/manage/imports/users/template.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    assert response.get_data(as_text=True) == "name,email,organisation,command role\r\n"
+    assert response.get_data(as_text=True) == (
+        "name,email,organisation,command role,joined,left\r\n")
     response = as_manager.client.get("/manage/imports/completions/template.csv")
     assert response.get_data(as_text=True) == "email,course code,completion date\r\n"
     assert as_manager.get("/manage/imports/other/new").status == 404

@@ -150,7 +150,7 @@ def test_the_old_managers_historic_report_counts_the_person_but_opens_no_current
         browser, session, make, organisation, other_organisation, course):
     mover = make.user(organisation=organisation, name="Hana Historic")
     old_manager = make.user(organisation=organisation, permissions={"manager"})
-    mover.created_at = mover.approved_at = utcnow() - timedelta(days=400)
+    mover.created_at = mover.approved_at = mover.joined_at = utcnow() - timedelta(days=400)
     transfers.move_user(session, None, mover, other_organisation,
                         at=utcnow() - timedelta(days=100))
     session.commit()
