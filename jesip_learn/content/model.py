@@ -35,6 +35,11 @@ METHANE_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 QuestionKind = Literal["single", "multiple", "ordering"]
+# When a learner sees a quiz's right answers (`show_answers` in its front matter): after
+# they have passed it (the default), after every attempt, or never. Whether each answer
+# was right, and the explanations, are always shown once an attempt is submitted.
+ShowAnswers = Literal["after-pass", "always", "never"]
+SHOW_ANSWERS: tuple[str, ...] = ("after-pass", "always", "never")
 StepKind = Literal["normal", "methane", "end"]
 StepResult = Literal["pass", "fail"]
 
@@ -153,6 +158,8 @@ class Quiz:
     intro_html: str  # text before the first question, if any
     questions: tuple[Question, ...]
     source: str
+    # Defaults to "after-pass" so that quizzes stored before the setting existed load.
+    show_answers: ShowAnswers = "after-pass"
 
     @property
     def kind(self) -> str:
