@@ -403,3 +403,13 @@ def test_the_paramedic_who_crosses_by_boat_fails_and_is_told_why():
         assert steps[choice.target].kind == "end" and steps[choice.target].result == "fail"
         why = (plain(choice.feedback_html) + " " + plain(steps[choice.target].html)).lower()
         assert "hot zone" in why and "training" in why
+
+
+@pytest.mark.parametrize("folder", sorted(p for p in COURSES.iterdir()
+                                          if (p / "course.md").is_file()),
+                         ids=lambda folder: folder.name)
+def test_the_validator_finds_no_item_writing_flaws(folder):
+    """The platform's own checks (content/item_writing.py), which every trainer's course gets
+    as warnings: the shipped courses give none."""
+    warnings = parse_course_folder(folder).warnings
+    assert not warnings, "\n".join(str(warning) for warning in warnings)

@@ -265,7 +265,8 @@ class ParseResult:
     byte for byte (hidden files left out), keyed by path relative to the course folder:
     store exactly these to export the course unchanged. `content_hash` is the hash of
     `sources` (see hashing.py), computed even when there are problems. `draft` is the
-    course as far as it could be built (missing values empty or None).
+    course as far as it could be built (missing values empty or None). `warnings` are
+    item-writing flaws (see item_writing.py): worth fixing, but they never stop an import.
     """
 
     course: Course | None
@@ -273,6 +274,7 @@ class ParseResult:
     sources: Mapping[str, bytes]
     content_hash: str
     draft: Course  # best effort even with problems: for previews in the editor, never to import
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
