@@ -48,7 +48,9 @@ def overview(code: str, slug: str):
     standing = attempts.quiz_standing(db(), current_user, version.course, quiz)
     past = standing.submitted_page(int_or_none(request.args.get("page")) or 1)
     return render_template("learn/quiz_overview.html", version=version, quiz=quiz,
-                           standing=standing, past=past, form=FlaskForm())
+                           standing=standing, past=past, form=FlaskForm(),
+                           answers_shown=attempts.shows_right_answers(quiz.show_answers,
+                                                                      standing.passed))
 
 
 @blueprint.route("/start", methods=["POST"])

@@ -162,3 +162,19 @@ def test_a_changed_setting_applies_to_earlier_attempts(browser, session, learner
     publish("never")
     again = browser.get(f"{OVERVIEW}/attempts/{failed_id}/result")
     assert again.status == 200 and not shows_right_answers(again, all_wrong=True)
+
+
+@pytest.mark.parametrize(("setting", "said"), [
+    (None, "Answers shown Once you pass: until then, each attempt shows which questions you "
+           "got wrong, and why"),
+    ("always", "Answers shown After each attempt"),
+    ("never", "Answers shown Never: each attempt shows which questions you got wrong, and why"),
+])
+def test_the_overview_says_when_the_right_answers_are_shown(browser, learner, publish, setting,
+                                                           said):
+    publish(setting)
+    page = browser.get(OVERVIEW)
+    assert page.status == 200
+    assert said in page.text
+    assert ("You will see your score, which questions you got wrong, and why"
+            + (", with the right answers." if setting == "always" else ".")) in page.text
