@@ -60,6 +60,7 @@ from sqlalchemy.orm import Session
 
 from . import scoring
 from .content import Option, Question, Quiz, Scenario, Step
+from .content.item_writing import item_flaws
 from .content.scenario_map import plain_text, step_label
 from .content.serialise import item_from_data
 from .models import CourseItem, CourseVersion, QuizAttempt, ScenarioRun
@@ -94,6 +95,32 @@ DISCRIMINATION_LABELS = {
 def share(part: int, whole: int) -> float | None:
     """part / whole, or None when whole is 0."""
     return part / whole if whole else None
+
+
+# --- how the items are written ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWarning:
+    """An item-writing flaw of a quiz or scenario (content/item_writing.py, the validator's
+    own checks): at `line` of its file `source`, in the question titled `where` ("" when it
+    concerns the whole quiz or scenario)."""
+
+    source: str
+    line: int
+    where: str
+    message: str
+
+
+def item_warnings(item: Quiz | Scenario) -> tuple[ItemWarning, ...]:
+    """The flaws of the item as given (the published version's, on the analysis pages)."""
+    questions = sorted(item.questions, key=lambda q: q.line) if isinstance(item, Quiz) else []
+    found = []
+    for flaw in item_flaws(item):
+        question = next((q for q in reversed(questions) if q.line <= flaw.line), None)
+        found.append(ItemWarning(item.source, flaw.line, question.title if question else "",
+                                 flaw.message))
+    return tuple(found)
 
 
 # --- quizzes ------------------------------------------------------------------------------

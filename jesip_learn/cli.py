@@ -146,12 +146,18 @@ def courses_validate(path: Path):
     if not parsed:
         raise click.ClickException(f"No course found in {path}: a course folder holds course.md")
     problems = [str(p) for _slug, result in parsed for p in result.problems]
-    for line in problems:
+    # Item-writing flaws are worth fixing but never stop an import: after the problems,
+    # and they alone leave the exit status 0.
+    warnings = [f"{w.path}:{w.line}: warning: {w.message}"
+                for _slug, result in parsed for w in result.warnings]
+    for line in problems + warnings:
         click.echo(line)
     if problems:
         raise SystemExit(1)
     click.echo(f"{len(parsed)} {'course' if len(parsed) == 1 else 'courses'} valid: "
-               + ", ".join(result.course.code for _slug, result in parsed))
+               + ", ".join(result.course.code for _slug, result in parsed)
+               + (f" ({len(warnings)} warning{'' if len(warnings) == 1 else 's'})"
+                  if warnings else ""))
 
 
 @courses_group.command("import", help="Import a course folder, or a folder of courses: all "

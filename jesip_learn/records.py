@@ -373,7 +373,8 @@ def subject_access(session: Session, user: User, *, now: datetime | None = None)
     sections["learning_record_statements"] = {
         "title": "Learning records waiting to be sent, or sent recently",
         "rows": [{"statement_id": row.statement_id, "status": row.status,
-                  "created_at": _json_value(row.created_at), "statement": row.statement}
+                  "created_at": _json_value(row.created_at),
+                  "statement": _without_answer_key(row.statement)}
                  for row in _outbox_statements_of(session, user.id, user.name, user.email)]}
     return {
         "format": "JESIP Learn subject access export, version 1",
@@ -385,6 +386,18 @@ def subject_access(session: Session, user: User, *, now: datetime | None = None)
              "until": _json_value(m.ended_at)} for m in membership_history(session, user)],
         "sections": sections,
     }
+
+
+def _without_answer_key(statement: dict) -> dict:
+    """A statement without its question's right answer (`correctResponsesPattern`): the
+    answer key is the course's, not data about the person, and a quiz may keep its right
+    answers from learners until they pass (show_answers). What the learner answered, and
+    whether it was right, stay."""
+    definition = ((statement or {}).get("object") or {}).get("definition")
+    if not isinstance(definition, dict) or "correctResponsesPattern" not in definition:
+        return statement
+    kept = {key: value for key, value in definition.items() if key != "correctResponsesPattern"}
+    return {**statement, "object": {**statement["object"], "definition": kept}}
 
 
 def _done_by(actor_id: int | None, user_id: int) -> str:

@@ -260,7 +260,7 @@ def test_submitting_an_unfinished_ordering_marks_nothing_and_keeps_the_positions
     assert not submission.submitted and attempt.correct is None
     assert attempt.answers[ordering.id] == {first: 1, second: 2}  # kept, as a save keeps it
     with pytest.raises(ValueError):
-        attempts.attempt_result(attempt)
+        attempts.attempt_result(attempt, show_answers="always", passed=False)
 
 
 def test_the_result_shows_the_order_submitted_not_the_one_saved(session, learner, version,
@@ -273,8 +273,8 @@ def test_the_result_shows_the_order_submitted_not_the_one_saved(session, learner
     submission = submit(session, attempt, right=False)
     assert submission.recorded and attempt.correct == 0
     assert attempt.answers[ordering.id] == list(reversed(ordering.correct_order))
-    marked = next(q for q in attempts.attempt_result(attempt).questions
-                  if q.kind == "ordering")
+    result = attempts.attempt_result(attempt, show_answers="always", passed=False)
+    marked = next(q for q in result.questions if q.kind == "ordering")
     html = {option.id: option.html for option in ordering.options}
     assert marked.given_html == tuple(html[oid] for oid in reversed(ordering.correct_order))
     assert not marked.correct
@@ -316,7 +316,7 @@ def test_wrong_answers_fail(session, learner, version, quiz):
     assert (attempt.correct, attempt.total, attempt.percent, attempt.passed) == (0, 3, 0.0,
                                                                                 False)
     assert attempt.submitted_at == NOW
-    result = attempts.attempt_result(attempt)
+    result = attempts.attempt_result(attempt, show_answers="always", passed=False)
     assert not result.passed and not any(q.correct for q in result.questions)
     assert progress.item_states(session, learner, version, NOW)[quiz.slug] == "in-progress"
 
@@ -335,7 +335,7 @@ def test_passing_completes_the_quiz(session, learner, version, quiz):
     assert submission.recorded and attempt.passed and attempt.correct == 3
     assert submission.completion is None  # the other items are not done yet
     assert progress.item_states(session, learner, version, NOW)[quiz.slug] == "completed"
-    result = attempts.attempt_result(attempt)
+    result = attempts.attempt_result(attempt, show_answers="always", passed=False)
     assert result.passed and all(q.correct for q in result.questions)
     ordering = next(q for q in result.questions if q.kind == "ordering")
     assert ordering.right_html == ("Major incident declared?", "Exact location",
@@ -434,4 +434,46 @@ def test_the_page_of_an_open_attempt_holds_no_answers(session, learner, version,
     assert not fields & {"correct", "correct_order", "explanation_html", "options_correct"}
     assert {f.name for f in dataclasses.fields(attempts.ShownOption)} == {"id", "html"}
     with pytest.raises(ValueError):
-        attempts.attempt_result(attempt)
+        attempts.attempt_result(attempt, show_answers="always", passed=False)
+
+
+# --- when the right answers are shown ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("setting", "before_a_pass", "after_a_pass"), [
+    ("after-pass", False, True), ("always", True, True), ("never", False, False)])
+def test_the_right_answers_are_shown_as_the_quiz_setting_says(setting, before_a_pass,
+                                                              after_a_pass):
+    assert attempts.shows_right_answers(setting, passed=False) is before_a_pass
+    assert attempts.shows_right_answers(setting, passed=True) is after_a_pass
+
+
+def test_a_result_without_the_right_answers_still_says_what_was_wrong_and_why(
+        session, learner, version, quiz):
+    attempt = start(session, learner, version, quiz)
+    submit(session, attempt, right=False)
+    result = attempts.attempt_result(attempt, show_answers="after-pass", passed=False)
+    assert not result.right_answers_shown and result.show_answers == "after-pass"
+    assert all(q.right_html == () for q in result.questions)
+    assert [q.number for q in result.wrong] == [1, 2, 3]
+    assert all(q.given_html and q.explanation_html for q in result.questions)
+    shown = attempts.attempt_result(attempt, show_answers="after-pass", passed=True)
+    assert shown.right_answers_shown and all(q.right_html for q in shown.questions)
+
+
+def test_the_review_reads_whether_the_learner_passed_and_the_published_setting(
+        session, learner, version, quiz):
+    failed = start(session, learner, version, quiz)
+    submit(session, failed, right=False)
+    review = attempts.attempt_review(session, learner, failed, quiz, NOW)
+    assert review.standing is not None and not review.standing.passed
+    assert not review.result.right_answers_shown
+    passed = start(session, learner, version, quiz, seed=2)
+    submit(session, passed)
+    assert attempts.attempt_review(session, learner, failed, quiz, NOW).result.right_answers_shown
+    never = dataclasses.replace(quiz, show_answers="never")
+    assert not attempts.attempt_review(session, learner, failed, never,
+                                       NOW).result.right_answers_shown
+    # A quiz no longer published: its own version's setting, and no standing to show.
+    unpublished = attempts.attempt_review(session, learner, failed, None, NOW)
+    assert unpublished.standing is None and unpublished.result.right_answers_shown

@@ -579,3 +579,31 @@ def test_the_purge_command_has_a_dry_run_and_reads_the_retention_setting(app, se
     app.config["RECORDS_RETENTION_YEARS"] = "0"
     result = runner.invoke(args=["records", "purge", "--dry-run"])
     assert result.exit_code != 0 and "at least 1" in result.output
+
+
+def test_the_export_leaves_out_the_right_answers_of_quiz_statements(session):
+    """The learning record store gets each question's right answer; the person's own copy
+    of the statements does not, since a quiz may keep its answers until they pass."""
+    person = make_user(session, name="Quinn Quizzer")
+    answered = {
+        "actor": {"name": person.name, "account": {"homePage": "https://x.test",
+                                                   "name": str(person.id)}},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+        "object": {"id": "https://x.test/learn/C/quizzes/q/questions/first",
+                   "definition": {"interactionType": "choice",
+                                  "choices": [{"id": "oa", "description": {"en-GB": "A"}},
+                                              {"id": "ob", "description": {"en-GB": "B"}}],
+                                  "correctResponsesPattern": ["oa"]}},
+        "result": {"response": "ob", "success": False},
+    }
+    session.add(XapiStatement(statement_id="00000000-0000-0000-0000-000000000001",
+                              statement=answered))
+    session.flush()
+    row, = records.subject_access(session, person)["sections"][
+        "learning_record_statements"]["rows"]
+    definition = row["statement"]["object"]["definition"]
+    assert "correctResponsesPattern" not in definition
+    assert definition["choices"] == answered["object"]["definition"]["choices"]
+    assert row["statement"]["result"] == {"response": "ob", "success": False}
+    stored = session.scalar(select(XapiStatement.statement))
+    assert stored["object"]["definition"]["correctResponsesPattern"] == ["oa"]  # still sent

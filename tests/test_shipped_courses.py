@@ -501,3 +501,13 @@ def test_the_flood_script_keeps_untrained_responders_out_of_the_water():
     assert "hot zone" in facts["water-hot-zone"].text
     assert "open" in text_of(script.event("first-rvp").options[0].html)
     assert "IIMARCH" in text_of(script.event("briefing").html)
+
+
+@pytest.mark.parametrize("folder", sorted(p for p in COURSES.iterdir()
+                                          if (p / "course.md").is_file()),
+                         ids=lambda folder: folder.name)
+def test_the_validator_finds_no_item_writing_flaws(folder):
+    """The platform's own checks (content/item_writing.py), which every trainer's course gets
+    as warnings: the shipped courses give none."""
+    warnings = parse_course_folder(folder).warnings
+    assert not warnings, "\n".join(str(warning) for warning in warnings)

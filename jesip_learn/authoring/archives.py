@@ -96,6 +96,7 @@ class ZipImport:
     summary: ChangeSummary  # against what the draft held before (nothing, for a new course)
     problems: tuple[Problem, ...]  # to fix before publishing; empty when it can be published
     folder_name: str  # the folder found in the zip ("" when the files were at its top)
+    warnings: tuple[Problem, ...] = ()  # item-writing flaws: worth fixing, never blocking
 
 
 def read_upload(data: bytes) -> tuple[str, dict[str, bytes]]:
@@ -197,5 +198,6 @@ def _fill(editing: Editing, before: dict[str, bytes], files: dict[str, bytes], f
                                        content_hash(before) if before else None},
                             "after": {"files": len(files), "content_hash": content_hash(files)},
                             "zip_folder": folder[:200], "changes": changes.as_counts()})
-    _result, problems = check_sources(course, files)
-    return ZipImport(course, editing.draft.revision, changes, problems, folder)
+    result, problems = check_sources(course, files)
+    return ZipImport(course, editing.draft.revision, changes, problems, folder,
+                     result.warnings)

@@ -127,9 +127,11 @@ class DraftFileData:
 
 @dataclass(frozen=True, slots=True)
 class DraftValidation:
-    """Every problem of the draft, each with its file and line (course.md first)."""
+    """Every problem of the draft, each with its file and line (course.md first), and its
+    item-writing warnings, which never stop it being published."""
 
     problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -161,6 +163,7 @@ class PagePreview:
     course: ParsedCourse
     problems: tuple[Problem, ...]  # this page's
     problem_count: int  # the whole draft's
+    warnings: tuple[Problem, ...] = ()  # this page's item-writing warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +378,8 @@ def validate_draft(session: Session, user: User, course: Course, *, path: str | 
     if path is not None and text is not None:
         sources[path] = pages.conform_text(text, entries[path].text if path in entries
                                            else None).encode("utf-8")
-    return DraftValidation(check_sources(course, sources)[1])
+    result, problems = check_sources(course, sources)
+    return DraftValidation(problems, result.warnings)
 
 
 def preview_page(session: Session, user: User, course: Course, path: str, *,
@@ -397,7 +401,8 @@ def preview_page(session: Session, user: User, course: Course, path: str, *,
     result, problems = check_sources(course, sources, resolve_file=resolve_file)
     item = next((item for item in result.draft.items if item.source == path), None)
     return PagePreview(path, _kind_of(path), item, result.draft,
-                       tuple(p for p in problems if p.file == path), len(problems))
+                       tuple(p for p in problems if p.file == path), len(problems),
+                       tuple(w for w in result.warnings if w.file == path))
 
 
 def check_sources(course: Course, sources: Mapping[str, bytes], *, display_root: str = "",

@@ -17,7 +17,8 @@ clean any other trainer-written Markdown or HTML with the same allow-list.
 Module map: model.py (dataclasses), parse.py (entry points), quiz.py, scenario.py
 and exercise.py (page builders; exercise_checks.py holds a live exercise script's
 rules), blocks.py (line-aware Markdown scanning), frontmatter.py (safe YAML),
-validate.py (the rules and the problem log), render.py (Markdown + nh3), files.py
+validate.py (the rules and the problem log), item_writing.py (warnings about
+questions and choices that give their answers away), render.py (Markdown + nh3), files.py
 (what a course may hold), hashing.py, export.py.
 
 Python-Markdown is slow (quadratic) on some hostile inputs, such as a paragraph of

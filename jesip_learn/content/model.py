@@ -37,6 +37,11 @@ METHANE_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 QuestionKind = Literal["single", "multiple", "ordering"]
+# When a learner sees a quiz's right answers (`show_answers` in its front matter): after
+# they have passed it (the default), after every attempt, or never. Whether each answer
+# was right, and the explanations, are always shown once an attempt is submitted.
+ShowAnswers = Literal["after-pass", "always", "never"]
+SHOW_ANSWERS: tuple[str, ...] = ("after-pass", "always", "never")
 StepKind = Literal["normal", "methane", "end"]
 StepResult = Literal["pass", "fail"]
 EventKind = Literal["normal", "methane", "decision", "end"]
@@ -156,6 +161,8 @@ class Quiz:
     intro_html: str  # text before the first question, if any
     questions: tuple[Question, ...]
     source: str
+    # Defaults to "after-pass" so that quizzes stored before the setting existed load.
+    show_answers: ShowAnswers = "after-pass"
 
     @property
     def kind(self) -> str:
@@ -384,7 +391,8 @@ class ParseResult:
     byte for byte (hidden files left out), keyed by path relative to the course folder:
     store exactly these to export the course unchanged. `content_hash` is the hash of
     `sources` (see hashing.py), computed even when there are problems. `draft` is the
-    course as far as it could be built (missing values empty or None).
+    course as far as it could be built (missing values empty or None). `warnings` are
+    item-writing flaws (see item_writing.py): worth fixing, but they never stop an import.
     """
 
     course: Course | None
@@ -392,6 +400,7 @@ class ParseResult:
     sources: Mapping[str, bytes]
     content_hash: str
     draft: Course  # best effort even with problems: for previews in the editor, never to import
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:

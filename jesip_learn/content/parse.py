@@ -35,6 +35,7 @@ from .files import (
     suffix_of,
 )
 from .hashing import content_hash
+from .item_writing import course_warnings
 from .model import Course, Item, Module, ParseResult, Problem
 from .page import Page, PieceRenderer, read_page, trim_blank_lines
 from .quiz import build_quiz
@@ -200,6 +201,8 @@ def _parse(
         sources=MappingProxyType(sources),
         content_hash=draft.content_hash,
         draft=draft,
+        # Found even while there are problems, so the editor shows both as the trainer works.
+        warnings=course_warnings(items, log.root),
     )
 
 

@@ -22,12 +22,13 @@ from .blocks import (
     scan_blocks,
     split_sections,
 )
-from .model import Option, Question, Quiz
+from .model import SHOW_ANSWERS, Option, Question, Quiz
 from .page import Page, PieceRenderer, heading_id, trim_blank_lines
 from .validate import (
     FileProblems,
     check_question,
     check_quiz_has_questions,
+    read_choice,
     read_percent,
     read_text,
     read_whole_number,
@@ -38,6 +39,8 @@ TASK_BOX = re.compile(r"^\[([ xX])\](?:[ \t]+(.*))?$")
 # the trainer spaced or cased the list: `{tags=application}`, `{tags="application, methane"}`.
 TAG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TAG_SEPARATOR = re.compile(r"[\s,]+")
+# `show_answers: after-fail` says "after a failed attempt too", which is every attempt.
+SHOW_ANSWERS_ALIASES = {"after-fail": "always"}
 
 
 def build_quiz(page: Page, slug: str, position: int, renderer: PieceRenderer) -> Quiz:
@@ -58,6 +61,10 @@ def build_quiz(page: Page, slug: str, position: int, renderer: PieceRenderer) ->
         minimum=1,
         meaning="a whole number, at least 1 (leave it out for no limit)",
     )
+    show_answers = read_choice(
+        fm, "show_answers", SHOW_ANSWERS, problems, default="after-pass",
+        aliases=SHOW_ANSWERS_ALIASES,
+    )
     intro, sections = split_sections(page.body)
     questions = _build_questions(sections, renderer, problems)
     check_quiz_has_questions(questions, page.header_line, problems)
@@ -71,6 +78,7 @@ def build_quiz(page: Page, slug: str, position: int, renderer: PieceRenderer) ->
         intro_html=renderer.render(intro, problems),
         questions=tuple(questions),
         source=page.path,
+        show_answers=show_answers,  # type: ignore[arg-type]
     )
 
 

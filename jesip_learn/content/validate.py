@@ -518,3 +518,33 @@ def check_course_has_items(items: Sequence[Item], log: ProblemLog) -> None:
             1,
             "the course has no pages: add modules, quizzes or scenarios such as 01-introduction.md",
         )
+
+
+# Front matter: one of a few named values -------------------------------------------
+
+
+def read_choice(
+    fm: FrontMatter | None,
+    key: str,
+    allowed: Sequence[str],
+    problems: FileProblems,
+    *,
+    default: str,
+    aliases: dict[str, str] | None = None,
+) -> str:
+    """One of `allowed` (case and surrounding spaces ignored), or `default` when the key
+    is absent; `aliases` are other spellings accepted for an allowed value. Anything else
+    is reported with the values allowed, and `default` is used."""
+    aliases = aliases or {}
+    if fm is None or fm.get(key) is None:
+        return default
+    value = fm.get(key)
+    name = value.strip().lower() if isinstance(value, str) else None
+    if name in allowed:
+        return name
+    if name in aliases:
+        return aliases[name]
+    spelled = [*allowed, *(f"{alias} (the same as {meant})" for alias, meant in aliases.items())]
+    listed = ", ".join(spelled[:-1]) + f" or {spelled[-1]}" if len(spelled) > 1 else spelled[0]
+    problems.add(fm.line_of(key), f"{key} must be {listed}, not {_shown(value)}")
+    return default

@@ -145,8 +145,11 @@ def _imported_message(result: authoring.ZipImport) -> str:
     count = len(result.problems)
     problems = (f" It has {count} problem{'s' if count != 1 else ''} to fix before it can "
                 "be published." if count else " It can be published when you are ready.")
+    warned = len(result.warnings)
+    warnings = (f" See its {warned} warning{'s' if warned != 1 else ''} about how questions "
+                "or choices are written." if warned else "")
     return (f"{result.course.code} was imported as a draft: learners will not see it until "
-            f"it is published.{problems}")
+            f"it is published.{problems}{warnings}")
 
 
 # --- one course -------------------------------------------------------------------------
@@ -199,17 +202,19 @@ def quiz_analysis(code: str, slug: str):
     basis = "every" if request.args.get("basis") == "every" else "first"
     result = analysis.quiz_analysis(db(), version.course_id, slug, basis=basis)
     return render_template("author/quiz_analysis.html", version=version, item=item,
-                           result=result, basis=basis)
+                           result=result, basis=basis,
+                           warnings=analysis.item_warnings(courses.version_item(version, slug)))
 
 
 @blueprint.route("/courses/<code>/scenarios/<slug>/analysis")
 def scenario_analysis(code: str, slug: str):
     version = _published(_course(code))
     item = _item_of_kind(version, slug, "scenario")
+    scenario = courses.version_item(version, slug)
     return render_template(
         "author/scenario_analysis.html", version=version, item=item,
         result=analysis.scenario_analysis(db(), version.course_id, slug),
-        map=scenario_map(courses.version_item(version, slug)))
+        map=scenario_map(scenario), warnings=analysis.item_warnings(scenario))
 
 
 # --- history, differences and restoring --------------------------------------------------

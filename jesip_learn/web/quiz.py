@@ -2,7 +2,8 @@
 attempt (all its questions on one page), and the result.
 
 The attempt page is built from `attempts.ShownQuestion`, which holds no answers and no
-explanations: they reach the browser only on the result page of a submitted attempt.
+explanations: they reach the browser only on the result page of a submitted attempt, and
+the right answers only as the quiz's `show_answers` allows (`attempts.attempt_review`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def overview(code: str, slug: str):
     standing = attempts.quiz_standing(db(), current_user, version.course, quiz)
     past = standing.submitted_page(int_or_none(request.args.get("page")) or 1)
     return render_template("learn/quiz_overview.html", version=version, quiz=quiz,
-                           standing=standing, past=past, form=FlaskForm())
+                           standing=standing, past=past, form=FlaskForm(),
+                           answers_shown=attempts.shows_right_answers(quiz.show_answers,
+                                                                      standing.passed))
 
 
 @blueprint.route("/start", methods=["POST"])
@@ -94,9 +97,8 @@ def result(code: str, slug: str, attempt_id: int):
     version, attempt = own_attempt(code, slug, attempt_id)
     if attempt.submitted_at is None:
         return redirect(url_for(".attempt", code=code, slug=slug, attempt_id=attempt_id))
-    quiz = published_quiz(version, slug)
-    standing = attempts.quiz_standing(db(), current_user, version.course, quiz) if quiz else None
+    review = attempts.attempt_review(db(), current_user, attempt, published_quiz(version, slug))
     return render_template(
         "learn/quiz_result.html", version=version, quiz=attempts.attempt_quiz(attempt),
         attempt=attempt, number=attempts.attempt_number(db(), attempt),
-        result=attempts.attempt_result(attempt), standing=standing, form=FlaskForm())
+        result=review.result, standing=review.standing, form=FlaskForm())

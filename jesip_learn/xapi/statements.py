@@ -179,6 +179,10 @@ def quiz_attempted(settings: XapiSettings, user: User, attempt: QuizAttempt, qui
 
 
 def question_activity(settings: XapiSettings, quiz_iri: str, question: Question) -> dict:
+    # The right answer goes to the learning record store whatever the quiz's show_answers
+    # says: that setting is about what the learner sees, and the store is read by the
+    # organisation's analysts, not the learner. The learner's own copy of these statements
+    # (subject access, records.py) leaves it out.
     components = [{"id": option.id, "description": {LANGUAGE: plain_text(option.html)}}
                   for option in question.options]
     if question.kind == "ordering":

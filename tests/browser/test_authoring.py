@@ -77,6 +77,17 @@ def test_a_trainer_writes_and_publishes_a_course_a_learner_completes(
     expect(author.locator("#problems + p")).to_contain_text("None", timeout=5000)
     author.get_by_role("button", name="Save draft").click()
     expect(author.locator("#problems + p")).to_contain_text("None")
+    # The right answer is more than twice as long as the wrong one: a warning beside its
+    # line, which takes the cursor there, and which does not stop publishing.
+    warning = author.locator(".app-warnings li")
+    expect(warning).to_have_count(1)
+    expect(warning).to_contain_text("Line 8: the right answer is much longer")
+    author.get_by_role("link", name="Line 8").click()
+    expect(author.get_by_label("Markdown, with the front matter")).to_be_focused()
+    look_at(author, "editor-edit-quiz-warning", problems)
+    author.get_by_role("link", name="Back to the draft").click()
+    expect(author.locator("#warnings")).to_have_text("Warnings")
+    look_at(author, "editor-draft-warnings", problems)
 
     author.goto(f"{url}/author/courses/{code}/draft/publish")
     look_at(author, "editor-publish", problems)
@@ -114,7 +125,8 @@ def test_a_trainer_writes_and_publishes_a_course_a_learner_completes(
     expect(author.locator("main")).to_contain_text("1 by 1 learner")
     expect(author.locator("main")).to_contain_text("Who do commanders meet first?")
     expect(author.locator("main")).to_contain_text("The other commanders")
-    save_screenshots(author, "editor-quiz-analysis")
+    expect(author.locator(".app-warnings")).to_contain_text("Line 8")
+    look_at(author, "editor-quiz-analysis", problems)
 
     # A change everyone must complete again.
     author.goto(f"{url}/author/courses/{code}/draft/pages/01-introduction.md")

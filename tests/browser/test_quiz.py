@@ -120,7 +120,8 @@ def test_a_learner_fails_the_quiz_then_passes_it(javascript, new_context, live_s
         first_select = question_group(page, ordering.title).get_by_role("combobox").first
         expect(first_select).to_be_focused()
 
-    # Wrong answers: a fail, with each right answer and why.
+    # Wrong answers: a fail, saying which questions were wrong and why, but not the right
+    # answers (the quiz leaves show_answers at its default: after a pass).
     answer_quiz(page, quiz, right=False)
     page.get_by_role("button", name="Submit answers").click()
     expect(heading(page)).to_have_text("You did not pass")
@@ -133,11 +134,12 @@ def test_a_learner_fails_the_quiz_then_passes_it(javascript, new_context, live_s
         card = cards.filter(has_text=question.title)
         explanation = " ".join(re.sub("<[^>]+>", " ", question.explanation_html).split())
         expect(card).to_contain_text(explanation)
-    ordering_card = cards.filter(has_text=ordering.title)
-    right_order = ordering_card.locator(".govuk-summary-list__row").filter(
-        has_text="Right answer").locator("li")
-    expect(right_order).to_have_text(["Major incident declared?", "Exact location",
-                                      "Type of incident"])
+    expect(page.locator(".govuk-summary-list__key", has_text="Right answer")).to_have_count(0)
+    expect(page.locator("main .govuk-inset-text")).to_contain_text(
+        "The right answers will be shown once you pass this quiz.")
+    failed_url = page.url
+    page.get_by_role("link", name="question 3").click()  # the list of wrong questions
+    expect(page.locator("#question-3")).to_be_in_viewport()
     expect(page.get_by_text("You have 2 attempts left.")).to_be_visible()
     look("quiz-result-fail")
 
@@ -164,7 +166,18 @@ def test_a_learner_fails_the_quiz_then_passes_it(javascript, new_context, live_s
     for index in range(3):
         expect(cards.nth(index).locator(".govuk-tag")).to_have_text("Right")
     expect(page.get_by_role("button", name="Try again")).to_have_count(0)
+    ordering_card = cards.filter(has_text=ordering.title)
+    right_order = ordering_card.locator(".govuk-summary-list__row").filter(
+        has_text="Right answer").locator("li")
+    expect(right_order).to_have_text(["Major incident declared?", "Exact location",
+                                      "Type of incident"])
     look("quiz-result-pass")
+
+    # Passed, the failed attempt's page shows the right answers too.
+    page.goto(failed_url)
+    expect(heading(page)).to_have_text("You did not pass")
+    expect(page.locator(".govuk-summary-list__key", has_text="Right answer")).to_have_count(3)
+    look("quiz-result-fail-after-pass")
 
     # Both attempts are on the overview, and the course shows the quiz done.
     page.get_by_role("link", name="Back to the quiz overview").click()

@@ -4,6 +4,7 @@ learners took."""
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,59 @@ def test_scenario_page_draws_the_map_and_counts_choices(as_trainer, make, organi
     taken = next(row for row in page.soup.select("tbody tr")
                  if plain_text(first.choices[0].label_html) in row.get_text())
     assert "100%" in taken.get_text()
+
+
+def _warnings(page) -> list[str]:
+    return [" ".join(li.get_text(" ", strip=True).split())
+            for li in page.soup.select(".app-warnings li")]
+
+
+def test_quiz_analysis_lists_the_item_writing_warnings_above_the_figures(
+        browser, make, organisation, session, tmp_path):
+    copy = tmp_path / "valid-course"
+    shutil.copytree(VALID, copy)
+    quiz_file = copy / "05-check-your-understanding.quiz.md"
+    heading = "Which principle should commanders apply first on arrival?"
+    quiz_file.write_text(quiz_file.read_text().replace(
+        heading, "Which principle should commanders never skip on arrival?"))
+    courses.import_parsed(session, courses.parse_folders(copy))
+    session.commit()
+    version = courses.find_version(session, "JESIP-AWARE")
+    trainer = make.user(organisation=organisation, permissions={"trainer"})
+    session.add(CourseEditor(course_id=version.course_id, user_id=trainer.id, role="editor"))
+    session.commit()
+    browser.sign_in(trainer.email)
+    page = browser.get(f"/author/courses/JESIP-AWARE/quizzes/{_item(version, 'quiz').slug}"
+                       "/analysis")
+    assert page.status == 200
+    section = page.soup.find(id="warnings")
+    assert section.get_text(strip=True) == "How the quiz is written"
+    assert _warnings(page) == [
+        "Line 8 (Which principle should commanders never skip on arrival?): the question asks "
+        "with “never” without stressing it: learners read past a negative. Write it as "
+        "**never** or in capitals, or ask the question the positive way round"]
+    link = page.soup.select_one(".app-warnings li a")
+    assert link["href"] == ("/author/courses/JESIP-AWARE/draft/pages/"
+                            "05-check-your-understanding.quiz.md#warnings")
+    figures = page.soup.find(string=lambda text: "Nobody has submitted" in text)
+    assert section in figures.find_all_previous("h2")
+
+
+def test_a_quiz_written_without_flaws_has_no_warnings_section(as_trainer, version):
+    quiz = _item(version, "quiz")
+    page = as_trainer.get(f"/author/courses/JESIP-AWARE/quizzes/{quiz.slug}/analysis")
+    assert page.status == 200 and page.soup.find(id="warnings") is None
+
+
+def test_scenario_analysis_lists_where_the_best_choices_give_themselves_away(as_trainer,
+                                                                           version):
+    """The example scenario puts its best choice first, and makes it the longest, at both of
+    its decision points."""
+    scenario = _item(version, "scenario")
+    page = as_trainer.get(f"/author/courses/JESIP-AWARE/scenarios/{scenario.slug}/analysis")
+    assert page.status == 200
+    assert page.soup.find(id="warnings").get_text(strip=True) == "How the scenario is written"
+    warnings = _warnings(page)
+    assert [warning.split(":", 1)[0].strip() for warning in warnings] == ["Line 1", "Line 1"]
+    assert "the best choice is the longest at 2 of 2 decision points" in warnings[0]
+    assert "the best choice comes first at every decision point (2 of 2)" in warnings[1]

@@ -64,7 +64,8 @@ def test_a_trainer_imports_a_zipped_course_as_a_draft_they_own(as_trainer, sessi
     # Nothing reaches learners until it is published: the zip becomes the new course's draft.
     assert page.notifications == ["JESIP-AWARE was imported as a draft: learners will not see "
                                   "it until it is published. It can be published when you "
-                                  "are ready."]
+                                  "are ready. See its 2 warnings about how questions or "
+                                  "choices are written."]
     assert courses.find_version(session, "JESIP-AWARE") is None
     assert "Not yet" in page.text
     listed = as_trainer.get("/author/courses")

@@ -1,6 +1,7 @@
 """Authoring in the browser: a trainer's draft, its pages and files, and publishing."""
 
 import io
+import zipfile
 
 import pytest
 from sqlalchemy import select
@@ -243,3 +244,86 @@ def test_discarding_the_draft_goes_back_to_the_published_version(as_trainer):
     assert "there is nothing new to publish yet" in page.text
     nothing = as_trainer.get(f"{draft_url()}/discard", follow_redirects=True)
     assert nothing.notifications == ["There are no unpublished changes to discard."]
+
+
+FLAWED_QUIZ = ("---\ntitle: Check\npass_mark: 80\n---\n\n## Which of these is not a principle?\n"
+               "\n- [x] Co-locate\n- [ ] Communicate\n- [ ] All of the above\n")
+
+
+def save(browser, path, text):
+    url = f"{draft_url()}/pages/{path}"
+    sha = browser.get(url).soup.find("input", attrs={"name": "base_sha256"})["value"]
+    return browser.submit(url, {"text": text, "action": "save", "base_sha256": sha})
+
+
+def listed(page, selector) -> list[str]:
+    return [" ".join(li.get_text(" ", strip=True).split()) for li in page.soup.select(selector)]
+
+
+def test_item_writing_warnings_are_shown_beside_their_lines_and_do_not_stop_publishing(
+        as_trainer, session):
+    create(as_trainer)
+    add(as_trainer, "quiz", "Check")
+    page = save(as_trainer, "02-check.quiz.md", FLAWED_QUIZ)
+    assert page.status == 200
+    assert page.notifications[0] == "Your changes were saved."  # warnings are not problems
+    assert page.soup.find(id="problems").find_next_sibling("p").get_text(strip=True) == "None."
+    heading = page.soup.find(id="warnings")
+    assert heading is not None and heading.get_text(strip=True) == "Warnings in this page"
+    assert "2 warnings about how questions or choices are written" in page.soup.select_one(
+        ".app-editor-preview .govuk-warning-text").get_text()
+    warnings = listed(page, ".app-warnings li")
+    assert warnings[0].startswith("Line 6 : the question asks with “not” without stressing it")
+    assert warnings[1].startswith("Line 10 : “All of the above” as an answer")
+    links = page.soup.select(".app-warnings a.app-line-link")
+    assert [(a["href"], a["data-line"]) for a in links] == [("#text", "6"), ("#text", "10")]
+    assert not page.soup.select("#problems ~ ul li")
+
+    draft = as_trainer.get(draft_url())
+    assert draft.status == 200
+    assert "None: the draft can be published." in draft.text
+    assert draft.soup.find(id="warnings").get_text(strip=True) == "Warnings"
+    assert [a["href"] for a in draft.soup.select(".app-warnings a")] == [
+        f"{draft_url()}/pages/02-check.quiz.md",
+        f"{draft_url()}/pages/02-check.quiz.md#warnings",
+        f"{draft_url()}/pages/02-check.quiz.md#warnings"]
+
+    published = as_trainer.submit(f"{draft_url()}/publish", {"needs_renewal": "no"})
+    assert published.status == 200
+    assert "FLOOD-1 was published as version 1." in published.notifications[0]
+
+
+def test_the_preview_shows_warnings_for_unsaved_text(as_trainer):
+    create(as_trainer)
+    add(as_trainer, "quiz", "Check")
+    url = f"{draft_url()}/pages/02-check.quiz.md"
+    token = as_trainer.get(url).csrf_token()
+    response = as_trainer.client.post(f"{url}/preview", headers={"X-CSRFToken": token},
+                                      data={"text": FLAWED_QUIZ})
+    assert response.status_code == 200
+    assert len(read_page(response).soup.select(".app-warnings a.app-line-link")) == 2
+    clean = FLAWED_QUIZ.replace(" not ", " **not** ").replace("All of the above", "Co-operate")
+    response = as_trainer.client.post(f"{url}/preview", headers={"X-CSRFToken": token},
+                                      data={"text": clean})
+    assert response.status_code == 200
+    assert read_page(response).soup.find(id="warnings") is None
+
+
+def test_a_zip_upload_lists_its_warnings_with_links_to_their_lines(as_trainer):
+    create(as_trainer)
+    buffer = io.BytesIO(as_trainer.client.get("/author/courses/FLOOD-1/draft.zip").data)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        folder = archive.namelist()[0].split("/")[0]
+        archive.writestr(f"{folder}/02-check.quiz.md", FLAWED_QUIZ)
+    url = "/author/courses/FLOOD-1/import"
+    form = as_trainer.get(url)
+    revision = form.soup.find("input", attrs={"name": "revision"})["value"]
+    page = read_page(as_trainer.client.post(url, content_type="multipart/form-data", data={
+        "csrf_token": form.csrf_token(), "archive": (io.BytesIO(buffer.getvalue()), "c.zip"),
+        "revision": revision}))
+    assert page.status == 200 and page.h1 == "The zip is now the draft"
+    assert "No problems were found: the draft can be published." in page.text
+    assert page.soup.find(id="warnings").get_text(strip=True) == "Warnings (2)"
+    assert listed(page, ".app-warnings li")[0].startswith("Line 6 : the question asks with")
+    assert page.soup.select(".app-warnings li a")[0]["href"] == (
+        f"{draft_url()}/pages/02-check.quiz.md#warnings")
