@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import passwords
 from .config import checked_site_address, settings_from_environment
 from .db import Database
 from .log_redaction import install_log_redaction
@@ -34,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
     instance = Path(config.get("INSTANCE_PATH", app.instance_path))
     app.config.update(settings_from_environment(instance))
     app.config.update(config)
+    passwords.use_hash_method(app.config.get("PASSWORD_HASH_METHOD",
+                                             passwords.DEFAULT_HASH_METHOD))
     app.config["SITE_URL"], app.config["TRUSTED_HOSTS"] = checked_site_address(app.config)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -46,6 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
             PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
         ]
     )
+    # Apps made one after another in one process (the tests) can share compiled templates.
+    app.jinja_env.bytecode_cache = config.get("JINJA_BYTECODE_CACHE")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

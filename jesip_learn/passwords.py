@@ -61,8 +61,21 @@ def password_problem(password: str, *, user_words: tuple[str, ...] = ()) -> str 
     return None
 
 
+# The method new hashes are made with: werkzeug's scrypt. Verifying reads the method from
+# the stored hash, so a change here never locks anyone out. The test suite chooses a cheap
+# method (the PASSWORD_HASH_METHOD setting, which the environment cannot set), because
+# hashing would otherwise dominate the cost of every test that makes an account.
+DEFAULT_HASH_METHOD = "scrypt"
+_hash_method = DEFAULT_HASH_METHOD
+
+
+def use_hash_method(method: str) -> None:
+    global _hash_method
+    _hash_method = method
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    return generate_password_hash(password, method=_hash_method)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -71,5 +84,12 @@ def verify_password(password_hash: str, password: str) -> bool:
     return check_password_hash(password_hash, password)
 
 
-# Compared against when the account does not exist, so a wrong email costs the same time.
-DUMMY_HASH = generate_password_hash("not a real password, used for timing only")
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not a real password, used for timing only", method=method)
+
+
+def dummy_hash() -> str:
+    """Compared against when the account does not exist, so a wrong email costs the same
+    time as a wrong password."""
+    return _dummy_hash(_hash_method)

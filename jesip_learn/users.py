@@ -348,7 +348,7 @@ def authenticate(
         return SignInResult(None, claim.refusal)
     user = find_user_by_email(session, email)
     if user is None:
-        passwords.verify_password(passwords.DUMMY_HASH, password or "")
+        passwords.verify_password(passwords.dummy_hash(), password or "")
         valid = False
     else:
         valid = passwords.verify_password(user.password_hash, password or "")

@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import sessionmaker
 
+from jesip_learn import passwords
 from jesip_learn.db import Database
 from jesip_learn.factory import create_app
 from tests.support import database as test_database
 from tests.support.factories import make_organisation, make_user
-from tests.support.web import Browser, app_settings
+from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
+
+passwords.use_hash_method(TEST_PASSWORD_HASH)
 
 
 @pytest.fixture(scope="session")

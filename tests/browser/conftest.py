@@ -38,7 +38,12 @@ from tests.support.database import (
     sibling_database,
 )
 from tests.support.factories import PASSWORD, set_up_two_step
-from tests.support.web import TWO_STEP_PATH, two_step_code
+from tests.support.web import (
+    SHARED_TEMPLATES,
+    TEST_PASSWORD_HASH,
+    TWO_STEP_PATH,
+    two_step_code,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -148,6 +153,8 @@ def live_server_on_fresh_database(name: str, directory: Path) -> Iterator[LiveSe
             "MAIL_BACKEND": "memory",
             "INSTANCE_PATH": directory / "instance",
             "SITE_URL": "http://127.0.0.1",  # its port once the server has one
+            "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
+            "JINJA_BYTECODE_CACHE": SHARED_TEMPLATES,
         })
         server = make_server("127.0.0.1", 0, app, threaded=True,
                              request_handler=QuietRequestHandler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from jinja2 import BytecodeCache
 from sqlalchemy import select
 
 from jesip_learn import mfa
@@ -11,6 +12,28 @@ from jesip_learn.db import Database
 from jesip_learn.models import User, utcnow
 from tests.support.factories import PASSWORD
 from tests.support.pages import read_page
+
+# Passwords are hashed cheaply in the tests (one test checks the real method): an account
+# is made in most tests, and scrypt would cost most of their time.
+TEST_PASSWORD_HASH = "pbkdf2:sha256:1"
+
+
+class SharedTemplates(BytecodeCache):
+    """Compiled templates kept in memory and shared by every app the tests make."""
+
+    def __init__(self):
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        code = self._compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+SHARED_TEMPLATES = SharedTemplates()
 
 TWO_STEP_PATH = "/sign-in/two-step"
 SET_UP_PATH = "/account/two-step/set-up"
@@ -45,6 +68,8 @@ def app_settings(db: Database, **overrides) -> dict:
         # The test client's host, its default when SERVER_NAME is switched off, and a
         # server on loopback.
         "TRUSTED_HOSTS": ["jesip.test", "localhost", "127.0.0.1"],
+        "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
+        "JINJA_BYTECODE_CACHE": SHARED_TEMPLATES,
     }
     settings.update(overrides)
     return settings

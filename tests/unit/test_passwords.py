@@ -1,6 +1,13 @@
 import pytest
 
-from jesip_learn.passwords import hash_password, password_problem, verify_password
+from jesip_learn.factory import create_app
+from jesip_learn.passwords import (
+    hash_password,
+    password_problem,
+    use_hash_method,
+    verify_password,
+)
+from tests.support.web import TEST_PASSWORD_HASH
 
 
 @pytest.mark.parametrize("password", ["short", "eleven char"])
@@ -42,3 +49,19 @@ def test_hashes_verify_only_the_right_password():
     assert verify_password(hashed, "correct horse battery staple")
     assert not verify_password(hashed, "correct horse battery stapler")
     assert not verify_password("", "anything")
+
+
+def test_the_site_hashes_with_scrypt_unless_a_test_chooses_otherwise(tmp_path):
+    """The suite hashes cheaply (PASSWORD_HASH_METHOD); a site made as production makes it
+    uses scrypt, and both kinds of stored hash verify."""
+    cheap = hash_password("correct horse battery staple")
+    assert cheap.startswith(TEST_PASSWORD_HASH + "$")
+    try:
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'site.db'}", "SECRET_KEY": "key",
+                    "SITE_URL": "https://learn.jesip.example", "INSTANCE_PATH": tmp_path})
+        real = hash_password("correct horse battery staple")
+        assert real.startswith("scrypt:")
+        assert verify_password(real, "correct horse battery staple")
+        assert verify_password(cheap, "correct horse battery staple")
+    finally:
+        use_hash_method(TEST_PASSWORD_HASH)
