@@ -14,6 +14,7 @@ from .config import settings_from_environment
 from .db import Database
 from .log_redaction import install_log_redaction
 from .mail import Mailer
+from .web.converters import DatabaseIntegerConverter
 from .xapi import settings as xapi_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,8 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder="templates",
         static_folder="static",
     )
+    # Before any route is added: every <int:…> in an address is a database integer.
+    app.url_map.converters["int"] = DatabaseIntegerConverter
     config = config or {}
     instance = Path(config.get("INSTANCE_PATH", app.instance_path))
     app.config.update(settings_from_environment(instance))
