@@ -141,6 +141,19 @@ def error_page(status: int, message: str = "", *, reference: str = ""):
     )
 
 
+def _refuse_nul_characters():
+    """NUL is in no name, code, search or address, and PostgreSQL refuses it in text (a
+    server error): a request with one in its address, query string or form fields is a bad
+    request, whatever the route. Uploaded files are bytes and may hold any."""
+    fields = request.form.items(multi=True) if request.method not in SAFE_METHODS else ()
+    texts = [request.path, *(text for pair in request.args.items(multi=True) for text in pair),
+             *(text for pair in fields for text in pair)]
+    if any("\x00" in text for text in texts):
+        return error_page(400, "What you sent had a character in it that is not allowed. "
+                               "Nothing was saved.")
+    return None
+
+
 def _handle_http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
@@ -285,6 +298,7 @@ def _template_globals():
 def init_app(app: Flask) -> None:
     app.extensions["rendered_pages"] = RenderedPages()
     app.extensions["signed_csrf_tokens"] = RecentlyUsed(kept=4096)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
     app.teardown_request(_close_leftover_session)
