@@ -104,7 +104,7 @@ def test_another_organisations_object(fresh, case):
                         and not changed_tables(before, world.fingerprint())):
                     wrong.append(f"{role} {method} {address} changed nothing: is the form "
                                  "real?")
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
 
 
 def test_every_route_with_a_parameter_is_classified(world):
