@@ -266,18 +266,18 @@ def _learning(world: World, session: Session, org: str, people: dict) -> None:
 def _exercise(world: World, session: Session, org: str, organisations: dict,
               people: dict) -> None:
     """An exercise of this organisation and C, recorded by its trainer: its learner and C's
-    responder took part; one learning point."""
-    ids = world.ids
+    responder took part (added by the administrator, who may add anyone); one learning
+    point."""
+    ids, admin = world.ids, people["a.admin"]
     details = exercises.ExerciseDetails(
         title=f"Operation {org.upper()}", held_on=date(2026, 3, 14), kind="table-top",
         location="Headquarters",
         organisation_ids=(organisations[org].id, organisations["c"].id),
         command_roles=("tactical",), principles=("co-locate",), jdm_stages=("information",))
     exercise = exercises.record_exercise(session, people[f"{org}.trainer"], details)
-    participant = exercises.add_participant(session, people[f"{org}.trainer"], exercise,
-                                            people[f"{org}.learner"], "operational")
-    exercises.add_participant(session, people[f"{org}.trainer"], exercise,
-                              people["c.responder"], "operational")
+    participant = exercises.add_participant(session, admin, exercise, people[f"{org}.learner"],
+                                            "operational")
+    exercises.add_participant(session, admin, exercise, people["c.responder"], "operational")
     point = exercises.add_learning_point(session, people[f"{org}.trainer"], exercise,
                                          text=f"Share the risk picture sooner ({org}).",
                                          principle="risk", jdm_stage="information",
@@ -295,7 +295,7 @@ def _shared_exercise(world: World, session: Session, organisations: dict,
         title="Operation Shared", held_on=date(2026, 2, 1), kind="live", location="Docks",
         organisation_ids=(organisations["a"].id, organisations["b"].id)))
     for org in ("a", "b"):
-        participant = exercises.add_participant(session, people["b.trainer"], exercise,
+        participant = exercises.add_participant(session, people["a.admin"], exercise,
                                                 people[f"{org}.learner"], "operational")
         session.flush()
         world.ids[f"{org}.shared_participant"] = participant.id
