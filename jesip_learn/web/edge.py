@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 from flask import Flask, current_app, g, make_response, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -141,17 +141,29 @@ def error_page(status: int, message: str = "", *, reference: str = ""):
     )
 
 
-def _refuse_nul_characters():
-    """NUL is in no name, code, search or address, and PostgreSQL refuses it in text (a
-    server error): a request with one in its address, query string or form fields is a bad
-    request, whatever the route. Uploaded files are bytes and may hold any."""
-    fields = request.form.items(multi=True) if request.method not in SAFE_METHODS else ()
-    texts = [request.path, *(text for pair in request.args.items(multi=True) for text in pair),
-             *(text for pair in fields for text in pair)]
+NUL_REFUSED = ("What you sent had a character in it that is not allowed (NUL). Nothing was "
+               "saved.")
+
+
+def _refuse_nul_in_address():
+    """NUL is in no code, slug, search or filter, and PostgreSQL refuses it in text: an
+    address or query string holding one is a bad request, whatever the route."""
+    texts = [request.path, *(text for pair in request.args.items(multi=True) for text in pair)]
     if any("\x00" in text for text in texts):
-        return error_page(400, "What you sent had a character in it that is not allowed. "
-                               "Nothing was saved.")
+        return error_page(400, NUL_REFUSED)
     return None
+
+
+def _handle_data_error(error: DataError):
+    """A value the database cannot hold as text: PostgreSQL refuses NUL, which no one types
+    but a request can carry in any form field. Forms refuse it in names and titles with their
+    own message; anywhere else it is a bad request, not the program's error."""
+    if "NUL" not in str(error.orig):
+        return _handle_unexpected(error)
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()  # the failed statement ended the transaction; the page reads on
+    return error_page(400, NUL_REFUSED)
 
 
 def _handle_http_error(error: HTTPException):
@@ -298,13 +310,14 @@ def _template_globals():
 def init_app(app: Flask) -> None:
     app.extensions["rendered_pages"] = RenderedPages()
     app.extensions["signed_csrf_tokens"] = RecentlyUsed(kept=4096)
-    app.before_request(_refuse_nul_characters)
+    app.before_request(_refuse_nul_in_address)
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
     app.teardown_request(_close_leftover_session)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(OperationalError, _handle_operational_error)
+    app.register_error_handler(DataError, _handle_data_error)
     app.register_error_handler(InternalServerError, _handle_unexpected)
     app.context_processor(_template_globals)
     app.add_template_filter(lambda value: Permission(value).label, "permission_label")
