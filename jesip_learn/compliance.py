@@ -69,6 +69,7 @@ from .models import (
     User,
     UTCDateTime,
 )
+from .numbers import whole_number
 from .permissions import managed_organisation_ids
 from .progress import add_months
 
@@ -705,8 +706,9 @@ def _detail_select(session: Session, scope, filters: ReportFilters, group_key: s
         query = query.where(statuses.c.state.in_(filters.states))
     if group_key is not None:
         if filters.group_by == "organisation":
-            query = query.where(statuses.c.organisation_id == int(group_key)
-                                if group_key.isdigit() else literal(False))
+            organisation_id = whole_number(group_key)
+            query = query.where(statuses.c.organisation_id == organisation_id
+                                if organisation_id is not None else literal(False))
         else:
             query = query.where(statuses.c.command_role == group_key)
     return query.order_by(organisations.c.name, users.c.name, users.c.id, code)

@@ -45,6 +45,7 @@ from .models import (
     User,
     utcnow,
 )
+from .numbers import whole_number
 from .permissions import managed_organisation_ids
 from .runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
 from .typed_text import control_character_problem
@@ -530,11 +531,12 @@ def parse_held_on(day: str, month: str, year: str) -> date | None:
     parts = [(part or "").strip() for part in (day, month, year)]
     if not any(parts):
         return None
-    if not all(part.isdigit() for part in parts):
+    day, month, year = (whole_number(part) for part in parts)
+    if day is None or month is None or year is None:
         raise ExerciseError("held_on", "The date must include a day, month and year in "
                             "numbers, for example 14 3 2026")
     try:
-        return date(int(parts[2]), int(parts[1]), int(parts[0]))
+        return date(year, month, day)
     except ValueError as error:
         raise ExerciseError("held_on", "The date must be a real date") from error
 
@@ -549,12 +551,12 @@ def add_exercise_rule(session: Session, actor: User, *, months: str, service: st
                       command_role: str | None) -> ExerciseRequirement:
     """A rule that people must have taken part in an exercise within `months` (as typed).
     Managers add rules only for an organisation they manage, as for courses."""
-    text = (months or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_RULE_MONTHS:
+    number = whole_number(months or "")
+    if number is None or not 1 <= number <= MAX_RULE_MONTHS:
         raise RuleError("months", f"Enter the number of months, from 1 to {MAX_RULE_MONTHS}")
     organisation = check_rule_scope(session, actor, service=service,
                                     organisation_id=organisation_id, command_role=command_role)
-    values = {"months": int(text), "service": service or None,
+    values = {"months": number, "service": service or None,
               "organisation_id": organisation.id if organisation else None,
               "command_role": command_role or None}
     duplicate = session.scalar(select(ExerciseRequirement).where(*(

@@ -15,6 +15,7 @@ from .config import checked_site_address, settings_from_environment
 from .db import Database
 from .log_redaction import install_log_redaction
 from .mail import Mailer
+from .web.converters import DatabaseIntegerConverter
 from .web.edge import SiteApp
 from .xapi import settings as xapi_settings
 
@@ -31,6 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder="templates",
         static_folder="static",
     )
+    # Before any route is added: every <int:…> in an address is a database integer.
+    app.url_map.converters["int"] = DatabaseIntegerConverter
     config = config or {}
     instance = Path(config.get("INSTANCE_PATH", app.instance_path))
     app.config.update(settings_from_environment(instance))

@@ -33,7 +33,7 @@ from jesip_learn.models import (
 )
 
 from .edge import client_address, db, writes_on_get
-from .forms import choices, int_or_none, show_error
+from .forms import choices, int_or_none, page_number, show_error
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -85,7 +85,7 @@ def users_list():
         if request.args.get("command_role") in COMMAND_ROLE_LABELS else "",
         status=request.args.get("status", "") if request.args.get("status") in STATUS_LABELS
         else "",
-        page=int_or_none(request.args.get("page")) or 1,
+        page=page_number(request.args.get("page")),
     )
     result = users.search_users(db(), current_user, search)
     return render_template("admin/users.html", result=result, search=search,
@@ -205,7 +205,7 @@ def organisation_edit(organisation_id: int | None = None):
         try:
             saved = orgs.save_organisation(
                 db(), name=form.name.data, service=form.service.data, country=form.country.data,
-                area_ids=[int(a) for a in form.areas.data if a.isdigit()],
+                area_ids=[area for area in map(int_or_none, form.areas.data) if area],
                 domains=orgs.parse_domains(form.domains.data), organisation=organisation)
         except orgs.OrganisationError as error:
             db().rollback()
@@ -237,7 +237,7 @@ def _audit_search() -> tuple[audit.AuditSearch, list[dict], dict]:
         since=compliance.end_of_day(bounds["from"] - timedelta(days=1))
         if "from" in bounds else None,
         until=compliance.end_of_day(bounds["to"]) if "to" in bounds else None,
-        page=int_or_none(request.args.get("page")) or 1)
+        page=page_number(request.args.get("page")))
     return search, errors, shown
 
 

@@ -60,6 +60,7 @@ from jesip_learn.report_rows import summary_rows as _summary_rows
 
 from . import charts
 from .edge import client_address, db, writes_on_get
+from .forms import int_or_none, page_number
 
 blueprint = Blueprint("compliance", __name__, url_prefix="/manage")
 
@@ -97,8 +98,7 @@ def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
     as_of = today
     if shown["as_of-day"] or shown["as_of-month"] or shown["as_of-year"]:
         try:
-            as_of = date(int(shown["as_of-year"]), int(shown["as_of-month"]),
-                         int(shown["as_of-day"]))
+            as_of = date(*(_number(shown[f"as_of-{part}"]) for part in ("year", "month", "day")))
         except ValueError:
             errors.append({"text": "Enter a real date, for example 31 3 2026",
                            "href": "#as_of-day"})
@@ -135,10 +135,10 @@ def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
         filters,
         service=choose("service", set(SERVICE_LABELS), "Select a service from the list"),
         organisation_id=choose("organisation", organisations,
-                               "Select an organisation from the list", int),
+                               "Select an organisation from the list", _number),
         command_role=choose("command_role", set(COMMAND_ROLE_LABELS),
                             "Select a command role from the list"),
-        course_id=choose("course", courses, "Select a course from the list", int),
+        course_id=choose("course", courses, "Select a course from the list", _number),
         state=choose("status", set(STATE_FILTER_LABELS), "Select a status from the list"),
         group_by=choose("group", set(GROUPINGS), "Select how to group the rows")
         or "organisation",
@@ -147,6 +147,15 @@ def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
         shown.update({"as_of-day": str(as_of.day), "as_of-month": str(as_of.month),
                       "as_of-year": str(as_of.year)})
     return filters, errors, shown
+
+
+def _number(text: str) -> int:
+    """A number from the query string, negative for an exercise's column of the report
+    (minus its months); ValueError, as `int` raises, when it is not one."""
+    value = int_or_none(text.removeprefix("-"))
+    if value is None:
+        raise ValueError(f"not a number: {text[:20]!r}")
+    return -value if text.startswith("-") else value
 
 
 def _filter_args(shown: dict, **changes) -> dict:
@@ -240,8 +249,7 @@ def _cached_trend(scope: set[int] | None, filters: ReportFilters):
 def learners():
     filters, errors, shown = _read_filters()
     group = request.args.get("group_key") or None
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() else 1
+    page = page_number(request.args.get("page"))
     result = compliance.learner_statuses(db(), _scope(), filters, group_key=group, page=page)
     group_label = _group_label(filters, group)
     return render_template(
@@ -256,7 +264,8 @@ def _group_label(filters: ReportFilters, group: str | None) -> str | None:
         return None
     if filters.group_by == "command-role":
         return COMMAND_ROLE_LABELS.get(group)
-    organisation = db().get(Organisation, int(group)) if group.isdigit() else None
+    organisation_id = int_or_none(group)
+    organisation = db().get(Organisation, organisation_id) if organisation_id else None
     scope = _scope()
     if organisation is None or (scope is not None and organisation.id not in scope):
         abort(404)
@@ -427,7 +436,7 @@ EXERCISE_CHOICE = "exercise"
 def _add_rule(values: dict) -> str:
     """Add the rule the form describes, for a course or an exercise; what it says."""
     def number(key):
-        return int(values[key]) if values[key].isdigit() else None
+        return int_or_none(values[key])
 
     who = {"service": values["service"] or None, "organisation_id": number("organisation_id"),
            "command_role": values["command_role"] or None}

@@ -23,6 +23,7 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy.exc import (
+    DataError,
     DisconnectionError,
     InterfaceError,
     OperationalError,
@@ -199,6 +200,31 @@ def error_page(status: int, message: str = "", *, reference: str = ""):
     )
 
 
+NUL_REFUSED = ("What you sent had a character in it that is not allowed (NUL). Nothing was "
+               "saved.")
+
+
+def _refuse_nul_in_address():
+    """NUL is in no code, slug, search or filter, and PostgreSQL refuses it in text: an
+    address or query string holding one is a bad request, whatever the route."""
+    texts = [request.path, *(text for pair in request.args.items(multi=True) for text in pair)]
+    if any("\x00" in text for text in texts):
+        return error_page(400, NUL_REFUSED)
+    return None
+
+
+def _handle_data_error(error: DataError):
+    """A value the database cannot hold as text: PostgreSQL refuses NUL, which no one types
+    but a request can carry in any form field. Forms refuse it in names and titles with their
+    own message; anywhere else it is a bad request, not the program's error."""
+    if "NUL" not in str(error.orig):
+        return _handle_unexpected(error)
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()  # the failed statement ended the transaction; the page reads on
+    return error_page(400, NUL_REFUSED)
+
+
 def _handle_http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
@@ -365,6 +391,7 @@ def init_app(app: Flask) -> None:
     app.extensions["rendered_pages"] = RenderedPages()
     app.extensions["signed_csrf_tokens"] = RecentlyUsed(kept=4096)
     app.before_request(_refuse_untrusted_host)  # first of all, before any other hook
+    app.before_request(_refuse_nul_in_address)
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
     app.teardown_request(_close_leftover_session)
@@ -372,6 +399,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _handle_http_error)
     for database_error in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
         app.register_error_handler(database_error, _handle_database_error)
+    app.register_error_handler(DataError, _handle_data_error)
     app.register_error_handler(InternalServerError, _handle_unexpected)
     app.context_processor(_template_globals)
     app.add_template_filter(lambda value: Permission(value).label, "permission_label")

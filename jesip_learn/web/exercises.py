@@ -111,8 +111,10 @@ class ExerciseForm(FlaskForm):
 def _exercise_form(exercise: Exercise | None) -> ExerciseForm:
     data = {}
     if exercise is not None:
-        data = {"title": exercise.title, "held_on_day": exercise.held_on.day,
-                "held_on_month": exercise.held_on.month, "held_on_year": exercise.held_on.year,
+        # As text, as a browser sends them: a field left out of a POST keeps this value.
+        data = {"title": exercise.title, "held_on_day": str(exercise.held_on.day),
+                "held_on_month": str(exercise.held_on.month),
+                "held_on_year": str(exercise.held_on.year),
                 "kind": exercise.kind, "location": exercise.location,
                 "organisation_ids": [str(o.id) for o in exercise.organisations],
                 "command_roles": exercise.command_roles, "principles": exercise.principles,

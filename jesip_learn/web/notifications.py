@@ -33,6 +33,7 @@ from jesip_learn.notifications import notices, preferences, reports
 from jesip_learn.notifications.settings import FREQUENCIES
 
 from .edge import client_address, db
+from .forms import int_or_none
 
 blueprint = Blueprint("notifications", __name__)
 
@@ -184,7 +185,9 @@ def admin_page():
 def retry():
     if FlaskForm().validate_on_submit():
         raw = request.form.get("notice", "").strip()
-        notice_id = int(raw) if raw.isdigit() else None
+        notice_id = int_or_none(raw)  # none given: every email that failed
+        if raw and notice_id is None:
+            abort(400)
         count = notices.retry(db(), notice_id)
         audit.record_event(db(), "notifications.retried", actor=current_user,
                            address=client_address(),

@@ -16,7 +16,7 @@ from jesip_learn import attempts, courses
 from jesip_learn.content import Quiz
 from jesip_learn.models import CourseVersion, QuizAttempt
 from jesip_learn.web.edge import db
-from jesip_learn.web.forms import int_or_none
+from jesip_learn.web.forms import page_number
 from jesip_learn.web.learn import announce_completion, load_item, load_version
 
 blueprint = Blueprint("quiz", __name__, url_prefix="/learn/<code>/quizzes/<slug>")
@@ -46,7 +46,7 @@ def own_attempt(code: str, slug: str, attempt_id: int) -> tuple[CourseVersion, Q
 def overview(code: str, slug: str):
     version, _stored, quiz = load_item(code, slug, "quiz")
     standing = attempts.quiz_standing(db(), current_user, version.course, quiz)
-    past = standing.submitted_page(int_or_none(request.args.get("page")) or 1)
+    past = standing.submitted_page(page_number(request.args.get("page")))
     return render_template("learn/quiz_overview.html", version=version, quiz=quiz,
                            standing=standing, past=past, form=FlaskForm(),
                            answers_shown=attempts.shows_right_answers(quiz.show_answers,

@@ -168,7 +168,7 @@ def test_the_overview_shows_ten_attempts_a_page_newest_first(
 
 @pytest.mark.parametrize(("asked", "shown"), [
     ("0", "1"), ("-2", "1"), ("two", "1"), ("", "1"), ("1.5", "1"), ("4", "3"),
-    ("99999999999999999999999999", "3"), ("9" * 5000, "1"),
+    ("99999999999999999999999999", "3"), ("9" * 5000, "3"), ("²", "1"), ("١٢", "1"),
 ])
 def test_a_page_number_out_of_range_shows_the_nearest_page(
         browser, learner, unlimited_version, session, asked, shown):

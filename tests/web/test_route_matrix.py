@@ -5,19 +5,20 @@ Generated from the URL map, so a new route is checked without anyone remembering
 a route outside the areas below fails until it is classified. Within an area a visitor
 without the permission is refused (sent to sign in, or 403) and never sees the page;
 everyone allowed gets an answer that is not a server error. Object-level scope (another
-organisation's people, another learner's attempts) is checked separately at the end.
+organisation's people, another learner's attempts) is checked at the end, and route by route
+with every kind of object in tests/web/test_route_scope.py; bad parameters in
+tests/web/test_route_fuzz.py.
+
+One world (tests/support/route_world.py) serves the module, everyone signed in once; each
+test's changes are rolled back at its end.
 """
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
-
 import pytest
 
-from jesip_learn import attempts, courses, runs
+from tests.support.route_world import built_world
 
-VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 ROLES = ("anonymous", "learner", "trainer", "manager-a", "manager-b", "admin")
 
 # Who may reach each area, by path prefix (the longest prefix that matches wins).
@@ -45,39 +46,34 @@ def _area(path: str) -> set[str] | None:
     return set(ROLES) if public else None
 
 
+# The visitors of this module, as the world names them.
+PEOPLE = {"learner": "a.learner", "trainer": "a.trainer", "manager-a": "a.manager",
+          "manager-b": "b.manager", "admin": "a.admin", "learner-b": "b.learner"}
+
+
+@pytest.fixture(scope="module")
+def built(database, tmp_path_factory):
+    with built_world(database, tmp_path_factory.mktemp("matrix-world")) as world:
+        yield world
+
+
 @pytest.fixture
-def world(session, make, organisation, other_organisation):
-    courses.import_parsed(session, courses.parse_folders(VALID))
-    session.commit()
-    version = courses.find_version(session, "JESIP-AWARE")
-    outline = courses.version_outline(version)
-    quiz_slug = next(item.slug for item in outline if item.kind == "quiz")
-    scenario_slug = next(item.slug for item in outline if item.kind == "scenario")
-    module_slug = next(item.slug for item in outline if item.kind == "module")
-    people = {
-        "learner": make.user(organisation=organisation, name="Lia Learner"),
-        "trainer": make.user(organisation=organisation, permissions={"trainer"}),
-        "manager-a": make.user(organisation=organisation, permissions={"manager"}),
-        "manager-b": make.user(organisation=other_organisation, permissions={"manager"}),
-        "admin": make.user(organisation=organisation, permissions={"admin"}),
-        "learner-b": make.user(organisation=other_organisation, name="Ben B"),
-    }
-    learner = people["learner"]
-    attempt = attempts.start_attempt(session, learner, version,
-                                     courses.version_item(version, quiz_slug),
-                                     rng=random.Random(1))
-    run = runs.start_run(session, learner, version, courses.version_item(version, scenario_slug))
-    session.commit()
-    return {
-        "people": people, "version": version,
-        "values": {"code": "JESIP-AWARE", "attempt_id": attempt.id, "run_id": run.id,
-                   "user_id": learner.id, "organisation_id": organisation.id,
-                   "certificate_code": "JL-AAAAA-AAAAA", "number": version.number,
-                   "token": "not-a-token", "content_hash": version.content_hash,
-                   "path": "missing.png", "filename": "css/app.css"},
-        "slugs": {"quiz": quiz_slug, "scenario": scenario_slug, "learn": module_slug,
-                  "author": quiz_slug},
-    }
+def world(built):
+    """The values each route is called with (organisation A's, the same for every visitor),
+    with whatever the test changes undone at its end."""
+    ids = built.ids
+    with built.savepoint():
+        yield {
+            "built": built,
+            "values": {"code": ids["a.code"], "attempt_id": ids["a.attempt"],
+                       "run_id": ids["a.run"], "user_id": ids["a.learner"],
+                       "organisation_id": ids["a.organisation"],
+                       "certificate_code": "JL-AAAAA-AAAAA", "number": ids["a.version"],
+                       "token": "not-a-token", "content_hash": ids["a.content_hash"],
+                       "path": "missing.png", "filename": "css/app.css"},
+            "slugs": {"quiz": ids["a.quiz"], "scenario": ids["a.scenario"],
+                      "learn": ids["a.module"], "author": ids["a.quiz"]},
+        }
 
 
 def _url(rule, world) -> str:
@@ -95,11 +91,10 @@ def _url(rule, world) -> str:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_route_refuses_those_without_permission(role, app, browser, world):
-    person = world["people"].get(role)
-    if person is not None:
-        browser.sign_in(person.email)
-    token = browser.get("/account" if person else "/sign-in").csrf_token()
+def test_every_route_refuses_those_without_permission(role, world):
+    built = world["built"]
+    app, visitor = built.app, PEOPLE.get(role, role)
+    token = built.tokens[visitor]
     checked, unclassified, wrong = 0, [], []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in SKIPPED:
@@ -111,9 +106,9 @@ def test_every_route_refuses_those_without_permission(role, app, browser, world)
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if method == "GET":
-                response = browser.client.get(path)
+                response = built.send(visitor, "GET", path)
             else:
-                response = browser.client.post(path, data={"csrf_token": token})
+                response = built.send(visitor, "POST", path, data={"csrf_token": token})
             checked += 1
             status = response.status_code
             if status >= 500:
@@ -128,17 +123,15 @@ def test_every_route_refuses_those_without_permission(role, app, browser, world)
     assert checked > 60
 
 
-def test_object_scope_within_an_area(browser, world):
-    people, values = world["people"], world["values"]
-    learner = people["learner"]
-    browser.sign_in(people["manager-b"].email)
-    assert browser.client.get(f"/manage/learners/{learner.id}").status_code == 404
-    browser.sign_out()
-    browser.sign_in(people["manager-a"].email)
-    assert browser.client.get(f"/manage/learners/{learner.id}").status_code == 200
-    assert browser.client.get(f"/manage/learners/{people['learner-b'].id}").status_code == 404
-    browser.sign_out()
-    browser.sign_in(people["learner-b"].email)
+def test_object_scope_within_an_area(world):
+    built, values = world["built"], world["values"]
+    learner_id = values["user_id"]
+    browser = built.browser(PEOPLE["manager-b"])
+    assert browser.client.get(f"/manage/learners/{learner_id}").status_code == 404
+    browser = built.browser(PEOPLE["manager-a"])
+    assert browser.client.get(f"/manage/learners/{learner_id}").status_code == 200
+    assert browser.client.get(f"/manage/learners/{built.ids['b.learner']}").status_code == 404
+    browser = built.browser(PEOPLE["learner-b"])
     quiz, scenario = world["slugs"]["quiz"], world["slugs"]["scenario"]
     assert browser.client.get(f"/learn/JESIP-AWARE/quizzes/{quiz}/attempts/"
                               f"{values['attempt_id']}").status_code == 404
