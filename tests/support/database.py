@@ -7,6 +7,7 @@ SQLite in a temporary file by default; the database DATABASE_URL names when it i
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -27,7 +28,17 @@ def configured_url() -> str | None:
             f"DATABASE_URL names the database {name!r}: the tests empty the database they "
             "use, so its name must contain 'test'."
         )
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and not url.startswith("sqlite"):
+        # Tests run in several processes at once: each has a database of its own beside
+        # the named one, made the first time that process asks.
+        url = _worker_database(url, worker)
     return url
+
+
+@cache
+def _worker_database(url: str, worker: str) -> str:
+    return sibling_database(url, worker)
 
 
 def sibling_database(url: str, suffix: str) -> str:
