@@ -28,6 +28,22 @@ $(RALPH_VENV)/.installed: $(RALPH_REQUIREMENTS)
 	$(RALPH_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(RALPH_REQUIREMENTS)
 	touch $@
 
+# The OpenID provider the single sign-on tests sign in at (oidc-provider on Node), from the
+# committed lock file; Debian's Node and npm when they are missing.
+OIDC_PROVIDER := tests/oidc/node_modules/.installed
+
+$(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	  else \
+	    echo "Node and npm are missing: run 'sudo apt-get install nodejs npm' for the single sign-on tests." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
@@ -69,7 +85,7 @@ chromium:
 	fi
 
 ## test: lint, then the whole suite (unit, integration and browser tests)
-test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed chromium lint
+test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed $(OIDC_PROVIDER) chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
@@ -88,4 +104,4 @@ vendor-frontend:
 	bash scripts/vendor-frontend.sh
 
 clean-venv:
-	rm -rf $(VENV) $(RALPH_VENV)
+	rm -rf $(VENV) $(RALPH_VENV) tests/oidc/node_modules

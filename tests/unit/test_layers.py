@@ -16,6 +16,8 @@ DOMAIN_MODULES = [
     "jesip_learn.notifications.preferences", "jesip_learn.notifications.planning",
     "jesip_learn.notifications.reports", "jesip_learn.notifications.notices",
     "jesip_learn.notifications.sender", "jesip_learn.notifications.messages",
+    "jesip_learn.sso.models", "jesip_learn.sso.client_secrets", "jesip_learn.sso.protocol",
+    "jesip_learn.sso.providers", "jesip_learn.sso.sign_in",
 ]
 
 
