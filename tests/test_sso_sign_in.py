@@ -141,6 +141,10 @@ def test_a_person_of_a_linked_tenant_gets_an_account_in_their_organisation(
     assert query["nonce"] and query["login_hint"] == [account.login]
     assert query["redirect_uri"] == [CALLBACK] and query["client_id"] == [CLIENT_ID]
 
+    # The email form leads on to the provider: its page lets forms go there, and only there.
+    policy = browser.client.get("/sign-in/organisation").headers["Content-Security-Policy"]
+    assert policy.endswith(f"form-action 'self' {idp.authority}")
+
     page = follow(browser, back_from_provider(browser, account,
                                               authorization_url=authorization_url))
     assert page.h1 == "Welcome to JESIP Learn"

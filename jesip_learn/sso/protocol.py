@@ -138,6 +138,10 @@ class _Kept:
         with self._lock:
             self._values[url] = (time.monotonic(), value)
 
+    def values(self) -> list:
+        with self._lock:
+            return [value for _at, value in self._values.values()]
+
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
@@ -151,6 +155,18 @@ def forget_kept_documents() -> None:
     """Fetch every discovery document and key set afresh (after a provider is changed)."""
     _metadata.clear()
     _key_sets.clear()
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of an acceptable address, for a Content-Security-Policy."""
+    if not is_acceptable_url(url):
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def kept_authorization_origins() -> set[str]:
+    return {origin(m.authorization_endpoint) for m in _metadata.values()}
 
 
 # --- discovery -----------------------------------------------------------------------------

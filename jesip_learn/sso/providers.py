@@ -159,6 +159,17 @@ def save_provider(session: Session, actor: User, details: ProviderDetails, *,
     return provider
 
 
+def sign_in_origins(session: Session, entra_authority: str) -> list[str]:
+    """The origins a sign-in form may send the browser on to: the Entra ID authority and
+    each other provider's issuer (and its authorisation endpoint, once discovered)."""
+    origins = set()
+    for provider in session.scalars(select(SsoProvider).where(SsoProvider.is_active)):
+        addresses = [entra_authority] if provider.is_entra else [provider.issuer_url]
+        origins.update(protocol.origin(address) for address in addresses)
+    origins.update(protocol.kept_authorization_origins())
+    return sorted(o for o in origins if o)
+
+
 def client_secret(provider: SsoProvider, secret_key: str) -> str | None:
     """The secret to authenticate with at the token endpoint (None: a public client)."""
     if provider.client_secret_env:

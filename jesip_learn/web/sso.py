@@ -33,7 +33,7 @@ from jesip_learn.users import AccountError
 
 from . import auth
 from .auth import begin_second_step, start_session
-from .edge import client_address, db
+from .edge import CONTENT_SECURITY_POLICY, client_address, db
 from .forms import choices, int_or_none, show_error
 from .safety import safe_next_url
 from .two_step import SECOND_STEP_BY_PROVIDER
@@ -86,6 +86,17 @@ def _after_provider(work):
         return work()
     finally:
         begin_writing(db())
+
+
+@blueprint.after_request
+def _allow_forms_on_to_providers(response):
+    """The email page's form leads, by a redirect, to a provider's sign-in page: its
+    Content-Security-Policy lets forms go there, and nowhere else."""
+    if request.endpoint == "sso.start" and response.status_code < 400:
+        origins = sso_providers.sign_in_origins(db(), _settings().entra_authority)
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", " ".join(["form-action 'self'", *origins]))
+    return response
 
 
 class EmailForm(FlaskForm):

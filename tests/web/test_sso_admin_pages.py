@@ -128,7 +128,7 @@ def test_organisations_are_linked_to_tenants_required_and_unlinked(
                           form_url=url)
     assert page.notifications == [f"{organisation.name}’s staff must now sign in with their "
                                   "organisation’s account."]
-    assert "Refused: staff must sign in here" in page.text
+    assert "Refused: staff must sign in through a provider" in page.text
     assert session.get(SsoRequirement, organisation.id) is not None
     page = browser.submit(f"/admin/single-sign-on/organisations/{other_organisation.id}"
                           "/requirement", {"required": "yes"}, form_url=url)
