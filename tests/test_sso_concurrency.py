@@ -147,7 +147,7 @@ def test_a_first_sign_in_creates_one_account(database):
         assert sso.complete(session, returning, answer, settings=SETTINGS).kind == "new-account"
     outcomes = race(database, lambda session: sso.waiting_identity(session, state),
                     lambda session, waiting: sso.create_account(session, waiting, "staff"))
-    assert reasons(outcomes) == ["identity-used-or-expired"] * (ATTEMPTS - 1) + ["signed-in"]
+    assert reasons(outcomes) == ["identity-finished"] * (ATTEMPTS - 1) + ["signed-in"]
     assert count(database, select(func.count()).select_from(User)
                  .where(User.email == email)) == 1
     assert count(database, select(func.count()).select_from(SsoIdentity)

@@ -172,6 +172,22 @@ def test_a_person_of_a_linked_tenant_gets_an_account_in_their_organisation(
                           .where(User.email == account.login)) == 1
 
 
+def test_the_new_account_page_sent_twice_makes_one_account(browser, idp, entra, session):
+    account = person(idp)
+    follow(browser, back_from_provider(browser, account))
+    token = browser.get("/sign-in/organisation/new-account").csrf_token()
+    cookie = browser.client.get_cookie("jesip_session", domain="jesip.test")
+    form = {"csrf_token": token, "command_role": "staff"}
+    first = browser.client.post("/sign-in/organisation/new-account", data=form)
+    assert first.status_code == 302
+    browser.client.set_cookie("jesip_session", cookie.value, domain=cookie.domain)
+    page = read_page(browser.client.post("/sign-in/organisation/new-account", data=form))
+    assert page.status == 409 and page.h1 == "You have already finished signing in"
+    assert page.soup.find("a", string="Go to My training")
+    assert session.scalar(select(func.count()).select_from(User)
+                          .where(User.email == account.login)) == 1
+
+
 def test_the_subject_finds_the_account_even_when_the_email_changes(browser, idp, entra, session):
     account = person(idp)
     follow(browser, back_from_provider(browser, account))

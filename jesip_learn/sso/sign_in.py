@@ -539,13 +539,22 @@ def waiting_identity(session: Session, state: str, *, now: datetime | None = Non
     """The identity held after a first sign-in, for its next page."""
     now = now or utcnow()
     flow = session.scalar(select(SsoFlow).where(SsoFlow.state_hash == _hash(state)))
-    if (flow is None or flow.identity is None or flow.finished_at is not None
-            or flow.expires_at <= now):
+    if flow is not None and flow.finished_at is not None:
+        raise _already_finished()
+    if flow is None or flow.identity is None or flow.expires_at <= now:
         raise _problem("identity-used-or-expired", USED_OR_EXPIRED, status=400,
                        title="Start signing in again")
     user = session.get(User, flow.user_id) if flow.user_id else None
     return Waiting(flow_id=flow.id, identity=Identity(**flow.identity),
                    next_url=flow.next_url, user=user)
+
+
+def _already_finished() -> SignInProblem:
+    """The page sent twice (a double click, two tabs): the first one has done it."""
+    return SignInProblem("identity-finished", "You have already finished signing in",
+                         "Your account was set up a moment ago, from this page sent once "
+                         "before. Go to My training; if you are not signed in, sign in with "
+                         "your organisation’s account again.", status=409)
 
 
 def _take(session: Session, waiting: Waiting, now: datetime) -> None:
@@ -556,8 +565,7 @@ def _take(session: Session, waiting: Waiting, now: datetime) -> None:
         .values(finished_at=now, identity=None).execution_options(synchronize_session=False)
     ).rowcount
     if taken != 1:
-        raise _problem("identity-used-or-expired", USED_OR_EXPIRED, status=400,
-                       title="Start signing in again")
+        raise _already_finished()
 
 
 def _link(session: Session, user: User, identity: Identity, now: datetime) -> None:
