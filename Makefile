@@ -32,12 +32,32 @@ $(RALPH_VENV)/.installed: $(RALPH_REQUIREMENTS)
 	$(RALPH_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(RALPH_REQUIREMENTS)
 	touch $@
 
+# Node and npm for the test tools below: Debian's, installed when missing (and root).
+.PHONY: node
+node:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	  else \
+	    echo "Node and npm are missing: run 'sudo apt-get install nodejs npm' for the tests." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
 # What the package tests load in Chromium: the scorm-again SCORM run-time and the ADL/IMS
 # schema files, pinned by tests/scorm/package-lock.json and installed once.
 SCORM_TEST_MODULES := tests/scorm/node_modules/.installed
 
-$(SCORM_TEST_MODULES): tests/scorm/package.json tests/scorm/package-lock.json
+$(SCORM_TEST_MODULES): tests/scorm/package.json tests/scorm/package-lock.json | node
 	cd tests/scorm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The OpenID provider the single sign-on tests sign in at (oidc-provider on Node), from the
+# committed lock file.
+OIDC_PROVIDER := tests/oidc/node_modules/.installed
+
+$(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json | node
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/activate
@@ -81,7 +101,7 @@ chromium:
 	fi
 
 ## test: lint, then the whole suite (unit, integration and browser tests)
-test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed $(SCORM_TEST_MODULES) chromium lint
+test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed $(SCORM_TEST_MODULES) $(OIDC_PROVIDER) chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
@@ -100,4 +120,4 @@ vendor-frontend:
 	bash scripts/vendor-frontend.sh
 
 clean-venv:
-	rm -rf $(VENV) $(RALPH_VENV) tests/scorm/node_modules
+	rm -rf $(VENV) $(RALPH_VENV) tests/scorm/node_modules tests/oidc/node_modules

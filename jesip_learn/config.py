@@ -112,6 +112,15 @@ def settings_from_environment(instance_path: Path) -> dict:
         "RECORDS_RETENTION_YEARS": os.environ.get("RECORDS_RETENTION_YEARS", "6"),
         # Who people contact about their personal data, shown on the privacy notice.
         "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", ""),
+        # Single sign-on: the key that encrypts providers' client secrets (SECRET_KEY's own
+        # derived key when unset); Entra ID's sign-in address (another for national clouds
+        # or tests); the clock difference allowed in ID tokens; how long to wait for a
+        # provider's answer.
+        "SSO_SECRET_KEY": os.environ.get("SSO_SECRET_KEY", ""),
+        "SSO_ENTRA_AUTHORITY": os.environ.get("SSO_ENTRA_AUTHORITY",
+                                              "https://login.microsoftonline.com"),
+        "SSO_CLOCK_SKEW_SECONDS": int(os.environ.get("SSO_CLOCK_SKEW_SECONDS", "60")),
+        "SSO_HTTP_TIMEOUT_SECONDS": int(os.environ.get("SSO_HTTP_TIMEOUT_SECONDS", "10")),
     }
 
 

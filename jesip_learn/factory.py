@@ -79,6 +79,8 @@ def create_app(config: dict | None = None) -> Flask:
         quiz,
         records,
         scenario,
+        sso,
+        sso_admin,
         two_step,
         xapi,
     )
@@ -91,12 +93,13 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     auth.init_login(app)
     two_step.init_two_step(app)
+    sso.init_sso(app)
     for blueprint in (main.blueprint, auth.blueprint, learn.blueprint, author.blueprint,
                       admin.blueprint, manage.blueprint, quiz.blueprint, scenario.blueprint,
                       compliance.blueprint, imports.blueprint, editor.blueprint,
                       two_step.blueprint, xapi.blueprint, notifications.blueprint,
                       records.blueprint, records.manage_blueprint, records.admin_blueprint,
-                      exercises.blueprint):
+                      exercises.blueprint, sso.blueprint, sso_admin.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -50,6 +50,7 @@ from .models import (
 )
 from .organisations import escape_like
 from .progress import add_months
+from .sso.models import SsoIdentity
 from .transfers import membership_history
 from .typed_text import control_character_problem
 
@@ -163,7 +164,8 @@ def anonymise(session: Session, user: User, *, grounds: str, reason: str,
                           (OneTimeToken, OneTimeToken.user_id),
                           (NotificationPreference, NotificationPreference.user_id),
                           (ReportSubscription, ReportSubscription.user_id),
-                          (Notice, Notice.recipient_id)):
+                          (Notice, Notice.recipient_id),
+                          (SsoIdentity, SsoIdentity.user_id)):
         session.execute(delete(model).where(column == user.id))
     session.execute(delete(LoginFailure).where(func.lower(LoginFailure.email) == old_email))
     for run in session.scalars(select(ScenarioRun).where(ScenarioRun.user_id == user.id)):
@@ -292,6 +294,7 @@ EXPORTED = {
     ("one_time_tokens", "user_id"): ("links_sent", "Links sent by email"),
     ("anonymisations", "user_id"): ("anonymisation", "Anonymisation"),
     ("exercise_participants", "user_id"): ("exercises", "Exercises you took part in"),
+    ("sso_identities", "user_id"): ("sso_identities", "Organisation accounts you sign in with"),
     ("audit_events", "subject_user_id"): ("audit_events", "Audit log entries about you"),
 }
 NOT_EXPORTED = {
@@ -317,6 +320,8 @@ NOT_EXPORTED = {
                                                 "organisation",
     ("mfa_pending", "user_id"): "a two-step key being set up or new recovery codes to show: "
                                 "secrets, held for minutes",
+    ("sso_flows", "user_id"): "a sign-in with the organisation's account under way: held for "
+                              "ten minutes at most",
 }
 # Secrets kept only as hashes, and the content of emails about other people.
 LEFT_OUT = {"password_hash", "mfa_secret", "code_hash", "token_hash"}

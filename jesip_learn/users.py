@@ -30,6 +30,7 @@ from .models import (
 )
 from .organisations import escape_like
 from .permissions import can_grant, can_manage_user, managed_organisation_ids
+from .sso.providers import password_refusal
 from .throttle import (
     DatabaseLoginThrottle,
     EmailRequestLimiter,
@@ -359,6 +360,9 @@ def authenticate(
     throttle.release(session, claim)  # a right password is no failure
     if user.status != "active":
         return SignInResult(None, _status_message(user))
+    if refusal := password_refusal(session, user):  # their organisation requires single sign-on
+        record_event(session, "sign_in.password_refused", subject=user, address=address)
+        return SignInResult(None, refusal)
     if user.mfa_enabled:
         # Not signed in yet, and failures so far still count until the second step passes.
         record_event(session, "sign_in.password_accepted", subject=user, address=address)

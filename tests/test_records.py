@@ -46,6 +46,7 @@ from jesip_learn.permissions import (
     manageable_user_ids,
     managed_organisation_ids,
 )
+from jesip_learn.sso.models import SsoIdentity, SsoProvider
 from tests.support.factories import make_organisation, make_user
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
@@ -511,6 +512,11 @@ def _everything_about(session, person, course, other):
                               organisations=[person.organisation, other.organisation]),
             user_id=person.id, role="staff", added_by_id=other.id,
             confirmed_by_id=other.id, confirmed_at=START),
+        SsoIdentity(user_id=person.id, issuer="https://idp.example.org",
+                    subject=f"subject-{person.id}",
+                    provider=SsoProvider(name=f"Provider {person.id}", kind="oidc",
+                                         issuer_url="https://idp.example.org",
+                                         client_id="jesip-learn")),
         XapiStatement(statement_id=f"00000000-0000-0000-0000-{person.id:012d}",
                       statement={"actor": {"name": person.name,
                                            "account": {"homePage": "https://x.test",

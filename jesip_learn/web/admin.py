@@ -65,6 +65,9 @@ ADMIN_SECTIONS = [
      "reset two-step verification, deactivate accounts."),
     ("admin.organisations", "Organisations", "Police, fire, ambulance and partner "
      "organisations, their email domains and Local Resilience Forum areas."),
+    ("sso_admin.index", "Sign-in with organisation accounts", "Microsoft Entra ID and other "
+     "OpenID Connect providers, the organisations and tenants that sign in through them, "
+     "and the organisations that require it."),
     ("admin.audit_log", "Audit log", "Who signed in, changed accounts, published courses, "
      "imported records and downloaded reports: search it and download it."),
     ("notifications.admin_page", "Emails", "Reminders, digests and reports sent, and any "

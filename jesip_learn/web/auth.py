@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -47,6 +48,10 @@ from .safety import safe_next_url
 
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()
+
+# Called after signing out with the session as it was; the first to return an address is
+# where the person goes next (single sign-on offers the provider's own sign-out).
+after_sign_out: list[Callable[[dict], str | None]] = []
 
 IDLE_LIMIT = timedelta(minutes=30)
 SESSION_LIMIT = timedelta(hours=12)
@@ -200,10 +205,12 @@ def sign_in():
 def sign_out():
     if current_user.is_authenticated:
         users.sign_out_everywhere(db(), current_user)
+    ended = dict(session)
     logout_user()
     session.clear()
     flash("You have signed out.", "success")
-    return redirect(url_for("auth.sign_in"))
+    after = next(filter(None, (hook(ended) for hook in after_sign_out)), None)
+    return redirect(after or url_for("auth.sign_in"))
 
 
 class RegisterForm(FlaskForm):

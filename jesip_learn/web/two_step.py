@@ -42,6 +42,9 @@ CODE_MAX_LENGTH = 40
 # What someone who must set up two-step verification may still reach.
 OPEN_WHILE_SETTING_UP = {"two_step.set_up", "two_step.recovery_codes", "auth.sign_out",
                          "static", "main.accessibility", "main.about", "main.healthz"}
+# In the session of someone whose organisation's sign-in service reported (or enforces) a
+# second factor: they signed in with one, so the site's own is not asked of them.
+SECOND_STEP_BY_PROVIDER = "second_step_by_provider"
 
 
 def init_two_step(app: Flask) -> None:
@@ -50,7 +53,8 @@ def init_two_step(app: Flask) -> None:
 
 def _require_two_step_where_needed():
     if (current_user.is_authenticated and current_user.mfa_required
-            and not current_user.mfa_enabled and request.endpoint not in OPEN_WHILE_SETTING_UP):
+            and not current_user.mfa_enabled and not session.get(SECOND_STEP_BY_PROVIDER)
+            and request.endpoint not in OPEN_WHILE_SETTING_UP):
         if request.method == "GET":
             session["after_two_step"] = request.full_path.rstrip("?")
         flash("Administrators and managers must use two-step verification. Set it up to "
@@ -103,7 +107,9 @@ def verify():
                                       throttle=throttle())
         if result.user is not None:
             next_url = session["two_step"]["next"]
+            carried = session["two_step"].get("carry", {})  # e.g. the provider signed in with
             start_session(result.user)
+            session.update(carried)
             if result.used_recovery_code:
                 _warn_recovery_code_used(result.recovery_codes_left)
             return redirect(safe_next_url(next_url, url_for("main.home")))

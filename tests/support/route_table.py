@@ -168,6 +168,9 @@ OBJECT_ROUTES: list[Case] = [
     Case("records_admin.erasure", {"user_id": "b.learner"}, **ADMIN_OWNS,
          form=_fields(decision="refuse", reason="The service must keep training records")),
     Case("records_admin.subject_access", {"user_id": "b.learner"}, **ADMIN_OWNS),
+    # No provider is linked to B in the world: the POST says so and changes nothing.
+    Case("sso_admin.requirement", {"organisation_id": "b.organisation"}, **ADMIN_OWNS,
+         form=_fields(required="yes"), changes=False),
     Case("records_admin.subject_access_json", {"user_id": "b.learner"}, **ADMIN_OWNS),
     # --- a course B's trainer owns: its owners and editors, and administrators ----------------
     Case("author.course", COURSE_B, **TRAINER_B),
@@ -313,6 +316,10 @@ NOT_OBJECTS = {
     "compliance.download": "the kind of download, one of four names",
     "imports.template": "the kind of import, one of two names",
     "imports.upload": "the kind of import, one of two names",
+    "sso_admin.provider_edit": "a sign-in provider: a site-wide setting, administrators only",
+    "sso_admin.link": "a sign-in provider: a site-wide setting, administrators only",
+    "sso_admin.unlink": "a provider's link to an organisation: a site-wide setting, "
+                        "administrators only",
 }
 
 

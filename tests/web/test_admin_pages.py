@@ -196,7 +196,8 @@ def test_the_administration_page_leads_to_every_part_of_running_the_site(browser
     links = {a.get_text(strip=True): a["href"] for a in page.soup.select("main h2 a")}
     assert links == {"Users": "/admin/users", "Organisations": "/admin/organisations",
                      "Audit log": "/admin/audit", "Emails": "/admin/notifications",
-                     "Learning record store": "/admin/xapi"}
+                     "Learning record store": "/admin/xapi",
+                     "Sign-in with organisation accounts": "/admin/single-sign-on"}
     for href in links.values():
         assert browser.get(href).status == 200
     nav = page.soup.select_one(".govuk-service-navigation__item--active a")

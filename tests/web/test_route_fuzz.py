@@ -59,6 +59,9 @@ NOT_OBJECT_REQUESTS = {
     "compliance.download": ("a.manager", {"kind": "=detail.csv"}),
     "imports.template": ("a.manager", {"kind": "=users"}),
     "imports.upload": ("a.manager", {"kind": "=users"}),
+    "sso_admin.provider_edit": ("a.admin", {"provider_id": "=1"}),
+    "sso_admin.link": ("a.admin", {"provider_id": "=1"}),
+    "sso_admin.unlink": ("a.admin", {"link_id": "=1"}),
 }
 
 # The query-string parameters each view reads, and who asks.
@@ -71,6 +74,7 @@ QUERIES = {
     "admin.audit_log": ("a.admin", ("q", "action", "from", "to", "page")),
     "admin.audit_download": ("a.admin", ("q", "action", "from", "to", "page")),
     "quiz.overview": ("b.learner", ("page",)),
+    "sso.callback": ("anonymous", ("state", "error")),
     "author.quiz_analysis": ("b.trainer", ("basis",)),
     "author.history": ("b.trainer", ("old", "new")),
     "author.diff": ("b.trainer", ("old", "new")),

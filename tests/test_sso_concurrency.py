@@ -1,0 +1,154 @@
+"""A sign-in with the organisation's account is used once, however many requests bring it
+back at the same moment: eight sessions complete the same sign-in, or create the account
+from the same first sign-in, and exactly one succeeds. SQLite in a temporary file, and
+PostgreSQL (a sibling of the configured test database) when DATABASE_URL names one.
+
+As in tests/test_mfa_concurrency.py, each thread commits for real; on PostgreSQL every
+thread has read the sign-in before any of them writes, the worst case for a check-then-write.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from jesip_learn.db import Database, begin_writing, is_sqlite
+from jesip_learn.models import AuditEvent, User
+from jesip_learn.sso import protocol
+from jesip_learn.sso import providers as sso_providers
+from jesip_learn.sso import sign_in as sso
+from jesip_learn.sso.models import SsoIdentity, SsoProvider
+from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
+from tests.support.factories import make_organisation, make_user
+
+ATTEMPTS = 8
+ISSUER = "https://idp.example-fire.org"
+SETTINGS = sso.SsoSettings(secret_key="race secret key")
+METADATA = protocol.Metadata(issuer=ISSUER, authorization_endpoint=f"{ISSUER}/authorize",
+                             token_endpoint=f"{ISSUER}/token", jwks_uri=f"{ISSUER}/jwks",
+                             end_session_endpoint="", signing_algorithms=("RS256",),
+                             token_auth_methods=("client_secret_basic",))
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sso-race') / 'race.db'}"
+    else:
+        configured = configured_url()
+        if not configured or not configured.startswith("postgresql"):
+            pytest.skip("DATABASE_URL names no PostgreSQL database")
+        url = sibling_database(configured, "sso_race")
+    migrate(url)
+    database = Database(url)
+    yield database
+    database.engine.dispose()
+    if request.param == "postgresql":
+        drop_sibling_database(url)
+
+
+def provider_with_organisation(database: Database) -> tuple[int, str]:
+    """An organisation's own provider; (its id, the organisation's email domain)."""
+    number = next(_numbers)
+    domain = f"race{number}.example-fire.org"
+    with database.write_session() as session:
+        organisation = make_organisation(session, service="fire", domains=[domain])
+        admin = make_user(session, organisation=organisation, permissions={"admin"})
+        provider = sso_providers.save_provider(
+            session, admin, sso_providers.ProviderDetails(
+                name=f"Race provider {number}", kind="oidc", issuer_url=ISSUER,
+                client_id="jesip-learn"), secret_key=SETTINGS.secret_key)
+        sso_providers.link_organisation(session, admin, provider, organisation, "")
+        return provider.id, domain
+
+
+def started_sign_in(database: Database, provider_id: int, email: str) -> str:
+    with database.write_session() as session:
+        config = sso.provider_config(session.get(SsoProvider, provider_id), SETTINGS)
+        _url, state = sso.start(session, config, METADATA, login_hint=email, next_url="",
+                                redirect_uri="https://learn.example/callback")
+        return state
+
+
+def race(database: Database, prepare: Callable, attempt: Callable) -> list:
+    """`prepare(session)` then `attempt(session, prepared)` in ATTEMPTS threads at once, each
+    in its own transaction, committed when it returns; what each returned or raised."""
+    barrier = threading.Barrier(ATTEMPTS, timeout=30)
+    sqlite = is_sqlite(database.engine)
+
+    def one_session(_index):
+        session = database.session()
+        try:
+            if sqlite:
+                barrier.wait()
+            begin_writing(session)
+            prepared = prepare(session)
+            if not sqlite:
+                barrier.wait()
+            outcome = attempt(session, prepared)
+            session.commit()
+            return outcome
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            session.rollback()
+            return error
+        finally:
+            session.close()
+
+    with ThreadPoolExecutor(ATTEMPTS) as pool:
+        return list(pool.map(one_session, range(ATTEMPTS)))
+
+
+def reasons(outcomes: list) -> list[str]:
+    unexpected = [o for o in outcomes if isinstance(o, Exception)
+                  and not isinstance(o, sso.SignInProblem)]
+    assert not unexpected, unexpected
+    return sorted(o.reason if isinstance(o, sso.SignInProblem) else o.kind for o in outcomes)
+
+
+def count(database: Database, query) -> int:
+    with database.session() as session:
+        return session.scalar(query)
+
+
+def test_a_providers_answer_signs_in_once(database):
+    provider_id, domain = provider_with_organisation(database)
+    with database.write_session() as session:
+        user = make_user(session, organisation=session.get(SsoProvider, provider_id)
+                         .links[0].organisation, email=f"ray@{domain}")
+        session.add(SsoIdentity(user_id=user.id, provider_id=provider_id, issuer=ISSUER,
+                                subject="ray-subject"))
+        session.flush()
+        user_id = user.id
+    state = started_sign_in(database, provider_id, f"ray@{domain}")
+    answer = sso.Answer(claims={"iss": ISSUER, "sub": "ray-subject", "name": "Ray",
+                                "email": f"ray@{domain}", "email_verified": True})
+    outcomes = race(database, lambda session: sso.returning_flow(session, state, SETTINGS),
+                    lambda session, returning: sso.complete(session, returning, answer,
+                                                            settings=SETTINGS))
+    assert reasons(outcomes) == ["signed-in"] + ["state-used-or-expired"] * (ATTEMPTS - 1)
+    assert count(database, select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.subject_user_id == user_id, AuditEvent.action == "sign_in.succeeded")) == 1
+
+
+def test_a_first_sign_in_creates_one_account(database):
+    provider_id, domain = provider_with_organisation(database)
+    email = f"new.starter@{domain}"
+    state = started_sign_in(database, provider_id, email)
+    answer = sso.Answer(claims={"iss": ISSUER, "sub": "new-starter", "name": "New Starter",
+                                "email": email, "email_verified": True})
+    with database.write_session() as session:
+        returning = sso.returning_flow(session, state, SETTINGS)
+        assert sso.complete(session, returning, answer, settings=SETTINGS).kind == "new-account"
+    outcomes = race(database, lambda session: sso.waiting_identity(session, state),
+                    lambda session, waiting: sso.create_account(session, waiting, "staff"))
+    assert reasons(outcomes) == ["identity-finished"] * (ATTEMPTS - 1) + ["signed-in"]
+    assert count(database, select(func.count()).select_from(User)
+                 .where(User.email == email)) == 1
+    assert count(database, select(func.count()).select_from(SsoIdentity)
+                 .where(SsoIdentity.subject == "new-starter")) == 1

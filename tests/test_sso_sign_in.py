@@ -1,0 +1,605 @@
+"""Signing in with the organisation's own account, end to end against a real OpenID provider
+(oidc-provider on Node, tests/oidc/provider.mjs) in Entra ID's multi-tenant shape: the site
+through the Flask test client, the person at the provider through its own login page.
+
+Tenant A belongs to Northshire Police; tenant B belongs to no organisation here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import urllib.parse
+
+import pytest
+from sqlalchemy import func, select
+
+from jesip_learn.factory import create_app
+from jesip_learn.models import AuditEvent, User
+from jesip_learn.sso import protocol
+from jesip_learn.sso import providers as sso_providers
+from jesip_learn.sso.models import SsoFlow, SsoIdentity
+from jesip_learn.sso.sign_in import SsoSettings, expected_issuer, provider_config
+from tests.support.factories import PASSWORD
+from tests.support.openid_provider import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    OTHER_CLIENT_ID,
+    OTHER_CLIENT_SECRET,
+    Account,
+    OpenIdProvider,
+    ProviderBrowser,
+    ProviderUnavailable,
+    new_tenant_id,
+)
+from tests.support.pages import read_page
+from tests.support.web import TWO_STEP_PATH, app_settings, two_step_code
+
+SITE = "http://jesip.test"
+CALLBACK = f"{SITE}/sign-in/organisation/callback"
+TENANT_A, TENANT_B = new_tenant_id(), new_tenant_id()
+A_DOMAIN, B_DOMAIN = "northshire.police.uk", "southshire-fire.example"
+
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory):
+    provider = OpenIdProvider(tmp_path_factory.mktemp("openid-provider"),
+                              tenants={TENANT_A: [A_DOMAIN], TENANT_B: [B_DOMAIN]},
+                              redirect_uris=[CALLBACK],
+                              post_logout_redirect_uris=[f"{SITE}/sign-in"])
+    try:
+        provider.start()
+    except ProviderUnavailable as error:
+        pytest.fail(f"The single sign-on tests need the test OpenID provider: {error}")
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_provider_documents(idp):
+    """Each test fetches discovery documents and keys afresh, with the provider's clock right."""
+    protocol.forget_kept_documents()
+    yield
+    idp.set_clock(0)
+
+
+@pytest.fixture
+def app(transactional_db, tmp_path, idp):
+    return create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path,
+                                   SSO_ENTRA_AUTHORITY=idp.authority))
+
+
+@pytest.fixture
+def admin(make, organisation):
+    return make.user(organisation=organisation, permissions={"admin"}, name="Ada Admin")
+
+
+@pytest.fixture
+def entra(session, admin, organisation):
+    """The site's Entra ID app registration, with Northshire Police linked to tenant A."""
+    provider = sso_providers.save_provider(
+        session, admin, sso_providers.ProviderDetails(
+            name="Microsoft 365", kind="entra", client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET), secret_key="test secret key")
+    sso_providers.link_organisation(session, admin, provider, organisation, TENANT_A)
+    session.commit()
+    return provider
+
+
+def person(idp, login=f"ava.moss@{A_DOMAIN}", *, tenant=TENANT_A, name="Ava Moss", **kwargs):
+    account = Account(login=login, tenant=tenant, name=name, **kwargs)
+    idp.add(account)
+    return account
+
+
+def start(browser, email: str) -> str:
+    """The sign-in page's button, the email page: where the site sends the person."""
+    page = browser.get("/sign-in")
+    assert page.status == 200
+    assert page.soup.find("a", string=re.compile("Sign in with your organisation"))
+    response = browser.submit("/sign-in/organisation", {"email": email},
+                              follow_redirects=False)
+    assert response.status_code == 302, read_page(response).text
+    return response.headers["Location"]
+
+
+def back_from_provider(browser, account: Account, *, authorization_url: str | None = None):
+    """Sign in at the provider as `account`; the site's answer to its redirect back."""
+    url = authorization_url or start(browser, account.login)
+    callback = ProviderBrowser().sign_in(url, account.login, back_to=SITE)
+    return browser.client.get(callback.removeprefix(SITE))
+
+
+def follow(browser, response):
+    assert response.status_code == 302, read_page(response).text
+    return read_page(browser.client.get(response.headers["Location"], follow_redirects=True))
+
+
+def events(session, action: str) -> list[AuditEvent]:
+    session.expire_all()
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                                .order_by(AuditEvent.id)))
+
+
+def create_account(browser, role="tactical"):
+    page = browser.get("/sign-in/organisation/new-account")
+    assert page.status == 200 and page.h1 == "Welcome to JESIP Learn"
+    return browser.submit("/sign-in/organisation/new-account", {"command_role": role})
+
+
+# --- a first sign-in and the ones after -----------------------------------------------------
+
+
+def test_a_person_of_a_linked_tenant_gets_an_account_in_their_organisation(
+        browser, idp, entra, organisation, session):
+    account = person(idp)
+    authorization_url = start(browser, account.login)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(authorization_url).query)
+    assert authorization_url.startswith(f"{idp.authority}/organizations/oauth2/v2.0/authorize")
+    assert query["code_challenge_method"] == ["S256"] and len(query["state"][0]) >= 32
+    assert query["nonce"] and query["login_hint"] == [account.login]
+    assert query["redirect_uri"] == [CALLBACK] and query["client_id"] == [CLIENT_ID]
+
+    # The email form leads on to the provider: its page lets forms go there, and only there.
+    policy = browser.client.get("/sign-in/organisation").headers["Content-Security-Policy"]
+    assert policy.endswith(f"form-action 'self' {idp.authority}")
+
+    page = follow(browser, back_from_provider(browser, account,
+                                              authorization_url=authorization_url))
+    assert page.h1 == "Welcome to JESIP Learn"
+    assert "Ava Moss" in page.text and account.login in page.text
+    assert organisation.name in page.text
+    page = browser.submit("/sign-in/organisation/new-account", {"command_role": ""})
+    assert page.status == 200 and page.errors == ["Select your command role"]
+    page = browser.submit("/sign-in/organisation/new-account", {"command_role": "tactical"})
+    assert page.status == 200 and page.h1 == "My training"
+
+    user = session.scalar(select(User).where(User.email == account.login))
+    assert (user.name, user.organisation_id, user.command_role) == (
+        "Ava Moss", organisation.id, "tactical")
+    assert user.can_sign_in and user.password_hash == ""
+    identity = session.scalar(select(SsoIdentity).where(SsoIdentity.user_id == user.id))
+    assert (identity.issuer, identity.subject) == (idp.issuer(TENANT_A), account.oid)
+    assert [e.details["method"] for e in events(session, "account.registered")] == [
+        "single sign-on"]
+    assert events(session, "sign_in.succeeded")[-1].subject_user_id == user.id
+
+    browser.sign_out()
+    page = follow(browser, back_from_provider(browser, account))  # the role is not asked again
+    assert page.h1 == "My training"
+    assert session.scalar(select(func.count()).select_from(User)
+                          .where(User.email == account.login)) == 1
+
+
+def test_the_new_account_page_sent_twice_makes_one_account(browser, idp, entra, session):
+    account = person(idp)
+    follow(browser, back_from_provider(browser, account))
+    token = browser.get("/sign-in/organisation/new-account").csrf_token()
+    cookie = browser.client.get_cookie("jesip_session", domain="jesip.test")
+    form = {"csrf_token": token, "command_role": "staff"}
+    first = browser.client.post("/sign-in/organisation/new-account", data=form)
+    assert first.status_code == 302
+    browser.client.set_cookie("jesip_session", cookie.value, domain=cookie.domain)
+    page = read_page(browser.client.post("/sign-in/organisation/new-account", data=form))
+    assert page.status == 409 and page.h1 == "You have already finished signing in"
+    assert page.soup.find("a", string="Go to My training")
+    assert session.scalar(select(func.count()).select_from(User)
+                          .where(User.email == account.login)) == 1
+
+
+def test_the_subject_finds_the_account_even_when_the_email_changes(browser, idp, entra, session):
+    account = person(idp)
+    follow(browser, back_from_provider(browser, account))
+    create_account(browser)
+    browser.sign_out()
+    renamed = person(idp, login=f"ava.moss-smith@{A_DOMAIN}", oid=account.oid,
+                     name="Ava Moss-Smith")
+    page = follow(browser, back_from_provider(browser, renamed))
+    assert page.h1 == "My training"
+    assert session.scalar(select(func.count()).select_from(User).where(
+        User.email.like("ava.moss%"))) == 1
+
+
+def test_a_tenant_that_no_organisation_lists_is_refused(browser, idp, entra, session):
+    stranger = person(idp, f"sam.hill@{B_DOMAIN}", tenant=TENANT_B, name="Sam Hill")
+    response = back_from_provider(browser, stranger)
+    page = read_page(response)
+    assert page.status == 403
+    assert page.h1 == "You could not be signed in"
+    assert "not one that JESIP Learn accepts" in page.text
+    assert session.scalar(select(User).where(User.email == stranger.login)) is None
+    refused = events(session, "sign_in.sso_refused")
+    assert [(e.details["reason"], e.details["tenant_id"]) for e in refused] == [
+        ("tenant-not-listed", TENANT_B)]
+    assert browser.client.get("/learn").status_code == 302  # not signed in
+
+
+def test_an_unlisted_tenant_is_refused_even_when_the_email_domain_is_a_linked_organisations(
+        browser, idp, entra, session):
+    """The tenant decides, never the email: tenant B's account claiming an A address."""
+    impostor = person(idp, f"eve@{A_DOMAIN}", tenant=TENANT_B, name="Eve")
+    page = read_page(back_from_provider(browser, impostor))  # the provider finds it in B
+    assert page.status == 403
+    assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == [
+        "tenant-not-listed"]
+
+
+# --- tokens that cannot be trusted ---------------------------------------------------------------
+
+
+def _pkce_pair() -> tuple[str, str]:
+    verifier = protocol.new_secret(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+def test_a_token_for_another_client_is_refused(idp, entra, session):
+    """A real ID token, issued by tenant A to another application, is not accepted as this
+    site's: the audience is checked. The same token passes as the other application's, so
+    the audience is all that is refused."""
+    account = person(idp)
+    verifier, challenge = _pkce_pair()
+    url = (f"{idp.issuer(TENANT_A)}/auth?" + urllib.parse.urlencode({
+        "client_id": OTHER_CLIENT_ID, "response_type": "code", "scope": "openid email profile",
+        "redirect_uri": CALLBACK, "state": "s" * 43, "nonce": "n" * 43,
+        "code_challenge": challenge, "code_challenge_method": "S256"}))
+    browser = ProviderBrowser()
+    callback = browser.sign_in(url, account.login, back_to=SITE)
+    tokens = browser.exchange(idp, TENANT_A, callback, client_id=OTHER_CLIENT_ID,
+                              client_secret=OTHER_CLIENT_SECRET, redirect_uri=CALLBACK,
+                              code_verifier=verifier)
+    settings = SsoSettings(secret_key="test secret key", entra_authority=idp.authority)
+    config = provider_config(entra, settings)
+    metadata = protocol.provider_metadata(config.discovery_url, timeout=10,
+                                          expected_issuer=None)
+
+    def check(client_id):
+        return protocol.verify_id_token(
+            tokens["id_token"], metadata=metadata, client_id=client_id,
+            expected_issuer=expected_issuer(config, settings), nonce="n" * 43)
+
+    with pytest.raises(protocol.AnswerRefused) as refused:
+        check(CLIENT_ID)
+    assert refused.value.reason == "audience"
+    assert check(OTHER_CLIENT_ID)["oid"] == account.oid
+
+
+def test_an_expired_token_is_refused(browser, idp, entra, session):
+    """The provider's clock is two hours slow: its tokens have expired when they arrive."""
+    account = person(idp)
+    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
+                                         back_to=SITE)
+    idp.set_clock(-2 * 3600)
+    page = read_page(browser.client.get(callback.removeprefix(SITE)))
+    assert page.status == 403 and "had already run out" in page.text
+    assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == ["expired"]
+    assert session.scalar(select(User).where(User.email == account.login)) is None
+
+
+def test_a_token_dated_beyond_the_allowed_clock_difference_is_refused(browser, idp, entra,
+                                                                       session):
+    account = person(idp)
+    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
+                                         back_to=SITE)
+    idp.set_clock(10 * 60)  # ten minutes fast: more than the 60 seconds allowed
+    page = read_page(browser.client.get(callback.removeprefix(SITE)))
+    assert page.status == 403 and "dated in the future" in page.text
+    assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == [
+        "issued-in-future"]
+
+
+def test_a_clock_difference_within_the_allowed_one_is_accepted(browser, idp, entra):
+    account = person(idp)
+    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
+                                         back_to=SITE)
+    idp.set_clock(30)
+    response = browser.client.get(callback.removeprefix(SITE))
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/sign-in/organisation/new-account")
+
+
+def test_a_replayed_state_is_refused(browser, idp, entra, session):
+    account = person(idp)
+    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
+                                         back_to=SITE)
+    cookie = browser.client.get_cookie("jesip_session", domain="jesip.test")
+    first = browser.client.get(callback.removeprefix(SITE))
+    assert first.status_code == 302
+    # The same answer again, from the browser as it was before: the sign-in it belongs to
+    # has been used.
+    browser.client.set_cookie("jesip_session", cookie.value, domain=cookie.domain)
+    page = read_page(browser.client.get(callback.removeprefix(SITE)))
+    assert page.status == 400 and page.h1 == "Start signing in again"
+    assert "already been used" in page.text
+    # And in this browser as it is now, whose sign-in has moved on.
+    browser.client.set_cookie("jesip_session", cookie.value, domain=cookie.domain)
+    flows = session.scalars(select(SsoFlow)).all()
+    assert len(flows) == 1 and flows[0].returned_at is not None
+
+
+def test_an_answer_to_a_sign_in_begun_in_another_browser_is_refused(app, browser, idp, entra):
+    account = person(idp)
+    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
+                                         back_to=SITE)
+    other_browser = app.test_client()
+    page = read_page(other_browser.get(callback.removeprefix(SITE)))
+    assert page.status == 400 and "not started in this browser" in page.text
+
+
+def test_a_token_with_another_sign_ins_nonce_is_refused(browser, idp, entra, session):
+    account = person(idp)
+    url = start(browser, account.login)
+    url = re.sub(r"nonce=[^&]+", "nonce=" + "x" * 43, url)  # the token answers another nonce
+    page = read_page(back_from_provider(browser, account, authorization_url=url))
+    assert page.status == 403 and "belongs to another sign-in" in page.text
+    assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == ["nonce"]
+
+
+def test_a_changed_signing_key_is_fetched_and_trusted(browser, idp, entra, session):
+    account = person(idp)
+    follow(browser, back_from_provider(browser, account))
+    create_account(browser)
+    browser.sign_out()
+    kept = protocol._key_sets.get(f"{idp.authority}/organizations/discovery/v2.0/keys")
+    assert kept is not None
+    new_kid = idp.rotate_keys()
+    assert new_kid not in {key.kid for key in kept}
+    page = follow(browser, back_from_provider(browser, account))
+    assert page.h1 == "My training"
+    refreshed = protocol._key_sets.get(f"{idp.authority}/organizations/discovery/v2.0/keys")
+    assert new_kid in {key.kid for key in refreshed}
+
+
+def test_a_person_who_cancels_at_the_provider_is_told_so(browser, idp, entra, session):
+    url = start(browser, "someone@" + A_DOMAIN)
+    sent_state = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["state"][0]
+    page = read_page(browser.client.get(
+        f"/sign-in/organisation/callback?error=access_denied&state={sent_state}"))
+    assert page.status == 400 and "did not finish signing in" in page.text
+    assert [e.details["provider_error"] for e in events(session, "sign_in.sso_refused")] == [
+        "access_denied"]
+
+
+# --- two-step verification --------------------------------------------------------------------
+
+
+@pytest.fixture
+def link_identity(session, entra, idp):
+    """An account already linked to its identity at tenant A."""
+    def link(user, account):
+        session.add(SsoIdentity(user_id=user.id, provider_id=entra.id,
+                                issuer=idp.issuer(TENANT_A), subject=account.oid))
+        session.commit()
+    return link
+
+
+@pytest.fixture
+def manager(make, organisation):
+    return make.user(organisation=organisation, permissions={"manager"},
+                     email=f"mo.manager@{A_DOMAIN}", name="Mo Manager")
+
+
+def test_a_manager_whose_provider_reports_mfa_is_not_asked_for_the_sites_code(
+        browser, idp, manager, link_identity, session):
+    account = person(idp, manager.email, name=manager.name, amr=["pwd", "mfa"])
+    link_identity(manager, account)
+    page = follow(browser, back_from_provider(browser, account))
+    assert page.h1 == "My training"
+    assert browser.get("/manage/approvals").status == 200
+    assert events(session, "sign_in.succeeded")[-1].details["provider_mfa"] is True
+
+
+def test_a_manager_without_the_sites_two_step_need_not_set_it_up_after_the_providers(
+        browser, idp, make, organisation, link_identity):
+    manager = make.user(organisation=organisation, permissions={"manager"}, two_step=False,
+                        email=f"mia.manager@{A_DOMAIN}", name="Mia Manager")
+    account = person(idp, manager.email, name=manager.name, amr=["pwd", "mfa"])
+    link_identity(manager, account)
+    page = follow(browser, back_from_provider(browser, account))
+    assert page.h1 == "My training"
+    assert browser.get("/manage/approvals").status == 200
+
+
+def test_a_manager_without_mfa_at_the_provider_is_asked_for_the_sites_code(
+        browser, idp, manager, link_identity, session):
+    account = person(idp, manager.email, name=manager.name, amr=["pwd"])
+    link_identity(manager, account)
+    response = back_from_provider(browser, account)
+    assert response.status_code == 302 and response.headers["Location"].endswith(TWO_STEP_PATH)
+    assert browser.get("/manage/approvals").status != 200  # not signed in yet
+    assert [e.action for e in events(session, "sign_in.provider_accepted")]
+    code = two_step_code(browser.client.application.extensions["database"], manager.email)
+    page = browser.submit(TWO_STEP_PATH, {"code": code})
+    assert page.h1 == "My training"
+    assert browser.get("/manage/approvals").status == 200
+    # The provider's sign-out is still offered after the site's own second step.
+    page = browser.sign_out()
+    assert page.h1 == "You have signed out of JESIP Learn"
+    assert page.soup.find("a", string=re.compile("Sign out of your organisation"))
+
+
+def test_a_manager_without_mfa_anywhere_must_set_up_the_sites_two_step(
+        browser, idp, make, organisation, link_identity):
+    manager = make.user(organisation=organisation, permissions={"manager"}, two_step=False,
+                        email=f"mia.manager@{A_DOMAIN}", name="Mia Manager")
+    account = person(idp, manager.email, name=manager.name, amr=["pwd"])
+    link_identity(manager, account)
+    page = follow(browser, back_from_provider(browser, account))
+    assert page.h1 == "Set up two-step verification"
+    response = browser.client.get("/manage/approvals")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/account/two-step/set-up")
+
+
+def test_a_provider_marked_as_enforcing_mfa_spares_managers_the_sites_code(
+        browser, idp, manager, link_identity, entra, session):
+    entra.enforces_mfa = True
+    session.commit()
+    account = person(idp, manager.email, name=manager.name, amr=["pwd"])
+    link_identity(manager, account)
+    page = follow(browser, back_from_provider(browser, account))
+    assert page.h1 == "My training"
+    assert browser.get("/manage/approvals").status == 200
+
+
+# --- existing accounts --------------------------------------------------------------------------
+
+
+def test_an_existing_password_account_is_linked_once_its_password_is_given(
+        browser, idp, entra, make, organisation, session):
+    user = make.user(organisation=organisation, email=f"lee.jones@{A_DOMAIN}", name="Lee Jones")
+    account = person(idp, user.email, name="Lee Jones")
+    page = follow(browser, back_from_provider(browser, account))
+    assert page.h1 == "Link your JESIP Learn account"
+    assert user.email in page.text
+    page = browser.submit("/sign-in/organisation/link-account", {"password": "not my password"})
+    assert page.status == 200
+    assert page.errors == ["The password is not right. Enter the password of your JESIP Learn "
+                           "account."]
+    assert [e.details["step"] for e in events(session, "sign_in.failed")] == [
+        "single sign-on link"]
+    assert session.scalar(select(SsoIdentity).where(SsoIdentity.user_id == user.id)) is None
+    page = browser.submit("/sign-in/organisation/link-account", {"password": PASSWORD})
+    assert page.h1 == "My training"
+    identity = session.scalar(select(SsoIdentity).where(SsoIdentity.user_id == user.id))
+    assert identity.subject == account.oid
+    assert [e.subject_user_id for e in events(session, "sso.account_linked")] == [user.id]
+    browser.sign_out()
+    page = follow(browser, back_from_provider(browser, account))
+    assert page.h1 == "My training"  # linked: no password asked again
+
+
+def test_an_account_of_another_organisation_with_the_same_email_is_not_linked(
+        browser, idp, entra, make, other_organisation, session):
+    make.user(organisation=other_organisation, email=f"kim.cole@{A_DOMAIN}", name="Kim Cole")
+    page = read_page(back_from_provider(browser, person(idp, f"kim.cole@{A_DOMAIN}",
+                                                        name="Kim Cole")))
+    assert page.status == 403 and "belongs to Southshire Fire and Rescue Service" in page.text
+    assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == [
+        "other-organisation"]
+
+
+def test_an_email_the_provider_does_not_vouch_for_makes_no_account(browser, idp, entra, session):
+    account = person(idp, f"kit@{A_DOMAIN}", email="kit@elsewhere.example", name="Kit",
+                     email_verified=False)
+    page = read_page(back_from_provider(browser, account))
+    assert page.status == 403 and "does not give an email address" in page.text
+    assert session.scalar(select(User).where(User.email == "kit@elsewhere.example")) is None
+
+
+@pytest.mark.parametrize("name", ["Ava\nMoss", "Ava\u202eMoss", "Ava\x1bMoss", ""])
+def test_a_name_with_control_characters_from_the_token_is_refused(browser, idp, entra,
+                                                                  session, name):
+    page = read_page(back_from_provider(browser, person(idp, name=name)))
+    assert page.status == 403 and "form JESIP Learn cannot use" in page.text
+    assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == ["name"]
+    assert session.scalar(select(func.count()).select_from(User)) == 1  # the administrator
+
+
+# --- organisations that require single sign-on ---------------------------------------------------
+
+
+def test_an_organisation_that_requires_single_sign_on_refuses_its_staffs_passwords(
+        browser, entra, admin, make, organisation, other_organisation, session):
+    learner = make.user(organisation=organisation, name="Pat Password")
+    elsewhere = make.user(organisation=other_organisation)
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    session.commit()
+    page = browser.sign_in(learner.email)
+    assert page.h1 == "Sign in to JESIP Learn"
+    assert page.errors == ["Northshire Police signs its staff in with their work account: use "
+                           "“Sign in with your organisation’s account” below."]
+    assert events(session, "sign_in.password_refused")[-1].subject_user_id == learner.id
+    assert browser.sign_in(elsewhere.email).h1 == "My training"  # other organisations: as before
+    browser.sign_out()
+    # Administrators keep their password, so that a broken connection locks no one out.
+    assert browser.sign_in(admin.email).h1 != "Sign in to JESIP Learn"
+
+
+# --- other providers, choosing, signing out ------------------------------------------------------
+
+
+def test_another_organisations_own_provider_is_found_by_its_issuer(
+        browser, idp, admin, make, session):
+    ambulance = make.organisation(name="Eastshire Ambulance Service", service="ambulance",
+                                  domains=["eastshire-ambulance.example"])
+    provider = sso_providers.save_provider(
+        session, admin, sso_providers.ProviderDetails(
+            name="Eastshire sign-in", kind="oidc", issuer_url=idp.generic_issuer,
+            client_id=CLIENT_ID, client_secret=CLIENT_SECRET), secret_key="test secret key")
+    sso_providers.link_organisation(session, admin, provider, ambulance, "")
+    session.commit()
+    account = person(idp, "rhys.ward@eastshire-ambulance.example", tenant="generic",
+                     name="Rhys Ward", email_verified=True)
+    url = start(browser, account.login)
+    assert url.startswith(f"{idp.generic_issuer}/auth?")
+    page = follow(browser, back_from_provider(browser, account, authorization_url=url))
+    assert page.h1 == "Welcome to JESIP Learn" and "Eastshire Ambulance Service" in page.text
+    assert create_account(browser, "operational").h1 == "My training"
+    identity = session.scalar(select(SsoIdentity).where(SsoIdentity.provider_id == provider.id))
+    assert (identity.issuer, identity.subject) == (idp.generic_issuer, account.login)
+
+
+def test_the_email_page_says_when_no_provider_signs_the_address_in(browser, entra, make, session):
+    make.organisation(name="Westshire Police", domains=["westshire.police.uk"])
+    page = browser.submit("/sign-in/organisation", {"email": "jo@westshire.police.uk"})
+    assert page.status == 200
+    assert page.errors == ["Westshire Police has not connected its own accounts to JESIP Learn "
+                           "yet. Sign in with your password."]
+    page = browser.submit("/sign-in/organisation", {"email": "not an address"})
+    assert page.errors == ["Enter an email address in the correct format, like "
+                           "name@example.org"]
+    entra.is_active = False
+    session.commit()
+    page = browser.submit("/sign-in/organisation", {"email": "jo@unknown.example"})
+    assert page.errors == ["No organisation signs in with accounts at unknown.example. Check "
+                           "the address, or sign in with your password."]
+    assert not browser.get("/sign-in").soup.find("a", string=re.compile("organisation’s account"))
+
+
+def test_two_providers_for_one_organisation_are_offered_as_a_choice(
+        browser, idp, entra, admin, organisation, session):
+    other = sso_providers.save_provider(
+        session, admin, sso_providers.ProviderDetails(
+            name="Northshire own sign-in", kind="oidc", issuer_url=idp.generic_issuer,
+            client_id=CLIENT_ID), secret_key="test secret key")
+    sso_providers.link_organisation(session, admin, other, organisation, "")
+    session.commit()
+    page = browser.submit("/sign-in/organisation", {"email": f"ann@{A_DOMAIN}"})
+    assert page.h1 == "Choose how to sign in"
+    buttons = [b.get_text(strip=True) for b in page.soup.select("button")]
+    assert "Continue with Microsoft 365" in buttons and "Continue with Northshire own sign-in" \
+        in buttons
+    response = browser.submit("/sign-in/organisation", {"email": f"ann@{A_DOMAIN}",
+                                                        "provider": str(other.id)},
+                              follow_redirects=False)
+    assert response.headers["Location"].startswith(f"{idp.generic_issuer}/auth?")
+
+
+def test_signing_out_offers_the_providers_own_sign_out(browser, idp, entra):
+    account = person(idp)
+    follow(browser, back_from_provider(browser, account))
+    create_account(browser)
+    page = browser.sign_out()
+    assert page.h1 == "You have signed out of JESIP Learn"
+    assert page.notifications == ["You have signed out."]
+    link = page.soup.find("a", string=re.compile("Sign out of your organisation"))
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(link["href"]).query)
+    assert link["href"].startswith(f"{idp.issuer(TENANT_A)}/session/end?")
+    assert query == {"client_id": [CLIENT_ID], "post_logout_redirect_uri": [f"{SITE}/sign-in"]}
+    assert browser.get("/learn").h1 != "My training"  # our own session has ended
+
+
+def test_signing_out_after_a_password_sign_in_is_as_before(browser, make, organisation):
+    learner = make.user(organisation=organisation)
+    browser.sign_in(learner.email)
+    page = browser.sign_out()
+    assert page.h1 == "Sign in to JESIP Learn"
+
+
+def test_a_provider_that_cannot_be_reached_gives_a_clear_page(browser, entra, session, app):
+    app.config["SSO_ENTRA_AUTHORITY"] = "http://127.0.0.1:9"  # nothing listens there
+    page = read_page(browser.submit("/sign-in/organisation", {"email": f"ann@{A_DOMAIN}"},
+                                    follow_redirects=False))
+    assert page.status == 503 and "did not answer properly" in page.text
