@@ -17,11 +17,13 @@ clean any other trainer-written Markdown or HTML with the same allow-list.
 Module map: model.py (dataclasses), parse.py (entry points), quiz.py and scenario.py
 (page builders), blocks.py (line-aware Markdown scanning), frontmatter.py (safe YAML),
 validate.py (the rules and the problem log), render.py (Markdown + nh3), files.py
-(what a course may hold), hashing.py, export.py.
+(what a course may hold), reading_cost.py (what Markdown would spend on a text),
+worker.py (parsing within a time limit), hashing.py, export.py.
 
 Python-Markdown is slow (quadratic) on some hostile inputs, such as a paragraph of
-thousands of `[`; pages are capped at 256 KB, but a web upload should still be parsed
-in a worker with a time limit.
+thousands of `[`: reading_cost.py refuses those before Markdown sees them, pages are
+capped at 256 KB, and `parse_within` (worker.py) parses in a worker process that is
+killed when its time is up. The web layer parses only that way, and before it writes.
 """
 
 from .export import write_course_folder
@@ -53,7 +55,8 @@ from .parse import (
     parse_course_folder,
     validate_course_folder,
 )
-from .render import render_markdown, sanitise_html
+from .render import FileUrls, render_markdown, sanitise_html
+from .worker import parse_within
 
 __all__ = [
     "ALLOWED_FILE_TYPES",
@@ -65,6 +68,7 @@ __all__ = [
     "SERVICES",
     "Choice",
     "Course",
+    "FileUrls",
     "Item",
     "MethaneLine",
     "MethaneModelAnswer",
@@ -82,6 +86,7 @@ __all__ = [
     "media_type",
     "parse_course_files",
     "parse_course_folder",
+    "parse_within",
     "render_markdown",
     "sanitise_html",
     "validate_course_folder",

@@ -37,7 +37,7 @@ from .hashing import content_hash
 from .model import Course, Item, Module, ParseResult, Problem
 from .page import Page, PieceRenderer, read_page, trim_blank_lines
 from .quiz import build_quiz
-from .render import ResolveFile
+from .render import FileUrls, ResolveFile
 from .scenario import build_scenario
 from .validate import (
     FileProblems,
@@ -74,7 +74,7 @@ def parse_course_folder(
     root = folder.name if display_root is None else display_root
     log = ProblemLog(root)
     sources = read_course_folder(folder, log)
-    return _parse(sources, log, resolve_file)
+    return parse_sources(sources, log, resolve_file)
 
 
 def parse_course_files(
@@ -82,6 +82,11 @@ def parse_course_files(
 ) -> ParseResult:
     """Parse a course given as `{path relative to the course folder: bytes}`."""
     log = ProblemLog(display_root)
+    return parse_sources(accepted_sources(files, log), log, resolve_file)
+
+
+def accepted_sources(files: Mapping[str, bytes], log: ProblemLog) -> dict[str, bytes]:
+    """The files under clean relative paths; clutter left out, unsafe paths reported."""
     sources: dict[str, bytes] = {}
     for raw_path, data in files.items():
         path = _accepted_path(str(raw_path), log)
@@ -91,7 +96,7 @@ def parse_course_files(
             log.add(path, 1, "the same file appears twice")
             continue
         sources[path] = bytes(data)
-    return _parse(sources, log, resolve_file)
+    return sources
 
 
 def validate_course_folder(
@@ -172,15 +177,29 @@ class _PageEntry:
     builder: Callable[[Page, str, int, PieceRenderer], Item] | None = None
 
 
-def _parse(
-    sources: dict[str, bytes], log: ProblemLog, resolve_file: ResolveFile | None
+def parse_sources(
+    sources: Mapping[str, bytes],
+    log: ProblemLog,
+    resolve_file: ResolveFile | None = None,
+    on_render: Callable[[str, int], None] | None = None,
 ) -> ParseResult:
+    """Parse sources already read (`accepted_sources`), adding problems to `log`.
+
+    `on_render(path, line)` is told where the parser is before each page and each piece
+    of Markdown (see worker.py). A FileUrls `resolve_file` is completed with the content
+    hash of the sources, so that links point at the files stored under it.
+    """
     sources = dict(sorted(sources.items()))
-    renderer = PieceRenderer(frozenset(sources), resolve_file)
+    course_hash = content_hash(sources)
+    if isinstance(resolve_file, FileUrls):
+        resolve_file = replace(resolve_file, content_hash=course_hash)
+    renderer = PieceRenderer(frozenset(sources), resolve_file, on_render)
     course_page: Page | None = None
     items: list[Item] = []
     entries = _classify(sources, log)
     for entry in entries:
+        if on_render is not None:
+            on_render(entry.path, 1)
         page = _read_sized_page(entry.path, sources[entry.path], log)
         if page is None:
             continue
@@ -190,7 +209,8 @@ def _parse(
             items.append(entry.builder(page, entry.slug, entry.number, renderer))
     items = _ordered(items)
     _check_course_files(sources, entries, items, log)
-    draft = _build_course(course_page, log.for_file(COURSE_PAGE), items, sources, renderer)
+    draft = _build_course(course_page, log.for_file(COURSE_PAGE), items, sources, renderer,
+                          course_hash)
     problems = log.problems()
     return ParseResult(
         course=None if problems else draft,
@@ -198,6 +218,7 @@ def _parse(
         sources=MappingProxyType(sources),
         content_hash=draft.content_hash,
         draft=draft,
+        file_urls=resolve_file if isinstance(resolve_file, FileUrls) else None,
     )
 
 
@@ -309,6 +330,7 @@ def _build_course(
     items: list[Item],
     sources: dict[str, bytes],
     renderer: PieceRenderer,
+    course_hash: str,
 ) -> Course:
     fm = page.front_matter if page else None
     body = trim_blank_lines(page.body) if page else []
@@ -332,5 +354,5 @@ def _build_course(
         overview_html=renderer.render(body, problems),
         items=tuple(items),
         files=tuple(path for path in sources if suffix_of(path) in ALLOWED_FILE_TYPES),
-        content_hash=content_hash(sources),
+        content_hash=course_hash,
     )
