@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from jesip_learn.audit import record_event
 from jesip_learn.content.archive import MAX_ENTRIES, MAX_TOTAL_BYTES
 from jesip_learn.content.files import COURSE_PAGE, MAX_PAGE_BYTES
+from jesip_learn.content.validate import control_character_problem
 from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.db import begin_writing_after_reading
 from jesip_learn.models import Course, CourseDraft, CourseItem, DraftFile, User
@@ -58,6 +59,9 @@ def create_course(session: Session, user: User, *, title: str, code: str,
     summary = " ".join(summary.split())
     if len(summary) > 300:
         raise AuthoringError("The summary must be 300 characters or fewer.", field="summary")
+    refused = control_character_problem("The summary", summary)
+    if refused:
+        raise AuthoringError(f"{refused}.", field="summary")
     if course_by_code(session, code) is not None:
         raise AuthoringError(f"There is already a course with the code {code}: choose "
                              "another.", field="code")

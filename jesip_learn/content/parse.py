@@ -337,7 +337,7 @@ def _build_course(
     return Course(
         code=read_one_line(fm, "code", problems, required=True) or "",
         title=read_text(fm, "title", problems, required=True) or "",
-        summary=read_text(fm, "summary", problems) or "",
+        summary=read_text(fm, "summary", problems, lines=True) or "",
         minutes=read_whole_number(
             fm, "minutes", problems, minimum=0, meaning="a whole number of minutes"
         ),
