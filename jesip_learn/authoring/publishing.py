@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from jesip_learn import courses
 from jesip_learn.audit import record_event
+from jesip_learn.content import Problem
 from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.db import begin_writing_after_reading
 from jesip_learn.models import Course, CourseDraft, CourseVersion, User
@@ -32,6 +33,8 @@ from .drafts import (
     working_sources,
 )
 from .errors import DraftConflict, NotFound, PublishRefused
+from .pages import is_page
+from .uploads import file_problem
 
 SOURCE_LABELS = {"folder": "Imported from the courses folder", "zip": "Imported from a zip",
                  "editor": "Published from the editor", "restore": "Restored"}
@@ -64,6 +67,7 @@ def publish_draft(session: Session, user: User, course: Course, *, needs_renewal
     sources = working_sources(session, course)
     result, problems = check_sources(course.code, sources,
                                      resolve_file=courses.VERSION_FILE_URLS, seconds=seconds)
+    problems += file_problems(sources)
     if problems:
         count = len(problems)
         raise PublishRefused(f"The draft has {count} problem{'s' if count != 1 else ''}: "
@@ -93,6 +97,18 @@ def publish_draft(session: Session, user: User, course: Course, *, needs_renewal
                             "needs_renewal": needs_renewal, "note": note[:500],
                             "changes": summary.as_counts()})
     return PublishOutcome(True, outcome.version_number, needs_renewal, summary)
+
+
+def file_problems(sources: dict[str, bytes]) -> tuple[Problem, ...]:
+    """Images and PDFs that today's checks refuse (uploads.py), such as one added before
+    those checks existed: a version never publishes them."""
+    found = []
+    for path, data in sorted(sources.items()):
+        if not is_page(path):
+            problem = file_problem(path, data)
+            if problem:
+                found.append(Problem(path, 1, problem.removeprefix(f"{path}: ")))
+    return tuple(found)
 
 
 def _revision(draft: CourseDraft | None) -> int:
@@ -141,6 +157,7 @@ def restore_version(session: Session, user: User, course: Course, number: int, *
     sources = courses.version_sources(_version(session, course, number))
     result, problems = check_sources(course.code, sources,
                                      resolve_file=courses.VERSION_FILE_URLS, seconds=seconds)
+    problems += file_problems(sources)
     if problems:
         raise PublishRefused(f"Version {number} can't be published again as it stands: it "
                              "has problems under today's rules.", problems)
