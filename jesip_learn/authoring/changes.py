@@ -110,13 +110,12 @@ def save_page(session: Session, user: User, course: Course, path: str, text: str
     if "\x00" in text:
         raise AuthoringError("The text holds a NUL character: remove it.", field="text")
     problems = None
-    if current is not None and text != current.text:
+    if current is not None:
         sources = checking_sources(entries)
         sources[path] = data
         result, problems = check_sources(course.code, sources, seconds=seconds)
         if result.timed_out:
-            raise AuthoringError(f"Nothing was saved: line {result.problems[0].line}: "
-                                 f"{result.problems[0].message}.", field="text")
+            raise AuthoringError(f"Nothing was saved: {result.problems[0]}.", field="text")
     begin_writing_after_reading(session)
     editing = Editing(session, user, course)
     row = editing.expect(path, base_sha256, submitted_text=submitted)
@@ -124,7 +123,7 @@ def save_page(session: Session, user: User, course: Course, path: str, text: str
         raise AuthoringError(f"{path} is not a page: replace it by uploading a file.")
     text = pages.conform_text(submitted, row.text)
     if text == row.text:
-        return editing.unchanged(path)
+        return editing.unchanged(path, problems=problems)
     before = row.text
     editing.write_text(row, text)
     return editing.finish("draft.page_saved", summary=f"{path} edited", path=path,
