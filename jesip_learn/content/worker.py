@@ -50,9 +50,8 @@ DEFAULT_SECONDS = 15.0
 REMEMBER_TIME_OUTS_SECONDS = 60.0
 REMEMBERED_TIME_OUTS = 32
 
-_context = multiprocessing.get_context("forkserver")
 _start_lock = threading.Lock()
-_preloaded = False
+_context = None  # the fork server's context, made on the first parse
 
 
 def parse_within(
@@ -108,9 +107,9 @@ def _run(sources: dict[str, bytes], log: ProblemLog, resolve_file: FileUrls | No
          seconds: float) -> dict | tuple[str, int]:
     """The worker's result (as ParseResult fields, without the files), or the (path, line)
     it had reached when the time ran out."""
-    _ensure_preloaded()
-    receiving, sending = _context.Pipe(duplex=False)
-    process = _context.Process(target=_work, args=(sending, sources, log, resolve_file, seconds),
+    context = _fork_server()
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_work, args=(sending, sources, log, resolve_file, seconds),
                                daemon=True, name="jesip-learn-parse")
     deadline = time.monotonic() + seconds
     where = (COURSE_PAGE, 1)
@@ -166,13 +165,16 @@ def _stop(process) -> None:
     process.join()
 
 
-def _ensure_preloaded() -> None:
-    """Have the fork server import the parser before it forks the first worker."""
-    global _preloaded
+def _fork_server():
+    """The fork server's context; it imports the parser before it forks the first worker
+    (and the main module, as it does by default, so that workers need not)."""
+    global _context
     with _start_lock:
-        if not _preloaded:
-            _context.set_forkserver_preload(["__main__", __name__])
-            _preloaded = True
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["__main__", __name__])
+            _context = context
+        return _context
 
 
 def _work(connection, sources: dict[str, bytes], log: ProblemLog,
