@@ -62,8 +62,9 @@ def publish_draft(session: Session, user: User, course: Course, *, needs_renewal
     not published.
     """
     editors.require_edit(session, user, course)
-    _refuse_outdated(course, find_draft(session, course), replace_newer)
-    revision = _revision(find_draft(session, course))
+    read = find_draft(session, course)
+    _refuse_outdated(course, read, replace_newer)
+    revision = read.revision if read is not None else 0  # a draft not yet started: 0
     sources = working_sources(session, course)
     result, problems = check_sources(course.code, sources,
                                      resolve_file=courses.VERSION_FILE_URLS, seconds=seconds)
@@ -109,10 +110,6 @@ def file_problems(sources: dict[str, bytes]) -> tuple[Problem, ...]:
             if problem:
                 found.append(Problem(path, 1, problem.removeprefix(f"{path}: ")))
     return tuple(found)
-
-
-def _revision(draft: CourseDraft | None) -> int:
-    return draft.revision if draft is not None else 0
 
 
 def _refuse_outdated(course: Course, draft: CourseDraft | None, replace_newer: bool) -> None:

@@ -63,6 +63,15 @@ def reads_before_writing(view: Callable) -> Callable:
     return view
 
 
+def stop_writing() -> None:
+    """After a refusal that wrote nothing, end the request's transaction, so that what the
+    view does next (a preview parses the course) reads without holding SQLite's write
+    lock. The edge still commits once at the end: an empty reading transaction."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
 def content_parse_seconds() -> float:
     """CONTENT_PARSE_SECONDS: how long a course's parse may take (content.worker)."""
     try:

@@ -27,7 +27,13 @@ from jesip_learn import authoring
 from jesip_learn.content import FileUrls
 from jesip_learn.content.scenario_map import scenario_map
 from jesip_learn.models import Course, Permission
-from jesip_learn.web.edge import content_parse_seconds, db, error_page, reads_before_writing
+from jesip_learn.web.edge import (
+    content_parse_seconds,
+    db,
+    error_page,
+    reads_before_writing,
+    stop_writing,
+)
 from jesip_learn.web.forms import choices, show_error
 
 blueprint = Blueprint("editor", __name__, url_prefix="/author")
@@ -362,6 +368,7 @@ def edit_page(code: str, path: str):
                                          base_sha256=form.base_sha256.data or "",
                                          seconds=content_parse_seconds())
         except authoring.DraftConflict as error:
+            stop_writing()  # the preview below parses: not under the write lock
             conflict = error
             if error.current_sha256 is None:
                 flash(error.message, "warning")
@@ -371,6 +378,7 @@ def edit_page(code: str, path: str):
         except authoring.NotFound:
             raise
         except authoring.AuthoringError as error:
+            stop_writing()
             show_error(form, "text", error.message)
         else:
             flash(_saved_message(change, path), "success")
@@ -428,9 +436,11 @@ def publish(code: str):
                     note=(form.note.data or "").strip(), replace_newer=form.replace_newer.data,
                     seconds=content_parse_seconds())
             except authoring.PublishRefused as refused:
+                stop_writing()
                 problems = refused.problems
                 form.form_errors.append(refused.message)
             except authoring.DraftConflict as error:
+                stop_writing()  # the page below checks the draft again: not under the lock
                 conflict = error
                 show_error(form, "replace_newer", error.message)
             else:
