@@ -16,8 +16,9 @@ each is counted here in one linear pass, in units of about half a microsecond of
   references to the same footnote one by one;
 - formatting: each piece of inline formatting, code or link rebuilds the text of its
   paragraph;
-- blocks: not quadratic, but each block passes every block parser's test, so a page of
-  tens of thousands of one-letter paragraphs takes seconds.
+- blocks: not quadratic, but each block passes every block parser's test (and the fenced
+  code parser searches the text again after each code block), so a page of tens of
+  thousands of one-letter paragraphs or code blocks takes seconds.
 
 `reading_cost(lines)` adds them up. The course parser refuses a text whose cost passes
 MAX_PIECE_COST (about a tenth of a second of Markdown) with a problem at the line where most
@@ -34,7 +35,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .blocks import THEMATIC_BREAK, Line, fenced_line_indexes
+from .blocks import THEMATIC_BREAK, Line, fenced_regions
 
 MAX_PIECE_COST = 250_000
 MAX_COURSE_COST = 5_000_000
@@ -136,13 +137,16 @@ def reading_cost(lines: Sequence[Line], *, limit: int | None = None) -> ReadingC
     With `limit`, counting stops as soon as the cost passes it, so that a hostile text is
     refused in about the time it takes to read it once.
     """
-    fenced = fenced_line_indexes(lines)
+    regions = fenced_regions(lines)
+    fenced = {index for first, last in regions for index in range(first, last + 1)}
     texts = ["" if index in fenced else line.text for index, line in enumerate(lines)]
     numbers = [line.number for line in lines]
     tally = _Tally()
     blocks = _blocks(texts)
-    if len(blocks) > 1:
-        tally.add("blocks", numbers[blocks[0][0]], BLOCK_WEIGHT * len(blocks), len(blocks))
+    count = len(blocks) + len(regions)  # fenced code blocks too: each is searched for
+    if count > 1:
+        first = min([start for start, _end in blocks] + [start for start, _end in regions])
+        tally.add("blocks", numbers[first], BLOCK_WEIGHT * count, count)
     for start, end in blocks:
         if limit is not None and tally.total > limit:
             return tally.result()

@@ -36,6 +36,7 @@ HOSTILE = {
                                          "refers to footnotes 2,001 times"),
     "10,000 less-than signs in prose": ("x<y and " * 10_000, "'<' here start no complete"),
     "20,000 one-word paragraphs": ("Word.\n\n" * 20_000, "20,000 paragraphs"),
+    "10,000 code blocks": ("```\nx\n```\n" * 10_000, "10,000 paragraphs, headings or other"),
 }
 
 
