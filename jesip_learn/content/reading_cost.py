@@ -62,8 +62,8 @@ LIST_START = re.compile(r" {0,3}(?:[*+-]|\d{1,9}\.) +\S")
 SPLIT_LINE = re.compile(r"#|!!!|=+ *$|-+ *$| {0,3}\[[^\]]*\]:")
 
 MESSAGES = {
-    "brackets": "{count} '[' here have no matching ']' or are nested many deep: close each "
-                "link's brackets, or write \\[ for a bracket meant as text",
+    "brackets": "{count} '[' here have no matching ']': close each link's brackets, or write "
+                "\\[ for a bracket meant as text",
     "links": "{count} links here have a '(' that no ')' closes: end each link's address "
              "with ')'",
     "tags": "{count} '<' here start no complete HTML tag: write &lt; for a '<' meant as "
@@ -73,6 +73,11 @@ MESSAGES = {
     "footnotes": "this text refers to footnotes {count} times: use fewer footnotes",
     "blocks": "this text has {count} paragraphs, headings or other blocks: split it into "
               "more pages",
+    # When everything is closed, but nested many deep:
+    "nested brackets": "'[' and ']' here are nested many deep: write \\[ and \\] for "
+                       "brackets meant as text",
+    "nested links": "links' addresses here hold '(' and ')' nested many deep: write \\( and "
+                    "\\) for brackets meant as text",
     "formatting": "this paragraph holds {count} pieces of formatting, code or links: split "
                   "it into shorter paragraphs",
 }
@@ -91,7 +96,10 @@ class ReadingCost:
         """Why the text is refused, for the trainer to act on."""
         if not self.family:
             return "this text would take too long to read"
-        detail = MESSAGES[self.family].format(count=f"{self.count:,}")
+        family = self.family
+        if family in ("brackets", "links") and not self.count:
+            family = f"nested {family}"
+        detail = MESSAGES[family].format(count=f"{self.count:,}")
         return f"this text would take too long to read: {detail}"
 
 

@@ -30,7 +30,7 @@ HOSTILE = {
     "10,000 unclosed link addresses": ("[a](" * 10_000, "10,000 links here have a '('"),
     "10,000 tag openers": ("<a " * 10_000, "10,000 '<' here start no complete HTML tag"),
     "10,000 CDATA openers": ("<![CDATA[" * 10_000, "have no matching ']'"),
-    "brackets nested 5,000 deep": ("[" * 5_000 + "]" * 5_000, "nested many deep"),
+    "brackets nested 5,000 deep": ("[" * 5_000 + "]" * 5_000, "'[' and ']' here are nested"),
     "5,000 headings without blank lines": ("# Heading\n" * 5_000, "5,000 headings, rules"),
     "2,000 references to one footnote": ("See[^1].\n\n" * 2_000 + "[^1]: A note.",
                                          "refers to footnotes 2,001 times"),
