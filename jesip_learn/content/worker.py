@@ -89,8 +89,8 @@ def parse_within(
     return ParseResult(sources=MappingProxyType(sources), **outcome)
 
 
-UNAVAILABLE = ("the course could not be checked just now, so nothing was saved or published: "
-               "try again in a minute")
+UNAVAILABLE = ("the course could not be checked just now (its checking process did not "
+               "start): try again in a minute")
 
 
 def _too_slow(seconds: float) -> str:
