@@ -82,6 +82,10 @@ def settings_from_environment(instance_path: Path) -> dict:
         # worker and host); in the database while it cannot be reached.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000")),
+        # A course uploaded or edited in the browser is parsed in a worker process given
+        # at most this many seconds (jesip_learn/content/worker.py); 0 parses in the web
+        # process with no limit.
+        "CONTENT_PARSE_SECONDS": os.environ.get("CONTENT_PARSE_SECONDS", "15"),
         # How many reverse proxies stand in front of the site; their X-Forwarded-For and
         # -Proto are trusted only then, so the audit log and throttle see the real address.
         "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),

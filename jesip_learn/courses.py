@@ -17,17 +17,20 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .audit import record_event
-from .content import ParseResult, Problem, parse_course_files, parse_course_folder
+from .content import FileUrls, ParseResult, Problem, parse_course_files, parse_course_folder
 from .content.serialise import item_from_data, item_to_data
 from .models import Course, CourseFile, CourseItem, CourseVersion, FileBlob, User, utcnow
 
 # Course files are addressed by the content hash of the version that ships them, so their
 # URLs never change meaning and can be cached for good.
 COURSE_FILE_URL = "/course-files/{content_hash}/{path}"
+# What to parse a course with for import: its HTML then points at the files as stored, so
+# the import stores the HTML the parse made and never renders the pages a second time.
+VERSION_FILE_URLS = FileUrls(COURSE_FILE_URL)
 
 
-def file_url_resolver(content_hash: str):
-    return lambda path: COURSE_FILE_URL.format(content_hash=content_hash, path=path)
+def file_url_resolver(content_hash: str) -> FileUrls:
+    return FileUrls(COURSE_FILE_URL, content_hash)
 
 
 class ImportRefused(Exception):
@@ -57,7 +60,10 @@ def course_folders(path: Path) -> list[Path]:
 
 
 def parse_folders(path: Path) -> list[tuple[str, ParseResult]]:
-    return [(folder.name, parse_course_folder(folder)) for folder in course_folders(path)]
+    """Each course folder parsed as import stores it (before any database work: a parse
+    never runs inside the transaction that imports it)."""
+    return [(folder.name, parse_course_folder(folder, resolve_file=VERSION_FILE_URLS))
+            for folder in course_folders(path)]
 
 
 def import_parsed(
@@ -97,9 +103,11 @@ def _import_one(session: Session, slug: str, result: ParseResult, *, actor, sour
     if latest is not None and latest.content_hash == result.content_hash:
         return ImportOutcome(course.code, latest.number, changed=False)
     course.slug = slug
-    # Parse again, now that the hash is known, so images point at their stored copies.
-    result = parse_course_files(result.sources, display_root=slug,
-                                resolve_file=file_url_resolver(result.content_hash))
+    if result.file_urls != file_url_resolver(result.content_hash):
+        # Parsed some other way (a preview's links): parse again so that images point at
+        # their stored copies. Parse with VERSION_FILE_URLS beforehand to avoid this.
+        result = parse_course_files(result.sources, display_root=slug,
+                                    resolve_file=file_url_resolver(result.content_hash))
     version = _new_version(session, course, result, number=(latest.number + 1) if latest else 1,
                            actor=actor, source=source, needs_renewal=needs_renewal, note=note)
     course.published_version = version

@@ -173,6 +173,42 @@ def begin_writing(session: Session) -> None:
     session.connection(execution_options={WRITE_OPTION: True})
 
 
+def begin_writing_after_reading(session: Session) -> None:
+    """Make the session a writer from here on, for work that reads (and parses a course)
+    before it writes, so that SQLite's write lock is not held while it parses.
+
+    On SQLite a transaction that has only read cannot safely start writing (it fails at
+    once when another writer got in first), so it is ended (it has written nothing) and a
+    writer begun: what was loaded reloads under the lock, and the caller checks again
+    anything it decided from it. A session already writing (begun as a writer, or holding
+    the lock since its first write), or on PostgreSQL (where a reader's transaction may
+    write, waiting for the rows it locks), carries on as it is.
+    """
+    if session.in_transaction():
+        connection = session.connection()
+        if (connection.get_execution_options().get(WRITE_OPTION)
+                or not is_sqlite(connection.engine) or session.info.get(WROTE)):
+            return
+        if session.new or session.dirty or session.deleted:
+            return  # about to write anyway: ending the transaction would lose the changes
+        session.rollback()
+    begin_writing(session)
+
+
+WROTE = "jesip_wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_writing(session: Session, _context) -> None:
+    session.info[WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_writing(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(WROTE, None)
+
+
 def is_database_busy(error: BaseException) -> bool:
     text = str(getattr(error, "orig", error)).lower()
     return any(sign in text for sign in BUSY_SIGNS)

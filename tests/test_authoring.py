@@ -15,7 +15,14 @@ from sqlalchemy import func, select
 
 from jesip_learn import authoring, courses
 from jesip_learn.authoring import diffs, pages, uploads
-from jesip_learn.content import ExerciseScript, Quiz, Scenario, content_hash, parse_course_folder
+from jesip_learn.content import (
+    ExerciseScript,
+    FileUrls,
+    Quiz,
+    Scenario,
+    content_hash,
+    parse_course_folder,
+)
 from jesip_learn.content.archive import read_course_zip
 from jesip_learn.db import Database
 from jesip_learn.models import (
@@ -506,7 +513,7 @@ def test_an_uploaded_image_gets_a_safe_name_and_a_link_to_use(session, own_cours
                                  base_sha256=page.sha256)
     assert change.problems == ()
     preview = authoring.preview_page(session, trainer, own_course, page.path,
-                                     resolve_file=lambda path: f"/draft-files/{path}")
+                                     resolve_file=FileUrls("/draft-files/{path}"))
     assert 'src="/draft-files/images/forward-command-post-1.png"' in preview.item.html
     event = events(session, "draft.file_uploaded")[-1]
     assert event.details["before"] is None

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from jesip_learn.cli import alembic_config
-from jesip_learn.db import Base, Database
+from jesip_learn.db import Base, Database, begin_writing, begin_writing_after_reading
 from jesip_learn.models import Organisation
 from tests.support import database as test_database
 
@@ -149,3 +149,30 @@ def test_manager_grants_that_named_nothing_are_given_their_holders_organisation(
     command.downgrade(config, "0012")
     command.upgrade(config, "head")
     database.engine.dispose()
+def _sqlite_database(tmp_path, name):
+    url = f"sqlite:///{tmp_path / name}"
+    test_database.migrate(url)
+    return Database(url, busy_timeout_ms=100)
+
+
+def test_a_reader_becomes_a_writer_only_when_asked(tmp_path):
+    database = _sqlite_database(tmp_path, "reader.db")
+    reader, other = database.session(), database.session()
+    try:
+        reader.scalar(select(Organisation.id))  # a reading transaction: no lock held
+        begin_writing(other)  # another writer gets the lock at once...
+        other.rollback()
+        begin_writing_after_reading(reader)  # ...until the reader asks to write
+        reader.add(Organisation(name="Readshire Police", service="police"))
+        reader.flush()
+        with pytest.raises(Exception, match="locked"):
+            begin_writing(other)
+            other.execute(text("SELECT 1"))
+        other.rollback()
+        begin_writing_after_reading(reader)  # a writer already: its change stays
+        reader.commit()
+        assert other.scalar(select(Organisation.name)) == "Readshire Police"
+    finally:
+        reader.close()
+        other.close()
+        database.engine.dispose()

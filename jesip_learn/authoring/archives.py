@@ -33,6 +33,8 @@ from jesip_learn.content.archive import ArchiveError, read_course_zip
 from jesip_learn.content.files import COURSE_PAGE
 from jesip_learn.content.hashing import content_hash
 from jesip_learn.content.parse import SLUG
+from jesip_learn.content.worker import DEFAULT_SECONDS
+from jesip_learn.db import begin_writing_after_reading
 from jesip_learn.models import Course, CourseDraft, User, utcnow
 
 from . import editors, pages
@@ -127,8 +129,10 @@ def _code_of(files: Mapping[str, bytes]) -> str:
 
 
 def import_zip_as_new_course(session: Session, user: User, data: bytes, *,
-                             filename: str = "") -> ZipImport:
-    """A new course, owned by `user`, whose draft holds the zip's files (unpublished)."""
+                             filename: str = "", seconds: float = DEFAULT_SECONDS) -> ZipImport:
+    """A new course, owned by `user`, whose draft holds the zip's files (unpublished).
+
+    The files are parsed once (`seconds` bounds it) before anything is written."""
     editors.require_create(user)
     folder, files = read_upload(data)
     code = _code_of(files)
@@ -136,6 +140,8 @@ def import_zip_as_new_course(session: Session, user: User, data: bytes, *,
         code = pages.checked_code(code)
     except ValueError as error:
         raise UploadRefused(f"The zip's course.md: {error}", field="archive") from None
+    problems, warnings = _checked(code, files, seconds)
+    begin_writing_after_reading(session)
     existing = course_by_code(session, code)
     if existing is not None:
         raise UploadRefused(f"There is already a course with the code {existing.code}: "
@@ -152,16 +158,17 @@ def import_zip_as_new_course(session: Session, user: User, data: bytes, *,
                         created_by_id=user.id, updated_by_id=user.id)
     session.add(draft)
     session.flush()
-    return _fill(Editing(session, user, course), {}, files, folder, action="course.created",
-                 summary=f"{code}: created from a zip")
+    return _fill(Editing(session, user, course), {}, files, folder, problems, warnings,
+                 action="course.created", summary=f"{code}: created from a zip")
 
 
 def import_zip_as_draft(session: Session, user: User, course: Course, data: bytes, *,
-                        expected_revision: int) -> ZipImport:
+                        expected_revision: int, seconds: float = DEFAULT_SECONDS) -> ZipImport:
     """Replace the course's draft with the zip's files (unpublished).
 
     `expected_revision` is the draft revision the trainer was shown (`DraftView.revision`):
-    if the draft changed since, nothing is replaced (DraftConflict).
+    if the draft changed since, nothing is replaced (DraftConflict). The files are parsed
+    once (`seconds` bounds it) before anything is locked or written.
     """
     editors.require_edit(session, user, course)
     folder, files = read_upload(data)
@@ -169,6 +176,8 @@ def import_zip_as_draft(session: Session, user: User, course: Course, data: byte
     if code != course.code:
         raise UploadRefused(f"This zip is the course {code}, not {course.code}: upload it as a "
                             "new course, or choose the zip of this course.", field="archive")
+    problems, warnings = _checked(course.code, files, seconds)
+    begin_writing_after_reading(session)
     editing = Editing(session, user, course)
     draft = editing.draft
     if draft.revision != expected_revision:
@@ -177,12 +186,23 @@ def import_zip_as_draft(session: Session, user: User, course: Course, data: byte
                             f"{when_text(draft.updated_at)}, after you looked at it: nothing "
                             "was replaced. Look at the draft again before uploading.",
                             changed_by=who, changed_at=draft.updated_at)
-    return _fill(editing, editing.sources(), files, folder, action="draft.zip_imported",
-                 summary="draft replaced from a zip")
+    return _fill(editing, editing.sources(), files, folder, problems, warnings,
+                 action="draft.zip_imported", summary="draft replaced from a zip")
+
+
+def _checked(code: str, files: dict[str, bytes],
+             seconds: float) -> tuple[tuple[Problem, ...], tuple[Problem, ...]]:
+    """The zip's problems (to fix before publishing) and item-writing warnings; a zip that
+    can't be read in time is refused whole."""
+    result, problems = check_sources(code, files, seconds=seconds)
+    if result.timed_out:
+        raise UploadRefused(f"{problems[0]}. Nothing was imported.", field="archive")
+    return problems, result.warnings
 
 
 def _fill(editing: Editing, before: dict[str, bytes], files: dict[str, bytes], folder: str,
-          *, action: str, summary: str) -> ZipImport:
+          problems: tuple[Problem, ...], warnings: tuple[Problem, ...], *, action: str,
+          summary: str) -> ZipImport:
     session, user, course = editing.session, editing.user, editing.course
     now = utcnow()
     entries = {}
@@ -193,11 +213,9 @@ def _fill(editing: Editing, before: dict[str, bytes], files: dict[str, bytes], f
                                     blob, now, user.id)
     replace_files(editing, entries)
     changes = summarise_changes(before, files)
-    editing.finish(action, summary=summary, path=None,
+    editing.finish(action, summary=summary, path=None, problems=problems,
                    details={"before": {"files": len(before), "content_hash":
                                        content_hash(before) if before else None},
                             "after": {"files": len(files), "content_hash": content_hash(files)},
                             "zip_folder": folder[:200], "changes": changes.as_counts()})
-    result, problems = check_sources(course, files)
-    return ZipImport(course, editing.draft.revision, changes, problems, folder,
-                     result.warnings)
+    return ZipImport(course, editing.draft.revision, changes, problems, folder, warnings)

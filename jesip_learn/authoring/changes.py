@@ -18,18 +18,24 @@ from sqlalchemy.orm import Session
 from jesip_learn.audit import record_event
 from jesip_learn.content.archive import MAX_ENTRIES, MAX_TOTAL_BYTES
 from jesip_learn.content.files import COURSE_PAGE, MAX_PAGE_BYTES
+from jesip_learn.content.validate import control_character_problem
+from jesip_learn.content.worker import DEFAULT_SECONDS
+from jesip_learn.db import begin_writing_after_reading
 from jesip_learn.models import Course, CourseDraft, CourseItem, DraftFile, User
 
 from . import editors, pages
 from .drafts import (
     DraftChange,
     Editing,
+    check_sources,
+    checking_sources,
     course_by_code,
     replace_files,
     sha256_of,
     text_audit,
     version_entries,
     version_number_of,
+    working_entries,
 )
 from .errors import AuthoringError, UploadRefused
 from .uploads import check_upload
@@ -53,6 +59,9 @@ def create_course(session: Session, user: User, *, title: str, code: str,
     summary = " ".join(summary.split())
     if len(summary) > 300:
         raise AuthoringError("The summary must be 300 characters or fewer.", field="summary")
+    refused = control_character_problem("The summary", summary)
+    if refused:
+        raise AuthoringError(f"{refused}.", field="summary")
     if course_by_code(session, code) is not None:
         raise AuthoringError(f"There is already a course with the code {code}: choose "
                              "another.", field="code")
@@ -78,14 +87,21 @@ def create_course(session: Session, user: User, *, title: str, code: str,
 
 
 def save_page(session: Session, user: User, course: Course, path: str, text: str, *,
-              base_sha256: str) -> DraftChange:
+              base_sha256: str, seconds: float = DEFAULT_SECONDS) -> DraftChange:
     """Save a page's whole text (front matter included), even when it has problems: they
-    come back in the result, at their lines, for the trainer to fix."""
-    editing = Editing(session, user, course)
-    row = editing.expect(path, base_sha256, submitted_text=text)
-    if row.text is None and not pages.is_page(path):
+    come back in the result, at their lines, for the trainer to fix.
+
+    The draft is checked with the new text before anything is locked or written (`seconds`
+    bounds the parse). A page that can't be read in that time is refused, not saved: every
+    later look at the draft would spend the time again.
+    """
+    editors.require_edit(session, user, course)
+    _draft, entries = working_entries(session, course)
+    current = entries.get(path)
+    if current is not None and current.text is None and not pages.is_page(path):
         raise AuthoringError(f"{path} is not a page: replace it by uploading a file.")
-    text = pages.conform_text(text, row.text)
+    submitted = text
+    text = pages.conform_text(text, current.text if current is not None else None)
     data = text.encode("utf-8")
     if len(data) > MAX_PAGE_BYTES:
         raise AuthoringError(f"The page is too long ({len(data) // 1024} KB): the limit is "
@@ -93,11 +109,25 @@ def save_page(session: Session, user: User, course: Course, path: str, text: str
                              field="text")
     if "\x00" in text:
         raise AuthoringError("The text holds a NUL character: remove it.", field="text")
+    problems = None
+    if current is not None:
+        sources = checking_sources(entries)
+        sources[path] = data
+        result, problems = check_sources(course.code, sources, seconds=seconds)
+        if result.timed_out:
+            raise AuthoringError(f"Nothing was saved: {result.problems[0]}.", field="text")
+    begin_writing_after_reading(session)
+    editing = Editing(session, user, course)
+    row = editing.expect(path, base_sha256, submitted_text=submitted)
+    if row.text is None and not pages.is_page(path):
+        raise AuthoringError(f"{path} is not a page: replace it by uploading a file.")
+    text = pages.conform_text(submitted, row.text)
     if text == row.text:
-        return editing.unchanged(path)
+        return editing.unchanged(path, problems=problems)
     before = row.text
     editing.write_text(row, text)
     return editing.finish("draft.page_saved", summary=f"{path} edited", path=path,
+                          problems=problems,
                           details={"path": path, **text_audit(before, text)})
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from jesip_learn.audit import record_event
 from jesip_learn.content import Course as ParsedCourse
-from jesip_learn.content import Item, ParseResult, Problem, parse_course_files
+from jesip_learn.content import FileUrls, Item, ParseResult, Problem
 from jesip_learn.content.files import COURSE_PAGE, is_download_only, media_type
+from jesip_learn.content.worker import DEFAULT_SECONDS, parse_within
 from jesip_learn.models import (
     Course,
     CourseDraft,
@@ -166,20 +167,44 @@ class PagePreview:
     warnings: tuple[Problem, ...] = ()  # this page's item-writing warnings
 
 
+class DraftProblems:
+    """The whole draft's problems after a change: those found when the change checked the
+    draft before writing it, or else found the first time they are asked for, by parsing
+    the draft as the change left it (most changes are never asked: the pages that follow
+    them check the draft again)."""
+
+    def __init__(self, code: str, *, found: tuple[Problem, ...] | None = None,
+                 sources: Mapping[str, bytes] | None = None,
+                 seconds: float = DEFAULT_SECONDS):
+        self._code, self._found, self._sources, self._seconds = code, found, sources, seconds
+
+    def get(self) -> tuple[Problem, ...]:
+        if self._found is None:
+            self._found = check_sources(self._code, self._sources or {},
+                                        seconds=self._seconds)[1]
+            self._sources = None
+        return self._found
+
+
 @dataclass(frozen=True, slots=True)
 class DraftChange:
     """What a change did. `sha256` is the file's new content hash: the base for the next
     edit. `problems` are the whole draft's after the change (a change is saved even when
-    it leaves problems: they are for the trainer to fix before publishing)."""
+    it leaves problems: they are for the trainer to fix before publishing); a saved page's
+    are those checked just before it was written."""
 
     changed: bool
     revision: int
     path: str | None  # the file acted on, at its path now (None once deleted)
     sha256: str | None
     warnings: tuple[str, ...] = ()
-    problems: tuple[Problem, ...] = ()
+    checked: DraftProblems | None = None
     renamed: tuple[tuple[str, str], ...] = ()  # (old path, new path) of every page renamed
     link: str = ""  # after an upload: the Markdown that uses the file
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return self.checked.get() if self.checked is not None else ()
 
     def problems_in(self, path: str) -> tuple[Problem, ...]:
         return tuple(problem for problem in self.problems if problem.file == path)
@@ -250,7 +275,10 @@ def _as_text(path: str, data: bytes) -> str | None:
     return text if "\x00" not in text else None
 
 
-def _working(session: Session, course: Course) -> tuple[CourseDraft | None, dict[str, WorkingFile]]:
+def working_entries(session: Session, course: Course
+                    ) -> tuple[CourseDraft | None, dict[str, WorkingFile]]:
+    """The draft (None until the first change) and the working copy's files by path: the
+    draft's, or else the published version's."""
     draft = find_draft(session, course)
     if draft is not None:
         return draft, _draft_entries(session, draft)
@@ -269,11 +297,11 @@ def entry_bytes(session: Session, entry: WorkingFile) -> bytes:
 def working_sources(session: Session, course: Course) -> dict[str, bytes]:
     """Every file of the working copy (the draft, or else the published version), byte for
     byte."""
-    _draft, entries = _working(session, course)
+    _draft, entries = working_entries(session, course)
     return {path: entry_bytes(session, entry) for path, entry in sorted(entries.items())}
 
 
-def _checking_sources(entries: Mapping[str, WorkingFile]) -> dict[str, bytes]:
+def checking_sources(entries: Mapping[str, WorkingFile]) -> dict[str, bytes]:
     """Sources for checking and previewing: pages in full, other files as empty stand-ins.
     The parser needs only their names (sizes were checked when they were added), and this
     spares reading every image to check one page."""
@@ -286,7 +314,7 @@ def _checking_sources(entries: Mapping[str, WorkingFile]) -> dict[str, bytes]:
 
 def draft_view(session: Session, user: User, course: Course) -> DraftView:
     editors.require_edit(session, user, course)
-    draft, entries = _working(session, course)
+    draft, entries = working_entries(session, course)
     published = course.published_version
     texts = {path: e.text for path, e in entries.items() if e.text is not None}
     items = tuple(
@@ -349,7 +377,7 @@ def _info(entry: WorkingFile) -> DraftFileInfo:
 
 def page_text(session: Session, user: User, course: Course, path: str) -> PageText:
     editors.require_edit(session, user, course)
-    _draft, entries = _working(session, course)
+    _draft, entries = working_entries(session, course)
     entry = entries.get(path)
     if entry is None or entry.text is None:
         raise NotFound(f"There is no page {path} in the draft of {course.code}.")
@@ -360,7 +388,7 @@ def page_text(session: Session, user: User, course: Course, path: str) -> PageTe
 def draft_file(session: Session, user: User, course: Course, path: str) -> DraftFileData:
     """An image or PDF of the draft, for the editor's preview to show."""
     editors.require_edit(session, user, course)
-    _draft, entries = _working(session, course)
+    _draft, entries = working_entries(session, course)
     entry = entries.get(path)
     kind = media_type(path)
     if entry is None or kind is None or entry.text is not None:
@@ -369,55 +397,62 @@ def draft_file(session: Session, user: User, course: Course, path: str) -> Draft
 
 
 def validate_draft(session: Session, user: User, course: Course, *, path: str | None = None,
-                   text: str | None = None) -> DraftValidation:
+                   text: str | None = None, seconds: float = DEFAULT_SECONDS
+                   ) -> DraftValidation:
     """Every problem of the draft; with `path` and `text`, as if that page held `text`
-    (to check an edit before saving it)."""
+    (to check an edit before saving it). `seconds` bounds the parse (content.worker)."""
     editors.require_edit(session, user, course)
-    _draft, entries = _working(session, course)
-    sources = _checking_sources(entries)
+    _draft, entries = working_entries(session, course)
+    sources = checking_sources(entries)
     if path is not None and text is not None:
         sources[path] = pages.conform_text(text, entries[path].text if path in entries
                                            else None).encode("utf-8")
-    result, problems = check_sources(course, sources)
+    result, problems = check_sources(course.code, sources, seconds=seconds)
     return DraftValidation(problems, result.warnings)
 
 
 def preview_page(session: Session, user: User, course: Course, path: str, *,
-                 text: str | None = None,
-                 resolve_file: Callable[[str], str] | None = None) -> PagePreview:
+                 text: str | None = None, resolve_file: FileUrls | None = None,
+                 seconds: float = DEFAULT_SECONDS) -> PagePreview:
     """A page rendered as learners would see it, from the saved draft or from `text` not
-    yet saved. `resolve_file(course path) -> URL` points images at the editor's own file
+    yet saved. `resolve_file` (FileUrls: "…/{path}") points images at the editor's own file
     address (see `draft_file`); without it they stay relative."""
     editors.require_edit(session, user, course)
-    _draft, entries = _working(session, course)
+    _draft, entries = working_entries(session, course)
     if path not in entries and text is None:
         raise NotFound(f"There is no page {path} in the draft of {course.code}.")
     if not pages.is_page(path):
         raise NotFound(f"{path} is not a page.")
-    sources = _checking_sources(entries)
+    sources = checking_sources(entries)
     if text is not None:
         old = entries[path].text if path in entries else None
         sources[path] = pages.conform_text(text, old).encode("utf-8")
-    result, problems = check_sources(course, sources, resolve_file=resolve_file)
+    result, problems = check_sources(course.code, sources, resolve_file=resolve_file,
+                                     seconds=seconds)
     item = next((item for item in result.draft.items if item.source == path), None)
     return PagePreview(path, _kind_of(path), item, result.draft,
                        tuple(p for p in problems if p.file == path), len(problems),
                        tuple(w for w in result.warnings if w.file == path))
 
 
-def check_sources(course: Course, sources: Mapping[str, bytes], *, display_root: str = "",
-                  resolve_file: Callable[[str], str] | None = None
+def check_sources(code: str, sources: Mapping[str, bytes], *, display_root: str = "",
+                  resolve_file: FileUrls | None = None, seconds: float = DEFAULT_SECONDS
                   ) -> tuple[ParseResult, tuple[Problem, ...]]:
-    """Parse a course's files as import does, adding the editor's one rule: the course code
-    in course.md can't change, because reports and certificates know the course by it."""
-    result = parse_course_files(sources, display_root=display_root, resolve_file=resolve_file)
+    """Parse a course's files as import does, in a worker given at most `seconds`
+    (content.worker), adding the editor's one rule: the course code in course.md can't
+    change from `code`, because reports and certificates know the course by it.
+
+    Parse before taking the draft's lock (db.begin_writing_after_reading): no change waits
+    on a parse, and no parse holds up a learner's save."""
+    result = parse_within(sources, seconds=seconds, display_root=display_root,
+                          resolve_file=resolve_file)
     problems = list(result.problems)
     course_md = sources.get(COURSE_PAGE)
-    if course_md is not None:
+    if course_md is not None and not result.timed_out:
         value, line = pages.front_matter_value(course_md.decode("utf-8", "replace"), "code")
-        if value is not None and line is not None and str(value).strip() != course.code:
+        if value is not None and line is not None and str(value).strip() != code:
             problems.append(Problem(COURSE_PAGE, line, f"the code can't change: it is "
-                                    f"{course.code}, the name reports and certificates know "
+                                    f"{code}, the name reports and certificates know "
                                     "the course by (create a new course instead)",
                                     display_root))
     ordered = sorted(problems, key=lambda p: (p.file != COURSE_PAGE, p.file, p.line))
@@ -528,7 +563,7 @@ class Editing:
 
     def finish(self, action: str, *, summary: str, details: dict, path: str | None,
                warnings: tuple[str, ...] = (), renamed: tuple[tuple[str, str], ...] = (),
-               link: str = "") -> DraftChange:
+               link: str = "", problems: tuple[Problem, ...] | None = None) -> DraftChange:
         draft = self.draft
         draft.revision += 1
         draft.updated_at, draft.updated_by = utcnow(), self.user
@@ -538,13 +573,14 @@ class Editing:
                      details={"code": self.course.code, "revision": draft.revision, **details})
         row = self.files.get(path) if path else None
         return DraftChange(True, draft.revision, path if row else None,
-                           row.sha256 if row else None, warnings, self.problems(),
+                           row.sha256 if row else None, warnings, self.problems(problems),
                            renamed, link)
 
-    def unchanged(self, path: str | None, warnings: tuple[str, ...] = ()) -> DraftChange:
+    def unchanged(self, path: str | None, warnings: tuple[str, ...] = (),
+                  problems: tuple[Problem, ...] | None = None) -> DraftChange:
         row = self.files.get(path) if path else None
         return DraftChange(False, self.draft.revision, path if row else None,
-                           row.sha256 if row else None, warnings, self.problems())
+                           row.sha256 if row else None, warnings, self.problems(problems))
 
     # Reading ----------------------------------------------------------------------
 
@@ -564,10 +600,14 @@ class Editing:
     def outline(self) -> tuple[pages.OutlineItem, ...]:
         return pages.outline(self.texts())
 
-    def problems(self) -> tuple[Problem, ...]:
-        sources = {path: row.text.encode("utf-8") if row.text is not None else b""
-                   for path, row in self.files.items()}
-        return check_sources(self.course, sources)[1]
+    def problems(self, found: tuple[Problem, ...] | None = None) -> DraftProblems:
+        """The draft's problems: `found` when the change checked them before writing, else
+        a snapshot of its pages to check only if asked (never under the lock)."""
+        if found is not None:
+            return DraftProblems(self.course.code, found=found)
+        return DraftProblems(self.course.code, sources={
+            path: row.text.encode("utf-8") if row.text is not None else b""
+            for path, row in self.files.items()})
 
     def item(self, path: str) -> pages.OutlineItem:
         found = next((item for item in self.outline() if item.path == path), None)

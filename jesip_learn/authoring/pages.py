@@ -20,6 +20,7 @@ from jesip_learn.content.blocks import split_lines
 from jesip_learn.content.files import COURSE_PAGE, PAGE_SUFFIX
 from jesip_learn.content.frontmatter import FENCE, split_front_matter
 from jesip_learn.content.parse import ITEM_NAME, SLUG
+from jesip_learn.content.validate import control_character_problem
 
 KINDS = ("module", "quiz", "scenario", "exercise")
 KIND_LABELS = {"module": "Reading module", "quiz": "Quiz", "scenario": "Scenario",
@@ -86,6 +87,9 @@ def checked_title(title: str) -> str:
         raise ValueError("Enter a title")
     if len(title) > MAX_TITLE_LENGTH:
         raise ValueError(f"The title must be {MAX_TITLE_LENGTH} characters or fewer")
+    refused = control_character_problem("The title", title)
+    if refused:
+        raise ValueError(refused[0].upper() + refused[1:])
     return title
 
 

@@ -15,13 +15,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from jesip_learn import courses
 from jesip_learn.audit import record_event
-from jesip_learn.models import Course, CourseVersion, User
+from jesip_learn.content import Problem
+from jesip_learn.content.worker import DEFAULT_SECONDS
+from jesip_learn.db import begin_writing_after_reading
+from jesip_learn.models import Course, CourseDraft, CourseVersion, User
 
 from . import editors
 from .diffs import ChangeSummary, summarise_changes
 from .drafts import (
     Editing,
     check_sources,
+    find_draft,
     locked_draft,
     replace_files,
     version_entries,
@@ -29,6 +33,8 @@ from .drafts import (
     working_sources,
 )
 from .errors import DraftConflict, NotFound, PublishRefused
+from .pages import is_page
+from .uploads import file_problem
 
 SOURCE_LABELS = {"folder": "Imported from the courses folder", "zip": "Imported from a zip",
                  "editor": "Published from the editor", "restore": "Restored"}
@@ -43,29 +49,40 @@ class PublishOutcome:
 
 
 def publish_draft(session: Session, user: User, course: Course, *, needs_renewal: bool,
-                  note: str = "", replace_newer: bool = False) -> PublishOutcome:
+                  note: str = "", replace_newer: bool = False,
+                  seconds: float = DEFAULT_SECONDS) -> PublishOutcome:
     """Validate the whole draft and publish it as a new version.
 
     `needs_renewal` is the trainer's answer to "must everyone complete it again?". A
     draft started before a newer version was published would undo that version's changes:
     it is refused with a DraftConflict unless `replace_newer` is set.
+
+    The draft is parsed once, as the version will store it, before anything is locked or
+    written (`seconds` bounds the parse); a draft changed while it was being checked is
+    not published.
     """
-    editing = Editing(session, user, course)
-    draft, published = editing.draft, course.published_version
-    if published is not None and draft.base_version_id != published.id and not replace_newer:
-        who = published.published_by.name if published.published_by else "someone"
-        raise DraftConflict(
-            f"Version {published.number} was published by {who} at "
-            f"{when_text(published.published_at)}, after this draft was started. Publishing "
-            "the draft would undo its changes: compare them first, then choose to replace it.",
-            changed_by=published.published_by.name if published.published_by else "",
-            changed_at=published.published_at)
-    sources = editing.sources()
-    result, problems = check_sources(course, sources)
+    editors.require_edit(session, user, course)
+    read = find_draft(session, course)
+    _refuse_outdated(course, read, replace_newer)
+    revision = read.revision if read is not None else 0  # a draft not yet started: 0
+    sources = working_sources(session, course)
+    result, problems = check_sources(course.code, sources,
+                                     resolve_file=courses.VERSION_FILE_URLS, seconds=seconds)
+    problems += file_problems(sources)
     if problems:
         count = len(problems)
         raise PublishRefused(f"The draft has {count} problem{'s' if count != 1 else ''}: "
                              "nothing was published. Fix them, then publish again.", problems)
+    begin_writing_after_reading(session)
+    editing = Editing(session, user, course)
+    draft, published = editing.draft, course.published_version
+    _refuse_outdated(course, draft, replace_newer)
+    if draft.revision != revision:
+        who = draft.updated_by.name if draft.updated_by else ""
+        raise DraftConflict(f"{who or 'Someone'} changed the draft at "
+                            f"{when_text(draft.updated_at)}, while it was being checked: "
+                            "nothing was published. Look at the draft again, then publish.",
+                            changed_by=who, changed_at=draft.updated_at)
     before = courses.version_sources(published) if published else {}
     summary = summarise_changes(before, sources)
     outcome = _import(session, course, result, user, source="editor",
@@ -75,12 +92,39 @@ def publish_draft(session: Session, user: User, course: Course, *, needs_renewal
         session.flush()
         return PublishOutcome(False, outcome.version_number, False, summary)
     editing.finish("course.draft_published", summary=f"version {outcome.version_number} "
-                   "published from the draft", path=None,
+                   "published from the draft", path=None, problems=(),
                    details={"before": _version_facts(published),
                             "after": _version_facts(course.published_version),
                             "needs_renewal": needs_renewal, "note": note[:500],
                             "changes": summary.as_counts()})
     return PublishOutcome(True, outcome.version_number, needs_renewal, summary)
+
+
+def file_problems(sources: dict[str, bytes]) -> tuple[Problem, ...]:
+    """Images and PDFs that today's checks refuse (uploads.py), such as one added before
+    those checks existed: a version never publishes them."""
+    found = []
+    for path, data in sorted(sources.items()):
+        if not is_page(path):
+            problem = file_problem(path, data)
+            if problem:
+                found.append(Problem(path, 1, problem.removeprefix(f"{path}: ")))
+    return tuple(found)
+
+
+def _refuse_outdated(course: Course, draft: CourseDraft | None, replace_newer: bool) -> None:
+    """A draft started before the published version would undo its changes."""
+    published = course.published_version
+    if (published is None or draft is None or draft.base_version_id == published.id
+            or replace_newer):
+        return
+    who = published.published_by.name if published.published_by else "someone"
+    raise DraftConflict(
+        f"Version {published.number} was published by {who} at "
+        f"{when_text(published.published_at)}, after this draft was started. Publishing "
+        "the draft would undo its changes: compare them first, then choose to replace it.",
+        changed_by=published.published_by.name if published.published_by else "",
+        changed_at=published.published_at)
 
 
 def _import(session: Session, course: Course, result, user: User, **options):
@@ -98,20 +142,24 @@ def _version_facts(version: CourseVersion | None) -> dict | None:
 
 
 def restore_version(session: Session, user: User, course: Course, number: int, *,
-                    needs_renewal: bool, note: str = "") -> PublishOutcome:
+                    needs_renewal: bool, note: str = "",
+                    seconds: float = DEFAULT_SECONDS) -> PublishOutcome:
     """Publish an old version's files again, as a new version.
 
     A draft without unpublished changes follows the course to the restored content; a
     draft with changes is left as it is (and is then outdated: publishing it asks first).
+    The old version is parsed before anything is locked or written.
     """
     editors.require_edit(session, user, course)
-    old = _version(session, course, number)
-    previous = course.published_version
-    sources = courses.version_sources(old)
-    result, problems = check_sources(course, sources)
+    sources = courses.version_sources(_version(session, course, number))
+    result, problems = check_sources(course.code, sources,
+                                     resolve_file=courses.VERSION_FILE_URLS, seconds=seconds)
+    problems += file_problems(sources)
     if problems:
         raise PublishRefused(f"Version {number} can't be published again as it stands: it "
                              "has problems under today's rules.", problems)
+    begin_writing_after_reading(session)
+    previous = course.published_version
     before = courses.version_sources(previous) if previous else {}
     summary = summarise_changes(before, sources)
     draft = locked_draft(session, course)

@@ -19,11 +19,13 @@ and exercise.py (page builders; exercise_checks.py holds a live exercise script'
 rules), blocks.py (line-aware Markdown scanning), frontmatter.py (safe YAML),
 validate.py (the rules and the problem log), item_writing.py (warnings about
 questions and choices that give their answers away), render.py (Markdown + nh3), files.py
-(what a course may hold), hashing.py, export.py.
+(what a course may hold), reading_cost.py (what Markdown would spend on a text),
+worker.py (parsing within a time limit), hashing.py, export.py.
 
 Python-Markdown is slow (quadratic) on some hostile inputs, such as a paragraph of
-thousands of `[`; pages are capped at 256 KB, but a web upload should still be parsed
-in a worker with a time limit.
+thousands of `[`: reading_cost.py refuses those before Markdown sees them, pages are
+capped at 256 KB, and `parse_within` (worker.py) parses in a worker process that is
+killed when its time is up. The web layer parses only that way, and before it writes.
 """
 
 from .export import write_course_folder
@@ -62,7 +64,8 @@ from .parse import (
     parse_course_folder,
     validate_course_folder,
 )
-from .render import render_markdown, sanitise_html
+from .render import FileUrls, render_markdown, sanitise_html
+from .worker import parse_within
 
 __all__ = [
     "ALLOWED_FILE_TYPES",
@@ -80,6 +83,7 @@ __all__ = [
     "ExerciseRole",
     "ExerciseScript",
     "Fact",
+    "FileUrls",
     "Item",
     "MethaneLine",
     "MethaneModelAnswer",
@@ -98,6 +102,7 @@ __all__ = [
     "media_type",
     "parse_course_files",
     "parse_course_folder",
+    "parse_within",
     "render_markdown",
     "sanitise_html",
     "validate_course_folder",

@@ -74,8 +74,8 @@ def is_blank(line: Line) -> bool:
     return not line.text.strip()
 
 
-def fenced_line_indexes(lines: Sequence[Line]) -> set[int]:
-    """Indexes of lines inside fenced code blocks, fences included.
+def fenced_regions(lines: Sequence[Line]) -> list[tuple[int, int]]:
+    """(first, last) line indexes of each fenced code block, fences included.
 
     A fence only counts when a closing fence of exactly the same characters follows
     (as in Python-Markdown); closers are looked up with bisect so that a page of
@@ -86,7 +86,7 @@ def fenced_line_indexes(lines: Sequence[Line]) -> set[int]:
         match = FENCE_CLOSE.match(line.text)
         if match:
             closers.setdefault(match.group(1), []).append(index)
-    inside: set[int] = set()
+    regions: list[tuple[int, int]] = []
     index = 0
     while index < len(lines):
         match = FENCE_OPEN.match(lines[index].text)
@@ -95,10 +95,18 @@ def fenced_line_indexes(lines: Sequence[Line]) -> set[int]:
             position = bisect_right(candidates, index)
             if position < len(candidates):
                 end = candidates[position]
-                inside.update(range(index, end + 1))
+                regions.append((index, end))
                 index = end + 1
                 continue
         index += 1
+    return regions
+
+
+def fenced_line_indexes(lines: Sequence[Line]) -> set[int]:
+    """Indexes of lines inside fenced code blocks, fences included (`fenced_regions`)."""
+    inside: set[int] = set()
+    for first, last in fenced_regions(lines):
+        inside.update(range(first, last + 1))
     return inside
 
 

@@ -58,7 +58,7 @@ from .model import (
 )
 from .page import Page, PieceRenderer, heading_id
 from .scenario import build_model_answer, read_score, read_tags
-from .validate import FileProblems, read_text, read_whole_number
+from .validate import FileProblems, control_character_problem, read_text, read_whole_number
 
 EVENT_CLASSES = ("methane", "decision", "end")
 EVENT_KEYS = ("at", "to", "from", "within", "roles", "jdm", "principle")
@@ -125,6 +125,10 @@ def _entry_text(
         return None
     if isinstance(value, bool) or not isinstance(value, str | int) or "\n" in str(value):
         problems.add(line, f"the {noun}'s {key} must be one line of text")
+        return None
+    refused = control_character_problem(f"the {noun}'s {key}", str(value))
+    if refused:
+        problems.add(line, refused)
         return None
     return str(value).strip()
 

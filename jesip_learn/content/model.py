@@ -14,7 +14,10 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .render import FileUrls
 
 # Vocabularies of content-format.md. Order matters: it is the order reports and
 # forms show them in, and the order `all` expands to.
@@ -393,6 +396,9 @@ class ParseResult:
     `sources` (see hashing.py), computed even when there are problems. `draft` is the
     course as far as it could be built (missing values empty or None). `warnings` are
     item-writing flaws (see item_writing.py): worth fixing, but they never stop an import.
+    `file_urls` is the FileUrls its HTML points files at (None for any other resolver), so
+    that an importer can tell whether the HTML is the one to store. `timed_out` says the
+    parsing worker ran out of time (worker.py): the one problem names the page it was reading.
     """
 
     course: Course | None
@@ -401,6 +407,8 @@ class ParseResult:
     content_hash: str
     draft: Course  # best effort even with problems: for previews in the editor, never to import
     warnings: tuple[Problem, ...] = ()
+    file_urls: FileUrls | None = None
+    timed_out: bool = False
 
     @property
     def ok(self) -> bool:

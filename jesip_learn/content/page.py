@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from markdown.extensions.toc import slugify
@@ -17,6 +17,7 @@ from .blocks import (
     unclosed_fences,
 )
 from .frontmatter import FrontMatter, split_front_matter
+from .reading_cost import MAX_COURSE_COST, MAX_PIECE_COST, reading_cost
 from .render import ResolveFile, collect_references, html_cleaner, new_markdown, unwrap_paragraph
 from .validate import FileProblems, check_references
 
@@ -88,13 +89,18 @@ class PieceRenderer:
     options, step texts, ...), checking their images and links on the way.
 
     One Markdown instance and one nh3 cleaner serve the whole course: building them
-    costs more than converting a short piece.
+    costs more than converting a short piece. `on_render(path, line)`, when given, is told
+    where each piece starts before Markdown converts it (the parsing worker reports it, so
+    that a page that runs out of time is named with its line).
     """
 
-    def __init__(self, files: frozenset[str], resolve_file: ResolveFile | None = None) -> None:
+    def __init__(self, files: frozenset[str], resolve_file: ResolveFile | None = None,
+                 on_render: Callable[[str, int], None] | None = None) -> None:
         self.files = files
         self.markdown = new_markdown()
         self.cleaner = html_cleaner(resolve_file)
+        self.on_render = on_render
+        self.cost = 0  # the reading cost of every piece rendered so far (reading_cost.py)
 
     def render(self, lines: Sequence[Line], problems: FileProblems, *, inline: bool = False) -> str:
         """Sanitised HTML for `lines`; `inline` drops the <p> around a single paragraph."""
@@ -106,6 +112,8 @@ class PieceRenderer:
             return text if inline else f"<p>{text}</p>"
         if not self._renderable(lines, problems):
             return ""
+        if self.on_render is not None:
+            self.on_render(problems.file, lines[0].number)
         self.markdown.reset()
         try:
             raw = self.markdown.convert(join_lines(lines))
@@ -118,7 +126,8 @@ class PieceRenderer:
 
     def _renderable(self, lines: Sequence[Line], problems: FileProblems) -> bool:
         """Refuse what Python-Markdown can't take: deep nesting overflows its stack,
-        and each unclosed fence costs it a scan to the end of the text."""
+        each unclosed fence costs it a scan to the end of the text, and the inputs
+        reading_cost.py counts make it quadratic."""
         deep = too_deep_line(lines)
         if deep is not None:
             problems.add(
@@ -131,7 +140,19 @@ class PieceRenderer:
             problems.add(
                 line.number, f"this code block is never closed: end it with a line of {fence}"
             )
-        return len(unclosed) <= MAX_UNCLOSED_FENCES
+        if len(unclosed) > MAX_UNCLOSED_FENCES:
+            return False
+        cost = reading_cost(lines, limit=MAX_PIECE_COST)
+        if cost.total > MAX_PIECE_COST:
+            problems.add(cost.line, cost.message())
+            return False
+        self.cost += cost.total
+        if self.cost > MAX_COURSE_COST:
+            problems.add(lines[0].number, "the course's pages hold more text that is slow to "
+                         "read than a course may: make long paragraphs, tables and lists "
+                         "shorter, or split the course")
+            return False
+        return True
 
     def render_heading(self, line: Line, title: str, problems: FileProblems) -> str:
         """A heading's text as inline HTML (for question and step titles)."""

@@ -39,7 +39,7 @@ from .item_writing import course_warnings
 from .model import Course, Item, Module, ParseResult, Problem
 from .page import Page, PieceRenderer, read_page, trim_blank_lines
 from .quiz import build_quiz
-from .render import ResolveFile
+from .render import FileUrls, ResolveFile
 from .scenario import build_scenario
 from .validate import (
     FileProblems,
@@ -77,7 +77,7 @@ def parse_course_folder(
     root = folder.name if display_root is None else display_root
     log = ProblemLog(root)
     sources = read_course_folder(folder, log)
-    return _parse(sources, log, resolve_file)
+    return parse_sources(sources, log, resolve_file)
 
 
 def parse_course_files(
@@ -85,6 +85,11 @@ def parse_course_files(
 ) -> ParseResult:
     """Parse a course given as `{path relative to the course folder: bytes}`."""
     log = ProblemLog(display_root)
+    return parse_sources(accepted_sources(files, log), log, resolve_file)
+
+
+def accepted_sources(files: Mapping[str, bytes], log: ProblemLog) -> dict[str, bytes]:
+    """The files under clean relative paths; clutter left out, unsafe paths reported."""
     sources: dict[str, bytes] = {}
     for raw_path, data in files.items():
         path = _accepted_path(str(raw_path), log)
@@ -94,7 +99,7 @@ def parse_course_files(
             log.add(path, 1, "the same file appears twice")
             continue
         sources[path] = bytes(data)
-    return _parse(sources, log, resolve_file)
+    return sources
 
 
 def validate_course_folder(
@@ -175,15 +180,29 @@ class _PageEntry:
     builder: Callable[[Page, str, int, PieceRenderer], Item] | None = None
 
 
-def _parse(
-    sources: dict[str, bytes], log: ProblemLog, resolve_file: ResolveFile | None
+def parse_sources(
+    sources: Mapping[str, bytes],
+    log: ProblemLog,
+    resolve_file: ResolveFile | None = None,
+    on_render: Callable[[str, int], None] | None = None,
 ) -> ParseResult:
+    """Parse sources already read (`accepted_sources`), adding problems to `log`.
+
+    `on_render(path, line)` is told where the parser is before each page and each piece
+    of Markdown (see worker.py). A FileUrls `resolve_file` is completed with the content
+    hash of the sources, so that links point at the files stored under it.
+    """
     sources = dict(sorted(sources.items()))
-    renderer = PieceRenderer(frozenset(sources), resolve_file)
+    course_hash = content_hash(sources)
+    if isinstance(resolve_file, FileUrls):
+        resolve_file = replace(resolve_file, content_hash=course_hash)
+    renderer = PieceRenderer(frozenset(sources), resolve_file, on_render)
     course_page: Page | None = None
     items: list[Item] = []
     entries = _classify(sources, log)
     for entry in entries:
+        if on_render is not None:
+            on_render(entry.path, 1)
         page = _read_sized_page(entry.path, sources[entry.path], log)
         if page is None:
             continue
@@ -193,7 +212,8 @@ def _parse(
             items.append(entry.builder(page, entry.slug, entry.number, renderer))
     items = _ordered(items)
     _check_course_files(sources, entries, items, log)
-    draft = _build_course(course_page, log.for_file(COURSE_PAGE), items, sources, renderer)
+    draft = _build_course(course_page, log.for_file(COURSE_PAGE), items, sources, renderer,
+                          course_hash)
     problems = log.problems()
     return ParseResult(
         course=None if problems else draft,
@@ -203,6 +223,7 @@ def _parse(
         draft=draft,
         # Found even while there are problems, so the editor shows both as the trainer works.
         warnings=course_warnings(items, log.root),
+        file_urls=resolve_file if isinstance(resolve_file, FileUrls) else None,
     )
 
 
@@ -315,13 +336,14 @@ def _build_course(
     items: list[Item],
     sources: dict[str, bytes],
     renderer: PieceRenderer,
+    course_hash: str,
 ) -> Course:
     fm = page.front_matter if page else None
     body = trim_blank_lines(page.body) if page else []
     return Course(
         code=read_one_line(fm, "code", problems, required=True) or "",
         title=read_text(fm, "title", problems, required=True) or "",
-        summary=read_text(fm, "summary", problems) or "",
+        summary=read_text(fm, "summary", problems, lines=True) or "",
         minutes=read_whole_number(
             fm, "minutes", problems, minimum=0, meaning="a whole number of minutes"
         ),
@@ -338,5 +360,5 @@ def _build_course(
         overview_html=renderer.render(body, problems),
         items=tuple(items),
         files=tuple(path for path in sources if suffix_of(path) in ALLOWED_FILE_TYPES),
-        content_hash=content_hash(sources),
+        content_hash=course_hash,
     )

@@ -42,6 +42,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from .blocks import MAX_UNCLOSED_FENCES, split_lines, too_deep_line, unclosed_fences
 from .files import course_relative_path
+from .reading_cost import MAX_PIECE_COST, reading_cost
 
 ResolveFile = Callable[[str], str]
 
@@ -131,6 +132,22 @@ def new_markdown() -> markdown.Markdown:
         extension_configs=MARKDOWN_EXTENSION_CONFIGS,
         output_format="html",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FileUrls:
+    """A `resolve_file` that is plain data, so that it can be sent to the parsing worker
+    and compared afterwards: a course file's URL is `template` with `{path}` replaced by
+    the file's path (percent-encoded) and `{content_hash}` by the course's content hash,
+    which the parser fills in once it has read the files."""
+
+    template: str
+    content_hash: str = ""
+
+    def __call__(self, path: str) -> str:
+        return self.template.replace("{content_hash}", self.content_hash).replace(
+            "{path}", quote(path)
+        )
 
 
 def default_resolve_file(path: str) -> str:
@@ -253,12 +270,13 @@ def sanitise_html(html: str, resolve_file: ResolveFile | None = None) -> str:
 def render_markdown(text: str, resolve_file: ResolveFile | None = None) -> str:
     """Markdown to sanitised HTML.
 
-    Text Python-Markdown can't take (nested deeper than blocks.MAX_NESTING, or with
-    many unclosed code fences) is shown as escaped plain text instead; the course
-    parser reports it as a problem.
+    Text Python-Markdown can't take (nested deeper than blocks.MAX_NESTING, with
+    many unclosed code fences, or too slow to read: reading_cost.py) is shown as escaped
+    plain text instead; the course parser reports it as a problem.
     """
     lines = split_lines(text)
-    if too_deep_line(lines) is not None or len(unclosed_fences(lines)) > MAX_UNCLOSED_FENCES:
+    if (too_deep_line(lines) is not None or len(unclosed_fences(lines)) > MAX_UNCLOSED_FENCES
+            or reading_cost(lines, limit=MAX_PIECE_COST).total > MAX_PIECE_COST):
         return plain_text_html(text)
     converter = _thread_markdown()
     converter.reset()

@@ -45,6 +45,15 @@ from .render import LINK_SCHEMES, Reference, split_course_url, url_scheme
 
 PERCENT_TEXT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%?\s*")
 
+# Characters no title, code or summary may hold: C0 controls and DEL (a line break in a
+# title would end an email's Subject header and start another header), C1 controls, the
+# Unicode line and paragraph separators, and the bidirectional overrides, embeddings and
+# isolates that can make text read differently from what it holds ("Trojan Source").
+# Marks that only set a direction (U+200E, U+200F, U+061C) are ordinary in right-to-left
+# text and allowed.
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
 
 MAX_PROBLEMS_PER_FILE = 50
 
@@ -100,10 +109,17 @@ class FileProblems:
 
 
 def read_text(
-    fm: FrontMatter | None, key: str, problems: FileProblems, *, required: bool = False
+    fm: FrontMatter | None,
+    key: str,
+    problems: FileProblems,
+    *,
+    required: bool = False,
+    lines: bool = False,
 ) -> str | None:
-    """A one-line text value. A required key that is missing is reported at the
-    opening `---`; numbers are accepted as text ("title: 2024")."""
+    """A text value, on one line unless `lines` (which allows line breaks and tabs, as a
+    summary may hold). A required key that is missing is reported at the opening `---`;
+    numbers are accepted as text ("title: 2024"); control characters are refused
+    (`control_character_problem`)."""
     if fm is None:
         return None  # the front matter itself is broken and already reported
     value = fm.get(key)
@@ -120,17 +136,33 @@ def read_text(
     if not text and required:
         problems.add(fm.line_of(key), f"{key} is empty: add '{key}: ...' to the front matter")
         return None
+    refused = control_character_problem(key, text, allowed="\n\t" if lines else "")
+    if refused:
+        problems.add(fm.line_of(key), refused)
+        return None
     return text
+
+
+def control_character_problem(name: str, text: str, *, allowed: str = "") -> str | None:
+    """Why `text` (the value of `name`) can't be used, if it holds a control character
+    (CONTROL_CHARACTER) other than those `allowed`; None when it holds none."""
+    for match in CONTROL_CHARACTER.finditer(text):
+        character = match.group()
+        if character in allowed:
+            continue
+        if character in LINE_BREAKS:
+            return f"{name} must be on one line: it holds a line break (U+{ord(character):04X})"
+        kind = ("a text-direction control" if "\u202a" <= character <= "\u2069"
+                else "a control character")
+        return (f"{name} holds {kind} (U+{ord(character):04X}), which can't be shown as text: "
+                "remove it")
+    return None
 
 
 def read_one_line(
     fm: FrontMatter | None, key: str, problems: FileProblems, *, required: bool = False
 ) -> str | None:
-    text = read_text(fm, key, problems, required=required)
-    if text is not None and "\n" in text:
-        problems.add(fm.line_of(key), f"{key} must be on one line")  # type: ignore[union-attr]
-        return None
-    return text
+    return read_text(fm, key, problems, required=required)
 
 
 def read_whole_number(
@@ -166,19 +198,23 @@ def read_percent(fm: FrontMatter | None, key: str, problems: FileProblems) -> fl
 
 
 def read_text_list(fm: FrontMatter | None, key: str, problems: FileProblems) -> tuple[str, ...]:
-    """A list of short texts; a single text is a list of one."""
+    """A list of short texts, each on one line; a single text is a list of one."""
     if fm is None or fm.get(key) is None:
         return ()
     value = fm.get(key)
     if isinstance(value, str):
-        return (value.strip(),)
-    if not isinstance(value, list):
+        value = [value]
+    elif not isinstance(value, list):
         problems.add(fm.line_of(key), f"{key} must be a list of '- ...' lines")
         return ()
     texts: list[str] = []
     for index, entry in enumerate(value):
         if isinstance(entry, bool) or not isinstance(entry, str | int | float):
             problems.add(fm.line_of(key, index), f"each of the {key} must be a line of text")
+            continue
+        refused = control_character_problem(f"each of the {key}", str(entry).strip())
+        if refused:
+            problems.add(fm.line_of(key, index), refused)
             continue
         texts.append(str(entry).strip())
     return tuple(texts)
@@ -244,7 +280,8 @@ def _read_vocabulary(
 
 def _shown(value: object) -> str:
     text = value if isinstance(value, str) else repr(value)
-    return f"'{text[:60]}'"
+    text = CONTROL_CHARACTER.sub(lambda match: f"\\u{ord(match.group()):04x}", text[:60])
+    return f"'{text}'"
 
 
 # Tags on scenario steps and choices ----------------------------------------------

@@ -40,7 +40,7 @@ from jesip_learn.models import Completion, Course, CourseVersion, Permission, Us
 from jesip_learn.packaging import FORMATS as PACKAGE_FORMATS
 from jesip_learn.packaging import PLAYABLE_KINDS, PackageRefused
 from jesip_learn.packaging.versions import package_version, site_address
-from jesip_learn.web.edge import db, writes_on_get
+from jesip_learn.web.edge import content_parse_seconds, db, reads_before_writing, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("author", __name__, url_prefix="/author")
@@ -114,6 +114,7 @@ def course_list():
 
 
 @blueprint.route("/courses/import", methods=["GET", "POST"])
+@reads_before_writing
 def course_import():
     form = UploadForm()
     if form.validate_on_submit():
@@ -121,7 +122,8 @@ def course_import():
         if upload is not None:
             try:
                 result = authoring.import_zip_as_new_course(
-                    db(), current_user, upload.read(), filename=upload.filename)
+                    db(), current_user, upload.read(), filename=upload.filename,
+                    seconds=content_parse_seconds())
             except authoring.AuthoringError as error:
                 _refused()
                 show_error(form, "archive", error.message)
@@ -252,6 +254,7 @@ def diff(code: str):
 
 
 @blueprint.route("/courses/<code>/versions/<int:number>/restore", methods=["GET", "POST"])
+@reads_before_writing
 def restore(code: str, number: int):
     course = _course(code)
     version = courses.find_version(db(), course.code, number)
@@ -263,7 +266,8 @@ def restore(code: str, number: int):
         try:
             outcome = authoring.restore_version(
                 db(), current_user, course, number,
-                needs_renewal=form.needs_renewal.data == "yes", note=form.note.data.strip())
+                needs_renewal=form.needs_renewal.data == "yes", note=form.note.data.strip(),
+                seconds=content_parse_seconds())
         except authoring.PublishRefused as refused:
             _refused()
             show_error(form, "needs_renewal", refused.message)
@@ -327,6 +331,7 @@ def export_draft(code: str):
 
 
 @blueprint.route("/courses/<code>/import", methods=["GET", "POST"])
+@reads_before_writing
 def import_draft(code: str):
     course = _course(code)
     form = DraftUploadForm()
@@ -336,7 +341,8 @@ def import_draft(code: str):
         if upload is not None and revision is not None:
             try:
                 result = authoring.import_zip_as_draft(db(), current_user, course,
-                                                       upload.read(), expected_revision=revision)
+                                                       upload.read(), expected_revision=revision,
+                                                       seconds=content_parse_seconds())
             except authoring.AuthoringError as error:
                 _refused()
                 show_error(form, "archive", error.message)

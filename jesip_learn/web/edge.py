@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 from werkzeug.sansio.utils import host_is_trusted
 
+from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.db import begin_writing, is_database_busy, is_database_unavailable
 from jesip_learn.models import (
     COMMAND_ROLE_LABELS,
@@ -92,7 +93,8 @@ def db() -> Session:
     """This request's session; a request that may write begins as a writer."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["database"].session()
-        if request.method not in SAFE_METHODS or _view_writes_on_get():
+        if (request.method not in SAFE_METHODS and not _view_marked("reads_before_writing")) \
+                or _view_marked("writes_on_get"):
             begin_writing(g.db_session)
     return g.db_session
 
@@ -105,8 +107,34 @@ def writes_on_get(view: Callable) -> Callable:
     return view
 
 
-def _view_writes_on_get() -> bool:
-    return getattr(current_app.view_functions.get(request.endpoint), "writes_on_get", False)
+def reads_before_writing(view: Callable) -> Callable:
+    """Mark a view that reads and parses a course before it writes (a save, a preview, a
+    publication, a zip upload): its transaction begins as a reader, and the domain makes it
+    a writer (`db.begin_writing_after_reading`) only once the parse is done, so that SQLite's
+    write lock is never held while Markdown is parsed."""
+    view.reads_before_writing = True
+    return view
+
+
+def stop_writing() -> None:
+    """After a refusal that wrote nothing, end the request's transaction, so that what the
+    view does next (a preview parses the course) reads without holding SQLite's write
+    lock. The edge still commits once at the end: an empty reading transaction."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
+def content_parse_seconds() -> float:
+    """CONTENT_PARSE_SECONDS: how long a course's parse may take (content.worker)."""
+    try:
+        return float(current_app.config.get("CONTENT_PARSE_SECONDS", DEFAULT_SECONDS))
+    except (TypeError, ValueError):
+        return DEFAULT_SECONDS
+
+
+def _view_marked(mark: str) -> bool:
+    return getattr(current_app.view_functions.get(request.endpoint), mark, False)
 
 
 def client_address() -> str:

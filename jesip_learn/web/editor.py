@@ -25,9 +25,16 @@ from wtforms import BooleanField, HiddenField, RadioField, StringField, TextArea
 
 from jesip_learn import authoring
 from jesip_learn.authoring.gift_import import add_gift_questions
+from jesip_learn.content import FileUrls
 from jesip_learn.content.scenario_map import scenario_map
 from jesip_learn.models import Course, Permission
-from jesip_learn.web.edge import db, error_page
+from jesip_learn.web.edge import (
+    content_parse_seconds,
+    db,
+    error_page,
+    reads_before_writing,
+    stop_writing,
+)
 from jesip_learn.web.forms import choices, show_error
 
 blueprint = Blueprint("editor", __name__, url_prefix="/author")
@@ -151,7 +158,8 @@ def draft(code: str):
 def _draft_page(course: Course, *, add_form: AddItemForm | None = None,
                 upload_form: UploadForm | None = None, status: int = 200):
     view = authoring.draft_view(db(), current_user, course)
-    validation = authoring.validate_draft(db(), current_user, course)
+    validation = authoring.validate_draft(db(), current_user, course,
+                                          seconds=content_parse_seconds())
     add_form = add_form or AddItemForm(formdata=None)
     upload_form = upload_form or UploadForm(formdata=None)
     has_errors = bool(add_form.errors or upload_form.errors)
@@ -336,15 +344,21 @@ def draft_file(code: str, path: str):
 
 
 def _preview_context(course: Course, path: str, text: str | None) -> dict:
-    preview = authoring.preview_page(
-        db(), current_user, course, path, text=text,
-        resolve_file=lambda file: url_for("editor.draft_file", code=course.code, path=file))
+    preview = authoring.preview_page(db(), current_user, course, path, text=text,
+                                     resolve_file=_draft_file_urls(course),
+                                     seconds=content_parse_seconds())
     item = preview.item
     return {"preview": preview,
             "map": scenario_map(item) if item is not None and item.kind == "scenario" else None}
 
 
+def _draft_file_urls(course: Course) -> FileUrls:
+    """The draft's file address, with "{path}" where a file's path goes."""
+    return FileUrls(url_for("editor.draft_file", code=course.code, path="-")[:-1] + "{path}")
+
+
 @blueprint.route(PAGE, methods=["GET", "POST"])
+@reads_before_writing
 def edit_page(code: str, path: str):
     course = _course(code)
     form = PageForm()
@@ -357,8 +371,10 @@ def edit_page(code: str, path: str):
         text = (form.text.data or "").replace("\r\n", "\n")
         try:
             change = authoring.save_page(db(), current_user, course, path, text,
-                                         base_sha256=form.base_sha256.data or "")
+                                         base_sha256=form.base_sha256.data or "",
+                                         seconds=content_parse_seconds())
         except authoring.DraftConflict as error:
+            stop_writing()  # the preview below parses: not under the write lock
             conflict = error
             if error.current_sha256 is None:
                 flash(error.message, "warning")
@@ -368,6 +384,7 @@ def edit_page(code: str, path: str):
         except authoring.NotFound:
             raise
         except authoring.AuthoringError as error:
+            stop_writing()
             show_error(form, "text", error.message)
         else:
             flash(_saved_message(change, path), "success")
@@ -419,6 +436,7 @@ def _saved_message(change, path: str) -> str:
 
 
 @blueprint.route(PAGE + "/preview", methods=["GET", "POST"])
+@reads_before_writing
 def preview(code: str, path: str):
     """Just the preview, for the edit page's script to refresh as the trainer types."""
     course = _course(code)
@@ -433,6 +451,7 @@ def preview(code: str, path: str):
 
 
 @blueprint.route(DRAFT + "/publish", methods=["GET", "POST"])
+@reads_before_writing
 def publish(code: str):
     course = _course(code)
     view = authoring.draft_view(db(), current_user, course)
@@ -447,11 +466,14 @@ def publish(code: str):
             try:
                 outcome = authoring.publish_draft(
                     db(), current_user, course, needs_renewal=form.needs_renewal.data == "yes",
-                    note=(form.note.data or "").strip(), replace_newer=form.replace_newer.data)
+                    note=(form.note.data or "").strip(), replace_newer=form.replace_newer.data,
+                    seconds=content_parse_seconds())
             except authoring.PublishRefused as refused:
+                stop_writing()
                 problems = refused.problems
                 form.form_errors.append(refused.message)
             except authoring.DraftConflict as error:
+                stop_writing()  # the page below checks the draft again: not under the lock
                 conflict = error
                 show_error(form, "replace_newer", error.message)
             else:
@@ -464,7 +486,8 @@ def publish(code: str):
                           "nothing new was published.", "success")
                 return redirect(url_for("author.course", code=code))
     if not problems:
-        problems = authoring.validate_draft(db(), current_user, course).problems
+        problems = authoring.validate_draft(db(), current_user, course,
+                                            seconds=content_parse_seconds()).problems
     return render_template("editor/publish.html", course=course, view=view, form=form,
                            summary=authoring.draft_changes(db(), current_user, course),
                            problems=problems, conflict=conflict, page_paths=_page_paths(view),

@@ -6,7 +6,7 @@ ParseResult whose problems are well-formed `file:line: message` entries.
 
 from __future__ import annotations
 
-import time
+import time  # process_time: CPU seconds of this process, whatever else the machine runs
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -84,21 +84,21 @@ def test_empty_files():
 
 
 def test_ten_megabyte_page_is_refused_quickly():
-    started = time.perf_counter()
+    started = time.process_time()
     result = parse_course_files({"course.md": COURSE_MD, "01-a.md": b"# x\n" * 2_500_000})
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert [str(p) for p in result.problems] == [
         "01-a.md:1: the file is too big (9.5 MB; the limit is 0.25 MB)"
     ]
 
 
 def test_largest_allowed_page_of_one_paragraph_is_bounded():
-    started = time.perf_counter()
+    started = time.process_time()
     body = b"word *emph* [link](#x) " * 10_000  # 230 KB in one paragraph, under the limit
     assert_well_formed(
         parse_course_files({"course.md": COURSE_MD, "01-a.md": FRONT.encode() + body})
     )
-    assert time.perf_counter() - started < 15
+    assert time.process_time() - started < 15
 
 
 def test_non_utf8_everywhere():
@@ -112,9 +112,9 @@ def test_yaml_bomb_is_refused_quickly():
         refs = ", ".join([f"*a{level - 1}"] * 9)
         bomb += f"a{level}: &a{level} [{refs}]\n".encode()
     bomb += b"title: boom\n---\n"
-    started = time.perf_counter()
+    started = time.process_time()
     result = parse_course_files({"course.md": COURSE_MD, "01-a.md": bomb})
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
     assert [str(p) for p in result.problems] == [
         "01-a.md:3: YAML aliases (*name) are not allowed in front matter"
     ]
@@ -141,18 +141,18 @@ def test_deep_nesting_is_refused_not_recursed():
             ("02-q.quiz.md", FRONT + "## Q\n\n" + body + "\n\nSo:\n\n- [x] a\n- [ ] b\n"),
             ("03-s.scenario.md", FRONT + "## A {#a .end result=pass}\n\n" + body),
         ]:
-            started = time.perf_counter()
+            started = time.process_time()
             result = parse_course_files({"course.md": COURSE_MD, page_name: text.encode()})
-            assert time.perf_counter() - started < 2, name
+            assert time.process_time() - started < 2, name
             assert any("nested too deeply" in p.message for p in result.problems), (name, page_name)
 
 
 def test_many_unclosed_fences_are_reported_not_rendered():
     # Python-Markdown scans to the end of the text once per unclosed fence.
     text = FRONT + "````x\n" * 20_000 + "```\n" * 20_000
-    started = time.perf_counter()
+    started = time.process_time()
     result = parse_course_files({"course.md": COURSE_MD, "01-a.md": text.encode()})
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert (
         result.problems[0].message == "this code block is never closed: end it with a line of ```"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
+import time  # process_time: CPU seconds of this process, whatever else the machine runs
 
 import pytest
 
@@ -385,10 +385,10 @@ def test_the_payload_places_really_render():
 
 def test_a_long_line_in_a_list_item_parses_in_linear_time():
     padding = " " * 150_000
-    started = time.perf_counter()
+    started = time.process_time()
     result = script_with(f"\n## Call {{#call at=00:00 to=police-control}}\n\n- a\n{padding}b\n"
                          f"- {'{' * 50_000}\n")
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert result.draft.items[0].events[0].facts == ()
 
 
