@@ -17,6 +17,8 @@ DOMAIN_MODULES = [
     "jesip_learn.notifications.reports", "jesip_learn.notifications.notices",
     "jesip_learn.notifications.sender", "jesip_learn.notifications.messages",
     "jesip_learn.import_dates", "jesip_learn.command_line_imports",
+    "jesip_learn.jobs.schedule", "jesip_learn.jobs.leases", "jesip_learn.jobs.worker",
+    "jesip_learn.jobs.catalogue",
 ]
 
 
