@@ -377,6 +377,8 @@ def edit_page(code: str, path: str):
     context = _preview_context(course, path, unsaved)
     if page is None:
         page = authoring.page_text(db(), current_user, course, path)
+    context["focus"] = _line_focus(form.text.data or "", context["preview"].problems,
+                                   request.args.get("line", type=int))
     return render_template("editor/edit.html", course=course, path=path, page=page, form=form,
                            conflict=conflict, has_errors=bool(form.errors or conflict),
                            **context)
@@ -407,6 +409,16 @@ def add_gift(code: str, path: str):
     status = 400 if form.errors else 200
     return render_template("editor/gift_upload.html", course=course, path=path, form=form,
                            has_errors=bool(form.errors)), status
+
+
+def _line_focus(text: str, problems, line: int | None) -> dict | None:
+    """The line a problem's link asked for (`?line=21`): its number, its text and the
+    problems on it, shown above the box; the script also puts the cursor there."""
+    lines = text.split("\n")
+    if line is None or not 1 <= line <= len(lines):
+        return None
+    return {"line": line, "text": lines[line - 1],
+            "problems": [problem for problem in problems if problem.line == line]}
 
 
 def _saved_message(change, path: str) -> str:

@@ -50,4 +50,5 @@ if (form && text && panel) {
     timer = setTimeout(refresh, 800);
   });
   bindLineLinks();
+  if (form.dataset.line) goToLine(Number(form.dataset.line)); // a problem's link from the draft
 }

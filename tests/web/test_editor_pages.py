@@ -86,6 +86,36 @@ def test_a_page_with_a_mistake_is_saved_and_its_problem_shown_at_its_line(as_tra
     assert publish.errors and "nothing was published" in publish.errors[0]
 
 
+def test_a_problem_links_to_its_line_in_the_editor(as_trainer):
+    create(as_trainer)
+    add(as_trainer, "scenario", "Rising water")
+    path = "02-rising-water.scenario.md"
+    url = f"{draft_url()}/pages/{path}"
+    text = ("---\ntitle: Rising water\nstart: a\n---\n\n## A {#a}\n\n- [On time](#win)\n"
+            "- [Too late](#lat)\n\n## Win {#win .end result=pass}\n\n"
+            "## Late {#late .end result=fail}\n")
+    as_trainer.submit(url, {"text": text, "action": "save", "base_sha256": as_trainer.get(
+        url).soup.find("input", attrs={"name": "base_sha256"})["value"]})
+    draft = as_trainer.get(draft_url())
+    assert draft.status == 200
+    links = {a.get_text(" ", strip=True): a["href"]
+             for a in draft.soup.select(".app-problem-groups li a")}
+    assert links == {f"Line 9 of {path}": f"{url}?line=9#line-problem",
+                     f"Line 13 of {path}": f"{url}?line=13#line-problem"}
+    page = as_trainer.get(links[f"Line 13 of {path}"])
+    assert page.status == 200
+    focus = page.soup.select_one("#line-problem")
+    assert focus.h2.get_text(strip=True) == "Line 13"
+    assert [li.get_text(strip=True) for li in focus.select("li")] == [
+        "ending 'late' can't be reached from the start step 'a' because the link on line 9 "
+        "is broken (it goes to #lat, not #late)"]
+    assert focus.select_one(".app-line-text").get_text() == "## Late {#late .end result=fail}"
+    assert page.soup.select_one(".app-editor-form")["data-line"] == "13"
+    assert as_trainer.get(f"{url}?line=400").soup.select_one("#line-problem") is None
+    fixed = as_trainer.get(f"{url}?line=1")
+    assert "No problem is left on this line." in fixed.soup.select_one("#line-problem").text
+
+
 def test_two_trainers_saving_the_same_page_see_a_conflict_and_keep_their_text(
         as_trainer, app, make, organisation, session):
     create(as_trainer)
