@@ -370,7 +370,9 @@ def edit_page(code: str, path: str):
         except authoring.AuthoringError as error:
             show_error(form, "text", error.message)
         else:
-            flash(_saved_message(change, path), "success")
+            # Saved, but not ready to publish: an "Important" banner, not "Success".
+            flash(_saved_message(change, path),
+                  "warning" if change.problems_in(path) else "success")
             anchor = "preview" if request.form.get("action") == "preview" else None
             return redirect(url_for("editor.edit_page", code=code, path=path, _anchor=anchor))
     unsaved = None if page is not None else form.text.data

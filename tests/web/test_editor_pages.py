@@ -76,6 +76,9 @@ def test_a_page_with_a_mistake_is_saved_and_its_problem_shown_at_its_line(as_tra
                                    "base_sha256": as_trainer.get(url).soup.find(
                                        "input", attrs={"name": "base_sha256"})["value"]})
     assert "1 problem to fix" in page.notifications[0]
+    # Saved, but not ready: not a "Success" banner.
+    assert page.soup.select_one(".govuk-notification-banner__title").get_text(
+        strip=True) == "Important"
     assert page.soup.find("textarea", attrs={"name": "text"}).get_text() .startswith(
         "---\ntitle: Check\npass_mark: 180")
     problems = [li.get_text(" ", strip=True) for li in page.soup.select("#problems ~ ul li")]
@@ -84,6 +87,27 @@ def test_a_page_with_a_mistake_is_saved_and_its_problem_shown_at_its_line(as_tra
     assert "Line 3" in draft.text and "1 problem." in draft.text
     publish = as_trainer.submit(f"{draft_url()}/publish", {"needs_renewal": "no"})
     assert publish.errors and "nothing was published" in publish.errors[0]
+
+
+def test_the_editor_page_alone_allows_styles_with_its_own_nonce(as_trainer):
+    from jesip_learn.web.edge import CONTENT_SECURITY_POLICY
+    create(as_trainer)
+    url = f"{draft_url()}/pages/01-introduction.md"
+    nonces = []
+    for _ in range(2):
+        response = as_trainer.client.get(url)
+        assert response.status_code == 200
+        page = read_page(response)
+        nonce = page.soup.select_one(".app-editor-form")["data-style-nonce"]
+        assert len(nonce) >= 20
+        assert response.headers["Content-Security-Policy"] == (
+            f"{CONTENT_SECURITY_POLICY}; style-src 'self' 'nonce-{nonce}'")
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]  # a new one for each response
+    draft = as_trainer.client.get(draft_url())
+    assert draft.status_code == 200
+    assert draft.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "nonce" not in draft.get_data(as_text=True)
 
 
 def test_a_problem_links_to_its_line_in_the_editor(as_trainer):
