@@ -84,4 +84,16 @@ def test_every_problem_of_a_zip_at_once_and_each_line_in_the_editor(
     expect(page.locator("#line-problem h2")).to_have_text(f"Line {line}")
     expect(page.locator("#line-problem")).to_contain_text("did you mean #methane")
     look_at(page, "upload-editor-at-line", problems)
+
+    # The same zip again, as the course's draft: the result lists the problems by file,
+    # each linking to its line.
+    page.goto(f"{url}/author/courses/{code}/import")
+    page.set_input_files("input[type=file]", files=[
+        {"name": "course.zip", "mimeType": "application/zip", "buffer": zipped(
+            FIXTURES / "valid-course", {"course.md": course_md.encode(),
+                                        "06-flooding.scenario.md": broken.encode()})}])
+    page.get_by_role("button", name="Import as the draft").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The zip is now the draft")
+    expect(page.locator(".app-problem-groups li a")).to_have_count(3)
+    look_at(page, "upload-draft-import-result", problems)
     assert problems == []
