@@ -12,6 +12,7 @@ export {
 export { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 export { markdownKeymap, markdownLanguage } from "@codemirror/lang-markdown";
 export { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+export { yamlFrontmatter } from "@codemirror/lang-yaml";
 export { lintGutter, lintKeymap, setDiagnostics } from "@codemirror/lint";
 export { highlightSelectionMatches, search, searchKeymap } from "@codemirror/search";
 export { tags } from "@lezer/highlight";

@@ -17,6 +17,7 @@ const LINK = "#1d70b8";
 const GREY_LIGHT = "#f3f2f1";
 const FOCUS = "#ffdd00";
 const ERROR = "#d4351c";
+const GREEN = "#00703c";
 
 function editorLook(cm) {
   const highlighting = cm.HighlightStyle.define([
@@ -27,6 +28,9 @@ function editorLook(cm) {
     { tag: [cm.tags.monospace, cm.tags.quote], color: SECONDARY },
     { tag: [cm.tags.processingInstruction, cm.tags.meta, cm.tags.contentSeparator,
             cm.tags.labelName, cm.tags.list], color: SECONDARY },
+    // The front matter, as YAML: its keys, and comments after a #.
+    { tag: cm.tags.definition(cm.tags.propertyName), color: GREEN },
+    { tag: cm.tags.comment, color: SECONDARY, fontStyle: "italic" },
   ]);
   const theme = cm.EditorView.theme({
     "&": { color: INK, backgroundColor: "#ffffff", border: `2px solid ${INK}`,
@@ -103,7 +107,7 @@ async function enhance() {
       cm.highlightSelectionMatches(),
       cm.search({ top: true }),
       cm.EditorView.lineWrapping,
-      cm.markdownLanguage,
+      cm.yamlFrontmatter({ content: cm.markdownLanguage }), // front matter, then Markdown
       editorLook(cm),
       cm.EditorView.contentAttributes.of(content),
       cm.keymap.of([...cm.markdownKeymap, ...cm.defaultKeymap, ...cm.historyKeymap,
