@@ -70,9 +70,12 @@ setup: $(VENV)/.runtime-installed
 	$(BIN)/flask --app app organisations seed
 	@if ls courses/*/course.md >/dev/null 2>&1; then $(BIN)/flask --app app courses import courses; fi
 
-## run: everything a newcomer needs, then serve on http://$(HOST):$(PORT)
+## run: everything a newcomer needs, then serve on http://$(HOST):$(PORT), with the
+## scheduled jobs' worker beside the server (Ctrl-C stops both)
 run: setup
 	@$(BIN)/flask --app app users setup-link
+	@trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	$(BIN)/flask --app app jobs run & worker=$$!; \
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 ## demo: a separate database (instance/demo.db) filled with invented people, then serve.

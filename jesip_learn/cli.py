@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +21,8 @@ from . import bulk_import, command_line_imports, courses, demo, records, users
 from . import organisations as orgs
 from .content import gift, parse_course_files, write_course_folder
 from .db import begin_writing
+from .jobs import catalogue as job_catalogue
+from .jobs.worker import Worker
 from .mail import MailDeliveryError, OutgoingMail
 from .models import CommandRole, Organisation, Permission, User, utcnow
 from .notifications import sender as notify_sender
@@ -132,7 +136,8 @@ def users_setup_link(base_url: str | None):
 
 def register_commands(app: Flask) -> None:
     for group in (db_group, organisations_group, users_group, courses_group,
-                  demo_group, xapi_group, notify_group, records_group, imports_group):
+                  demo_group, xapi_group, notify_group, records_group, imports_group,
+                  jobs_group):
         app.cli.add_command(group)
 
 
@@ -407,13 +412,9 @@ records_group = AppGroup("records", help="Personal data: anonymising leavers aft
               help="Act as if it were this moment (ISO 8601; UTC unless a zone is given).")
 def records_purge(dry_run: bool, moment: datetime | None):
     try:
-        years = int(current_app.config.get("RECORDS_RETENTION_YEARS",
-                                           records.DEFAULT_RETENTION_YEARS))
-    except ValueError:
-        raise click.ClickException("RECORDS_RETENTION_YEARS must be a whole number of "
-                                   "years") from None
-    if years < 1:
-        raise click.ClickException("RECORDS_RETENTION_YEARS must be at least 1")
+        years = records.retention_years(current_app.config)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     with database().write_session() as session:
         result = records.purge(session, now=moment, years=years, dry_run=dry_run)
         for leaver in result.leavers:
@@ -532,3 +533,40 @@ def _send_setup_emails(links: list[tuple[User, str, str]]) -> int:
         except MailDeliveryError:
             unsent += 1
     return unsent
+
+
+jobs_group = AppGroup("jobs", help="The scheduled jobs: notifications, xAPI sending and the "
+                                   "retention purge.")
+
+
+@jobs_group.command("run", help="Run every scheduled job when it is due, until stopped "
+                                "(Ctrl-C or SIGTERM); safe on several hosts at once. With "
+                                "--once, run what is due now and exit (1 when a job failed).")
+@click.option("--once", is_flag=True, help="Run every job due now, once, then exit.")
+def jobs_run(once: bool):
+    try:
+        jobs = job_catalogue.site_jobs(database(), current_app.config,
+                                       current_app.extensions["mailer"],
+                                       current_app.extensions["xapi"])
+    except job_catalogue.JobSettingsError as error:
+        raise click.ClickException(str(error)) from None
+    worker = Worker(database(), jobs)
+    if once:
+        outcomes = worker.run_due()
+        for outcome in outcomes:
+            click.echo(f"{outcome.job}\t{'ok' if outcome.ok else 'FAILED'}\t{outcome.summary}")
+        if not outcomes:
+            click.echo("No job was due.")
+        if not all(outcome.ok for outcome in outcomes):
+            sys.exit(1)
+        return
+    stop = threading.Event()
+
+    def stop_after_this_job(signum, _frame):
+        if stop.is_set():  # asked twice: stop now, whatever is under way
+            raise KeyboardInterrupt
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop_after_this_job)
+    worker.run(stop)

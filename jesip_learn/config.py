@@ -114,6 +114,10 @@ def settings_from_environment(instance_path: Path) -> dict:
         "NOTIFY_RETRY_MAX_SECONDS": os.environ.get("NOTIFY_RETRY_MAX_SECONDS", "21600"),
         # Leavers' details are anonymised this many years after they left (records purge).
         "RECORDS_RETENTION_YEARS": os.environ.get("RECORDS_RETENTION_YEARS", "6"),
+        # How often `jobs run` runs each scheduled job; 0 turns one off.
+        "JOBS_NOTIFY_MINUTES": os.environ.get("JOBS_NOTIFY_MINUTES", "10"),
+        "JOBS_XAPI_SECONDS": os.environ.get("JOBS_XAPI_SECONDS", "30"),
+        "JOBS_PURGE_HOURS": os.environ.get("JOBS_PURGE_HOURS", "24"),
         # Who people contact about their personal data, shown on the privacy notice.
         "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", ""),
         # Single sign-on: the key that encrypts providers' client secrets (SECRET_KEY's own

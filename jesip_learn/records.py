@@ -16,7 +16,7 @@ their scores.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -56,6 +56,17 @@ from .typed_text import control_character_problem
 
 DEFAULT_RETENTION_YEARS = 6
 ANONYMISED_DOMAIN = "anonymised.invalid"
+
+
+def retention_years(config: Mapping) -> int:
+    """RECORDS_RETENTION_YEARS, checked: a whole number of years, at least 1."""
+    try:
+        years = int(config.get("RECORDS_RETENTION_YEARS", DEFAULT_RETENTION_YEARS))
+    except ValueError:
+        raise ValueError("RECORDS_RETENTION_YEARS must be a whole number of years") from None
+    if years < 1:
+        raise ValueError("RECORDS_RETENTION_YEARS must be at least 1")
+    return years
 
 
 class ErasureError(ValueError):

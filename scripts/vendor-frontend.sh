@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Vendor GOV.UK Frontend (CSS, JS, licence) and axe-core into the repository.
+# Vendor GOV.UK Frontend (CSS, JS, licence), CodeMirror and axe-core into the repository.
 #
 # Versions are pinned in scripts/frontend/package.json and package-lock.json;
 # to change one, edit package.json, run `npm install --package-lock-only` in
@@ -12,6 +12,9 @@
 #   static/vendor/govuk-frontend/govuk-frontend.min.js    (ES module build, plus its .map)
 #   static/vendor/govuk-frontend/assets/images/...        (only images the CSS needs that carry no crown/GOV.UK branding)
 #   static/vendor/govuk-frontend/LICENSE.txt, VERSION
+#   static/vendor/codemirror/codemirror.min.js            (one ES module bundled by esbuild from
+#                                                          scripts/frontend/codemirror.js)
+#   static/vendor/codemirror/LICENSE.txt, VERSIONS
 #   tests/browser/vendor/axe.min.js, AXE_VERSION, axe-core licence files
 #
 # Needs node and npm; reaches only the npm registry (npm ci).
@@ -25,6 +28,7 @@ GOVUK_DIST="$GOVUK_PKG/dist/govuk"
 AXE_PKG="$NODE_MODULES/axe-core"
 GOVUK_OUT="$ROOT/static/vendor/govuk-frontend"
 AXE_OUT="$ROOT/tests/browser/vendor"
+CODEMIRROR_OUT="$ROOT/static/vendor/codemirror"
 
 # Images GOV.UK Frontend ships that show the crown, the Royal Arms or GOV.UK
 # branding. Their use is reserved for GOV.UK, so they are never vendored, even
@@ -60,9 +64,9 @@ if ! grep -q "const version=\"$GOVUK_VERSION\"" "$GOVUK_DIST/govuk-frontend.min.
   exit 1
 fi
 
-# Start from a clean output directory so that nothing stale survives.
-rm -rf "$GOVUK_OUT"
-mkdir -p "$GOVUK_OUT" "$AXE_OUT"
+# Start from clean output directories so that nothing stale survives.
+rm -rf "$GOVUK_OUT" "$CODEMIRROR_OUT"
+mkdir -p "$GOVUK_OUT" "$AXE_OUT" "$CODEMIRROR_OUT"
 
 echo "==> Compiling scripts/frontend/jesip-learn.scss"
 CSS_OUT="$GOVUK_OUT/govuk-frontend.min.css"
@@ -149,6 +153,37 @@ wrote "$GOVUK_OUT/LICENSE.txt"
 printf '%s\n' "$GOVUK_VERSION" >"$GOVUK_OUT/VERSION"
 wrote "$GOVUK_OUT/VERSION"
 
+echo "==> Bundling CodeMirror (scripts/frontend/codemirror.js) with esbuild"
+# esbuild-wasm: the same bundler as a WebAssembly build, so no platform binary is installed.
+# No source map and no legal comments, so the same packages always give the same bytes.
+CODEMIRROR_JS="$CODEMIRROR_OUT/codemirror.min.js"
+METAFILE="$(mktemp)"
+trap 'rm -f "$METAFILE"' EXIT
+(cd "$FRONTEND" && node "$NODE_MODULES/esbuild-wasm/bin/esbuild" codemirror.js --bundle \
+  --format=esm --minify --target=es2020 --legal-comments=none --log-level=warning \
+  --metafile="$METAFILE" --outfile="$CODEMIRROR_JS")
+wrote "$CODEMIRROR_JS"
+# The packages the bundle holds (not those it read and left out), with their versions and licences (every one is MIT, and
+# LICENSE.txt is their shared text).
+node -e '
+  const fs = require("fs"), path = require("path");
+  const [metafile, modules] = process.argv.slice(1);
+  const names = new Set();
+  for (const output of Object.values(JSON.parse(fs.readFileSync(metafile)).outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const match = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
+      if (match && bytesInOutput > 0) names.add(match[1]);  // not what was shaken out
+    }
+  }
+  for (const name of [...names].sort()) {
+    const p = require(path.join(modules, name, "package.json"));
+    if (p.license !== "MIT") { console.error(`${name} is ${p.license}, not MIT`); process.exit(1); }
+    console.log(`${p.name} ${p.version} (${p.license})`);
+  }' "$METAFILE" "$NODE_MODULES" >"$CODEMIRROR_OUT/VERSIONS"
+wrote "$CODEMIRROR_OUT/VERSIONS"
+cp "$NODE_MODULES/@codemirror/view/LICENSE" "$CODEMIRROR_OUT/LICENSE.txt"
+wrote "$CODEMIRROR_OUT/LICENSE.txt"
+
 echo "==> Copying axe-core"
 cp "$AXE_PKG/axe.min.js" "$AXE_OUT/axe.min.js"
 wrote "$AXE_OUT/axe.min.js"
@@ -170,4 +205,4 @@ done
 cp "$FONT_PKG/LICENSE" "$FONT_OUT/LICENSE-DejaVu"
 wrote "$FONT_OUT/LICENSE-DejaVu"
 
-echo "==> Done: govuk-frontend $GOVUK_VERSION, axe-core $AXE_VERSION, dejavu-fonts-ttf"
+echo "==> Done: govuk-frontend $GOVUK_VERSION, axe-core $AXE_VERSION, codemirror, dejavu-fonts-ttf"

@@ -21,6 +21,7 @@ from jesip_learn.content import (
     Quiz,
     Scenario,
     content_hash,
+    parse_course_files,
     parse_course_folder,
 )
 from jesip_learn.content.archive import read_course_zip
@@ -887,20 +888,54 @@ def _with(extra):
 @pytest.mark.parametrize("data, reason", [
     (b"not a zip", "not a zip file"),
     (zip_of({"../../etc/evil.md": b"x", "course.md": b"y"}, folder=""), "outside the course"),
-    (zip_of(_with({"notes.docx": b"PK\x03\x04"})), "can't be part of a course"),
+    (zip_of(_with({"notes.docx": b"PK\x03\x04"})), "notes.docx:1: files of this type are not"),
     (zip_of(_with({"images/photo.png": b"<script>alert(1)</script>"})), "not a PNG image"),
     (zip_of(_with({"images/bad.svg": b'<svg xmlns="http://www.w3.org/2000/svg" '
                                      b'onload="alert(1)"/>'})), "event handler"),
-    (zip_of(_with({"01-big.md": b"a" * (300 * 1024)})), "larger than 256 KB"),
+    (zip_of(_with({"01-big.md": b"a" * (300 * 1024)})), "01-big.md:1: the file is too big"),
     (zip_of(_with({"01-latin.md": "caf\xe9".encode("latin-1")})), "not UTF-8"),
     (zip_of({"01-a.md": b"---\ntitle: a\n---\n"}), "no course.md"),
-    (zip_of(_with({"course.md": b"---\ntitle: No code\n---\n"})), "no code"),
+    (zip_of(_with({"course.md": b"---\ntitle: No code\n---\n"})), "course.md:1: missing code"),
 ])
 def test_hostile_or_unusable_zips_are_refused_with_a_reason(session, trainer, data, reason):
     with pytest.raises(authoring.UploadRefused) as refused:
         authoring.import_zip_as_new_course(session, trainer, data)
-    assert reason in refused.value.message and refused.value.field == "archive"
+    said = [refused.value.message, *map(str, refused.value.problems)]
+    assert any(reason in each for each in said), said
+    assert refused.value.field == "archive"
     assert authoring.editable_courses(session, trainer) == []
+
+
+def test_a_refused_zip_lists_every_problem_as_the_command_line_does(session, trainer):
+    """Eight mistakes, one of them the missing code that stops a new course: all eight are
+    listed, each with its file and line, not only the first."""
+    files = _with({
+        "course.md": b"---\ntitle: No code\nminutes: an hour\n---\n",
+        "01-introduction.md": b"---\ntitle: Intro\n---\n\n![A map](images/mapp.png)\n\n"
+                              b"![](images/map.png)\n",
+        "images/map.png": b"\x89PNG\r\n\x1a\n",
+        "images/photo.png": b"<script>alert(1)</script>",
+        "notes.docx": b"PK\x03\x04",
+        "02-scenario.scenario.md": b"---\ntitle: S\nstart: a\n---\n\n## A {#a}\n\n"
+                                   b"- [On](#win)\n- [Late](#lat)\n\n"
+                                   b"## Win {#win .end result=pass}\n\n"
+                                   b"## Late {#late .end result=fail}\n",
+    })
+    expected = folder_problems = parse_course_files(files).problems
+    assert len(folder_problems) == 7  # what `courses validate` says of the folder
+    with pytest.raises(authoring.UploadRefused) as refused:
+        authoring.import_zip_as_new_course(session, trainer, zip_of(files))
+    problems = refused.value.problems
+    assert refused.value.message == ("The zip can’t be imported: it has 8 problems, listed "
+                                     "below by file. Fix them and upload the zip again.")
+    assert [str(p) for p in problems] == sorted(
+        [str(p) for p in expected] + ["images/photo.png:1: The file is not a PNG image, "
+                                      "whatever its name says."],
+        key=lambda text: (not text.startswith("course.md"), text.split(":")[0],
+                          int(text.split(":")[1])))
+    assert "course.md:1: missing code: add 'code: ...' to the front matter" in map(str, problems)
+    assert any(p.file == "02-scenario.scenario.md" and "because the link on line 9 is broken"
+               in p.message for p in problems)
 
 
 def test_the_draft_downloads_as_a_zip_too(session, own_course, trainer):

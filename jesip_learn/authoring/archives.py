@@ -4,9 +4,11 @@ one as a new course or as the draft of an existing course.
 An upload is read by `content.archive.read_course_zip` (nothing escapes the folder, no
 links, no zip bombs), then every file is checked by what it holds as the editor checks
 uploads: a zip holding anything a course can't (another type of file, an image that is not
-what its name says, an SVG that could run script, an oversized page) is refused whole, with
-the reason. Content problems (a missing title, a broken link) are not refusals: the files
-go into the draft, and the problems come back for the trainer to fix before publishing.
+what its name says, an SVG that could run script, an oversized page) is refused whole. So
+is a new course whose code can't be read. A refusal lists every problem of the zip at
+once, by file and line, as `courses validate` does, not only the one that stopped it.
+Content problems (a missing title, a broken link) are not refusals: the files go into the
+draft, and the problems come back for the trainer to fix before publishing.
 
 Nothing uploaded reaches learners until it is published. So an upload is saved to the
 draft straight away and the result says what changed; the trainer reviews the draft (or
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from jesip_learn import courses
-from jesip_learn.content import Problem
+from jesip_learn.content import Problem, parse_within
 from jesip_learn.content.archive import ArchiveError, read_course_zip
 from jesip_learn.content.files import COURSE_PAGE
 from jesip_learn.content.hashing import content_hash
@@ -101,7 +103,8 @@ class ZipImport:
     warnings: tuple[Problem, ...] = ()  # item-writing flaws: worth fixing, never blocking
 
 
-def read_upload(data: bytes) -> tuple[str, dict[str, bytes]]:
+def read_upload(data: bytes, *,
+                seconds: float = DEFAULT_SECONDS) -> tuple[str, dict[str, bytes]]:
     """The folder name and files of an uploaded course zip, if every file is one a course
     may hold; UploadRefused says why not."""
     try:
@@ -111,20 +114,55 @@ def read_upload(data: bytes) -> tuple[str, dict[str, bytes]]:
     if COURSE_PAGE not in archive.files:
         raise UploadRefused("The zip has no course.md: zip the course folder itself, with "
                             "course.md at its top.", field="archive")
-    for path, content in sorted(archive.files.items()):
-        if len(path) > 400:
-            raise UploadRefused(f"{path[:60]}... has too long a name.", field="archive")
-        problem = file_problem(path, content)
-        if problem:
-            raise UploadRefused(problem, field="archive")
+    refusals = [Problem(path, 1, message) for path, message in _refusals(archive.files)]
+    if refusals:
+        raise refused_with_every_problem(archive.files, refusals, seconds=seconds)
     return archive.folder_name, archive.files
 
 
-def _code_of(files: Mapping[str, bytes]) -> str:
-    value, _line = pages.front_matter_value(files[COURSE_PAGE].decode("utf-8"), "code")
+def _refusals(files: Mapping[str, bytes]):
+    for path, content in sorted(files.items()):
+        if len(path) > 400:
+            yield path[:60], f"{path[:60]}... has too long a name"
+            continue
+        problem = file_problem(path, content)
+        if problem:
+            yield path, problem.removeprefix(f"{path}: ")
+
+
+def zip_problems(files: Mapping[str, bytes], refusals=(), also=(), *,
+                 seconds: float = DEFAULT_SECONDS) -> tuple[Problem, ...]:
+    """Every problem of a zip's files: what validation finds, as `courses validate` would;
+    what stops a file being part of a course (`refusals`) where validation has nothing to
+    say about that file already (it reports a file of another type itself); and `also`.
+    course.md first, then by file and line. Parsed in the worker, within `seconds`."""
+    found = list(parse_within(dict(files), seconds=seconds).problems)
+    seen = {problem.file for problem in found}
+    found += [problem for problem in refusals if problem.file not in seen]
+    found += also
+    return tuple(sorted(found, key=lambda p: (p.file != COURSE_PAGE, p.file, p.line)))
+
+
+def refused_with_every_problem(files: Mapping[str, bytes], refusals=(), also=(), *,
+                               seconds: float = DEFAULT_SECONDS) -> UploadRefused:
+    problems = zip_problems(files, refusals, also, seconds=seconds)
+    count = len(problems)
+    if count == 1:
+        only = problems[0]
+        where = f"{only.file}, line {only.line}" if only.file.endswith(".md") else only.file
+        return UploadRefused(f"The zip can’t be imported: {where}: {only.message}",
+                             field="archive", problems=problems)
+    return UploadRefused(f"The zip can’t be imported: it has {count} problem"
+                         f"{'s' if count != 1 else ''}, listed below by file. Fix "
+                         f"{'them' if count != 1 else 'it'} and upload the zip again.",
+                         field="archive", problems=problems)
+
+
+def _code_of(files: Mapping[str, bytes], *, seconds: float = DEFAULT_SECONDS) -> str:
+    value, line = pages.front_matter_value(files[COURSE_PAGE].decode("utf-8"), "code")
     if value is None or isinstance(value, bool) or not isinstance(value, str | int):
-        raise UploadRefused("The zip's course.md has no code that can be read: add "
-                            "'code: ...' to its front matter.", field="archive")
+        # Validation says why (no front matter, no code, malformed YAML) at its line.
+        raise refused_with_every_problem(files, seconds=seconds)
     return str(value).strip()
 
 
@@ -134,12 +172,14 @@ def import_zip_as_new_course(session: Session, user: User, data: bytes, *,
 
     The files are parsed once (`seconds` bounds it) before anything is written."""
     editors.require_create(user)
-    folder, files = read_upload(data)
-    code = _code_of(files)
+    folder, files = read_upload(data, seconds=seconds)
+    code = _code_of(files, seconds=seconds)
     try:
         code = pages.checked_code(code)
     except ValueError as error:
-        raise UploadRefused(f"The zip's course.md: {error}", field="archive") from None
+        _value, line = pages.front_matter_value(files[COURSE_PAGE].decode("utf-8"), "code")
+        raise refused_with_every_problem(
+            files, also=[Problem(COURSE_PAGE, line or 1, str(error))], seconds=seconds) from None
     problems, warnings = _checked(code, files, seconds)
     begin_writing_after_reading(session)
     existing = course_by_code(session, code)
@@ -171,8 +211,8 @@ def import_zip_as_draft(session: Session, user: User, course: Course, data: byte
     once (`seconds` bounds it) before anything is locked or written.
     """
     editors.require_edit(session, user, course)
-    folder, files = read_upload(data)
-    code = _code_of(files)
+    folder, files = read_upload(data, seconds=seconds)
+    code = _code_of(files, seconds=seconds)
     if code != course.code:
         raise UploadRefused(f"This zip is the course {code}, not {course.code}: upload it as a "
                             "new course, or choose the zip of this course.", field="archive")

@@ -28,7 +28,12 @@ class NotFound(AuthoringError):
 
 class UploadRefused(AuthoringError):
     """An uploaded image or zip was refused: too large, of a type a course can't hold,
-    not what its name says it is, or carrying script."""
+    not what its name says it is, or carrying script. `problems` lists every problem
+    found in a refused zip, each with its file and line, for the trainer to fix at once."""
+
+    def __init__(self, message: str, *, field: str | None = None, problems=()):
+        super().__init__(message, field=field)
+        self.problems = tuple(problems)
 
 
 class DraftConflict(AuthoringError):

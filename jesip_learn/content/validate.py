@@ -21,6 +21,7 @@ Decisions where content-format.md is silent:
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -56,6 +57,48 @@ LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 MAX_PROBLEMS_PER_FILE = 50
+MAX_NAMES_LISTED = 10  # in a message listing what does exist
+
+
+def _listed(names: Sequence[str]) -> str:
+    """["a", "b", "c"] -> "a, b and c"; past MAX_NAMES_LISTED, "and N more"."""
+    shown = list(names[:MAX_NAMES_LISTED])
+    rest = len(names) - len(shown)
+    if rest:
+        return f"{', '.join(shown)} and {rest} more"
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _close_match(wanted: str, names: Iterable[str]) -> str | None:
+    """The name most like `wanted`, if one is like it. Paths are compared by their file
+    names without folder or ending: images/cordn.png is like images/cordon.png, but
+    files/notes.pdf is not like files/guide.pdf."""
+    by_stem: dict[str, str] = {}
+    for name in names:
+        by_stem.setdefault(_stem(name), name)
+    matches = difflib.get_close_matches(_stem(wanted), list(by_stem), n=1, cutoff=0.6)
+    return by_stem[matches[0]] if matches else None
+
+
+def _stem(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    return base.rsplit(".", 1)[0] if "." in base[1:] else base
+
+
+def what_exists(wanted: str, names: Sequence[str], label: str, none: str, *,
+                prefix: str = "") -> str:
+    """The end of a "not found" message: the nearest name that does exist, and the names
+    there are: " (did you mean #late? The steps: #first-call, #late and #rescue)"."""
+    if not names:
+        return f" ({none})"
+    ordered = sorted(names)
+    near = _close_match(wanted, ordered)
+    listed = f"{label}: {_listed([prefix + name for name in ordered])}"
+    if near is None:
+        return f" ({listed})"
+    if ordered == [near]:
+        return f" (did you mean {prefix}{near}?)"
+    return f" (did you mean {prefix}{near}? {listed[0].upper()}{listed[1:]})"
 
 
 class ProblemLog:
@@ -372,7 +415,9 @@ def _image_location_problem(url: str, files: frozenset[str]) -> str | None:
     if suffix_of(path) not in INLINE_IMAGE_TYPES:
         return f"images must be png, jpg, gif or webp files: {path}"
     if path not in files:
-        return f"image not found: {path}"
+        images = [name for name in files if suffix_of(name) in INLINE_IMAGE_TYPES]
+        exist = what_exists(path, images, "the course’s images", "the course has no images yet")
+        return f"image not found: {path}{exist}"
     return None
 
 
@@ -392,7 +437,10 @@ def _check_link(url: str, line: int, files: frozenset[str], problems: FileProble
     if course_url is None:
         problems.add(line, f"link must be a relative path inside the course folder: {url[:60]}")
     elif course_url[0] not in files:
-        problems.add(line, f"linked file not found: {course_url[0]}")
+        others = [name for name in files if suffix_of(name) != ".md"]
+        exist = what_exists(course_url[0], others, "the course’s files",
+                            "the course has no files yet")
+        problems.add(line, f"linked file not found: {course_url[0]}{exist}")
 
 
 # Quizzes -------------------------------------------------------------------------
@@ -467,7 +515,9 @@ def _check_start(
     if not start:
         problems.add(header_line, "missing start: name the first step, e.g. 'start: first-call'")
     elif start not in steps:
-        problems.add(start_line, f"start names no step: there is no step with the id '{start}'")
+        exist = what_exists(start, list(steps), "the steps", "no steps", prefix="#")
+        problems.add(start_line,
+                     f"start names no step: there is no step with the id '{start}'{exist}")
 
 
 def _check_step_exits(step: Step, steps: dict[str, Step], problems: FileProblems) -> None:
@@ -482,7 +532,10 @@ def _check_step_exits(step: Step, steps: dict[str, Step], problems: FileProblems
         )
     for choice in step.choices:
         if choice.target not in steps:
-            problems.add(choice.line, f"link to a step that does not exist: #{choice.target}")
+            exist = what_exists(choice.target, list(steps), "the steps", "no steps",
+                                prefix="#")
+            problems.add(choice.line,
+                         f"link to a step that does not exist: #{choice.target}{exist}")
 
 
 def _reachable(start: str, edges: dict[str, list[str]]) -> set[str]:
@@ -502,11 +555,14 @@ def _check_paths(start: str, steps: dict[str, Step], problems: FileProblems) -> 
         for step_id, step in steps.items()
     }
     reachable = _reachable(start, forward)
+    broken = [choice for step_id in reachable for choice in steps[step_id].choices
+              if choice.target not in steps]
     for step_id, step in steps.items():
         if step_id not in reachable:
             what = "ending" if step.kind == "end" else "step"
             problems.add(
                 step.line, f"{what} '{step_id}' can't be reached from the start step '{start}'"
+                f"{_why_unreachable(step_id, steps, reachable, broken)}"
             )
     backward: dict[str, list[str]] = {}
     for source, targets in forward.items():
@@ -523,11 +579,46 @@ def _check_paths(start: str, steps: dict[str, Step], problems: FileProblems) -> 
             and step.kind != "end"
             and step.choices
         ):
+            cause = [choice for later in _reachable(step_id, forward)
+                     for choice in steps[later].choices if choice.target not in steps]
             problems.add(
                 step.line,
                 f"from step '{step_id}' no path leads to an ending: the "
-                "learner would go round forever",
+                "learner would go round forever"
+                + (f", because {_the_broken_links(cause)} broken" if cause else ""),
             )
+
+
+def _why_unreachable(step_id: str, steps: dict[str, Step], reachable: set[str],
+                     broken: Sequence) -> str:
+    """What keeps a step out of reach, when the problems list shows its cause: a broken
+    link (on a step that can be reached) that was likely meant for it, or the unreachable
+    steps that are the only ones linking to it."""
+    meant = [choice for choice in broken if _close_match(choice.target, [step_id])]
+    if meant:
+        return (f" because {_the_broken_links(meant)} broken (it goes to #{meant[0].target}"
+                f", not #{step_id})" if len(meant) == 1 else
+                f" because {_the_broken_links(meant)} broken")
+    sources = sorted({source for source, step in steps.items() if source != step_id
+                      and any(choice.target == step_id for choice in step.choices)})
+    if sources:
+        names = _listed([f"'{source}'" for source in sources])
+        return (f" because only {'step' if len(sources) == 1 else 'steps'} {names} "
+                f"{'links' if len(sources) == 1 else 'link'} to it, and "
+                f"{'it' if len(sources) == 1 else 'they'} can't be reached either")
+    if broken:
+        lines = sorted({choice.line for choice in broken})
+        which = (f"the broken link on line {lines[0]} was" if len(lines) == 1 else
+                 f"one of the broken links on lines {_listed([str(n) for n in lines])} was")
+        return f": no choice links to it (perhaps {which} meant for it)"
+    return ": no choice links to it"
+
+
+def _the_broken_links(choices: Sequence) -> str:
+    lines = sorted({choice.line for choice in choices})
+    if len(lines) == 1:
+        return f"the link on line {lines[0]} is"
+    return f"the links on lines {_listed([str(line) for line in lines])} are"
 
 
 # Courses -------------------------------------------------------------------------

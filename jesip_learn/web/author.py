@@ -117,6 +117,7 @@ def course_list():
 @reads_before_writing
 def course_import():
     form = UploadForm()
+    problems = ()
     if form.validate_on_submit():
         upload = _upload(form)
         if upload is not None:
@@ -127,12 +128,13 @@ def course_import():
             except authoring.AuthoringError as error:
                 _refused()
                 show_error(form, "archive", error.message)
+                problems = getattr(error, "problems", ())
             else:
                 flash(_imported_message(result), "success")
                 target = ("editor.draft" if "editor.draft" in current_app.view_functions
                           else "author.course")
                 return redirect(url_for(target, code=result.course.code))
-    return render_template("author/import.html", form=form)
+    return render_template("author/import.html", form=form, problems=problems)
 
 
 def _upload(form: UploadForm):
@@ -335,6 +337,7 @@ def export_draft(code: str):
 def import_draft(code: str):
     course = _course(code)
     form = DraftUploadForm()
+    problems = ()
     if form.validate_on_submit():
         upload = _upload(form)
         revision = int_or_none(form.revision.data)
@@ -346,15 +349,22 @@ def import_draft(code: str):
             except authoring.AuthoringError as error:
                 _refused()
                 show_error(form, "archive", error.message)
+                problems = getattr(error, "problems", ())
             else:
                 return render_template("author/import_result.html", course=course,
-                                       result=result)
+                                       result=result, page_paths=_problem_pages(result))
         elif upload is not None:
             show_error(form, "archive", "The page was out of date: look at the draft again "
                        "before uploading.")
     draft = authoring.draft_view(db(), current_user, course)
     form.revision.data = str(draft.revision)
-    return render_template("author/import_draft.html", course=course, form=form, draft=draft)
+    return render_template("author/import_draft.html", course=course, form=form, draft=draft,
+                           problems=problems)
+
+
+def _problem_pages(result: authoring.ZipImport) -> set[str]:
+    """The pages a problem of the imported zip can link to in the editor."""
+    return {problem.file for problem in result.problems if problem.file.endswith(".md")}
 
 
 # --- who edits a course -----------------------------------------------------------------

@@ -35,7 +35,7 @@ from jesip_learn.web.edge import (
     reads_before_writing,
     stop_writing,
 )
-from jesip_learn.web.forms import choices, show_error
+from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("editor", __name__, url_prefix="/author")
 
@@ -387,13 +387,17 @@ def edit_page(code: str, path: str):
             stop_writing()
             show_error(form, "text", error.message)
         else:
-            flash(_saved_message(change, path), "success")
+            # Saved, but not ready to publish: an "Important" banner, not "Success".
+            flash(_saved_message(change, path),
+                  "warning" if change.problems_in(path) else "success")
             anchor = "preview" if request.form.get("action") == "preview" else None
             return redirect(url_for("editor.edit_page", code=code, path=path, _anchor=anchor))
     unsaved = None if page is not None else form.text.data
     context = _preview_context(course, path, unsaved)
     if page is None:
         page = authoring.page_text(db(), current_user, course, path)
+    context["focus"] = _line_focus(form.text.data or "", context["preview"].problems,
+                                   int_or_none(request.args.get("line")))
     return render_template("editor/edit.html", course=course, path=path, page=page, form=form,
                            conflict=conflict, has_errors=bool(form.errors or conflict),
                            **context)
@@ -424,6 +428,16 @@ def add_gift(code: str, path: str):
     status = 400 if form.errors else 200
     return render_template("editor/gift_upload.html", course=course, path=path, form=form,
                            has_errors=bool(form.errors)), status
+
+
+def _line_focus(text: str, problems, line: int | None) -> dict | None:
+    """The line a problem's link asked for (`?line=21`): its number, its text and the
+    problems on it, shown above the box; the script also puts the cursor there."""
+    lines = text.split("\n")
+    if line is None or not 1 <= line <= len(lines):
+        return None
+    return {"line": line, "text": lines[line - 1],
+            "problems": [problem for problem in problems if problem.line == line]}
 
 
 def _saved_message(change, path: str) -> str:

@@ -25,7 +25,9 @@ def look_at(page: Page, name: str, problems: list[str]) -> None:
 
 
 def replace_text(page: Page, text: str) -> None:
-    page.get_by_label("Markdown, with the front matter").fill(text)
+    """Type over the page's text in the editor (CodeMirror, which keeps the form's textarea,
+    the text posted, in step)."""
+    page.locator(".cm-content").fill(text)
 
 
 def test_a_trainer_writes_and_publishes_a_course_a_learner_completes(
@@ -69,7 +71,7 @@ def test_a_trainer_writes_and_publishes_a_course_a_learner_completes(
     replace_text(author, broken)
     author.get_by_role("button", name="Save and preview").click()
     expect(author.locator("#problems ~ ul")).to_contain_text("Line 3")
-    expect(author.get_by_label("Markdown, with the front matter")).to_have_value(broken)
+    expect(author.locator("textarea#text")).to_have_value(broken)
     expect(author.locator(".app-editor-preview")).to_contain_text("Right answer")
     look_at(author, "editor-edit-quiz-problem", problems)
     replace_text(author, broken.replace("180", "80"))
@@ -130,7 +132,7 @@ def test_a_trainer_writes_and_publishes_a_course_a_learner_completes(
 
     # A change everyone must complete again.
     author.goto(f"{url}/author/courses/{code}/draft/pages/01-introduction.md")
-    text = author.get_by_label("Markdown, with the front matter").input_value()
+    text = author.locator("textarea#text").input_value()
     replace_text(author, text + "\nA new rule about water rescue.\n")
     author.get_by_role("button", name="Save draft").click()
     author.goto(f"{url}/author/courses/{code}/draft/publish")

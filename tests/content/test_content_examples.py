@@ -59,10 +59,15 @@ def test_fixture_is_the_page_byte_for_byte():
 def test_verbatim_examples_report_only_the_steps_the_page_leaves_out(examples):
     scenario = "format-examples/06-flooding.scenario.md"
     assert [str(problem) for problem in examples.problems] == [
-        f"{scenario}:13: link to a step that does not exist: #vague-dispatch",
-        f"{scenario}:20: link to a step that does not exist: #shared-awareness",
-        f"{scenario}:24: step 'methane-message' can't be reached from the start step 'first-call'",
-        f"{scenario}:38: ending 'rescue' can't be reached from the start step 'first-call'",
+        f"{scenario}:13: link to a step that does not exist: #vague-dispatch (the steps: "
+        "#delay, #exact-location, #first-call, #methane-message and #rescue)",
+        f"{scenario}:20: link to a step that does not exist: #shared-awareness (the steps: "
+        "#delay, #exact-location, #first-call, #methane-message and #rescue)",
+        f"{scenario}:24: step 'methane-message' can't be reached from the start step "
+        "'first-call': no choice links to it (perhaps one of the broken links on lines 13 "
+        "and 20 was meant for it)",
+        f"{scenario}:38: ending 'rescue' can't be reached from the start step 'first-call' "
+        "because only step 'methane-message' links to it, and it can't be reached either",
     ]
     assert examples.course is None  # never importable while problems remain
 

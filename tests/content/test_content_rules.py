@@ -462,3 +462,63 @@ def test_vocabularies_are_the_formats():
 def test_validate_course_folder_matches_parse(tmp_path):
     (tmp_path / "course.md").write_bytes(COURSE_MD)
     assert validate_course_folder(tmp_path) == parse_course_folder(tmp_path).problems
+
+
+# Knock-on problems say what caused them; "not found" says what there is -------------------
+
+
+def test_an_ending_cut_off_by_a_broken_link_says_which_link():
+    found = problems_of(scenario(
+        "\n## A {#a}\n\n- [On time](#win)\n- [Too late](#lat)\n\n"
+        "## Win {#win .end result=pass}\n\n## Late {#late .end result=fail}\n"))
+    assert [(line, message) for _, line, message in found] == [
+        (9, "link to a step that does not exist: #lat (did you mean #late? The steps: #a, "
+            "#late and #win)"),
+        (13, "ending 'late' can't be reached from the start step 'a' because the link on "
+             "line 9 is broken (it goes to #lat, not #late)"),
+    ]
+
+
+def test_a_step_behind_an_unreachable_step_says_so():
+    found = problems_of(scenario(
+        "\n## A {#a}\n\n- [Win](#win)\n\n## B {#b}\n\n- [C](#c)\n\n"
+        "## C {#c}\n\n- [Win](#win)\n\n## Win {#win .end result=pass}\n"))
+    assert [message for _, _, message in found] == [
+        "step 'b' can't be reached from the start step 'a': no choice links to it",
+        "step 'c' can't be reached from the start step 'a' because only step 'b' links to "
+        "it, and it can't be reached either",
+    ]
+
+
+def test_a_loop_caused_by_a_broken_link_says_so():
+    found = problems_of(scenario(
+        "\n## A {#a}\n\n- [B](#b)\n\n## B {#b}\n\n- [Back](#a)\n- [Out](#wn)\n\n"
+        "## Win {#win .end result=pass}\n"))
+    messages = [message for _, _, message in found]
+    assert ("from step 'a' no path leads to an ending: the learner would go round forever, "
+            "because the link on line 13 is broken") in messages
+
+
+def test_a_start_that_names_no_step_lists_the_steps():
+    _, _, message = only_problem(scenario(
+        "\n## A {#a}\n\n- [Win](#win)\n\n## Win {#win .end result=pass}\n",
+        head="title: A scenario\nstart: wn"))
+    assert message == ("start names no step: there is no step with the id 'wn' (did you mean "
+                       "#win? The steps: #a and #win)")
+
+
+def test_a_missing_image_or_file_lists_what_the_course_has():
+    png = b"\x89PNG\r\n\x1a\n"
+    files = with_module(**{"images/command-post.png": png, "images/cordon.png": png,
+                           "files/guide.pdf": b"%PDF-1.4"})
+    files["02-b.md"] = page("title: B", "\n![A cordon](images/cordn.png)\n\n"
+                                        "[The guide](files/notes.pdf)\n")
+    assert [message for _, _, message in problems_of(files)] == [
+        "image not found: images/cordn.png (did you mean images/cordon.png? The course’s "
+        "images: images/command-post.png and images/cordon.png)",
+        "linked file not found: files/notes.pdf (the course’s files: files/guide.pdf, "
+        "images/command-post.png and images/cordon.png)",
+    ]
+    files = {"course.md": COURSE_MD, "01-a.md": page("title: A", "\n![A map](images/map.png)\n")}
+    assert [message for _, _, message in problems_of(files)] == [
+        "image not found: images/map.png (the course has no images yet)"]

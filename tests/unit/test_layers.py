@@ -19,6 +19,8 @@ DOMAIN_MODULES = [
     "jesip_learn.import_dates", "jesip_learn.command_line_imports",
     "jesip_learn.sso.models", "jesip_learn.sso.client_secrets", "jesip_learn.sso.protocol",
     "jesip_learn.sso.providers", "jesip_learn.sso.sign_in",
+    "jesip_learn.jobs.schedule", "jesip_learn.jobs.leases", "jesip_learn.jobs.worker",
+    "jesip_learn.jobs.catalogue",
 ]
 
 

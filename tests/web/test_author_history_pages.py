@@ -128,12 +128,28 @@ def test_an_older_version_uploaded_as_the_draft_lists_what_changed(as_owner):
                for row in page.soup.select("tr.app-diff__removed"))
 
 
+def test_a_draft_upload_with_problems_links_each_to_its_line_in_the_editor(as_owner):
+    buffer = io.BytesIO(as_owner.client.get("/author/courses/JESIP-AWARE/versions/2.zip").data)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("valid-course/03-broken.md", "---\ntitle: Broken\n---\n\n"
+                                                      "![A map](images/mapp.png)\n")
+    page = _post_zip(as_owner, buffer.getvalue())
+    assert page.h1 == "The zip is now the draft"
+    assert page.soup.select_one(".app-problem-groups h3").get_text(strip=True) == "03-broken.md"
+    link = page.soup.select_one(".app-problem-groups li a")
+    assert link["href"] == ("/author/courses/JESIP-AWARE/draft/pages/03-broken.md?line=5"
+                            "#line-problem")
+    assert link.parent.get_text(" ", strip=True).startswith(
+        "Line 5 of 03-broken.md : image not found: images/mapp.png")
+
+
 def test_hostile_or_stale_draft_uploads_are_refused_with_a_reason(as_owner):
     buffer = io.BytesIO(as_owner.client.get("/author/courses/JESIP-AWARE/versions/2.zip").data)
     with zipfile.ZipFile(buffer, "a") as archive:
         archive.writestr("valid-course/images/run.js", "alert(1)")
     page = _post_zip(as_owner, buffer.getvalue())
-    assert page.errors[0].startswith("images/run.js: files of this type can't be part")
+    assert page.errors[0].startswith("The zip can’t be imported: images/run.js: files of "
+                                     "this type are not allowed in a course")
     page.error_links()
     good = as_owner.client.get("/author/courses/JESIP-AWARE/versions/2.zip").data
     page = _post_zip(as_owner, good, revision="99")

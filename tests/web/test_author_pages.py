@@ -93,15 +93,47 @@ def test_the_trainers_list_holds_only_their_courses(browser, make, organisation,
     assert "JESIP-AWARE" in row.get_text() and "Administrator" in row.get_text()
 
 
+def listed_problems(page) -> dict[str, list[str]]:
+    """The problems a page lists under #zip-problems or #problems: file -> its lines."""
+    groups = page.soup.select_one(".app-problem-groups")
+    found: dict[str, list[str]] = {}
+    for heading in groups.select("h3"):
+        items = heading.find_next_sibling("ul").select("li")
+        found[heading.get_text(strip=True)] = [
+            " ".join(li.get_text(" ", strip=True).split()) for li in items]
+    return found
+
+
 @pytest.mark.parametrize(("data", "message"), [
     (b"this is not a zip", "not a zip file"),
-    (hostile_zip(), "images/run.js: files of this type can't be part of a course"),
-    (zip_folder(FIXTURES / "planted-mistakes"),
-     "images/notes.docx: files of this type can't be part of a course"),
+    (hostile_zip(), "The zip can’t be imported: images/run.js: files of this type are not "
+                    "allowed in a course"),
 ])
 def test_unusable_uploads_get_a_clear_error(as_trainer, session, data, message):
     page = upload(as_trainer, data)
     assert message in page.errors[0]
+    assert session.scalar(select(func.count()).select_from(Course)) == 0
+
+
+def test_a_zip_with_many_mistakes_shows_every_one_by_file(as_trainer, session):
+    """The folder `courses validate` finds 37 problems in (and an image that is not what its
+    name says): the browser lists all of them, grouped by file, with their lines."""
+    page = upload(as_trainer, zip_folder(FIXTURES / "planted-mistakes"))
+    assert page.status == 200
+    assert page.errors == ["The zip can’t be imported: it has 38 problems, listed below by "
+                           "file. Fix them and upload the zip again."]
+    assert page.soup.select_one("#zip-problems").get_text() == "Problems in the zip (38)"
+    listed = listed_problems(page)
+    assert list(listed)[0] == "course.md"
+    assert listed["course.md"][0] == ("Line 1: missing code: add 'code: ...' to the front "
+                                      "matter")
+    assert sum(len(lines) for lines in listed.values()) == 38
+    assert "Line 1: files of this type are not allowed in a course: only Markdown pages and " \
+        "png, jpg, jpeg, gif, webp, svg, pdf files" in listed["images/notes.docx"]
+    assert any(line.startswith("Line 57: step 'orphan' can't be reached") and
+               "perhaps the broken link on line 21 was meant for it" in line
+               for line in listed["06-flooding.scenario.md"])
+    assert page.soup.select(".app-problem-groups a") == []  # nothing was saved to edit
     assert session.scalar(select(func.count()).select_from(Course)) == 0
 
 

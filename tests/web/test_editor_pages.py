@@ -77,6 +77,9 @@ def test_a_page_with_a_mistake_is_saved_and_its_problem_shown_at_its_line(as_tra
                                    "base_sha256": as_trainer.get(url).soup.find(
                                        "input", attrs={"name": "base_sha256"})["value"]})
     assert "1 problem to fix" in page.notifications[0]
+    # Saved, but not ready: not a "Success" banner.
+    assert page.soup.select_one(".govuk-notification-banner__title").get_text(
+        strip=True) == "Important"
     assert page.soup.find("textarea", attrs={"name": "text"}).get_text() .startswith(
         "---\ntitle: Check\npass_mark: 180")
     problems = [li.get_text(" ", strip=True) for li in page.soup.select("#problems ~ ul li")]
@@ -85,6 +88,57 @@ def test_a_page_with_a_mistake_is_saved_and_its_problem_shown_at_its_line(as_tra
     assert "Line 3" in draft.text and "1 problem." in draft.text
     publish = as_trainer.submit(f"{draft_url()}/publish", {"needs_renewal": "no"})
     assert publish.errors and "nothing was published" in publish.errors[0]
+
+
+def test_the_editor_page_alone_allows_styles_with_its_own_nonce(as_trainer):
+    from jesip_learn.web.edge import CONTENT_SECURITY_POLICY
+    create(as_trainer)
+    url = f"{draft_url()}/pages/01-introduction.md"
+    nonces = []
+    for _ in range(2):
+        response = as_trainer.client.get(url)
+        assert response.status_code == 200
+        page = read_page(response)
+        nonce = page.soup.select_one(".app-editor-form")["data-style-nonce"]
+        assert len(nonce) >= 20
+        assert response.headers["Content-Security-Policy"] == (
+            f"{CONTENT_SECURITY_POLICY}; style-src 'self' 'nonce-{nonce}'")
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]  # a new one for each response
+    draft = as_trainer.client.get(draft_url())
+    assert draft.status_code == 200
+    assert draft.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "nonce" not in draft.get_data(as_text=True)
+
+
+def test_a_problem_links_to_its_line_in_the_editor(as_trainer):
+    create(as_trainer)
+    add(as_trainer, "scenario", "Rising water")
+    path = "02-rising-water.scenario.md"
+    url = f"{draft_url()}/pages/{path}"
+    text = ("---\ntitle: Rising water\nstart: a\n---\n\n## A {#a}\n\n- [On time](#win)\n"
+            "- [Too late](#lat)\n\n## Win {#win .end result=pass}\n\n"
+            "## Late {#late .end result=fail}\n")
+    as_trainer.submit(url, {"text": text, "action": "save", "base_sha256": as_trainer.get(
+        url).soup.find("input", attrs={"name": "base_sha256"})["value"]})
+    draft = as_trainer.get(draft_url())
+    assert draft.status == 200
+    links = {a.get_text(" ", strip=True): a["href"]
+             for a in draft.soup.select(".app-problem-groups li a")}
+    assert links == {f"Line 9 of {path}": f"{url}?line=9#line-problem",
+                     f"Line 13 of {path}": f"{url}?line=13#line-problem"}
+    page = as_trainer.get(links[f"Line 13 of {path}"])
+    assert page.status == 200
+    focus = page.soup.select_one("#line-problem")
+    assert focus.h2.get_text(strip=True) == "Line 13"
+    assert [li.get_text(strip=True) for li in focus.select("li")] == [
+        "ending 'late' can't be reached from the start step 'a' because the link on line 9 "
+        "is broken (it goes to #lat, not #late)"]
+    assert focus.select_one(".app-line-text").get_text() == "## Late {#late .end result=fail}"
+    assert page.soup.select_one(".app-editor-form")["data-line"] == "13"
+    assert as_trainer.get(f"{url}?line=400").soup.select_one("#line-problem") is None
+    fixed = as_trainer.get(f"{url}?line=1")
+    assert "No problem is left on this line." in fixed.soup.select_one("#line-problem").text
 
 
 def test_two_trainers_saving_the_same_page_see_a_conflict_and_keep_their_text(
@@ -276,7 +330,9 @@ def test_item_writing_warnings_are_shown_beside_their_lines_and_do_not_stop_publ
     assert warnings[0].startswith("Line 6 : the question asks with “not” without stressing it")
     assert warnings[1].startswith("Line 10 : “All of the above” as an answer")
     links = page.soup.select(".app-warnings a.app-line-link")
-    assert [(a["href"], a["data-line"]) for a in links] == [("#text", "6"), ("#text", "10")]
+    page_url = f"{draft_url()}/pages/02-check.quiz.md"
+    assert [(a["href"], a["data-line"]) for a in links] == [
+        (f"{page_url}?line=6#line-problem", "6"), (f"{page_url}?line=10#line-problem", "10")]
     assert not page.soup.select("#problems ~ ul li")
 
     draft = as_trainer.get(draft_url())
@@ -285,8 +341,8 @@ def test_item_writing_warnings_are_shown_beside_their_lines_and_do_not_stop_publ
     assert draft.soup.find(id="warnings").get_text(strip=True) == "Warnings"
     assert [a["href"] for a in draft.soup.select(".app-warnings a")] == [
         f"{draft_url()}/pages/02-check.quiz.md",
-        f"{draft_url()}/pages/02-check.quiz.md#warnings",
-        f"{draft_url()}/pages/02-check.quiz.md#warnings"]
+        f"{draft_url()}/pages/02-check.quiz.md?line=6#line-problem",
+        f"{draft_url()}/pages/02-check.quiz.md?line=10#line-problem"]
 
     published = as_trainer.submit(f"{draft_url()}/publish", {"needs_renewal": "no"})
     assert published.status == 200
@@ -324,6 +380,7 @@ def test_a_zip_upload_lists_its_warnings_with_links_to_their_lines(as_trainer):
     assert page.status == 200 and page.h1 == "The zip is now the draft"
     assert "No problems were found: the draft can be published." in page.text
     assert page.soup.find(id="warnings").get_text(strip=True) == "Warnings (2)"
-    assert listed(page, ".app-warnings li")[0].startswith("Line 6 : the question asks with")
+    assert listed(page, ".app-warnings li")[0].startswith(
+        "Line 6 of 02-check.quiz.md : the question asks with")
     assert page.soup.select(".app-warnings li a")[0]["href"] == (
-        f"{draft_url()}/pages/02-check.quiz.md#warnings")
+        f"{draft_url()}/pages/02-check.quiz.md?line=6#line-problem")

@@ -75,6 +75,7 @@ QUERIES = {
     "admin.audit_download": ("a.admin", ("q", "action", "from", "to", "page")),
     "quiz.overview": ("b.learner", ("page",)),
     "sso.callback": ("anonymous", ("state", "error")),
+    "editor.edit_page": ("b.trainer", ("line",)),
     "author.quiz_analysis": ("b.trainer", ("basis",)),
     "author.history": ("b.trainer", ("old", "new")),
     "author.diff": ("b.trainer", ("old", "new")),
