@@ -7,8 +7,6 @@ domain queries take the scope, so no filter or parameter can widen it.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -28,7 +26,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from jesip_learn import bulk_import, compliance, exercises, exports, progress
+from jesip_learn import compliance, exercises, exports, progress
 from jesip_learn.audit import record_event
 from jesip_learn.compliance import (
     GROUPINGS,
@@ -212,37 +210,17 @@ def _filter_choices() -> dict:
 @blueprint.route("/compliance")
 def dashboard():
     filters, errors, shown = _read_filters()
-    matrix = compliance.compliance_matrix(db(), _scope(), filters)
-    trend = _cached_trend(_scope(), filters)
+    scope = _scope()
+    matrix = compliance.compliance_matrix(db(), scope, filters)
+    # Worked out on every view (one statement for all the months), never kept: the chart's
+    # last month is the headline's own figures.
+    trend = compliance.compliance_trend(db(), scope, filters, last=matrix.total)
     by_row = charts.bar_chart([(row.label, row.total.percent) for row in matrix.rows])
     over_time = charts.line_chart([(f"{point.as_of:%b %Y}", point.percent) for point in trend])
     return render_template(
         "manage/compliance.html", matrix=matrix, filters=filters, errors=errors, shown=shown,
         choices=_filter_choices(), trend=trend, by_row=by_row, over_time=over_time,
         band=charts.band, filter_args=_filter_args, downloads=DOWNLOADS)
-
-
-# Twelve month-ends cost twelve report queries; the past changes rarely (an import of
-# historic records, a new rule), so each worker keeps a trend for a few minutes, and every
-# worker works it out again after an import.
-TREND_SECONDS = 600
-
-
-def _cached_trend(scope: set[int] | None, filters: ReportFilters):
-    cache = current_app.extensions.setdefault("compliance_trends", ({}, threading.Lock()))
-    trends, lock = cache
-    key = (None if scope is None else frozenset(scope), filters,
-           bulk_import.last_applied_at(db()))
-    now = time.monotonic()
-    with lock:
-        for stale in [k for k, (at, _) in trends.items() if now - at > TREND_SECONDS]:
-            del trends[stale]
-        if key in trends:
-            return trends[key][1]
-    trend = compliance.compliance_trend(db(), scope, filters)
-    with lock:
-        trends[key] = (now, trend)
-    return trend
 
 
 @blueprint.route("/compliance/learners")
