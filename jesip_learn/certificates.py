@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_FOLDER = resources.files("jesip_learn.data").joinpath("fonts")
 
@@ -30,6 +32,8 @@ def long_date(moment: datetime) -> str:
 
 
 def certificate_pdf(details: CertificateDetails) -> bytes:
+    from fpdf import FPDF  # several MiB: loaded by the first certificate, not at start-up
+
     pdf = FPDF(orientation="landscape", format="A4")
     pdf.set_title(f"Certificate: {details.course}")
     pdf.set_author("JESIP Learn")

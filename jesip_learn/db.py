@@ -144,6 +144,14 @@ class Database:
                         expire_on_commit=False)
         return self._side_sessionmaker()
 
+    def forget_connections(self) -> None:
+        """In a forked process: drop the pooled connections inherited from the parent
+        without closing them (closing would end them for the parent too); new ones are
+        opened on first use."""
+        self.engine.dispose(close=False)
+        if self._side_sessionmaker is not None:
+            self._side_sessionmaker.kw["bind"].dispose(close=False)
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self._side_sessionmaker is not None:

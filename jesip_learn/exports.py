@@ -50,14 +50,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from importlib import resources
 from os import PathLike
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
-from fpdf import FPDF, FontFace
-from fpdf.enums import TableHeadingsDisplay
+if TYPE_CHECKING:
+    import xlsxwriter
+    from fpdf import FPDF
 
 LONDON = ZoneInfo("Europe/London")
 FONT_FOLDER = resources.files("jesip_learn.data").joinpath("fonts")
@@ -224,6 +225,8 @@ def write_xlsx(target: str | PathLike | IO[bytes], heading: ReportHeading,
     temporary files live in a folder of their own that is removed on the way out, even when
     reading the rows fails part way.
     """
+    import xlsxwriter  # several MiB: loaded by the first download, not by every process
+
     with tempfile.TemporaryDirectory(prefix="jesip-xlsx-") as scratch:
         workbook = xlsxwriter.Workbook(target, {
             "constant_memory": True,
@@ -414,17 +417,25 @@ def pdf_cell(value: Any) -> str:
     return text
 
 
-class _ReportPDF(FPDF):
-    def __init__(self, heading: ReportHeading):
-        super().__init__(orientation="portrait", format="A4")
-        self.footer_text = f"{heading.title}. Generated {generated_text(heading.generated_at)}."
+@cache
+def _report_pdf_class() -> type[FPDF]:
+    # fpdf2 is several MiB: loaded by the first PDF made, not by every process.
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("DejaVu", "", 8)
-        self.set_text_color(80, 90, 95)
-        self.cell(0, 5, f"{self.footer_text}  Page {self.page_no()} of {{nb}}", align="C")
-        self.set_text_color(0, 0, 0)
+    class ReportPDF(FPDF):
+        def __init__(self, heading: ReportHeading):
+            super().__init__(orientation="portrait", format="A4")
+            self.footer_text = (f"{heading.title}. "
+                                f"Generated {generated_text(heading.generated_at)}.")
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 8)
+            self.set_text_color(80, 90, 95)
+            self.cell(0, 5, f"{self.footer_text}  Page {self.page_no()} of {{nb}}", align="C")
+            self.set_text_color(0, 0, 0)
+
+    return ReportPDF
 
 
 def pdf_summary(heading: ReportHeading, summary_header: Sequence[Any],
@@ -440,7 +451,7 @@ def pdf_summary(heading: ReportHeading, summary_header: Sequence[Any],
     wrap within their cell (and are cut short past `PDF_MAX_CELL_CHARS`). The page is A4
     portrait unless the table only fits comfortably across a landscape page."""
     rows = [list(row) for row in summary_rows]
-    pdf = _ReportPDF(heading)
+    pdf = _report_pdf_class()(heading)
     pdf.set_title(heading.title)
     pdf.set_author("JESIP Learn")
     pdf.set_creation_date(london_time(heading.generated_at))
@@ -557,6 +568,9 @@ class _TableLayout:
         return widths
 
     def draw(self, pdf: FPDF) -> None:
+        from fpdf import FontFace
+        from fpdf.enums import TableHeadingsDisplay
+
         if not self.header:
             return
         available = pdf.w - pdf.l_margin - pdf.r_margin
