@@ -364,13 +364,88 @@ def _write_details_sheet(sheet, styles: _XlsxStyles, header: Sequence[Any],
     widths = _ColumnWidths()
     for column, name in enumerate(header):
         widths.see(column, _write_cell(sheet, 0, column, name, styles, styles.header))
-    last_row = 0
+    last_row, last_column = _write_detail_rows(sheet, styles, rows, widths)
+    sheet.autofilter(0, 0, last_row, max(len(header) - 1, last_column, 0))
+    widths.apply(sheet)
+
+
+def _write_detail_rows(sheet, styles: _XlsxStyles, rows: Iterable[Sequence[Any]],
+                       widths: _ColumnWidths) -> tuple[int, int]:
+    """The detail rows, each written as the worksheet's XML straight into XlsxWriter's
+    file of rows, holding one row at a time as constant-memory mode does: its cell-by-cell
+    methods cost several times csv.writer for the same rows. The cells are what
+    `_write_cell` writes: numbers, London dates and times in the date formats, and every
+    other value as text, neutralised, XML-escaped and with control characters in Excel's
+    _xHHHH_ escape. This relies on XlsxWriter 3.3's constant-memory internals (its file of
+    rows and the last row it wrote), pinned in requirements.txt and checked by the tests,
+    which read the workbook back. Returns the last row and column written."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    sheet._write_single_row(1)  # the header row out first, as writing row 1 would
+    write, excel_time = sheet.fh.write, sheet._convert_date_time
+    date_style = styles.date._get_xf_index()
+    datetime_style = styles.datetime._get_xf_index()
+    letters: list[str] = []
+    last_row = last_column = 0
     for last_row, row in enumerate(rows, start=1):
         _check_row_fits(last_row)
+        number = last_row + 1
+        cells = [f'<row r="{number}">']
         for column, value in enumerate(row):
-            widths.see(column, _write_cell(sheet, last_row, column, value, styles))
-    sheet.autofilter(0, 0, last_row, max(len(header) - 1, 0))
-    widths.apply(sheet)
+            if value is None:
+                continue
+            while column >= len(letters):
+                letters.append(xl_col_to_name(len(letters)))
+            place = f"{letters[column]}{number}"
+            if column > last_column:
+                last_column = column
+            if isinstance(value, bool):
+                value = "Yes" if value else "No"
+            elif isinstance(value, int | float | Decimal):
+                shown = float(value) if isinstance(value, Decimal) else value
+                cells.append(f'<c r="{place}"><v>{shown:.16G}</v></c>')
+                widths.see(column, len(str(value)))
+                continue
+            elif isinstance(value, datetime):
+                serial = excel_time(london_time(value).replace(tzinfo=None))
+                cells.append(f'<c r="{place}" s="{datetime_style}"><v>{serial:.16G}</v></c>')
+                widths.see(column, len(DATETIME_FORMAT))
+                continue
+            elif isinstance(value, date):
+                serial = excel_time(value)
+                cells.append(f'<c r="{place}" s="{date_style}"><v>{serial:.16G}</v></c>')
+                widths.see(column, len(DATE_FORMAT))
+                continue
+            elif not isinstance(value, str):
+                value = str(value)
+            text = neutralise(value)
+            widths.see(column, max(len(line) for line in text.splitlines())
+                       if "\n" in text else len(text))
+            cells.append(_inline_string(place, text))
+        cells.append("</row>")
+        write("".join(cells))
+    if last_row:
+        sheet._check_dimensions(last_row, last_column)
+        sheet.previous_row = last_row + 1  # nothing more may be written above
+    return last_row, last_column
+
+
+XLSX_MAX_CHARS = 32_767  # in a cell; XlsxWriter cuts longer text there too
+_XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_EXCEL_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def _inline_string(place: str, text: str) -> str:
+    """An inline string cell, as XlsxWriter writes one in constant-memory mode."""
+    text = text[:XLSX_MAX_CHARS]
+    if _XML_SPECIAL.search(text):
+        text = _EXCEL_ESCAPED.sub(r"_x005F\1", text)
+        text = _CONTROL.sub(lambda match: f"_x{ord(match.group()):04X}_", text)
+        text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    return f'<c r="{place}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def _check_row_fits(row_number: int) -> None:
