@@ -84,8 +84,11 @@ def test_a_trainer_writes_and_publishes_a_course_a_learner_completes(
     warning = author.locator(".app-warnings li")
     expect(warning).to_have_count(1)
     expect(warning).to_contain_text("Line 8: the right answer is much longer")
+    editor = author.get_by_role("textbox", name="Markdown, with the front matter")
+    expect(editor).to_be_visible()
     author.get_by_role("link", name="Line 8").click()
-    expect(author.get_by_label("Markdown, with the front matter")).to_be_focused()
+    # The code editor (the textarea beneath it is hidden) takes the cursor.
+    expect(editor).to_be_focused()
     look_at(author, "editor-edit-quiz-warning", problems)
     author.get_by_role("link", name="Back to the draft").click()
     expect(author.locator("#warnings")).to_have_text("Warnings")
