@@ -112,6 +112,12 @@ PYTEST_ARGS ?= $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist l
 test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed $(SCORM_TEST_MODULES) $(OIDC_PROVIDER) chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## test-unit: the fast tests (course content, scoring, settings, exports: no web pages, no
+## browser), in seconds
+UNIT_TESTS := tests/content tests/unit tests/test_scoring.py tests/test_package_scoring.py
+test-unit: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -q $(UNIT_TESTS)
+
 ## test-suite: the suite alone, when `make test` has installed what it needs
 test-suite: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
