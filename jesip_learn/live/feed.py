@@ -4,7 +4,7 @@ course was imported; everything people typed is plain text, for the template to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -34,14 +34,7 @@ class FeedItem:
     facts: tuple[tuple[str, str], ...] = ()  # (id, html) of key facts it carries
     fields: tuple[tuple[str, str], ...] = ()  # M/ETHANE: (label, text)
     decision: str = ""  # the decision event id, on a release of a decision
-    extra: dict = field(default_factory=dict)
-
-    def as_data(self) -> dict:
-        return {"seq": self.seq, "clock": self.clock, "kind": self.kind, "label": self.label,
-                "heading": self.heading, "source": self.source, "to": self.to,
-                "text": self.text, "html": self.html,
-                "facts": [html for _id, html in self.facts],
-                "fields": [list(pair) for pair in self.fields], "decision": self.decision}
+    seen_by: tuple[str, ...] = ()  # titles of the roles it reached: for the facilitator only
 
 
 def _name(script, target: str) -> str:
@@ -60,7 +53,8 @@ def item(live: LiveSession, entry: LiveEvent, script=None) -> FeedItem:
               else "the facilitator" if entry.actor_id else "")
     to = _name(script, entry.target)
     base = {"seq": entry.seq, "clock": shown_clock(entry.clock), "kind": entry.kind,
-            "label": KIND_LABELS.get(entry.kind, entry.kind), "source": source, "to": to}
+            "label": KIND_LABELS.get(entry.kind, entry.kind), "source": source, "to": to,
+            "seen_by": tuple(r.title for r in script.roles if r.id in (entry.audience or []))}
     script_event = script.event(entry.event_ref) if entry.event_ref else None
     if entry.kind == "release" and script_event is not None:
         facts = tuple((f.id, f.html) for f in script_event.facts)

@@ -152,6 +152,13 @@ class Announcer:
         self._lock = threading.Lock()
         self.stop = threading.Event()
 
+    def close(self) -> None:
+        self.stop.set()
+        for transport in self.transports:
+            connection = getattr(transport, "_connection", None)
+            if connection is not None:
+                connection.close()
+
     def announce(self, session_id: int) -> None:
         LOCAL.wake(session_id)
         for transport in self.transports:
@@ -178,7 +185,7 @@ _current: Announcer | None = None
 def install(database_url: str, redis_url: str | None) -> Announcer:
     global _current
     if _current is not None:
-        _current.stop.set()
+        _current.close()
     _current = Announcer(database_url, redis_url)
     live_log.on_committed_entries(_announce)
     return _current
