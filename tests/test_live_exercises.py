@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from jesip_learn import compliance, exercises
+from jesip_learn.compliance import ReportFilters, today_in_london
 from jesip_learn.live import actions, debrief, feed, sessions
 from jesip_learn.live.log import LiveError, entries
 from jesip_learn.live.models import LiveEvent
@@ -217,10 +218,13 @@ def test_ending_writes_the_exercise_record_that_counts_in_compliance(session, wo
     assert [p.exercise_id for p in mine] == [record.id]
     session.add(ExerciseRequirement(months=12))
     session.flush()
+    row = next(row for row in compliance.person_statuses(
+        session, world.people["fire-control"], ReportFilters(as_of=today_in_london()))
+        if row.course_code == "EXERCISE-12")
+    assert row.state == "in-date"
     actions_audited = set(session.scalars(select(AuditEvent.action).where(
         AuditEvent.action.like("live.%"))))
     assert {"live.created", "live.started", "live.ended", "live.role_assigned"} <= actions_audited
-    assert compliance is not None
 
 
 def test_no_entry_is_ever_changed_or_numbered_twice(session, world):

@@ -34,6 +34,8 @@ if (status && list && "EventSource" in window) {
   const shownState = status.dataset.state;
   const seen = new Set([...list.querySelectorAll("[data-seq]")].map((li) => li.dataset.seq));
   const source = new EventSource(status.dataset.streamUrl);
+  // A form on its way must not be overtaken by a reload of the page it leaves.
+  document.addEventListener("submit", () => source.close());
   source.addEventListener("entry", (message) => {
     const data = JSON.parse(message.data);
     if (seen.has(String(data.seq))) {
