@@ -11,8 +11,12 @@ and 375 px."""
 from __future__ import annotations
 
 import re
+import time
+import urllib.parse
+import urllib.request
 import uuid
 from datetime import timedelta
+from http.cookiejar import CookieJar
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -20,6 +24,8 @@ from sqlalchemy import select
 
 from jesip_learn import compliance
 from jesip_learn.compliance import ReportFilters, today_in_london
+from jesip_learn.live import actions, sessions
+from jesip_learn.live import log as live_log
 from jesip_learn.live.models import LiveSession
 from jesip_learn.models import ExerciseRequirement, Organisation, Permission, User
 from jesip_learn.users import create_user
@@ -30,6 +36,7 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.support.factories import PASSWORD
+from tests.support.live import live_world
 
 WIDTHS = (1280, 375)
 METHANE = ("Yes: major incident and Operation Plato declared",
@@ -214,3 +221,78 @@ def test_the_marauding_attack_played_by_three_control_rooms(live_server, new_con
         expect(page.get_by_role("cell", name="Attack at Kingsford Quay")).to_be_visible()
     _axe(police, "my-training", problems)
     assert problems == [], "\n".join(problems)
+
+
+# --- a stream cut and resumed ---------------------------------------------------------------
+
+
+class _Reader:
+    """A participant's stream over a real connection, read event by event."""
+
+    def __init__(self, opener, url: str, last: int | None = None):
+        headers = {"Accept": "text/event-stream"}
+        if last is not None:
+            headers["Last-Event-ID"] = str(last)
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the test server
+        self.response = opener.open(request, timeout=15)
+
+    def ids(self, count: int) -> list[int]:
+        found, current = [], None
+        while len(found) < count:
+            line = self.response.readline().decode().rstrip("\n")
+            if line.startswith("id: "):
+                current = int(line[4:])
+            elif line == "" and current is not None:
+                found.append(current)
+                current = None
+        return found
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def _signed_in_opener(base: str, email: str):
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    page = opener.open(f"{base}/sign-in").read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"email": email, "password": PASSWORD, "csrf_token": token})
+    opener.open(f"{base}/sign-in", data=form.encode()).read()
+    return opener
+
+
+def test_a_cut_stream_resumes_after_last_event_id(live_server):
+    database, base = live_server.database, live_server.url
+    with database.write_session() as session:
+        world = live_world(session, suffix=f" {uuid.uuid4().hex[:6]}")
+        sessions.start(session, world.facilitator, world.live)
+        live_id, facilitator_id = world.live.id, world.facilitator.id
+        police_email = world.people["police-control"].email
+
+    def send(text: str) -> None:
+        with database.write_session() as session:
+            live = session.get(LiveSession, live_id)
+            actions.send_extra(session, live, session.get(User, facilitator_id), title=text,
+                               text=text, roles=["police-control"])
+
+    opener = _signed_in_opener(base, police_email)
+    url = f"{base}/live/{live_id}/stream"
+    first = _Reader(opener, url)
+    before = first.ids(2)  # the start, and the first calls
+    send("One")
+    started = time.monotonic()
+    before += first.ids(1)
+    assert time.monotonic() - started < 2  # announced, not found by polling
+    first.close()  # the connection is cut
+    for text in ("Two", "Three"):
+        send(text)  # sent while the participant was away
+    second = _Reader(opener, url, last=before[-1])
+    after = second.ids(2)
+    send("Four")
+    after += second.ids(1)
+    second.close()
+    every = before + after
+    assert every == sorted(set(every)), "nothing twice, in order"
+    with database.session() as session:
+        expected = [e.seq for e in live_log.entries(session, session.get(LiveSession, live_id))
+                    if "police-control" in e.audience]
+    assert every == expected, "nothing missed"
