@@ -205,3 +205,33 @@ def csv_rows(report: Debrief) -> list[tuple]:
              e.actor_role or ("facilitator" if e.actor_id else "script"),
              e.actor.name if e.actor else "", e.target, ", ".join(e.audience or []),
              e.event_ref, e.fact_ref, describe(e)) for e in report.timeline]
+
+
+PDF_HEADER = ("Clock", "What", "From", "To", "Text")
+
+
+def pdf_rows(report: Debrief) -> list[tuple]:
+    """The timeline for the PDF: narrower than the CSV, so it fits a page."""
+    return [(shown_clock(e.clock), e.kind,
+             (e.actor_role or ("facilitator" if e.actor_id else "script"))
+             + (f" ({e.actor.name})" if e.actor else ""),
+             e.target or ", ".join(e.audience or []), describe(e) or e.event_ref)
+            for e in report.timeline]
+
+
+def summary_lines(report: Debrief) -> list[tuple[str, str]]:
+    """The debrief's findings in words, for the top of the PDF."""
+    arrived = sum(1 for a in report.facts if a.in_time)
+    lines = [("Key facts in time", f"{arrived} of {len(report.facts)} (fact, role) pairs")]
+    for check in report.methane:
+        lines.append((f"M/ETHANE: {check.title}",
+                      f"sent at {shown_clock(check.sent.clock)}, {check.covered} of 7 parts "
+                      "match the model" if check.sent else "not sent"))
+    for decision in report.decisions:
+        outcome = ("not asked" if decision.asked_at is None else
+                   f"agreed at {shown_clock(decision.outcome.clock)}" if decision.agreed else
+                   "not agreed")
+        lines.append((f"Decision: {decision.title}", outcome))
+    lines.append(("Principles evidenced", ", ".join(report.principles) or "none"))
+    lines.append(("JDM stages evidenced", ", ".join(report.jdm_stages) or "none"))
+    return lines

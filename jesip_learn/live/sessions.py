@@ -260,7 +260,7 @@ def join_with_code(session: Session, user: User, code: str, address: str = "",
         return live
     participant = participant_of(live, user)
     if participant is None:
-        participant = LiveParticipant(user=user, joined_at=now)
+        participant = LiveParticipant(user=user)
         live.participants.append(participant)
         session.flush()
         _audit(session, user, live, "live.joined_with_code",

@@ -27,6 +27,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 
 from jesip_learn import exports
+from jesip_learn.audit import record_event
 from jesip_learn.content import METHANE_FIELDS
 from jesip_learn.db import begin_writing_after_reading
 from jesip_learn.live import actions, debrief, feed, notify, sessions
@@ -35,7 +36,7 @@ from jesip_learn.live.log import LiveError, clock_at, script_of
 from jesip_learn.live.models import ENDED, LiveSession
 from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
 
-from .edge import client_address, db
+from .edge import client_address, db, writes_on_get
 from .forms import show_error
 from .scenario import METHANE_NAMES, MethaneForm
 
@@ -360,17 +361,40 @@ def debrief_page(live_id: int):
             "" if s is None else f"{s // 60:02d}:{s % 60:02d}"))
 
 
-@blueprint.route("/<int:live_id>/debrief.csv")
-def debrief_csv(live_id: int):
+def _download(live_id: int, extension: str):
+    """The ended session's log as CSV or PDF, recorded in the audit log."""
     live = openable(live_id)
     if live.state != ENDED:
         abort(404)
+    report = debrief.build(db(), live)
     heading = exports.ReportHeading(title=f"Live exercise log: {live.title}",
                                     generated_at=datetime.now(UTC),
-                                    generated_by=current_user.name)
-    rows = debrief.csv_rows(debrief.build(db(), live))
-    body = "".join(exports.csv_chunks(heading, debrief.CSV_HEADER, rows))
-    filename = exports.download_filename(heading, "csv")
-    return Response(body, mimetype="text/csv", headers={
+                                    generated_by=current_user.name,
+                                    filters=debrief.summary_lines(report)
+                                    if extension == "pdf" else [])
+    record_event(db(), "live.debrief_downloaded", actor=current_user,
+                 address=client_address(), organisation_id=current_user.organisation_id,
+                 details={"live_session_id": live.id, "format": extension})
+    if extension == "csv":
+        body = "".join(exports.csv_chunks(heading, debrief.CSV_HEADER,
+                                          debrief.csv_rows(report)))
+        mimetype = "text/csv"
+    else:
+        body = exports.pdf_summary(heading, debrief.PDF_HEADER, debrief.pdf_rows(report))
+        mimetype = "application/pdf"
+    filename = exports.download_filename(heading, extension)
+    return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename=\"{filename}\"",
         "Cache-Control": "no-store"})
+
+
+@blueprint.route("/<int:live_id>/debrief.csv")
+@writes_on_get
+def debrief_csv(live_id: int):
+    return _download(live_id, "csv")
+
+
+@blueprint.route("/<int:live_id>/debrief.pdf")
+@writes_on_get
+def debrief_pdf(live_id: int):
+    return _download(live_id, "pdf")

@@ -349,6 +349,7 @@ OBJECT_ROUTES += [
                          "decide-reason": "One picture for all"})),
     Case("live.debrief_page", ENDED_B, **PARTICIPANT_B),
     Case("live.debrief_csv", ENDED_B, **PARTICIPANT_B),
+    Case("live.debrief_pdf", ENDED_B, **PARTICIPANT_B),
 ]
 
 # Endpoints whose parameters name no object of an organisation, and why.

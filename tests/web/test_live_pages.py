@@ -141,6 +141,10 @@ def test_the_exercise_end_to_end_in_the_browser_forms(app, session, world):
         "csrf_token": page.csrf_token(), "message-target": "police-control",
         "message-text": "<script>alert(1)</script>"})
     assert written.status_code == 302
+    formula = rooms["fire-control"].client.post(f"/live/{live_id}/message", data={
+        "csrf_token": page.csrf_token(), "message-target": "police-control",
+        "message-text": "=HYPERLINK(\"http://evil.example\",\"x\")"})
+    assert formula.status_code == 302
     html = rooms["police-control"].client.get(f"/live/{live_id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     # The decision on the talk group, once its time comes.
@@ -176,8 +180,10 @@ def test_the_exercise_end_to_end_in_the_browser_forms(app, session, world):
         "message-target": "police-control", "message-text": "Too late"})
     assert late.status_code == 400 and "has ended" in late.get_data(as_text=True)
     csv = rooms["fire-control"].client.get(f"/live/{live_id}/debrief.csv")
-    assert csv.status_code == 200 and "'<script>" not in csv.get_data(as_text=True)
+    assert csv.status_code == 200 and "'=HYPERLINK" in csv.get_data(as_text=True)
     assert "inter-control" in csv.get_data(as_text=True)
+    pdf = rooms["fire-control"].client.get(f"/live/{live_id}/debrief.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     record = rooms["fire-control"].get("/learn")
     assert record.status == 200
     # The facilitator's learning point goes to Joint Organisational Learning.
@@ -226,3 +232,30 @@ def test_a_role_nobody_takes_is_played_by_the_facilitator(app, session):
         "message-target": "fire-control", "message-text": "Police control here"})
     assert response.status_code == 302
     assert "Police control here" in facilitator.get(f"/exercises/live/{world.live.id}").text
+
+
+def test_xapi_statements_for_joining_sharing_messages_decisions_and_the_end(
+        transactional_db, tmp_path):
+    from jesip_learn.factory import create_app
+    from jesip_learn.live import actions
+    from jesip_learn.models import XapiStatement
+
+    create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path,
+                            XAPI_ENDPOINT="http://127.0.0.1:9/xAPI/",
+                            XAPI_HOMEPAGE="https://learn.jesip.example"))
+    session = transactional_db.session()
+    world = live_world(session)
+    sessions.start(session, world.facilitator, world.live)
+    police = actions.acting_as(world.live, world.people["police-control"])
+    actions.share(session, world.live, police, item="fact:attack-reported",
+                  target="inter-control")
+    actions.message(session, world.live, police, text="Police here", target="fire-control")
+    sessions.end(session, world.live, world.facilitator)
+    session.flush()
+    verbs = [row.statement["verb"]["display"]["en-US"]
+             for row in session.query(XapiStatement).order_by(XapiStatement.id)]
+    assert verbs.count("attended") == 3 and verbs.count("completed") == 4
+    assert "shared" in verbs and "commented" in verbs
+    first = session.query(XapiStatement).first().statement
+    assert first["object"]["id"] == f"https://learn.jesip.example/live/{world.live.id}"
+    session.close()
