@@ -8,7 +8,8 @@ Who may do what:
   their own organisation, a manager the organisations they manage), or makes a join code
   that anyone signed in may use, once they hold it, until it expires;
 - a session is opened only by its facilitator and its participants; a participant acts only
-  as the role they were given. Roles nobody takes are played by the facilitator.
+  as the role they were given. Several people may play one role together (a control room's
+  team), answering its decisions once. Roles nobody takes are played by the facilitator.
 Every action is written to the audit log.
 """
 
@@ -183,9 +184,6 @@ def assign_role(session: Session, actor: User, live: LiveSession,
     role = script.role(role_id) if role_id else None
     if role_id and role is None:
         raise LiveError("Select one of the script's roles", "role")
-    if role_id and any(p.role_id == role_id and p.id != participant.id
-                       for p in live.participants):
-        raise LiveError(f"Someone else already plays {role.title}", "role")
     participant.role_id = role_id or None
     session.flush()
     _audit(session, actor, live, "live.role_assigned",
