@@ -61,10 +61,6 @@ def locked(session: Session, live: LiveSession) -> LiveSession:
     return live
 
 
-def members(script: ExerciseScript, target: str) -> tuple[str, ...]:
-    return script.members(target)
-
-
 def append(session: Session, live: LiveSession, kind: str, *, audience: Iterable[str],
            clock: int | None = None, actor: User | None = None, actor_role: str = FACILITATOR,
            target: str = "", event_ref: str = "", fact_ref: str = "", text: str = "",

@@ -26,11 +26,9 @@ from sqlalchemy.orm import Session
 
 from jesip_learn import courses, exercises
 from jesip_learn.audit import record_event
-from jesip_learn.content import ExerciseScript
 from jesip_learn.models import Course, CourseVersion, User, utcnow
 
 from .log import (
-    FACILITATOR,
     LiveError,
     append,
     catch_up,
@@ -385,9 +383,3 @@ def bring_up_to_date(session: Session, live: LiveSession, now: datetime | None =
     locked(session, live)
     return catch_up(session, live, end, now) > 0
 
-
-def script(live: LiveSession) -> ExerciseScript:
-    return script_of(live)
-
-
-__all__ = ["FACILITATOR", "LiveError", "ENDED", "LOBBY", "PAUSED", "RUNNING"]

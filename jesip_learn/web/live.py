@@ -8,6 +8,7 @@ may be done is decided in `jesip_learn.live`."""
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from datetime import UTC, datetime
 
@@ -140,8 +141,6 @@ class DecideForm(ActForm):
 
 
 def _new_nonce() -> str:
-    import secrets
-
     return secrets.token_urlsafe(12)
 
 
@@ -207,9 +206,7 @@ def _decisions(live: LiveSession, script, role_id: str | None) -> list[dict]:
 
 
 def debrief_outcome(live: LiveSession, decision_id: str):
-    from jesip_learn.live.log import entries
-
-    return next((e for e in entries(db(), live, kinds=("outcome",))
+    return next((e for e in live_log.entries(db(), live, kinds=("outcome",))
                  if e.event_ref == decision_id), None)
 
 

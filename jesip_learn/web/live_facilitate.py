@@ -6,6 +6,8 @@ facilitator opens its pages; what may be done is decided in `jesip_learn.live`."
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -118,8 +120,6 @@ class LearningPointForm(FlaskForm):
 
 def render_control(live: LiveSession, forms: dict | None = None, status: int = 200,
                    code: str = ""):
-    import secrets
-
     script = script_of(live)
     forms = forms or {}
     extra = forms.get("extra") or ExtraForm(formdata=None)
