@@ -78,8 +78,8 @@ def item(live: LiveSession, entry: LiveEvent, script=None) -> FeedItem:
     if entry.kind == "answer" and script_event is not None:
         option = next((o for o in script_event.options if o.id == entry.data.get("option")),
                       None)
-        return FeedItem(**base, heading=script_event.title, text=entry.text,
-                        html=option.html if option else "")
+        return FeedItem(**base, heading=f"Answer: {script_event.title}",
+                        text=f"Reason: {entry.text}", html=option.html if option else "")
     if entry.kind == "outcome" and script_event is not None:
         agreed = entry.data.get("agreed")
         option = next((o for o in script_event.options if o.id == entry.data.get("option")),

@@ -261,16 +261,18 @@ def join_with_code(session: Session, user: User, code: str, address: str = "",
         session.flush()
         _audit(session, user, live, "live.joined_with_code",
                f"Joined the live exercise {live.title} with a code", address, subject=user)
-    mark_joined(session, live, participant, now)
+    mark_joined(session, live, participant, now, address)
     return live
 
 
 def mark_joined(session: Session, live: LiveSession, participant: LiveParticipant,
-                now: datetime | None = None) -> None:
+                now: datetime | None = None, address: str = "") -> None:
     """The person has opened the session: the lobby shows them as joined."""
     if participant.joined_at is None:
         participant.joined_at = now or utcnow()
         session.flush()
+        _audit(session, participant.user, live, "live.joined",
+               f"Joined the live exercise {live.title}", address, subject=participant.user)
         from .record import statement
 
         statement(session, live, participant.user, "attended", participant.joined_at)

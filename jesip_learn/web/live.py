@@ -108,7 +108,7 @@ def accept(live_id: int):
     live = openable(live_id)
     participant = sessions.participant_of(live, current_user)
     if participant is not None and FlaskForm().validate_on_submit():
-        sessions.mark_joined(db(), live, participant)
+        sessions.mark_joined(db(), live, participant, address=client_address())
     return redirect(url_for("live.page", live_id=live.id))
 
 
