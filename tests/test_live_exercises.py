@@ -232,3 +232,23 @@ def test_no_entry_is_ever_changed_or_numbered_twice(session, world):
     rows = session.scalars(select(LiveEvent.seq).where(
         LiveEvent.session_id == world.live.id)).all()
     assert len(rows) == len(set(rows))
+
+
+def test_every_shipped_script_runs_to_its_end_by_the_clock(session, world):
+    from jesip_learn import courses
+
+    version = world.live.version
+    scripts = [i.slug for i in courses.version_outline(version) if i.kind == "exercise"]
+    assert len(scripts) >= 2
+    for slug in scripts:
+        live = sessions.create_session(session, world.facilitator, version.id, slug)
+        start = utcnow()
+        sessions.start(session, world.facilitator, live, now=start)
+        for waiting in sessions.manual_waiting(session, live):
+            sessions.release_manual(session, world.facilitator, live, waiting.id,
+                                    now=start + timedelta(seconds=1))
+        sessions.bring_up_to_date(session, live, now=start + timedelta(hours=3))
+        assert live.state == "ended" and live.exercise is not None
+        report = debrief.build(session, live)
+        assert report.timeline[-1].text == "ended"
+        assert feed.feed(session, live, None)
