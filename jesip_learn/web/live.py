@@ -293,9 +293,8 @@ def stream(live_id: int):
     HTML the page shows, then new ones as they are committed; the stream ends after
     STREAM_SECONDS and the browser reconnects where it left off."""
     live = openable(live_id)
+    # A participant's role; the facilitator's, everything unless playing a role (`?as=`).
     role_id, _facilitating = viewer_role(live)
-    if sessions.participant_of(live, current_user) is None:
-        role_id = None  # the facilitator's stream carries everything
     after = _last_event_id()
     app = current_app._get_current_object()  # noqa: SLF001 - the generator outlives the request
     seconds = float(app.config.get("LIVE_STREAM_SECONDS", STREAM_SECONDS))

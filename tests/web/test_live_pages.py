@@ -232,6 +232,11 @@ def test_a_role_nobody_takes_is_played_by_the_facilitator(app, session):
         "message-target": "fire-control", "message-text": "Police control here"})
     assert response.status_code == 302
     assert "Police control here" in facilitator.get(f"/exercises/live/{world.live.id}").text
+    # Playing fire control, the facilitator's stream carries what reached fire control only.
+    _response, _ids, as_fire = _stream(facilitator, world.live.id, **{"as": "fire-control"})
+    _response, _ids, everything = _stream(facilitator, world.live.id)
+    assert "calls from Quay Bridge" in everything and "calls from Quay Bridge" not in as_fire
+    assert "Police control here" in as_fire
 
 
 def test_xapi_statements_for_joining_sharing_messages_decisions_and_the_end(
