@@ -84,8 +84,8 @@ def item(live: LiveSession, entry: LiveEvent, script=None) -> FeedItem:
         agreed = entry.data.get("agreed")
         option = next((o for o in script_event.options if o.id == entry.data.get("option")),
                       None)
-        return FeedItem(**base, heading=f"{script_event.title}: "
-                        f"{'agreed' if agreed else 'not agreed'}",
+        return FeedItem(**base, heading=f"{'Agreed' if agreed else 'Not agreed'}: "
+                        f"{script_event.title}",
                         html=option.html if option else "")
     if entry.kind == "extra":
         return FeedItem(**base, heading=entry.data.get("title", "An event"), text=entry.text)
