@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import passwords
 from .config import checked_site_address, settings_from_environment
 from .db import Database
+from .live import notify as live_notify
 from .log_redaction import install_log_redaction
 from .mail import Mailer
 from .web.converters import DatabaseIntegerConverter
@@ -62,6 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
     xapi_settings.attach(app.extensions["database"].sessionmaker, app.extensions["xapi"])
     app.extensions["mailer"] = Mailer(app.config)
     csrf.init_app(app)
+    # Announces a live exercise's new entries to the streams of every worker.
+    live_notify.install(app.config["DATABASE_URL"], app.config.get("REDIS_URL"))
 
     from .web import (
         admin,
@@ -73,6 +76,8 @@ def create_app(config: dict | None = None) -> Flask:
         exercises,
         imports,
         learn,
+        live,
+        live_facilitate,
         main,
         manage,
         notifications,
@@ -99,7 +104,8 @@ def create_app(config: dict | None = None) -> Flask:
                       compliance.blueprint, imports.blueprint, editor.blueprint,
                       two_step.blueprint, xapi.blueprint, notifications.blueprint,
                       records.blueprint, records.manage_blueprint, records.admin_blueprint,
-                      exercises.blueprint, sso.blueprint, sso_admin.blueprint):
+                      exercises.blueprint, live_facilitate.blueprint, live.blueprint,
+                      sso.blueprint, sso_admin.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands
