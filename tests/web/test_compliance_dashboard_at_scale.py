@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from jesip_learn import compliance, courses
-from jesip_learn.models import Course
+from jesip_learn.models import Course, ReportSubscription
+from jesip_learn.notifications import reports
 from tests.web.test_compliance_pages import AS_OF_ARGS, MOMENT, VALID, _complete, _person
 
 COMMANDERS = Path(__file__).resolve().parents[2] / "courses" / "jesip-commanders"
@@ -184,3 +185,25 @@ def test_the_trend_takes_the_last_point_it_is_given(session, three_organisations
     assert counted == given
     assert (given[-1].compliant, given[-1].total) == (matrix.total.compliant,
                                                       matrix.total.total)
+
+
+def test_a_scheduled_report_keeps_the_courses_chosen(as_admin, session, two_courses):
+    commanders = two_courses["JESIP-CMD"]
+    dashboard = as_admin.get(f"/manage/compliance?{AS_OF_ARGS}&courses={commanders.id}")
+    link = dashboard.soup.find("a", string="Email me this report")["href"]
+    form = as_admin.get(link)
+    assert form.status == 200
+    assert "Courses shown: JESIP-CMD" in form.soup.find(id="report-filters").get_text(" ")
+    hidden = form.soup.find("input", attrs={"name": "filters"})["value"]
+    assert hidden == f"courses={commanders.id}"
+    listing = as_admin.submit("/manage/subscriptions/new", {
+        "filters": hidden, "name": "Commanders", "file_format": "csv", "frequency": "weekly"},
+        form_url=link)
+    assert listing.status == 200 and listing.h1 == "Scheduled reports"
+    subscription = session.scalar(select(ReportSubscription))
+    filters, problems = reports.read_filters(session, subscription.user, subscription.filters,
+                                             MOMENT.date())
+    assert filters.course_ids == (commanders.id,) and problems == []
+    _, problems = reports.read_filters(session, subscription.user, "courses=999999",
+                                       MOMENT.date())
+    assert problems == ["courses"]
