@@ -285,11 +285,6 @@ def is_expired(batch: ImportBatch, now: datetime | None = None) -> bool:
     return batch.applied_at is None and batch.created_at < (now or utcnow()) - BATCH_LIFETIME
 
 
-def last_applied_at(session: Session) -> datetime | None:
-    """When the latest import was applied: figures worked out before it may have changed."""
-    return session.scalar(select(func.max(ImportBatch.applied_at)))
-
-
 # --- the dry run ---------------------------------------------------------------------
 
 

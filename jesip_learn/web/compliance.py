@@ -7,8 +7,6 @@ domain queries take the scope, so no filter or parameter can widen it.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -28,7 +26,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from jesip_learn import bulk_import, compliance, exercises, exports, progress
+from jesip_learn import compliance, exercises, exports, progress
 from jesip_learn.audit import record_event
 from jesip_learn.compliance import (
     GROUPINGS,
@@ -142,11 +140,29 @@ def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
         state=choose("status", set(STATE_FILTER_LABELS), "Select a status from the list"),
         group_by=choose("group", set(GROUPINGS), "Select how to group the rows")
         or "organisation",
+        course_ids=_chosen_courses(args.getlist("courses"), courses, shown, errors),
     )
     if not shown["as_of-day"]:
         shown.update({"as_of-day": str(as_of.day), "as_of-month": str(as_of.month),
                       "as_of-year": str(as_of.year)})
     return filters, errors, shown
+
+
+def _chosen_courses(raw: list[str], courses: set[int], shown: dict,
+                    errors: list[dict]) -> tuple[int, ...]:
+    """The courses a manager chose to see as columns; none chosen means all of them."""
+    chosen = []
+    for text in raw:
+        try:
+            value = _number(text.strip())
+        except ValueError:
+            value = None
+        if value not in courses:
+            errors.append({"text": "Select courses from the list", "href": "#courses"})
+            return ()
+        chosen.append(value)
+    shown["courses"] = [str(value) for value in chosen]
+    return tuple(sorted(set(chosen)))
 
 
 def _number(text: str) -> int:
@@ -159,7 +175,8 @@ def _number(text: str) -> int:
 
 
 def _filter_args(shown: dict, **changes) -> dict:
-    """The query string of the current filters, with changes, for links and downloads."""
+    """The query string of the current filters, with changes, for links and downloads.
+    The chosen courses are a list: the query string repeats `courses` for each."""
     args = {key: value for key, value in shown.items() if value}
     args.update({key: value for key, value in changes.items() if value is not None})
     return {key: value for key, value in args.items() if value != ""}
@@ -185,6 +202,10 @@ def _described_filters(filters: ReportFilters) -> list[tuple[str, str]]:
         column = next(column for column in compliance.required_columns(db())
                       if column.id == filters.course_id)
         described.append(("Course", f"{column.code}: {column.title}"))
+    if filters.course_ids:
+        described.append(("Courses shown", "; ".join(
+            column.code for column in compliance.required_columns(db())
+            if column.id in filters.course_ids)))
     if filters.state:
         described.append(("Status", STATE_FILTER_LABELS[filters.state]))
     described.append(("Rows by", GROUPINGS[filters.group_by]))
@@ -213,36 +234,29 @@ def _filter_choices() -> dict:
 def dashboard():
     filters, errors, shown = _read_filters()
     matrix = compliance.compliance_matrix(db(), _scope(), filters)
-    trend = _cached_trend(_scope(), filters)
-    by_row = charts.bar_chart([(row.label, row.total.percent) for row in matrix.rows])
+    # The last month's point is the matrix's own total, so the chart and the headline
+    # above it cannot disagree.
+    trend = compliance.compliance_trend(db(), _scope(), filters, last=matrix.total)
+    sort, descending = _read_sort(matrix)
+    rows = compliance.sorted_matrix_rows(matrix, sort, descending)
+    table = compliance.matrix_page(rows, page_number(request.args.get("page")))
+    by_row = charts.bar_chart([(row.label, row.total.percent) for row in table.rows])
     over_time = charts.line_chart([(f"{point.as_of:%b %Y}", point.percent) for point in trend])
     return render_template(
-        "manage/compliance.html", matrix=matrix, filters=filters, errors=errors, shown=shown,
+        "manage/compliance.html", matrix=matrix, table=table, sort=sort,
+        descending=descending, filters=filters, errors=errors, shown=shown,
         choices=_filter_choices(), trend=trend, by_row=by_row, over_time=over_time,
         band=charts.band, filter_args=_filter_args, downloads=DOWNLOADS)
 
 
-# Twelve month-ends cost twelve report queries; the past changes rarely (an import of
-# historic records, a new rule), so each worker keeps a trend for a few minutes, and every
-# worker works it out again after an import.
-TREND_SECONDS = 600
-
-
-def _cached_trend(scope: set[int] | None, filters: ReportFilters):
-    cache = current_app.extensions.setdefault("compliance_trends", ({}, threading.Lock()))
-    trends, lock = cache
-    key = (None if scope is None else frozenset(scope), filters,
-           bulk_import.last_applied_at(db()))
-    now = time.monotonic()
-    with lock:
-        for stale in [k for k, (at, _) in trends.items() if now - at > TREND_SECONDS]:
-            del trends[stale]
-        if key in trends:
-            return trends[key][1]
-    trend = compliance.compliance_trend(db(), scope, filters)
-    with lock:
-        trends[key] = (now, trend)
-    return trend
+def _read_sort(matrix: compliance.Matrix) -> tuple[str, bool]:
+    """The column the rows are sorted by (name, "all" or a course's id) and whether
+    largest first; anything else sorts by name, as the page first shows it."""
+    sort = request.args.get("sort", "")
+    columns = {str(course.id) for course in matrix.courses}
+    if sort not in columns | {compliance.SORT_BY_NAME, compliance.SORT_BY_ALL}:
+        sort = compliance.SORT_BY_NAME
+    return sort, request.args.get("order") == "desc"
 
 
 @blueprint.route("/compliance/learners")

@@ -10,16 +10,20 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOT_WIDTHS, check_accessibility, save_screenshots, sign_in
+from tests.browser.conftest import (
+    SCREENSHOT_WIDTHS,
+    check_accessibility,
+    save_screenshots,
+    sideways_scrolling,
+    sign_in,
+)
 
 
 def look_at(page: Page, name: str, problems: list[str]) -> None:
     for width in SCREENSHOT_WIDTHS:
         page.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
         problems += check_accessibility(page, f"{name} at {width}px")
-        scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        if scroll_width > width:
-            problems.append(f"{name} at {width}px: the page is {scroll_width}px wide")
+        problems += sideways_scrolling(page, f"{name} at {width}px")
     save_screenshots(page, name)
     page.set_viewport_size({"width": 1280, "height": 800})
 

@@ -65,8 +65,8 @@ NOT_OBJECT_REQUESTS = {
 }
 
 # The query-string parameters each view reads, and who asks.
-COMPLIANCE_FILTERS = ("service", "organisation", "command_role", "course", "status", "group",
-                      "as_of-day", "as_of-month", "as_of-year")
+COMPLIANCE_FILTERS = ("service", "organisation", "command_role", "course", "courses", "status",
+                      "group", "as_of-day", "as_of-month", "as_of-year")
 QUERIES = {
     "admin.users": ("a.admin", ("q", "organisation", "permission", "command_role", "status",
                                 "page")),
@@ -79,7 +79,7 @@ QUERIES = {
     "author.quiz_analysis": ("b.trainer", ("basis",)),
     "author.history": ("b.trainer", ("old", "new")),
     "author.diff": ("b.trainer", ("old", "new")),
-    "compliance.dashboard": ("a.manager", COMPLIANCE_FILTERS),
+    "compliance.dashboard": ("a.manager", (*COMPLIANCE_FILTERS, "sort", "order", "page")),
     "compliance.learners": ("a.manager", (*COMPLIANCE_FILTERS, "group_key", "page")),
     "compliance.learner": ("b.manager", COMPLIANCE_FILTERS),
     "compliance.download": ("a.manager", (*COMPLIANCE_FILTERS, "group_key")),
