@@ -14,7 +14,7 @@ export MAIL_BACKEND ?= $(if $(SMTP_HOST),smtp,console)
 export SITE_URL ?= http://$(HOST):$(PORT)
 export TRUSTED_HOSTS ?= $(HOST),localhost
 
-.PHONY: run serve setup demo test test-unit lint bench scan clean-venv vendor-frontend chromium
+.PHONY: run serve setup demo test test-suite test-unit lint bench scan clean-venv vendor-frontend chromium
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -104,7 +104,22 @@ chromium:
 	fi
 
 ## test: lint, then the whole suite (unit, integration and browser tests)
+# The suite runs in this many processes (files kept together), each with a database of its
+# own; PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?= $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed $(SCORM_TEST_MODULES) $(OIDC_PROVIDER) chromium lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## test-unit: the fast tests (course content, scoring, settings, exports: no web pages, no
+## browser), in seconds
+UNIT_TESTS := tests/content tests/unit tests/test_scoring.py tests/test_package_scoring.py
+test-unit: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -q $(UNIT_TESTS)
+
+## test-suite: the suite alone, when `make test` has installed what it needs
+test-suite: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

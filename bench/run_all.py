@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # Benchmarks that take a while at full size, and how to run them smaller.
-QUICK_ARGUMENTS = {"bench_compliance": ["--quick"]}
+QUICK_ARGUMENTS = {"bench_compliance": ["--quick"], "bench_live_exercise": ["--quick"]}
 
 
 def main() -> int:

@@ -1,5 +1,9 @@
 """Certificates of completion as PDF. The verification code on each lets anyone check it at
-/verify/CODE, which says only whether it is genuine and in date."""
+/verify/CODE, which names the holder, the course, its dates and whether it is in date.
+
+fpdf2 (2.8) cannot tag a PDF's text for screen readers (its structure tree is internal and
+covers only images, links and bookmarks), so the PDF states its language and title, and
+the certificate page on the site, which the PDF repeats, is the accessible version."""
 
 from __future__ import annotations
 
@@ -32,11 +36,15 @@ def long_date(moment: datetime) -> str:
 
 
 def certificate_pdf(details: CertificateDetails) -> bytes:
-    from fpdf import FPDF  # several MiB: loaded by the first certificate, not at start-up
+    from fpdf import FPDF, ViewerPreferences  # several MiB: loaded by the first certificate
 
     pdf = FPDF(orientation="landscape", format="A4")
-    pdf.set_title(f"Certificate: {details.course}")
+    pdf.set_title(f"Certificate: {details.course}, {details.learner}")
+    pdf.set_subject(f"{details.learner} completed {details.course} ({details.code}, version "
+                    f"{details.version}); verification code {details.certificate_code}")
     pdf.set_author("JESIP Learn")
+    pdf.set_lang("en-GB")
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
     pdf.set_creation_date(details.completed_at)
     with resources.as_file(FONT_FOLDER) as folder:
         pdf.add_font("DejaVu", "", str(folder / "DejaVuSans.ttf"))
@@ -61,8 +69,27 @@ def certificate_pdf(details: CertificateDetails) -> bytes:
     else:
         line("This course does not expire", 14, gap=10)
     line(f"Verification code: {details.certificate_code}", 12, bold=True)
-    line(f"Check it at {details.verify_url}", 11)
+    line("Anyone can check it at", 11, gap=0)
+    _address(pdf, details.verify_url, details.certificate_code)
     return bytes(pdf.output())
+
+
+def _address(pdf: FPDF, url: str, code: str, size: float = 11, smallest: float = 7) -> None:
+    """The verification address on one line, a link, in smaller type when a long site
+    address needs it: broken across lines, a code is easily copied wrong. Should even the
+    smallest type not fit, the break comes before the code, never inside it."""
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    pdf.set_font("DejaVu", "", size)
+    while pdf.get_string_width(url) > width and size > smallest:
+        size -= 0.5
+        pdf.set_font("DejaVu", "", size)
+    if pdf.get_string_width(url) > width:
+        pdf.multi_cell(0, size * 0.5, url.removesuffix(code), align="C", link=url,
+                       new_x="LMARGIN", new_y="NEXT")
+        url_line = code
+    else:
+        url_line = url
+    pdf.cell(0, size * 0.5, url_line, align="C", link=url, new_x="LMARGIN", new_y="NEXT")
 
 
 def _writer(pdf: FPDF):

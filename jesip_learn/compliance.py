@@ -125,6 +125,9 @@ class ReportFilters:
     organisation_id: int | None = None
     command_role: str | None = None
     course_id: int | None = None
+    # The columns a manager chose to see (empty: every required course); the totals and
+    # the figures over time count these courses only.
+    course_ids: tuple[int, ...] = ()
     state: str | None = None  # a state or a group in STATE_GROUPS
     group_by: str = "organisation"
     expiring_days: int = DEFAULT_EXPIRING_DAYS
@@ -344,6 +347,8 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
     when nothing is required at all."""
     lines = requirement_lines(session, filters.course_id) + exercise_lines(session,
                                                                           filters.course_id)
+    if filters.course_ids:
+        lines = [line for line in lines if line.course_id in filters.course_ids]
     if not lines:
         return None
     moment = filters.moment
@@ -589,7 +594,62 @@ def compliance_matrix(session: Session, scope: set[int] | None,
 
 def _course_columns(session: Session, filters: ReportFilters) -> list[CourseColumn]:
     return [column for column in required_columns(session)
-            if filters.course_id in (None, column.id)]
+            if filters.course_id in (None, column.id)
+            and (not filters.course_ids or column.id in filters.course_ids)]
+
+
+# The matrix's rows are sorted and paged in memory: there is one per organisation in scope
+# (about 110 for the whole country) or per command role, all counted by one query anyway.
+MATRIX_PAGE_SIZE = 25
+SORT_BY_NAME, SORT_BY_ALL = "name", "all"
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixPage:
+    rows: list[MatrixRow]
+    page: int
+    pages: int
+    first: int  # the position of the page's first row in the sorted list, from 1
+    last: int
+    total_rows: int
+
+
+def sort_key_for(cell: Cell, states: tuple[str, ...]) -> float | None:
+    """What a column sorts by: the number of people in the status filtered for, when there
+    is one (the figure its cells show first), else the share compliant; None when nobody
+    is required."""
+    if not cell.total:
+        return None
+    return cell.count(states) if states else cell.percent
+
+
+def sorted_matrix_rows(matrix: Matrix, sort: str, descending: bool) -> list[MatrixRow]:
+    """The rows by name, by "all" (their total) or by a course column's id as text; rows
+    with nobody required in that column come last either way, ties in name order."""
+    by_name = sorted(matrix.rows, key=lambda row: (row.label.casefold(), row.key))
+    if sort == SORT_BY_NAME:
+        return by_name[::-1] if descending else by_name
+    states = matrix.filters.states
+
+    def cell_of(row: MatrixRow) -> Cell:
+        return row.total if sort == SORT_BY_ALL else row.cells.get(int(sort), Cell())
+
+    valued = [row for row in by_name if sort_key_for(cell_of(row), states) is not None]
+    empty = [row for row in by_name if sort_key_for(cell_of(row), states) is None]
+    # A stable sort: rows of equal value keep their name order, even descending.
+    valued.sort(key=lambda row: sort_key_for(cell_of(row), states), reverse=descending)
+    return valued + empty
+
+
+def matrix_page(rows: list[MatrixRow], page: int, size: int | None = None) -> MatrixPage:
+    """One page of the sorted rows; a page beyond the end shows the last."""
+    size = size or MATRIX_PAGE_SIZE
+    pages = max(1, -(-len(rows) // size))
+    page = min(max(1, page), pages)
+    start = (page - 1) * size
+    shown = rows[start:start + size]
+    return MatrixPage(shown, page, pages, start + 1 if shown else 0, start + len(shown),
+                      len(rows))
 
 
 def _row_labels(session: Session, filters: ReportFilters,
@@ -668,6 +728,8 @@ def _trend_figures(session: Session, scope: set[int] | None, filters: ReportFilt
     """(compliant, total) at the end of each day, as `compliance_matrix` counts them."""
     lines = requirement_lines(session, filters.course_id) + exercise_lines(session,
                                                                           filters.course_id)
+    if filters.course_ids:
+        lines = [line for line in lines if line.course_id in filters.course_ids]
     if not lines:
         return [(0, 0)] * len(days)
     moments = [literal(end_of_day(day), UTCDateTime) for day in days]

@@ -81,6 +81,9 @@ def settings_from_environment(instance_path: Path) -> dict:
         # Sign-in failures and email requests are counted here when set (shared by every
         # worker and host); in the database while it cannot be reached.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # A live exercise's stream closes after this many seconds and the browser reconnects
+        # where it left off, so a worker's thread is never held for ever.
+        "LIVE_STREAM_SECONDS": float(os.environ.get("LIVE_STREAM_SECONDS", "55")),
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000")),
         # A course uploaded or edited in the browser is parsed in a worker process given
         # at most this many seconds (jesip_learn/content/worker.py); 0 parses in the web

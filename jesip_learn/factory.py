@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import passwords
 from .config import checked_site_address, settings_from_environment
 from .db import Database
+from .live import notify as live_notify
 from .log_redaction import install_log_redaction
 from .mail import Mailer
 from .web.converters import DatabaseIntegerConverter
@@ -62,6 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
     xapi_settings.attach(app.extensions["database"].sessionmaker, app.extensions["xapi"])
     app.extensions["mailer"] = Mailer(app.config)
     csrf.init_app(app)
+    # Announces a live exercise's new entries to the streams of every worker.
+    live_notify.install(app.config["DATABASE_URL"], app.config.get("REDIS_URL"))
 
     from .web import (
         admin,
@@ -73,6 +76,8 @@ def create_app(config: dict | None = None) -> Flask:
         exercises,
         imports,
         learn,
+        live,
+        live_facilitate,
         main,
         manage,
         notifications,
@@ -99,7 +104,8 @@ def create_app(config: dict | None = None) -> Flask:
                       compliance.blueprint, imports.blueprint, editor.blueprint,
                       two_step.blueprint, xapi.blueprint, notifications.blueprint,
                       records.blueprint, records.manage_blueprint, records.admin_blueprint,
-                      exercises.blueprint, sso.blueprint, sso_admin.blueprint):
+                      exercises.blueprint, live_facilitate.blueprint, live.blueprint,
+                      sso.blueprint, sso_admin.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands
@@ -112,10 +118,12 @@ def after_fork(app: Flask) -> None:
     """In a process forked from one that loaded the app (gunicorn's preload): forget the
     parent's connections, so that this process opens its own. The database pools are
     disposed of without closing their connections, which are the parent's; the Redis client
-    is made again on first use."""
+    is made again on first use, and so are the live exercises' announcement connections
+    and listener threads."""
     app.extensions["database"].forget_connections()
     app.extensions.pop("redis", None)
     app.extensions.pop("redis_health", None)
+    live_notify.after_fork()
 
 
 def warm_up(app: Flask) -> None:

@@ -27,6 +27,7 @@ from .audit import record_event
 from .courses import ItemOutline, learner_outline, version_outline
 from .db import begin_writing
 from .models import (
+    Anonymisation,
     Completion,
     Course,
     CourseVersion,
@@ -430,23 +431,43 @@ def learner_completions(session: Session, user: User) -> list[Completion]:
 
 @dataclass(frozen=True, slots=True)
 class Verification:
+    """What the public verification page says about a certificate: enough for whoever
+    checks it to match it to the person showing it (their name, the course, its dates and
+    whether it is in date), and never how to contact them."""
+
     genuine: bool
+    holder: str = ""  # the holder's name; "" once their details have been anonymised
     course_title: str = ""
+    course_code: str = ""
+    version: int | None = None
+    completed_at: datetime | None = None
     expires_at: datetime | None = None
-    in_date: bool = False
+    state: str | None = None  # in-date, expiring or expired
+    renewal_due: bool = False  # expired because a newer version must be completed
+
+    @property
+    def in_date(self) -> bool:
+        return self.state in ("in-date", "expiring")
 
 
 def verify_certificate(session: Session, code: str, now: datetime | None = None) -> Verification:
-    """Whether a certificate code is genuine and in date, and nothing personal."""
+    """Whether a certificate code is genuine and in date, with its holder's name, course and
+    dates: never their email address or anything else about them."""
     now = now or utcnow()
     completion = session.scalar(select(Completion).where(
         Completion.certificate_code == (code or "").strip().upper()))
     if completion is None:
         return Verification(genuine=False)
-    state = completion_state(completion, renewal_cutoff(session, completion.course), now)
-    return Verification(genuine=True, course_title=completion.version.title,
-                        expires_at=completion.expires_at, in_date=state in ("in-date",
-                                                                             "expiring"))
+    cutoff = renewal_cutoff(session, completion.course)
+    state = completion_state(completion, cutoff, now)
+    anonymised = session.scalar(select(Anonymisation.id).where(
+        Anonymisation.user_id == completion.user_id)) is not None
+    return Verification(
+        genuine=True, holder="" if anonymised else completion.user.name,
+        course_title=completion.version.title, course_code=completion.course.code,
+        version=completion.version.number, completed_at=completion.completed_at,
+        expires_at=completion.expires_at, state=state,
+        renewal_due=cutoff is not None and completion.completed_at < cutoff)
 
 
 @dataclass(frozen=True, slots=True)

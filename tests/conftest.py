@@ -10,6 +10,7 @@ from jesip_learn import passwords
 from jesip_learn.db import Database
 from jesip_learn.factory import create_app
 from tests.support import database as test_database
+from tests.support import pages
 from tests.support.factories import make_organisation, make_user
 from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
 
@@ -65,7 +66,9 @@ def session(transactional_db):
 
 @pytest.fixture
 def app(transactional_db, tmp_path):
-    return create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path))
+    app = create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path))
+    app.test_client_class = pages.StatusCheckedClient
+    return app
 
 
 @pytest.fixture
@@ -113,3 +116,14 @@ def make(session):
             return org
 
     return Make()
+
+
+@pytest.fixture(autouse=True)
+def pages_say_their_status():
+    """A page that answered other than 200 fails its test unless the test read its status
+    (to assert the one it expected): "200 unless told"."""
+    pages.PAGES_READ.clear()
+    yield
+    unexpected = pages.unexpected_statuses()
+    pages.PAGES_READ.clear()
+    assert not unexpected, f"pages answered without the test expecting it: {unexpected}"

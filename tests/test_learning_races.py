@@ -41,7 +41,7 @@ from jesip_learn.models import (
     ScenarioRun,
     User,
 )
-from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
+from tests.support.database import committing_database
 from tests.support.factories import make_organisation
 from tests.support.quizzes import answer_values
 
@@ -73,24 +73,12 @@ class RaceDatabase:
 def races(request, tmp_path_factory):
     """A migrated database holding the course, apart from the one the other tests roll back
     in: these races commit."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('races') / 'races.db'}"
-    else:
-        configured = configured_url()
-        if not configured or not configured.startswith("postgresql"):
-            pytest.skip("DATABASE_URL names no PostgreSQL database")
-        url = sibling_database(configured, "learning_races")
-    try:
-        migrate(url)
-        database = Database(url)
+    with committing_database(request.param, "learning_races",
+                             tmp_path_factory.mktemp("races")) as database:
         with database.write_session() as session:
             organisation = make_organisation(session, name="Racing Police")
             courses.import_parsed(session, courses.parse_folders(VALID))
         yield RaceDatabase(database, organisation.id)
-        database.engine.dispose()
-    finally:
-        if request.param == "postgresql":
-            drop_sibling_database(url)
 
 
 # --- running actions at the same moment ----------------------------------------------------

@@ -25,7 +25,7 @@ from jesip_learn.db import Database, begin_writing, is_sqlite
 from jesip_learn.factory import create_app
 from jesip_learn.models import AuditEvent, RecoveryCode, User, utcnow
 from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
-from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
+from tests.support.database import committing_database
 from tests.support.factories import PASSWORD, make_organisation, make_user
 from tests.support.pages import read_page
 from tests.support.web import TWO_STEP_PATH, app_settings
@@ -38,19 +38,9 @@ _people = itertools.count(1)
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def database(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('mfa-race') / 'race.db'}"
-    else:
-        configured = configured_url()
-        if not configured or not configured.startswith("postgresql"):
-            pytest.skip("DATABASE_URL names no PostgreSQL database")
-        url = sibling_database(configured, "mfa_race")
-    migrate(url)
-    database = Database(url)
-    yield database
-    database.engine.dispose()
-    if request.param == "postgresql":
-        drop_sibling_database(url)
+    with committing_database(request.param, "mfa_race",
+                             tmp_path_factory.mktemp("mfa_race")) as database:
+        yield database
 
 
 def enrolled_user(database: Database, **kwargs) -> tuple[int, str, list[str]]:

@@ -35,13 +35,7 @@ from jesip_learn.mail import Mailer
 from jesip_learn.models import Completion, Notice, Organisation, User, utcnow
 from jesip_learn.notifications import reports, sender
 from jesip_learn.notifications.settings import settings_from_config
-from tests.support.database import (
-    configured_url,
-    drop_sibling_database,
-    empty_database,
-    migrate,
-    sibling_database,
-)
+from tests.support.database import committing_database
 from tests.support.factories import make_organisation, make_user
 from tests.support.web import app_settings
 
@@ -110,20 +104,8 @@ def smtp():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'notify.db'}"
-    else:
-        configured = configured_url()
-        if not configured or not configured.startswith("postgresql"):
-            pytest.skip("PostgreSQL runs when DATABASE_URL names one")
-        url = sibling_database(configured, "notify")
-    empty_database(url)
-    migrate(url)
-    database = Database(url)
-    yield database
-    database.engine.dispose()
-    if not url.startswith("sqlite"):
-        drop_sibling_database(url)
+    with committing_database(request.param, "notify", tmp_path) as database:
+        yield database
 
 
 def _app(database, smtp, **overrides):

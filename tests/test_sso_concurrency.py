@@ -23,7 +23,7 @@ from jesip_learn.sso import protocol
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso import sign_in as sso
 from jesip_learn.sso.models import SsoIdentity, SsoProvider
-from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
+from tests.support.database import committing_database
 from tests.support.factories import make_organisation, make_user
 
 ATTEMPTS = 8
@@ -38,19 +38,9 @@ _numbers = itertools.count(1)
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def database(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sso-race') / 'race.db'}"
-    else:
-        configured = configured_url()
-        if not configured or not configured.startswith("postgresql"):
-            pytest.skip("DATABASE_URL names no PostgreSQL database")
-        url = sibling_database(configured, "sso_race")
-    migrate(url)
-    database = Database(url)
-    yield database
-    database.engine.dispose()
-    if request.param == "postgresql":
-        drop_sibling_database(url)
+    with committing_database(request.param, "sso_race",
+                             tmp_path_factory.mktemp("sso_race")) as database:
+        yield database
 
 
 def provider_with_organisation(database: Database) -> tuple[int, str]:

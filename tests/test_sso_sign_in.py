@@ -588,7 +588,9 @@ def test_signing_out_offers_the_providers_own_sign_out(browser, idp, entra):
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(link["href"]).query)
     assert link["href"].startswith(f"{idp.issuer(TENANT_A)}/session/end?")
     assert query == {"client_id": [CLIENT_ID], "post_logout_redirect_uri": [f"{SITE}/sign-in"]}
-    assert browser.get("/learn").h1 != "My training"  # our own session has ended
+    # Our own session has ended: My training asks for a sign-in.
+    learn = browser.client.get("/learn")
+    assert learn.status_code == 302 and "/sign-in" in learn.headers["Location"]
 
 
 def test_signing_out_after_a_password_sign_in_is_as_before(browser, make, organisation):

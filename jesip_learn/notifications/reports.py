@@ -36,8 +36,10 @@ FORMATS = {"csv": "CSV (one row per person and course)",
            "xlsx": "Excel workbook (summary and details)"}
 # The dashboard's filters a report keeps: (query-string name, label). The date is left out.
 FILTER_NAMES = {"service": "Service", "organisation": "Organisation",
-                "command_role": "Command role", "course": "Course", "status": "Status",
-                "group": "Rows by"}
+                "command_role": "Command role", "course": "Course",
+                "courses": "Courses shown", "status": "Status", "group": "Rows by"}
+# Filters the query string may repeat: the dashboard's chosen courses.
+REPEATED = {"courses"}
 NAME_LENGTH = 120
 
 
@@ -64,9 +66,16 @@ def subscriptions_of(session: Session, user: User) -> list[ReportSubscription]:
 def kept_filters(query: str) -> str:
     """The dashboard's query string with only the filters a report keeps, in a fixed order
     (the date, the page and anything else are dropped)."""
-    values = dict(parse_qsl(query or "", keep_blank_values=False))
-    return urlencode([(name, values[name].strip()) for name in FILTER_NAMES
-                      if values.get(name, "").strip()])
+    pairs = [(name, value.strip()) for name, value in parse_qsl(query or "")
+             if value.strip()]
+    values = dict(pairs)
+    kept = []
+    for name in FILTER_NAMES:
+        if name in REPEATED:
+            kept += [(name, value) for value in sorted({v for n, v in pairs if n == name})]
+        elif values.get(name):
+            kept.append((name, values[name]))
+    return urlencode(kept)
 
 
 def read_filters(session: Session, user: User, query: str, as_of: date,
@@ -75,7 +84,8 @@ def read_filters(session: Session, user: User, query: str, as_of: date,
     """The filters of a saved query string as of a day, and the names of any that are no
     longer a choice for this user (an organisation they no longer manage, a course no
     longer required): those are left out, and the scope still limits the people."""
-    values = dict(parse_qsl(query or ""))
+    pairs = parse_qsl(query or "")
+    values = dict(pairs)
     problems = []
     scope = managed_organisation_ids(session, user)
     courses = {column.id for column in compliance.required_columns(session)}
@@ -102,7 +112,14 @@ def read_filters(session: Session, user: User, query: str, as_of: date,
         course_id=choose("course", courses, int),
         state=choose("status", set(STATE_FILTER_LABELS)))
     group = choose("group", set(GROUPINGS))
-    return replace(filters, group_by=group or "organisation"), problems
+    chosen = set()
+    for name, raw in pairs:
+        if name == "courses":
+            values["courses"] = raw
+            chosen.add(choose("courses", courses, int))
+    return (replace(filters, group_by=group or "organisation",
+                    course_ids=tuple(sorted(chosen - {None}))),
+            list(dict.fromkeys(problems)))
 
 
 def described_filters(session: Session, filters: ReportFilters) -> list[tuple[str, str]]:
@@ -118,6 +135,10 @@ def described_filters(session: Session, filters: ReportFilters) -> list[tuple[st
         course = next(column for column in compliance.required_columns(session)
                       if column.id == filters.course_id)
         described.append(("Course", f"{course.code}: {course.title}"))
+    if filters.course_ids:
+        described.append(("Courses shown", "; ".join(
+            column.code for column in compliance.required_columns(session)
+            if column.id in filters.course_ids)))
     if filters.state:
         described.append(("Status", STATE_FILTER_LABELS[filters.state]))
     described.append(("Rows by", GROUPINGS[filters.group_by]))

@@ -140,11 +140,29 @@ def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
         state=choose("status", set(STATE_FILTER_LABELS), "Select a status from the list"),
         group_by=choose("group", set(GROUPINGS), "Select how to group the rows")
         or "organisation",
+        course_ids=_chosen_courses(args.getlist("courses"), courses, shown, errors),
     )
     if not shown["as_of-day"]:
         shown.update({"as_of-day": str(as_of.day), "as_of-month": str(as_of.month),
                       "as_of-year": str(as_of.year)})
     return filters, errors, shown
+
+
+def _chosen_courses(raw: list[str], courses: set[int], shown: dict,
+                    errors: list[dict]) -> tuple[int, ...]:
+    """The courses a manager chose to see as columns; none chosen means all of them."""
+    chosen = []
+    for text in raw:
+        try:
+            value = _number(text.strip())
+        except ValueError:
+            value = None
+        if value not in courses:
+            errors.append({"text": "Select courses from the list", "href": "#courses"})
+            return ()
+        chosen.append(value)
+    shown["courses"] = [str(value) for value in chosen]
+    return tuple(sorted(set(chosen)))
 
 
 def _number(text: str) -> int:
@@ -157,7 +175,8 @@ def _number(text: str) -> int:
 
 
 def _filter_args(shown: dict, **changes) -> dict:
-    """The query string of the current filters, with changes, for links and downloads."""
+    """The query string of the current filters, with changes, for links and downloads.
+    The chosen courses are a list: the query string repeats `courses` for each."""
     args = {key: value for key, value in shown.items() if value}
     args.update({key: value for key, value in changes.items() if value is not None})
     return {key: value for key, value in args.items() if value != ""}
@@ -183,6 +202,10 @@ def _described_filters(filters: ReportFilters) -> list[tuple[str, str]]:
         column = next(column for column in compliance.required_columns(db())
                       if column.id == filters.course_id)
         described.append(("Course", f"{column.code}: {column.title}"))
+    if filters.course_ids:
+        described.append(("Courses shown", "; ".join(
+            column.code for column in compliance.required_columns(db())
+            if column.id in filters.course_ids)))
     if filters.state:
         described.append(("Status", STATE_FILTER_LABELS[filters.state]))
     described.append(("Rows by", GROUPINGS[filters.group_by]))
@@ -215,12 +238,26 @@ def dashboard():
     # Worked out on every view (one statement for all the months), never kept: the chart's
     # last month is the headline's own figures.
     trend = compliance.compliance_trend(db(), scope, filters, last=matrix.total)
-    by_row = charts.bar_chart([(row.label, row.total.percent) for row in matrix.rows])
+    sort, descending = _read_sort(matrix)
+    rows = compliance.sorted_matrix_rows(matrix, sort, descending)
+    table = compliance.matrix_page(rows, page_number(request.args.get("page")))
+    by_row = charts.bar_chart([(row.label, row.total.percent) for row in table.rows])
     over_time = charts.line_chart([(f"{point.as_of:%b %Y}", point.percent) for point in trend])
     return render_template(
-        "manage/compliance.html", matrix=matrix, filters=filters, errors=errors, shown=shown,
+        "manage/compliance.html", matrix=matrix, table=table, sort=sort,
+        descending=descending, filters=filters, errors=errors, shown=shown,
         choices=_filter_choices(), trend=trend, by_row=by_row, over_time=over_time,
         band=charts.band, filter_args=_filter_args, downloads=DOWNLOADS)
+
+
+def _read_sort(matrix: compliance.Matrix) -> tuple[str, bool]:
+    """The column the rows are sorted by (name, "all" or a course's id) and whether
+    largest first; anything else sorts by name, as the page first shows it."""
+    sort = request.args.get("sort", "")
+    columns = {str(course.id) for course in matrix.courses}
+    if sort not in columns | {compliance.SORT_BY_NAME, compliance.SORT_BY_ALL}:
+        sort = compliance.SORT_BY_NAME
+    return sort, request.args.get("order") == "desc"
 
 
 @blueprint.route("/compliance/learners")

@@ -5,8 +5,6 @@ their organisations; administrators' subject access exports and erasure decision
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -23,9 +21,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, TextAreaField
 
 from jesip_learn import organisations as orgs
-from jesip_learn import records, transfers
+from jesip_learn import records, records_readable, transfers
 from jesip_learn.audit import record_event
-from jesip_learn.compliance import LONDON
 from jesip_learn.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
 
 from .auth import send_mail, site_link
@@ -56,6 +53,14 @@ def _subject_access(person: User, *, by_administrator: bool, kind: str) -> dict:
     return export
 
 
+def _readable_page(export: dict, person: User, json_url: str, *, own: bool) -> str:
+    """The export in plain words, section by section, with its JSON download beside it."""
+    return render_template("records/subject_access.html", export=export, person=person,
+                           sections=records_readable.readable_sections(db(), export),
+                           generated=records_readable.when(export["generated_at"]),
+                           json_url=json_url, own=own)
+
+
 def _json_download(export: dict, person: User) -> Response:
     return Response(json.dumps(export, indent=2, ensure_ascii=False, default=str),
                     mimetype="application/json", headers={
@@ -69,8 +74,7 @@ def _json_download(export: dict, person: User) -> Response:
 @writes_on_get
 def my_data():
     export = _subject_access(current_user, by_administrator=False, kind="html")
-    return render_template("records/subject_access.html", export=export, person=current_user,
-                           json_url=url_for("records.my_data_json"), own=True)
+    return _readable_page(export, current_user, url_for("records.my_data_json"), own=True)
 
 
 @blueprint.route("/account/my-data.json")
@@ -187,9 +191,8 @@ def require_administrator():
 def subject_access(user_id: int):
     person = db().get(User, user_id) or abort(404)
     export = _subject_access(person, by_administrator=True, kind="html")
-    return render_template("records/subject_access.html", export=export, person=person,
-                           json_url=url_for("records_admin.subject_access_json",
-                                            user_id=person.id), own=False)
+    return _readable_page(export, person, url_for("records_admin.subject_access_json",
+                                                  user_id=person.id), own=False)
 
 
 @admin_blueprint.route("/users/<int:user_id>/subject-access.json")
@@ -253,31 +256,3 @@ def command_role_label(value: str) -> str:
     return COMMAND_ROLE_LABELS.get(value, value)
 
 
-# Words a person reads more easily than the column names the export keeps.
-FIELD_WORDS = {"mfa": "two-step verification", "id": "number", "xapi": "xAPI",
-               "methane": "METHANE", "url": "address"}
-
-
-@blueprint.app_template_filter("field_label")
-def field_label(name: str) -> str:
-    words = [FIELD_WORDS.get(word, word) for word in name.split("_")]
-    return " ".join(words).capitalize().replace("Xapi", "xAPI")
-
-
-@blueprint.app_template_filter("readable_value")
-def readable_value(value) -> str:
-    """A value of the export as text: lists and dicts (answers, METHANE messages) as JSON."""
-    if value is None or value == "":
-        return "(none)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and ISO_MOMENT.fullmatch(value):
-        # The export's moments are UTC ISO 8601; people read them in UK time.
-        moment = datetime.fromisoformat(value).astimezone(LONDON)
-        return f"{moment.day} {moment:%B %Y}, {moment:%H:%M}"
-    return str(value)
-
-
-ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)")

@@ -343,6 +343,46 @@ def check_accessibility(page: Page, label: str = "") -> list[str]:
     return [format_violation(label or page.url, violation) for violation in result["violations"]]
 
 
+# The elements that reach furthest past the right edge of the window, deepest first, so a
+# page wider than the screen names what widens it.
+_OVERFLOW_SCRIPT = """(limit) => {
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  for (const element of document.body.querySelectorAll('*')) {
+    const box = element.getBoundingClientRect();
+    if (box.right <= width + 0.5 || box.width === 0) continue;
+    let clipped = false;
+    for (let parent = element.parentElement; parent && parent !== document.body;
+         parent = parent.parentElement) {
+      const style = getComputedStyle(parent);
+      if (style.overflowX !== 'visible' && style.overflowX !== 'clip'
+          && parent.getBoundingClientRect().right <= width + 0.5) { clipped = true; break; }
+    }
+    if (clipped) continue;
+    if ([...element.children].some(child => child.getBoundingClientRect().right > width + 0.5))
+      continue;
+    const classes = [...element.classList].slice(0, 3).join('.');
+    const text = (element.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
+    found.push(`${element.tagName.toLowerCase()}${classes ? '.' + classes : ''}`
+               + ` to ${Math.round(box.right)}px: "${text}"`);
+    if (found.length >= limit) break;
+  }
+  return found;
+}"""
+
+
+def sideways_scrolling(page: Page, label: str) -> list[str]:
+    """A problem when the page is wider than its window (it would scroll sideways), naming
+    the elements that stick out; none when it fits."""
+    width = page.evaluate("window.innerWidth")
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width <= width:
+        return []
+    culprits = page.evaluate(_OVERFLOW_SCRIPT, 3)
+    return [f"{label}: the page is {scroll_width}px wide in a {width}px window"
+            + "".join(f"\n    {culprit}" for culprit in culprits)]
+
+
 def format_violation(label: str, violation: dict, examples: int = 3) -> str:
     lines = [f"{label}: {violation['id']} ({violation.get('impact')}) – {violation['help']}"
              f" [{len(violation['nodes'])} element(s)] {violation.get('helpUrl', '')}"]

@@ -1,17 +1,43 @@
 """axe-core on every page each role can reach by following links, so a new page is checked
-without anyone remembering to add it, and on the pages' error states."""
+without anyone remembering to add it, and on the pages' error states. The crawl also measures
+every page at a phone's width (375 px): none may scroll sideways.
+
+The crawl has a live server of its own, filled as a site in use is: a few hundred people
+across the services' organisations with three years of training, a course with two
+versions and its editors, an exercise of several organisations, a scheduled report, and
+names and addresses longer than most, so that tables and lists reach the widths real data
+gives them."""
 
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import PurePosixPath
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
-from tests.browser.conftest import LiveServer, check_accessibility, sign_in
+from jesip_learn import courses, exercises
+from jesip_learn.authoring.changes import create_course
+from jesip_learn.authoring.editors import add_editor
+from jesip_learn.authoring.publishing import publish_draft
+from jesip_learn.demo import seed_demo
+from jesip_learn.models import Course, Organisation, Permission, Service, User
+from jesip_learn.notifications.reports import subscribe
+from tests.browser.conftest import (
+    FIXTURE_COURSE,
+    Account,
+    LiveServer,
+    add_account,
+    check_accessibility,
+    live_server_on_fresh_database,
+    sideways_scrolling,
+    sign_in,
+)
 
 ROLES = ("anonymous", "learner", "trainer", "manager", "admin")
 MAX_PAGES_PER_ROLE = 150
@@ -22,11 +48,72 @@ ADMIN_MUST_REACH = ("/admin/users", "/admin/organisations", "/admin/organisation
                     "/account", "/manage/approvals", "/accessibility")
 
 
+PHONE = {"width": 375, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+# Longer than most, with no spaces to break at in the address.
+LONG_NAME = "Bartholomew Fitzwilliam-Montgomery-Ravenscroft"
+
+
 @dataclass
 class Crawl:
     visited: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
+    too_wide: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CrawlSite:
+    server: LiveServer
+    accounts: dict[str, Account]
+
+
+@pytest.fixture(scope="module")
+def crawl_site(tmp_path_factory) -> Iterator[CrawlSite]:
+    with live_server_on_fresh_database("crawl", tmp_path_factory.mktemp("crawl")) as server:
+        yield CrawlSite(server, _fill(server))
+
+
+def _fill(server: LiveServer) -> dict[str, Account]:
+    database = server.database
+    accounts = {
+        "learner": add_account(database, name="Lena Learner"),
+        "trainer": add_account(database, name="Tomasz Trainer", permissions={Permission.TRAINER}),
+        "manager": add_account(database, name="Maryam Manager", permissions={Permission.MANAGER}),
+        "admin": add_account(database, name="Ade Administrator", permissions={Permission.ADMIN}),
+    }
+    long_named = add_account(database, name=LONG_NAME, email=(
+        "bartholomew.fitzwilliam-montgomery-ravenscroft.training@example.org"))
+    with database.write_session() as session:
+        seed_demo(session, learners=300)
+        # A second version of JESIP-AWARE: its history, differences and changes.
+        courses.import_parsed(session, courses.parse_folders(FIXTURE_COURSE))
+        people = {role: session.get(User, account.id) for role, account in accounts.items()}
+        trainer, manager, admin = people["trainer"], people["manager"], people["admin"]
+        course = create_course(session, trainer, title="Flood response across three services",
+                               code="FLOOD-RESPONSE-MULTI-AGENCY")
+        publish_draft(session, trainer, course, needs_renewal=False, note="First version")
+        awareness = session.scalar(select(Course).where(Course.code == "JESIP-AWARE"))
+        add_editor(session, admin, awareness, trainer)
+        add_editor(session, admin, course, admin)
+        others = session.scalars(
+            select(Organisation.id).where(Organisation.is_active,
+                                          Organisation.id != manager.organisation_id,
+                                          Organisation.service.in_(
+                                              [Service.FIRE, Service.AMBULANCE]))
+            .order_by(Organisation.name).limit(3)).all()
+        exercise = exercises.record_exercise(session, manager, exercises.ExerciseDetails(
+            title="Operation Riverbank: a multi-agency flood response table-top exercise",
+            held_on=date(2026, 3, 14), kind="table-top",
+            location="Maidstone Fire Station, Loose Road, Maidstone, Kent ME15 9QB",
+            organisation_ids=(manager.organisation_id, *others),
+            command_roles=("operational", "tactical"),
+            principles=("co-locate", "communicate"), jdm_stages=("information",)))
+        for person in (people["learner"], session.get(User, long_named.id)):
+            exercises.add_participant(session, manager, exercise, person, "operational")
+        subscribe(session, manager, name="Monthly compliance for the whole organisation by course",
+                  query="", file_format="csv", frequency="monthly")
+    return accounts
 
 
 def same_origin_path(href: str, current_url: str, base_url: str) -> str | None:
@@ -55,6 +142,9 @@ def crawl(page: Page, live_server: LiveServer, role: str) -> Crawl:
         if response is not None and response.status >= 500:
             result.server_errors.append(f"{role}: {path} answered {response.status}")
         result.violations += check_accessibility(page, f"{role} {path}")
+        page.set_viewport_size(PHONE)
+        result.too_wide += sideways_scrolling(page, f"{role} {path} at 375px")
+        page.set_viewport_size(DESKTOP)
         hrefs = page.eval_on_selector_all(
             "a[href]", "links => links.map(a => a.getAttribute('href'))")
         for href in hrefs:
@@ -71,13 +161,14 @@ def crawl(page: Page, live_server: LiveServer, role: str) -> Crawl:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_reachable_page_passes_axe(role, request, axe_page, live_server):
+def test_every_reachable_page_passes_axe_and_fits_a_phone(role, crawl_site, new_context):
+    live_server = crawl_site.server
+    page = new_context(bypass_csp=True, base_url=live_server.url, viewport=DESKTOP).new_page()
     if role != "anonymous":
-        account = request.getfixturevalue(role)
-        sign_in(axe_page, live_server.url, account.email)
-        expect(axe_page.get_by_role("heading", level=1)).to_have_text("My training")
+        sign_in(page, live_server.url, crawl_site.accounts[role].email)
+        expect(page.get_by_role("heading", level=1)).to_have_text("My training")
 
-    result = crawl(axe_page, live_server, role)
+    result = crawl(page, live_server, role)
 
     assert len(result.visited) >= 3, f"the {role} crawl reached only {result.visited}"
     if role == "admin":
@@ -93,6 +184,9 @@ def test_every_reachable_page_passes_axe(role, request, axe_page, live_server):
     assert not result.violations, (
         f"{len(result.violations)} accessibility violation(s) on {len(result.visited)} pages "
         f"seen as {role}:\n" + "\n".join(result.violations))
+    assert not result.too_wide, (
+        f"{len(result.too_wide)} of {len(result.visited)} pages seen as {role} scroll "
+        "sideways on a phone:\n" + "\n".join(result.too_wide))
 
 
 def submit_empty(page: Page, base_url: str, path: str, button: str) -> None:

@@ -10,16 +10,20 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOT_WIDTHS, check_accessibility, save_screenshots, sign_in
+from tests.browser.conftest import (
+    SCREENSHOT_WIDTHS,
+    check_accessibility,
+    save_screenshots,
+    sideways_scrolling,
+    sign_in,
+)
 
 
 def look_at(page: Page, name: str, problems: list[str]) -> None:
     for width in SCREENSHOT_WIDTHS:
         page.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
         problems += check_accessibility(page, f"{name} at {width}px")
-        scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        if scroll_width > width:
-            problems.append(f"{name} at {width}px: the page is {scroll_width}px wide")
+        problems += sideways_scrolling(page, f"{name} at {width}px")
     save_screenshots(page, name)
     page.set_viewport_size({"width": 1280, "height": 800})
 
@@ -84,8 +88,11 @@ def test_a_trainer_writes_and_publishes_a_course_a_learner_completes(
     warning = author.locator(".app-warnings li")
     expect(warning).to_have_count(1)
     expect(warning).to_contain_text("Line 8: the right answer is much longer")
+    editor = author.get_by_role("textbox", name="Markdown, with the front matter")
+    expect(editor).to_be_visible()
     author.get_by_role("link", name="Line 8").click()
-    expect(author.get_by_label("Markdown, with the front matter")).to_be_focused()
+    # The code editor (the textarea beneath it is hidden) takes the cursor.
+    expect(editor).to_be_focused()
     look_at(author, "editor-edit-quiz-warning", problems)
     author.get_by_role("link", name="Back to the draft").click()
     expect(author.locator("#warnings")).to_have_text("Warnings")

@@ -115,7 +115,8 @@ def test_a_manager_filters_drills_down_and_downloads(new_context, live_server, m
     # Back to the whole picture, rows by command role, and every download.
     page.goto(f"{live_server.url}/manage/compliance?group=command-role")
     headers = page.locator("table.app-matrix thead th").all_inner_texts()
-    total_cell = page.locator("table.app-matrix tfoot td").last.inner_text()
+    # "All required courses" comes first, straight after the row's name.
+    total_cell = page.locator("table.app-matrix tfoot td").first.inner_text()
     compliant, required = map(int, re.search(r"(\d+) of (\d+)", total_cell).groups())
 
     by_person = _csv_table(_download(page, "CSV: one row per person, a column per course"))

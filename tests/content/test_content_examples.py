@@ -31,7 +31,11 @@ from .helpers import FIXTURES, read_folder
 
 EXAMPLES = FIXTURES / "format-examples"
 VALID = FIXTURES / "valid-course"
-FORMAT_PAGE = Path(__file__).resolve().parents[3] / "shared" / "content-format.md"
+# The format's page, the contract with trainers, kept in the repository; the copy it was
+# taken from, when it stands beside the checkout, must not have moved on without it.
+FORMAT_PAGE = Path(__file__).resolve().parents[2] / "docs" / "content-format.md"
+SOURCE_PAGE = Path(__file__).resolve().parents[3] / "shared" / "content-format.md"
+EXERCISE_EXAMPLE = FIXTURES / "exercise-example" / "01-central-station.exercise.md"
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +48,6 @@ def items_by_kind(course):
 
 
 def test_fixture_is_the_page_byte_for_byte():
-    if not FORMAT_PAGE.exists():
-        pytest.skip("shared/content-format.md is not beside this checkout")
     blocks = re.findall(r"^```markdown\n(.*?)^```\n", FORMAT_PAGE.read_text(), re.S | re.M)
     names = [
         "course.md",
@@ -54,6 +56,17 @@ def test_fixture_is_the_page_byte_for_byte():
         "06-flooding.scenario.md",
     ]
     assert [(EXAMPLES / name).read_text() for name in names] == blocks
+
+
+def test_the_live_exercise_example_is_the_page_byte_for_byte():
+    (script,) = re.findall(r"^```md\n(.*?)^```\n", FORMAT_PAGE.read_text(), re.S | re.M)
+    assert EXERCISE_EXAMPLE.read_text() == script
+
+
+def test_the_page_in_the_repository_is_the_format_as_agreed():
+    if not SOURCE_PAGE.exists():
+        pytest.skip("the agreed page is not beside this checkout")
+    assert FORMAT_PAGE.read_text() == SOURCE_PAGE.read_text()
 
 
 def test_verbatim_examples_report_only_the_steps_the_page_leaves_out(examples):

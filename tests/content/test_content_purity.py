@@ -1,5 +1,5 @@
 """jesip_learn.content is the pure layer: importing it pulls in no web framework and no
-database code (DESIGN.md), so the CLI, importer and tests can use it on their own."""
+database code (ARCHITECTURE.md), so the CLI, importer and tests can use it on their own."""
 
 from __future__ import annotations
 

@@ -7,14 +7,18 @@ SQLite in a temporary file by default; the database DATABASE_URL names when it i
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import create_engine, make_url, text
 
 from jesip_learn.cli import alembic_config
 from jesip_learn.config import normalise_database_url
+from jesip_learn.db import Database
 
 
 def configured_url() -> str | None:
@@ -76,3 +80,25 @@ def empty_database(url: str) -> None:
 
 def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+@contextmanager
+def committing_database(kind: str, name: str, folder: Path, **options) -> Iterator[Database]:
+    """A migrated database apart from the one the other tests roll back in, for tests whose
+    threads commit for real: SQLite in a file in `folder`, or PostgreSQL beside the
+    configured database (the test is skipped when DATABASE_URL names none)."""
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / f'{name}.db'}"
+    else:
+        configured = configured_url()
+        if not configured or not configured.startswith("postgresql"):
+            pytest.skip("DATABASE_URL names no PostgreSQL database")
+        url = sibling_database(configured, name)
+    try:
+        migrate(url)
+        database = Database(url, **options)
+        yield database
+        database.engine.dispose()
+    finally:
+        if kind == "postgresql":
+            drop_sibling_database(url)

@@ -305,6 +305,53 @@ OBJECT_ROUTES: list[Case] = [
          see=ADMIN, owner="b.manager", form=_fields(), label="shared exercise"),
 ]
 
+LIVE_B = {"live_id": "b.live"}
+ENDED_B = {"live_id": "b.ended_live"}
+FACILITATOR_B = {"see": NOBODY, "owner": "b.trainer"}
+PARTICIPANT_B = {"see": NOBODY, "owner": "b.learner"}
+METHANE_FIELDS = {"major_incident": "Yes", "exact_location": "Quay Street",
+                  "incident_type": "Attack", "hazards": "Attackers", "access": "From the north",
+                  "casualties": "Several", "emergency_services": "Police on their way"}
+
+OBJECT_ROUTES += [
+    # --- a live exercise B's trainer facilitates, with B's learner as police control: its
+    #     facilitator and participants only, not even administrators ---------------------------
+    Case("live_facilitate.control", LIVE_B, **FACILITATOR_B),
+    Case("live_facilitate.invite", LIVE_B, **FACILITATOR_B,
+         form=lambda w, s: {"user_id": str(w.ids["b.colleague"]), "role": "fire-control"}),
+    Case("live_facilitate.roles", LIVE_B, **FACILITATOR_B,
+         form=lambda w, s: {"participant": str(w.ids["b.live_participant"]),
+                            "role": "ambulance-control"}),
+    Case("live_facilitate.join_code", LIVE_B, **FACILITATOR_B, form=_fields(hours="2"),
+         expect={"POST": 200}),
+    Case("live_facilitate.clock", LIVE_B, **FACILITATOR_B, form=_fields(action="pause")),
+    Case("live_facilitate.release", LIVE_B, **FACILITATOR_B,
+         form=_fields(event_id="second-location")),
+    Case("live_facilitate.extra", LIVE_B, **FACILITATOR_B,
+         form=_fields(title="A burst water main", text="Water on Quay Street",
+                      roles=["police-control"], nonce="route-extra")),
+    Case("live_facilitate.learning_point", ENDED_B, **FACILITATOR_B,
+         form=_fields(text="Share Plato at once", principle="communicate", jdm_stage="",
+                      for_jol="y")),
+    Case("live.page", LIVE_B, **PARTICIPANT_B),
+    Case("live.accept", LIVE_B, **PARTICIPANT_B, form=_fields()),
+    Case("live.stream", LIVE_B, **PARTICIPANT_B),
+    Case("live.share", LIVE_B, **PARTICIPANT_B,
+         form=_fields(**{"share-item": "fact:attack-reported", "share-target": "inter-control",
+                         "share-nonce": "route-share"})),
+    Case("live.message", LIVE_B, **PARTICIPANT_B,
+         form=_fields(**{"message-target": "fire-control", "message-text": "Police here"})),
+    Case("live.methane", LIVE_B, **PARTICIPANT_B,
+         form=_fields(**{"methane-target": "inter-control",
+                         **{f"methane-{k}": v for k, v in METHANE_FIELDS.items()}})),
+    Case("live.decide", LIVE_B, **PARTICIPANT_B,
+         form=_fields(**{"decide-decision": "talk-group", "decide-option": "1",
+                         "decide-reason": "One picture for all"})),
+    Case("live.debrief_page", ENDED_B, **PARTICIPANT_B),
+    Case("live.debrief_csv", ENDED_B, **PARTICIPANT_B),
+    Case("live.debrief_pdf", ENDED_B, **PARTICIPANT_B),
+]
+
 # Endpoints whose parameters name no object of an organisation, and why.
 NOT_OBJECTS = {
     "static": "the site's own static files",

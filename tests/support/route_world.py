@@ -47,10 +47,13 @@ from jesip_learn import (
 )
 from jesip_learn.db import Base
 from jesip_learn.factory import create_app
+from jesip_learn.live import sessions as live_sessions
 from jesip_learn.models import Completion, Notice, User, utcnow
 from jesip_learn.notifications import preferences, reports
 from jesip_learn.xapi import outbox
 from tests.support.factories import PASSWORD, make_organisation, make_user
+from tests.support.live import import_live_course
+from tests.support.pages import StatusCheckedClient
 from tests.support.quizzes import answer_values
 from tests.support.web import Browser, app_settings
 
@@ -134,6 +137,7 @@ def built_world(database, instance_path: Path) -> Iterator[World]:
     try:
         transactional = TransactionalDatabase(database.url, connection)
         app = create_app(app_settings(transactional, INSTANCE_PATH=instance_path))
+        app.test_client_class = StatusCheckedClient
         world = World(app=app, connection=connection)
         with transactional.session() as session, _one_password_hash():
             _fill(world, session, instance_path)
@@ -200,6 +204,7 @@ def _fill(world: World, session: Session, folder: Path) -> None:
         _exercise(world, session, org, organisations, people)
         _management(world, session, org, organisations, people)
     _shared_exercise(world, session, organisations, people)
+    _live_exercises(world, session, people)
 
 
 def _course_folder(folder: Path, org: str, number: int) -> Path:
@@ -301,6 +306,24 @@ def _shared_exercise(world: World, session: Session, organisations: dict,
         session.flush()
         world.ids[f"{org}.shared_participant"] = participant.id
     world.ids["shared_exercise"] = exercise.id
+
+
+def _live_exercises(world: World, session: Session, people: dict) -> None:
+    """Two live exercises B's trainer facilitates with B's learner as police control (invited,
+    not yet joined): one running for two minutes, one ended (with its exercise record)."""
+    version = import_live_course(session)
+    slug = next(i.slug for i in courses.version_outline(version) if "attack" in i.slug)
+    trainer, learner = people["b.trainer"], people["b.learner"]
+    made = {}
+    for name in ("b.live", "b.ended_live"):
+        live = live_sessions.create_session(session, trainer, version.id, slug)
+        participant = live_sessions.invite(session, trainer, live, learner, "police-control")
+        live_sessions.start(session, trainer, live, now=utcnow() - timedelta(minutes=2))
+        made[name] = (live, participant)
+    live_sessions.end(session, made["b.ended_live"][0], trainer)
+    session.flush()
+    world.ids.update({"b.live": made["b.live"][0].id, "b.ended_live": made["b.ended_live"][0].id,
+                      "b.live_participant": made["b.live"][1].id})
 
 
 def _management(world: World, session: Session, org: str, organisations: dict,

@@ -70,6 +70,9 @@ def app_settings(db: Database, **overrides) -> dict:
         "TRUSTED_HOSTS": ["jesip.test", "localhost", "127.0.0.1"],
         "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
         "JINJA_BYTECODE_CACHE": SHARED_TEMPLATES,
+        # A live exercise's stream sends what is there and ends: the test client reads a
+        # response to its end.
+        "LIVE_STREAM_SECONDS": 0,
     }
     settings.update(overrides)
     return settings

@@ -1,4 +1,4 @@
-"""DESIGN.md: the domain and pure layers never import Flask."""
+"""ARCHITECTURE.md: the domain and pure layers never import Flask."""
 
 import subprocess
 import sys

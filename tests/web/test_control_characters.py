@@ -115,5 +115,6 @@ def test_a_scheduled_reports_name_refuses_line_breaks(browser, make, organisatio
     page = browser.submit("/manage/subscriptions/new", {
         "filters": "", "name": "Gaps\r\nBcc: everyone@example.org", "file_format": "csv",
         "frequency": "weekly"}, form_url="/manage/subscriptions/new")
+    assert page.status == 400
     assert page.error_links() == {_refusal("The name", "U+000D, U+000A"): "name"}
     assert session.scalar(select(ReportSubscription)) is None

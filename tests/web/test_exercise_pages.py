@@ -269,6 +269,7 @@ def test_an_exercise_rule_is_a_column_of_the_dashboard_and_every_download(
     browser.sign_in(people["manager-a"].email)
     page = browser.submit("/manage/requirements", {
         "course_id": "exercise", "months": "x", "organisation_id": str(organisation.id)})
+    assert page.status == 400
     assert page.error_links() == {"Enter the number of months, from 1 to 120": "months"}
     page = browser.submit("/manage/requirements", {
         "course_id": "exercise", "months": "36", "organisation_id": str(organisation.id),

@@ -97,6 +97,7 @@ def test_email_me_this_report_saves_the_dashboards_filters(browser, make, sessio
                                                          "file_format": "csv",
                                                          "frequency": "weekly"},
                            form_url=link)
+    assert empty.status == 400
     assert empty.errors == ["Enter a name for the report"]
     assert empty.error_links() == {"Enter a name for the report": "name"}
     listing = browser.submit("/manage/subscriptions/new", {

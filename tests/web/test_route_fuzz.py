@@ -65,8 +65,8 @@ NOT_OBJECT_REQUESTS = {
 }
 
 # The query-string parameters each view reads, and who asks.
-COMPLIANCE_FILTERS = ("service", "organisation", "command_role", "course", "status", "group",
-                      "as_of-day", "as_of-month", "as_of-year")
+COMPLIANCE_FILTERS = ("service", "organisation", "command_role", "course", "courses", "status",
+                      "group", "as_of-day", "as_of-month", "as_of-year")
 QUERIES = {
     "admin.users": ("a.admin", ("q", "organisation", "permission", "command_role", "status",
                                 "page")),
@@ -79,13 +79,16 @@ QUERIES = {
     "author.quiz_analysis": ("b.trainer", ("basis",)),
     "author.history": ("b.trainer", ("old", "new")),
     "author.diff": ("b.trainer", ("old", "new")),
-    "compliance.dashboard": ("a.manager", COMPLIANCE_FILTERS),
+    "compliance.dashboard": ("a.manager", (*COMPLIANCE_FILTERS, "sort", "order", "page")),
     "compliance.learners": ("a.manager", (*COMPLIANCE_FILTERS, "group_key", "page")),
     "compliance.learner": ("b.manager", COMPLIANCE_FILTERS),
     "compliance.download": ("a.manager", (*COMPLIANCE_FILTERS, "group_key")),
     "notifications.new_subscription": ("a.manager", (*COMPLIANCE_FILTERS[:6], "page")),
     "exercises.add_participant": ("b.manager", ("q",)),
     "main.verify": ("anonymous", ("code",)),
+    "live_facilitate.control": ("b.trainer", ("q", "role")),
+    "live.page": ("b.learner", ("as", "log")),
+    "live.stream": ("b.learner", ("after", "as")),
     "auth.sign_in": ("anonymous", ("next",)),
 }
 # Views that read query parameters named in a variable rather than written out.
@@ -318,6 +321,21 @@ FORMS = {
     "exercises.add_learning_point": (
         "b.trainer", lambda w: f"/exercises/{w.ids['b.exercise']}/learning-points",
         _case_form("exercises.add_learning_point")[1], ("principle", "jdm_stage")),
+    "live_facilitate.roles": (
+        "b.trainer", lambda w: f"/exercises/live/{w.ids['b.live']}/roles",
+        _case_form("live_facilitate.roles")[1], ("participant", "role")),
+    "live_facilitate.invite": (
+        "b.trainer", lambda w: f"/exercises/live/{w.ids['b.live']}/invite",
+        _case_form("live_facilitate.invite")[1], ("user_id", "role")),
+    "live_facilitate.join_code": (
+        "b.trainer", lambda w: f"/exercises/live/{w.ids['b.live']}/join-code",
+        _case_form("live_facilitate.join_code")[1], ("hours",)),
+    "live_facilitate.release": (
+        "b.trainer", lambda w: f"/exercises/live/{w.ids['b.live']}/release",
+        _case_form("live_facilitate.release")[1], ("event_id",)),
+    "live.decide": (
+        "b.learner", lambda w: f"/live/{w.ids['b.live']}/decide",
+        _case_form("live.decide")[1], ("decide-decision", "decide-option")),
     "author.remove_editor": ("b.trainer", lambda w: "/author/courses/SOUTH-AWARE/editors/remove",
                              _case_form("author.remove_editor")[1], ("user_id",)),
     "author.import_draft": ("b.trainer", lambda w: "/author/courses/SOUTH-AWARE/import",

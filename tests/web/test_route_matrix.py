@@ -27,6 +27,7 @@ AREAS = {
     "/manage": {"manager-a", "manager-b", "admin"},
     "/author": {"trainer", "admin"},
     "/exercises": {"trainer", "manager-a", "manager-b", "admin"},
+    "/live": {"learner", "trainer", "manager-a", "manager-b", "admin"},
     "/learn": {"learner", "trainer", "manager-a", "manager-b", "admin"},
     "/account": {"learner", "trainer", "manager-a", "manager-b", "admin"},
     "/course-files": {"learner", "trainer", "manager-a", "manager-b", "admin"},

@@ -99,7 +99,8 @@ def test_hostile_markdown_uploaded_in_a_zip_is_a_problem_at_its_line(as_trainer,
     assert draft.status == 200
     assert "It has 1 problem to fix" in draft.notifications[0]
     (problem,) = page_problems(draft)
-    assert problem.startswith(f"Line 5: {SLOW_MESSAGE}: ")
+    # The draft lists problems by file, so each names its page.
+    assert problem.startswith(f"Line 5 of 01-slow.md: {SLOW_MESSAGE}: ")
 
 
 @pytest.mark.parametrize("name", HOSTILE)

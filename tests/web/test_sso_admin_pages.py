@@ -118,6 +118,7 @@ def test_organisations_are_linked_to_tenants_required_and_unlinked(
     assert TENANT in page.text
     page = browser.submit(link_url, {"organisation": str(other_organisation.id),
                                      "tenant_id": TENANT}, form_url=url)
+    assert page.status == 400
     assert page.errors == [f"That tenant is already linked to {organisation.name}"]
     linked = audit(session, "sso.organisation_linked")
     assert [(e.organisation_id, e.details["tenant_id"]) for e in linked] == [

@@ -130,6 +130,7 @@ def test_a_learner_can_turn_it_on_and_off(browser, make, organisation, app, sess
     assert "10 unused recovery codes" in settings.text
     without_code = browser.submit("/account/two-step/turn-off", {"code": ""},
                                   form_url="/account/two-step")
+    assert without_code.status == 400
     assert without_code.errors == ["Enter the code from your authenticator app"]
     page = browser.submit("/account/two-step/turn-off", {"code": code(app, learner)},
                           form_url="/account/two-step")
