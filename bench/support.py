@@ -53,16 +53,16 @@ class Server:
 
 @contextmanager
 def gunicorn_server(env: dict, workers: int = 2, *, production: bool = True,
-                    server: list | None = None):
+                    server: list | None = None, options: tuple[str, ...] = ()):
     """A gunicorn serving the app on loopback; yields its port. With `production` (the
     default) it runs with the site's gunicorn.conf.py (the app preloaded in the master),
     without it with no settings at all; `server`, a list, is given the Server (port and
-    master's process id)."""
+    master's process id); `options`, more of gunicorn's command-line options."""
     port = free_port()
     # Without the site's settings file, gunicorn would still read ./gunicorn.conf.py.
     settings = ["-c", str(ROOT / "gunicorn.conf.py") if production else os.devnull]
     process = subprocess.Popen(
-        [PYTHON_BIN / "gunicorn", *settings, "--workers", str(workers),
+        [PYTHON_BIN / "gunicorn", *settings, *options, "--workers", str(workers),
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
