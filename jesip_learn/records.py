@@ -305,6 +305,9 @@ EXPORTED = {
     ("one_time_tokens", "user_id"): ("links_sent", "Links sent by email"),
     ("anonymisations", "user_id"): ("anonymisation", "Anonymisation"),
     ("exercise_participants", "user_id"): ("exercises", "Exercises you took part in"),
+    ("live_participants", "user_id"): ("live_exercises", "Live exercises you took part in"),
+    ("live_events", "actor_id"): ("live_messages", "What you sent in live exercises"),
+    ("live_sessions", "facilitator_id"): ("live_facilitated", "Live exercises you ran"),
     ("sso_identities", "user_id"): ("sso_identities", "Organisation accounts you sign in with"),
     ("audit_events", "subject_user_id"): ("audit_events", "Audit log entries about you"),
 }
@@ -329,6 +332,10 @@ NOT_EXPORTED = {
     ("learning_points", "created_by_id"): "learning points the person wrote for an exercise",
     ("exercise_requirements", "created_by_id"): "exercise rules the person added for an "
                                                 "organisation",
+    ("live_participants", "invited_by_id"): "other people the person invited to a live "
+                                            "exercise",
+    ("live_join_codes", "created_by_id"): "join codes the person made for a live exercise: "
+                                          "kept only as hashes, and expiring within days",
     ("mfa_pending", "user_id"): "a two-step key being set up or new recovery codes to show: "
                                 "secrets, held for minutes",
     ("sso_flows", "user_id"): "a sign-in with the organisation's account under way: held for "
