@@ -34,6 +34,8 @@ from jesip_learn.throttle import (
     DatabaseRequestCounter,
     EmailRequestLimiter,
     EmailRequestPolicy,
+    GuessLimiter,
+    GuessPolicy,
     Limited,
     RedisHealth,
     RedisLoginThrottle,
@@ -150,16 +152,38 @@ def email_requests() -> EmailRequestLimiter:
         RedisRequestCounter(client, prefix=f"{prefix}:email-requests"), in_database, health))
 
 
-def too_many_emails(limited: Limited):
-    """The 429 page: the same whether or not the address has an account. The transaction
+def join_code_guesses() -> GuessLimiter:
+    """The limits on wrong live exercise join codes, counted where sign-in failures are."""
+    config = current_app.config
+    policy = GuessPolicy(
+        per_person=config["LIVE_JOIN_FAILURES_PER_PERSON"],
+        per_address=config["LIVE_JOIN_FAILURES_PER_ADDRESS"],
+        window=timedelta(minutes=config["LIVE_JOIN_FAILURE_WINDOW_MINUTES"]),
+    )
+    in_database = DatabaseRequestCounter(current_app.extensions["database"].side_session)
+    if not config.get("REDIS_URL"):
+        return GuessLimiter(policy, in_database, "join-code")
+    client, health = _redis()
+    prefix = config.get("REDIS_PREFIX", "jesip-learn")
+    return GuessLimiter(policy, RedisOrDatabase(
+        RedisRequestCounter(client, prefix=f"{prefix}:guesses"), in_database, health),
+        "join-code")
+
+
+def too_many_requests(message: str, limited: Limited):
+    """The 429 page, saying how long to wait, with the same in Retry-After. The transaction
     still commits, for the refusal's line in the audit log: nothing else was written."""
     minutes = f"{limited.minutes} minute{'' if limited.minutes == 1 else 's'}"
-    page = render_template(
-        "errors/error.html", status=429, title=ERROR_TITLES[429],
-        message="You have asked for too many emails. To protect people’s inboxes, we limit "
-        "how many we send to each email address and for each network. "
-        f"Wait {minutes}, then try again.")
+    page = render_template("errors/error.html", status=429, title=ERROR_TITLES[429],
+                           message=f"{message} Wait {minutes}, then try again.")
     return page, 429, {"Retry-After": str(limited.minutes * 60)}
+
+
+def too_many_emails(limited: Limited):
+    """The 429 page: the same whether or not the address has an account."""
+    return too_many_requests(
+        "You have asked for too many emails. To protect people’s inboxes, we limit how many "
+        "we send to each email address and for each network.", limited)
 
 
 def site_link(endpoint: str, **values) -> str:
