@@ -140,6 +140,8 @@ def render_control(live: LiveSession, forms: dict | None = None, status: int = 2
     everything = entries(db(), live)
     return render_template(
         "live/control.html", live=live, script=script, clock=clock_at(live), code=code,
+        # The address participants are told to open is the site's own, as in the emails.
+        join_address=site_link("live.join"),
         forms={"invite": forms.get("invite") or InviteForm(formdata=None),
                "role": RoleForm(formdata=None), "code": forms.get("code") or CodeForm(
                    formdata=None), "clock": ClockForm(formdata=None),
