@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .web import (
         admin,
+        allowances,
         auth,
         author,
         compliance,
@@ -99,7 +100,8 @@ def create_app(config: dict | None = None) -> Flask:
                       compliance.blueprint, imports.blueprint, editor.blueprint,
                       two_step.blueprint, xapi.blueprint, notifications.blueprint,
                       records.blueprint, records.manage_blueprint, records.admin_blueprint,
-                      exercises.blueprint, sso.blueprint, sso_admin.blueprint):
+                      exercises.blueprint, sso.blueprint, sso_admin.blueprint,
+                      allowances.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -28,7 +28,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from jesip_learn import bulk_import, compliance, exercises, exports, progress
+from jesip_learn import allowances, bulk_import, compliance, exercises, exports, progress
 from jesip_learn.audit import record_event
 from jesip_learn.compliance import (
     GROUPINGS,
@@ -284,7 +284,8 @@ def learner(user_id: int):
         statuses=compliance.person_statuses(db(), person, filters),
         completions=progress.learner_completions(db(), person),
         history=progress.learning_history(db(), person),
-        exercises=exercises.exercises_of(db(), person), filter_args=_filter_args)
+        exercises=exercises.exercises_of(db(), person), filter_args=_filter_args,
+        stuck=allowances.stuck_quizzes_of(db(), current_user, person))
 
 
 # --- downloads ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from jesip_learn import attempts, courses
+from jesip_learn import allowances, attempts, courses
 from jesip_learn.content import Quiz
 from jesip_learn.models import CourseVersion, QuizAttempt
 from jesip_learn.web.edge import db
@@ -47,8 +47,10 @@ def overview(code: str, slug: str):
     version, _stored, quiz = load_item(code, slug, "quiz")
     standing = attempts.quiz_standing(db(), current_user, version.course, quiz)
     past = standing.submitted_page(page_number(request.args.get("page")))
+    helpers = (allowances.who_to_ask(db(), current_user, version.course)
+               if standing.used_up else [])
     return render_template("learn/quiz_overview.html", version=version, quiz=quiz,
-                           standing=standing, past=past, form=FlaskForm(),
+                           standing=standing, past=past, form=FlaskForm(), helpers=helpers,
                            answers_shown=attempts.shows_right_answers(quiz.show_answers,
                                                                       standing.passed))
 

@@ -258,6 +258,11 @@ OBJECT_ROUTES: list[Case] = [
     Case("manage.reject", {"user_id": "b.pending"}, see=ADMIN, owner="b.manager",
          form=_fields()),
     Case("compliance.learner", {"user_id": "b.learner"}, see=ADMIN, owner="b.manager"),
+    # More attempts at B's quiz for B's learner: B's manager, or a trainer of course B.
+    Case("allowances.grant", {"user_id": "b.learner", **COURSE_B, "slug": "b.quiz"},
+         see=ADMIN, owner="b.manager", form=_fields(number="1", seen="0")),
+    Case("allowances.grant", {"user_id": "b.learner", **COURSE_B, "slug": "b.quiz"},
+         see=ADMIN, owner="b.trainer", form=_fields(number="1", seen="0"), label="trainer"),
     Case("compliance.remove_requirement", {"rule_id": "b.rule"}, see=ADMIN,
          owner="b.manager", form=_fields()),
     Case("compliance.remove_exercise_requirement", {"rule_id": "b.exercise_rule"}, see=ADMIN,

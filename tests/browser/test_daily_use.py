@@ -1,0 +1,77 @@
+"""Fit for daily use, in Chromium at phone and desktop widths with axe: a learner who has
+used every quiz attempt is told whom to ask, and their manager gives more from the
+person's training record."""
+
+from __future__ import annotations
+
+import random
+
+from playwright.sync_api import Page, expect
+
+from jesip_learn import attempts, courses
+from jesip_learn.models import User
+from tests.browser.conftest import (
+    SCREENSHOT_WIDTHS,
+    check_accessibility,
+    save_screenshots,
+    sign_in,
+)
+from tests.support.quizzes import answer_values
+
+SLUG = "check-your-understanding"
+
+
+def look_at(page: Page, name: str, problems: list[str]) -> None:
+    for width in SCREENSHOT_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
+        problems += check_accessibility(page, f"{name} at {width}px")
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > width:
+            problems.append(f"{name} at {width}px: the page is {scroll_width}px wide")
+    save_screenshots(page, name)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def use_every_attempt(database, user_id: int, code: str) -> None:
+    with database.write_session() as session:
+        user = session.get(User, user_id)
+        version = courses.find_version(session, code)
+        quiz = courses.version_item(version, SLUG)
+        for number in range(quiz.max_attempts):
+            attempt = attempts.start_attempt(session, user, version, quiz,
+                                             random.Random(number))
+            attempts.submit_attempt(session, attempt, answer_values(
+                attempts.attempt_questions(attempt), right=False))
+
+
+def test_a_learner_out_of_attempts_is_helped_by_their_manager(
+        new_context, live_server, example_course, make_account):
+    url, problems = live_server.url, []
+    learner = make_account("Stuart Stuck")
+    manager = make_account("Mina Manager", permissions={"manager"})
+    use_every_attempt(live_server.database, learner.id, example_course)
+
+    page = new_context(bypass_csp=True).new_page()
+    sign_in(page, url, learner.email)
+    page.goto(f"{url}/learn/{example_course}")
+    expect(page.locator("main")).to_contain_text("Attempts used up")
+    look_at(page, "attempts-used-up-course", problems)
+    page.get_by_role("link", name="See who can give you more attempts").click()
+    expect(page.locator("main")).to_contain_text("Mina Manager, your manager")
+    look_at(page, "attempts-used-up-quiz", problems)
+
+    helper = new_context(bypass_csp=True).new_page()
+    sign_in(helper, url, manager.email)
+    helper.goto(f"{url}/manage/learners/{learner.id}")
+    helper.get_by_role("link", name="JESIP Awareness: Check your understanding").click()
+    expect(helper.get_by_role("heading", level=1)).to_have_text("More attempts for Stuart Stuck")
+    look_at(helper, "attempts-grant", problems)
+    helper.get_by_label("2").check()
+    helper.get_by_role("button", name="Give more attempts").click()
+    expect(helper.locator(".govuk-notification-banner")).to_contain_text(
+        "Stuart Stuck has 2 more attempts at Check your understanding.")
+    look_at(helper, "attempts-granted", problems)
+
+    page.reload()
+    expect(page.get_by_role("button", name="Start quiz")).to_be_visible()
+    assert problems == []
