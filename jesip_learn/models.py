@@ -244,13 +244,19 @@ class User(Base):
     def status(self) -> str:
         if not self.is_active:
             return "deactivated"
-        if self.invited_at is not None:
-            return "invited"
         if self.email_confirmed_at is None:
             return "unconfirmed"
         if self.approved_at is None:
             return "pending"
         return "active"
+
+    @property
+    def shown_status(self) -> str:
+        """The status as lists show it: "invited" for an active account whose person has
+        not yet set a password (they can sign in once they have)."""
+        if self.status == "active" and self.invited_at is not None:
+            return "invited"
+        return self.status
 
     @property
     def command_role_label(self) -> str:

@@ -1,16 +1,20 @@
-"""Managers' pages: approving registrations for the organisations they manage."""
+"""Managers' pages: approving registrations for the organisations they manage, and adding
+a person (administrators anywhere, managers in the organisations they manage)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 
 from jesip_learn import users
-from jesip_learn.models import Permission, User
-from jesip_learn.permissions import can_manage_user
+from jesip_learn.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, Permission, User
+from jesip_learn.permissions import can_grant, can_manage_user, organisations_in_scope
 
-from .edge import db
+from .auth import send_mail, site_link
+from .edge import after_commit, client_address, db
+from .forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -52,3 +56,91 @@ def reject(user_id: int):
         users.reject_user(db(), current_user, user)
         flash(f"The registration of {user.name} has been refused.", "success")
     return redirect(url_for("manage.approvals"))
+
+
+class PersonForm(FlaskForm):
+    # Required fields are checked by users.invite_user, so that every missing one is named
+    # at once in the error summary.
+    name = StringField()
+    email = StringField()
+    organisation = SelectField(validate_choice=False)
+    command_role = RadioField(choices=choices(COMMAND_ROLE_LABELS.items()),
+                              validate_choice=False)
+    permissions = SelectMultipleField(validate_choice=False)
+
+
+def _person_form() -> PersonForm:
+    form = PersonForm()
+    in_scope = [o for o in organisations_in_scope(db(), current_user) if o.is_active]
+    form.organisation.choices = choices((o.id, o.name) for o in in_scope)
+    if len(in_scope) == 1 and not form.organisation.data:
+        form.organisation.data = str(in_scope[0].id)
+    form.permissions.choices = choices(
+        (p, label) for p, label in PERMISSION_LABELS.items()
+        if p != Permission.LEARNER and can_grant(current_user, p))
+    return form
+
+
+@blueprint.route("/people/new", methods=["GET", "POST"])
+def add_person():
+    form = _person_form()
+    if form.validate_on_submit():
+        problems = _missing_fields(form)
+        if not problems:
+            try:
+                user, token = users.invite_user(
+                    db(), current_user, email=form.email.data or "",
+                    name=form.name.data or "",
+                    organisation_id=int_or_none(form.organisation.data),
+                    command_role=form.command_role.data or "",
+                    permissions=set(form.permissions.data or ()), address=client_address())
+            except users.AccountError as error:
+                db().rollback()
+                show_error(form, error.field, error.message)
+            else:
+                _invite_after_commit(user, token)
+                flash(f"{user.name} has been added. We are emailing {user.email} a link to "
+                      "set a password; until they do, they are shown as invited.", "success")
+                return redirect(url_for("manage.add_person"))
+        for field, message in problems:
+            show_error(form, field, message)
+    return render_template("manage/add_person.html", form=form,
+                           permission_hints=PERMISSION_HINTS)
+
+
+PERMISSION_HINTS = {
+    "trainer": "Writes and publishes courses",
+    "manager": "Sees the training records of this organisation and approves its accounts",
+    "admin": "Runs the whole site",
+}
+
+
+def _missing_fields(form: PersonForm) -> list[tuple[str, str]]:
+    """Every required field left empty, so the error summary lists them all at once."""
+    missing = []
+    if not (form.name.data or "").strip():
+        missing.append(("name", "Enter the person’s full name"))
+    if not (form.email.data or "").strip():
+        missing.append(("email", "Enter the person’s work email address"))
+    if not form.organisation.data:
+        missing.append(("organisation", "Select the person’s organisation"))
+    if not form.command_role.data:
+        missing.append(("command_role", "Select the person’s command role"))
+    return missing
+
+
+def _invite_after_commit(user: User, token: str) -> None:
+    """The invitation goes once the account is saved: a link to an account that a failed
+    commit never made would lead nowhere."""
+    email, name = user.email, user.name
+    link = site_link("auth.reset_password", token=token)
+    forgot = site_link("auth.forgot_password")
+    organisation = user.organisation.name
+
+    def send() -> None:
+        if not send_mail(email, "Your JESIP Learn account", "account_invited", name=name,
+                         email=email, organisation=organisation, link=link,
+                         days=users.INVITATION_LIFETIME.days, forgot_link=forgot):
+            current_app.logger.warning("An invitation email could not be sent")
+
+    after_commit(send)

@@ -1,12 +1,14 @@
 """Fit for daily use, in Chromium at phone and desktop widths with axe: a learner who has
 used every quiz attempt is told whom to ask, and their manager gives more from the
-person's training record."""
+person's training record; a manager adds a person, who shows as invited."""
 
 from __future__ import annotations
 
 import random
+import uuid
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from jesip_learn import attempts, courses
 from jesip_learn.models import User
@@ -74,4 +76,34 @@ def test_a_learner_out_of_attempts_is_helped_by_their_manager(
 
     page.reload()
     expect(page.get_by_role("button", name="Start quiz")).to_be_visible()
+    assert problems == []
+
+
+def test_a_manager_adds_a_person_who_shows_as_invited(new_context, live_server, make_account):
+    url, problems = live_server.url, []
+    manager = make_account("Max Manager", permissions={"manager"})
+    page = new_context(bypass_csp=True).new_page()
+    sign_in(page, url, manager.email)
+    page.goto(f"{url}/manage/approvals")
+    page.get_by_role("link", name="Add a person").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a person")
+    look_at(page, "add-person", problems)
+    page.get_by_role("button", name="Add and send the invitation").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the person’s full name")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Select the person’s command role")
+    look_at(page, "add-person-errors", problems)
+    email = f"ivy.{uuid.uuid4().hex[:8]}@example.org"
+    page.get_by_label("Full name").fill("Ivy Invited")
+    page.get_by_label("Work email address").fill(email)
+    page.get_by_label("Tactical commander").check()
+    page.get_by_role("button", name="Add and send the invitation").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Ivy Invited has been added")
+    look_at(page, "add-person-added", problems)
+    assert [mail.to for mail in live_server.outbox if mail.to == email] == [email]
+    with live_server.database.session() as session:
+        person = session.scalar(select(User).where(User.email == email))
+        assert person.shown_status == "invited"
+        person_id = person.id
+    page.goto(f"{url}/manage/learners/{person_id}")
+    expect(page.locator("main")).to_contain_text("Invited: has not set a password yet")
     assert problems == []
