@@ -26,9 +26,17 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from jesip_learn import allowances, bulk_import, compliance, exercises, exports, progress
+from jesip_learn import (
+    allowances,
+    bulk_import,
+    compliance,
+    exercises,
+    exports,
+    progress,
+    requirement_acceptance,
+)
 from jesip_learn.audit import record_event
 from jesip_learn.compliance import (
     GROUPINGS,
@@ -219,7 +227,8 @@ def dashboard():
     return render_template(
         "manage/compliance.html", matrix=matrix, filters=filters, errors=errors, shown=shown,
         choices=_filter_choices(), trend=trend, by_row=by_row, over_time=over_time,
-        band=charts.band, filter_args=_filter_args, downloads=DOWNLOADS)
+        band=charts.band, filter_args=_filter_args, downloads=DOWNLOADS,
+        proposed=len(requirement_acceptance.proposals(db(), current_user)))
 
 
 # Twelve month-ends cost twelve report queries; the past changes rarely (an import of
@@ -232,7 +241,7 @@ def _cached_trend(scope: set[int] | None, filters: ReportFilters):
     cache = current_app.extensions.setdefault("compliance_trends", ({}, threading.Lock()))
     trends, lock = cache
     key = (None if scope is None else frozenset(scope), filters,
-           bulk_import.last_applied_at(db()))
+           bulk_import.last_applied_at(db()), requirement_acceptance.last_decided_at(db()))
     now = time.monotonic()
     with lock:
         for stale in [k for k, (at, _) in trends.items() if now - at > TREND_SECONDS]:
@@ -411,12 +420,14 @@ def requirements():
         errors.append({"text": "The form had expired. Try again.", "href": "#course_id"})
     courses = list(db().scalars(select(Course).where(Course.published_version_id.is_not(None))
                                 .order_by(Course.code)))
+    accepted = requirement_acceptance.acceptances(db())
     return render_template(
         "manage/requirements.html", form=form, errors=errors, values=values,
         rules=compliance.rules_in_scope(db(), current_user),
-        course_requirements=[_required_by_course(course) for course in courses
-                             if course.published_version.required_services
-                             and course.published_version.required_roles],
+        course_requirements=[_required_by_course(course, accepted) for course in courses
+                             if requirement_acceptance.proposes_requirement(
+                                 course.published_version)],
+        proposals=requirement_acceptance.proposals(db(), current_user, include_declined=True),
         course_options=[(course.id, f"{course.code}: {course.title}") for course in courses]
         + [(EXERCISE_CHOICE, "A multi-agency exercise")],
         exercise_rules=exercises.exercise_rules_in_scope(db(), current_user),
@@ -448,11 +459,47 @@ def _add_rule(values: dict) -> str:
     return compliance.describe_rule(db(), rule)
 
 
-def _required_by_course(course: Course) -> tuple[Course, str, str]:
+def _required_by_course(course: Course, accepted: dict) -> tuple[Course, str, str, str]:
     version = course.published_version
     services = ", ".join(SERVICE_LABELS[s] for s in version.required_services)
     roles = ", ".join(COMMAND_ROLE_LABELS[r].lower() for r in version.required_roles)
-    return course, services, roles
+    return course, services, roles, _where_in_effect(accepted.get(course.id))
+
+
+def _where_in_effect(where) -> str:
+    """Where a course's own requirement applies, as far as the viewer may see."""
+    if where is None:
+        return "Not in effect anywhere: proposed, not yet accepted"
+    if where.site:
+        return "In effect everywhere (accepted by an administrator)"
+    scope = _scope()
+    mine = where.organisation_ids if scope is None else where.organisation_ids & scope
+    if not mine:
+        return "Not in effect in your organisations"
+    names = sorted(db().get(Organisation, org_id).name for org_id in mine)
+    return "In effect in " + ", ".join(names)
+
+
+@blueprint.route("/requirements/courses/<code>/decide", methods=["POST"])
+def decide_requirement(code: str):
+    """Accept or decline a course's own required_for, site-wide or for one organisation."""
+    course = db().scalar(select(Course).where(func.upper(Course.code) == code.upper()))
+    if course is None or course.published_version_id is None:
+        abort(404)
+    if FlaskForm().validate_on_submit():
+        organisation_id = int_or_none(request.form.get("organisation_id"))
+        accept = request.form.get("decision") == "accept"
+        try:
+            requirement_acceptance.decide(db(), current_user, course, organisation_id, accept,
+                                          address=client_address())
+        except requirement_acceptance.DecisionRefused as refused:
+            flash(refused.message)
+        else:
+            where = (db().get(Organisation, organisation_id).name if organisation_id
+                     else "every organisation")
+            flash(f"{course.code} is {'now' if accept else 'not'} required for {where}, as "
+                  "the course proposes.", "success")
+    return redirect(url_for("compliance.requirements") + "#proposed")
 
 
 @blueprint.route("/requirements/exercise/<int:rule_id>/remove", methods=["POST"])

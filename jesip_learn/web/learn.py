@@ -78,7 +78,7 @@ def history():
 def course(code: str):
     version = load_version(code)
     status = progress.course_status(db(), current_user, version.course,
-                                    required=progress.is_required(version, current_user))
+                                    required=progress.is_required(db(), version, current_user))
     states = progress.item_states(db(), current_user, version)
     upcoming = progress.next_item(version, states)
     items = courses.version_outline(version)

@@ -1,10 +1,13 @@
 """Fit for daily use, in Chromium at phone and desktop widths with axe: a learner who has
 used every quiz attempt is told whom to ask, and their manager gives more from the
-person's training record; a manager adds a person, who shows as invited."""
+person's training record; a manager adds a person, who shows as invited; a manager
+accepts a course's proposed requirement for their organisation."""
 
 from __future__ import annotations
 
 import random
+import re
+import shutil
 import uuid
 
 from playwright.sync_api import Page, expect
@@ -13,6 +16,7 @@ from sqlalchemy import select
 from jesip_learn import attempts, courses
 from jesip_learn.models import User
 from tests.browser.conftest import (
+    FIXTURE_COURSE,
     SCREENSHOT_WIDTHS,
     check_accessibility,
     save_screenshots,
@@ -106,4 +110,34 @@ def test_a_manager_adds_a_person_who_shows_as_invited(new_context, live_server, 
         person_id = person.id
     page.goto(f"{url}/manage/learners/{person_id}")
     expect(page.locator("main")).to_contain_text("Invited: has not set a password yet")
+    assert problems == []
+
+
+def test_a_manager_accepts_a_proposed_requirement(new_context, live_server, make_account,
+                                                   tmp_path):
+    url, problems = live_server.url, []
+    folder = tmp_path / "proposed" / "course"
+    shutil.copytree(FIXTURE_COURSE, folder)
+    course_md = folder / "course.md"
+    course_md.write_text(course_md.read_text().replace("JESIP-AWARE", "KENT-PROPOSED"))
+    trainer = make_account("Tom Trainer", permissions={"trainer"})
+    with live_server.database.write_session() as session:
+        courses.import_parsed(session, courses.parse_folders(folder.parent),
+                              actor=session.get(User, trainer.id), source="editor")
+    manager = make_account("Rae Manager", permissions={"manager"})
+    page = new_context(bypass_csp=True).new_page()
+    sign_in(page, url, manager.email)
+    page.goto(f"{url}/manage/compliance")
+    notice = page.get_by_role("link", name=re.compile(r"proposed requirements?"))
+    # The dashboard's own width at 375 px is another change's: here, only the notice.
+    problems += check_accessibility(page, "dashboard with proposals")
+    save_screenshots(page, "proposed-requirement-dashboard")
+    notice.click()
+    expect(page.get_by_role("heading", name="Proposed requirements")).to_be_visible()
+    look_at(page, "proposed-requirements", problems)
+    page.get_by_role("button", name=f"Accept KENT-PROPOSED as required in "
+                                    f"{manager.organisation}").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        f"KENT-PROPOSED is now required for {manager.organisation}")
+    look_at(page, "proposed-requirement-accepted", problems)
     assert problems == []

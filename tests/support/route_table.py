@@ -319,6 +319,10 @@ NOT_OBJECTS = {
     "notifications.unsubscribe": "a signed token: a capability whoever holds the email has",
     "notifications.unsubscribe_confirmed": "a signed token: a capability, as above",
     "compliance.download": "the kind of download, one of four names",
+    "compliance.decide_requirement": "a course, which everyone signed in may see; the "
+                                     "organisation decided for is in the form, checked "
+                                     "against the manager's scope (tests/web/"
+                                     "test_requirement_acceptance_pages.py)",
     "imports.template": "the kind of import, one of two names",
     "imports.upload": "the kind of import, one of two names",
     "sso_admin.provider_edit": "a sign-in provider: a site-wide setting, administrators only",

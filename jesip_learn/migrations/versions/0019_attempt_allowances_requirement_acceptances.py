@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _rule(services, roles) -> str:
-    """As jesip_learn.requirements.rule_key words it; kept here so that the migration
+    """As jesip_learn.requirement_acceptance.rule_key words it; kept here so that the migration
     does not change when that module does."""
     return f"services={','.join(sorted(services or []))};roles={','.join(sorted(roles or []))}"
 
