@@ -26,6 +26,7 @@ from .models import (
     PermissionGrant,
     TokenPurpose,
     User,
+    organisation_areas,
     utcnow,
 )
 from .organisations import escape_like
@@ -305,6 +306,38 @@ def approve_user(session: Session, approver: User, user: User) -> None:
         user.approved_at = utcnow()
         user.approved_by_id = approver.id
         record_event(session, "account.approved", actor=approver, subject=user)
+
+
+def approvers_for(session: Session, user: User) -> list[User]:
+    """Who is told that the person's account waits for approval: the active managers of
+    their organisation (named on the grant, or by its area); the administrators when it
+    has none, since someone must hear of it."""
+    areas = select(organisation_areas.c.area_id).where(
+        organisation_areas.c.organisation_id == user.organisation_id)
+    active = (User.is_active.is_(True), User.approved_at.is_not(None), User.id != user.id)
+    managers = list(session.scalars(
+        select(User).join(PermissionGrant, PermissionGrant.user_id == User.id)
+        .where(PermissionGrant.permission == Permission.MANAGER, *active,
+               or_(PermissionGrant.organisation_id == user.organisation_id,
+                   PermissionGrant.area_id.in_(areas)))
+        .order_by(User.id)))
+    if managers:
+        return managers
+    return list(session.scalars(
+        select(User).join(PermissionGrant, PermissionGrant.user_id == User.id)
+        .where(PermissionGrant.permission == Permission.ADMIN, *active).order_by(User.id)))
+
+
+def decider_in_words(session: Session, decider: User | None, organisation: Organisation) -> str:
+    """Who approved, as an email to the person says it: by name when they manage the
+    organisation, "an administrator" when they decided as one."""
+    grant = decider.manager_grant() if decider is not None else None
+    if grant is not None:
+        scope = ({o.id for o in grant.area.organisations} if grant.area is not None
+                 else {grant.organisation_id})
+        if organisation.id in scope:
+            return f"{decider.name} (a manager of {organisation.name})"
+    return "an administrator"
 
 
 def reject_user(session: Session, approver: User, user: User) -> None:

@@ -3,6 +3,8 @@ a person (administrators anywhere, managers in the organisations they manage).""
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -12,7 +14,7 @@ from jesip_learn import users
 from jesip_learn.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, Permission, User
 from jesip_learn.permissions import can_grant, can_manage_user, organisations_in_scope
 
-from .auth import send_mail, site_link
+from .auth import send_mail, send_text, site_link
 from .edge import after_commit, client_address, db
 from .forms import choices, int_or_none, show_error
 
@@ -44,8 +46,10 @@ def approvals():
 def approve(user_id: int):
     user = _user_in_scope(user_id)
     if FlaskForm().validate_on_submit():
-        users.approve_user(db(), current_user, user)
-        flash(f"{user.name} can now sign in.", "success")
+        if user.approved_at is None and user.is_active:
+            users.approve_user(db(), current_user, user)
+            _tell_person(user, "account_approved", "Your JESIP Learn account is approved")
+        flash(f"{user.name} can now sign in. We have emailed them.", "success")
     return redirect(url_for("manage.approvals"))
 
 
@@ -53,9 +57,26 @@ def approve(user_id: int):
 def reject(user_id: int):
     user = _user_in_scope(user_id)
     if FlaskForm().validate_on_submit():
-        users.reject_user(db(), current_user, user)
-        flash(f"The registration of {user.name} has been refused.", "success")
+        if user.approved_at is None and user.is_active:
+            users.reject_user(db(), current_user, user)
+            _tell_person(user, "account_refused", "Your JESIP Learn registration")
+        flash(f"The registration of {user.name} has been refused. We have emailed them.",
+              "success")
     return redirect(url_for("manage.approvals"))
+
+
+def _tell_person(user: User, template: str, subject: str) -> None:
+    """The decision, emailed once it is saved, naming who made it."""
+    text = render_template(f"mail/{template}.txt", name=user.name, email=user.email,
+                           organisation=user.organisation.name,
+                           decider=_capitalised(users.decider_in_words(
+                               db(), current_user, user.organisation)),
+                           link=site_link("auth.sign_in"))
+    after_commit(partial(send_text, user.email, subject, text))
+
+
+def _capitalised(words: str) -> str:
+    return words[:1].upper() + words[1:]
 
 
 class PersonForm(FlaskForm):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from functools import partial
 
 from flask import (
     Blueprint,
@@ -23,13 +24,13 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, TextAreaField
 
 from jesip_learn import organisations as orgs
-from jesip_learn import records, transfers
+from jesip_learn import records, transfers, users
 from jesip_learn.audit import record_event
 from jesip_learn.compliance import LONDON
 from jesip_learn.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
 
-from .auth import send_mail, site_link
-from .edge import client_address, db, writes_on_get
+from .auth import send_text, site_link
+from .edge import after_commit, client_address, db, writes_on_get
 from .forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("records", __name__)
@@ -163,9 +164,12 @@ def decide(request_id: int, decision: str):
         flash(error.message, "error")
         return redirect(url_for("transfers.requests"))
     person = found.user
-    send_mail(person.email, f"Your move to {found.to_organisation.name}",
-              f"transfer_{decision}d", user=person, request=found,
-              link=site_link("learn.my_training"))
+    # Sent once the move is saved, saying who approved it.
+    decider = users.decider_in_words(db(), current_user, found.to_organisation)
+    text = render_template(f"mail/transfer_{decision}d.txt", user=person, request=found,
+                           decider=decider, link=site_link("learn.my_training"))
+    after_commit(partial(send_text, person.email,
+                         f"Your move to {found.to_organisation.name}", text))
     flash(f"{person.name} now belongs to {found.to_organisation.name}. We have emailed them."
           if decision == "approve" else f"{person.name}’s request to move to "
           f"{found.to_organisation.name} has been declined. We have emailed them.", "success")
