@@ -258,9 +258,11 @@ def add_participant(exercise_id: int):
     form = AddParticipantForm()
     if form.validate_on_submit():
         person = db().get(User, int_or_none(form.user_id.data) or 0)
+        # No role chosen: the one they hold, which is the role most people play.
+        role = form.role.data or (person.command_role if person is not None else "")
         try:
-            exercises.add_participant(db(), current_user, exercise, person,
-                                      form.role.data or "", client_address())
+            exercises.add_participant(db(), current_user, exercise, person, role,
+                                      client_address())
         except ExerciseError as error:
             show_error(form, error.field, error.message)
         else:
@@ -268,9 +270,11 @@ def add_participant(exercise_id: int):
             return redirect(url_for("exercises.page", exercise_id=exercise.id,
                                     _anchor="participants"))
     query = request.args.get("q", "")
+    found = exercises.find_people(db(), current_user, exercise, query)
+    if len(found) == 1 and not form.role.data:
+        form.role.data, form.user_id.data = found[0].command_role, str(found[0].id)
     return render_template("exercises/add_participant.html", exercise=exercise, form=form,
-                           query=query, searched="q" in request.args,
-                           found=exercises.find_people(db(), current_user, exercise, query))
+                           query=query, searched="q" in request.args, found=found)
 
 
 class UploadForm(FlaskForm):
@@ -340,6 +344,11 @@ def confirm_participant(exercise_id: int, participant_id: int):
     participant = _participant(exercise, participant_id)
     if not exercises.can_confirm(db(), current_user, participant):
         abort(403)
+    if participant.user_id == current_user.id:
+        flash("Another manager of your organisation, or an administrator, must confirm your "
+              "own attendance.")
+        return redirect(url_for("exercises.page", exercise_id=exercise.id,
+                                _anchor="participants"))
     if FlaskForm().validate_on_submit() and exercises.confirm_attendance(
             db(), current_user, participant, client_address()):
         flash(f"{participant.user.name}'s attendance has been confirmed.", "success")
