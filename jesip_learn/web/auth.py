@@ -436,4 +436,7 @@ def first_administrator(token: str):
             start_session(user)
             flash("Your administrator account is ready.", "success")
             return redirect(url_for("admin.users"))
+    elif request.method == "POST" and not form.organisation.data:
+        # Listed with the other missing fields, not only once they are filled in.
+        show_error(form, "organisation", "Select your organisation from the list")
     return render_template("auth/first_administrator.html", form=form)
