@@ -912,7 +912,8 @@ class PreviousMembership(Base):
 
 class TransferRequest(Base):
     """A learner's request to move to another organisation, which a manager of the receiving
-    organisation (or an administrator) approves or declines."""
+    organisation (or an administrator) approves or declines; or, when both organisations are
+    the same, to change their command role there."""
 
     __tablename__ = "transfer_requests"
     __table_args__ = (Index("ix_transfer_requests_to_organisation_id_status",
@@ -933,6 +934,11 @@ class TransferRequest(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     from_organisation: Mapped[Organisation] = relationship(foreign_keys=[from_organisation_id])
     to_organisation: Mapped[Organisation] = relationship(foreign_keys=[to_organisation_id])
+
+    @property
+    def is_role_change(self) -> bool:
+        """A request to change command role within the same organisation, not to move."""
+        return self.from_organisation_id == self.to_organisation_id
 
 
 class Anonymisation(Base):

@@ -491,6 +491,19 @@ def _set_password(session: Session, user: User, password: str, *,
     revoke_password_reset_links(session, [user.id])  # and every reset link sent before
 
 
+def rename_self(session: Session, user: User, name: str, address: str = "") -> bool:
+    """The person corrects their own name (it is on their certificates). Whether it
+    changed."""
+    name = check_name(name)
+    if name == user.name:
+        return False
+    before, user.name = user.name, name
+    record_event(session, "account.renamed", actor=user, subject=user, address=address,
+                 summary="Corrected their own name",
+                 details={"before": {"name": before}, "after": {"name": name}})
+    return True
+
+
 def sign_out_everywhere(session: Session, user: User) -> None:
     user.session_epoch += 1
     record_event(session, "sign_out.everywhere", actor=user, subject=user)
