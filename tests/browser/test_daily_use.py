@@ -13,11 +13,12 @@ import uuid
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from jesip_learn import attempts, courses
+from jesip_learn import attempts, courses, progress
 from jesip_learn.models import User
 from tests.browser.conftest import (
     FIXTURE_COURSE,
     SCREENSHOT_WIDTHS,
+    answer_quiz,
     check_accessibility,
     save_screenshots,
     sign_in,
@@ -140,4 +141,55 @@ def test_a_manager_accepts_a_proposed_requirement(new_context, live_server, make
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
         f"KENT-PROPOSED is now required for {manager.organisation}")
     look_at(page, "proposed-requirement-accepted", problems)
+    assert problems == []
+
+
+def test_the_smaller_pages_at_both_widths(new_context, live_server, example_course,
+                                          make_account):
+    """Each page the smaller fixes changed, looked at with axe at 375 and 1280 px."""
+    url, problems = live_server.url, []
+    learner = make_account("Lou Learner")
+    manager = make_account("Meg Manager", permissions={"manager"})
+    page = new_context(bypass_csp=True).new_page()
+    sign_in(page, url, learner.email)
+    page.goto(f"{url}/account")
+    look_at(page, "account-own-details", problems)
+    page.get_by_role("link", name="Change your name").click()
+    page.get_by_label("Full name").fill("")
+    page.get_by_role("button", name="Save your name").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter your full name")
+    look_at(page, "account-name-error", problems)
+    page.goto(f"{url}/account/command-role")
+    page.get_by_label("Tactical commander").check()
+    page.get_by_role("button", name="Ask for the change").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("request has been sent")
+    look_at(page, "account-role-requested", problems)
+
+    with live_server.database.write_session() as session:
+        user = session.get(User, learner.id)
+        version = courses.find_version(session, example_course)
+        for item in version.items:
+            if item.kind == "module":
+                progress.complete_item(session, user, version, item.slug)
+    page.goto(f"{url}/learn/{example_course}/quizzes/{SLUG}")
+    page.get_by_role("button", name=re.compile("Start quiz|Continue quiz")).click()
+    with live_server.database.session() as session:
+        attempt = attempts.open_attempt(session, session.get(User, learner.id),
+                                        courses.find_version(session, example_course).course,
+                                        SLUG)
+        quiz = attempts.attempt_quiz(attempt)
+        drawn = [q for q in quiz.questions if q.id in attempt.question_ids]
+    answer_quiz(page, type("Drawn", (), {"questions": drawn}), right=True)
+    page.get_by_role("button", name="Submit answers").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You passed")
+    expect(page.get_by_role("button", name=re.compile("^Continue to "))).to_be_visible()
+    look_at(page, "quiz-passed-continue", problems)
+
+    helper = new_context(bypass_csp=True).new_page()
+    sign_in(helper, url, manager.email)
+    helper.goto(f"{url}/manage/transfers")
+    expect(helper.locator("main")).to_contain_text("Change of command role")
+    look_at(helper, "role-change-requests", problems)
+    helper.goto(f"{url}/account/notifications")
+    look_at(helper, "notification-preferences-digest-off", problems)
     assert problems == []
