@@ -39,6 +39,7 @@ from jesip_learn.content import JDM_STAGES, PRINCIPLES
 from jesip_learn.exercises import ExerciseDetails, ExerciseError
 from jesip_learn.models import (
     COMMAND_ROLE_LABELS,
+    SERVICE_LABELS,
     Exercise,
     ExerciseParticipant,
     LearningPoint,
@@ -120,8 +121,13 @@ def _exercise_form(exercise: Exercise | None) -> ExerciseForm:
                 "command_roles": exercise.command_roles, "principles": exercise.principles,
                 "jdm_stages": exercise.jdm_stages}
     form = ExerciseForm(data=data)
-    form.organisation_ids.choices = choices(
-        (o.id, f"{o.name} ({o.service_label})") for o in orgs.active_organisations(db()))
+    active = orgs.active_organisations(db())
+    form.organisation_ids.choices = choices((o.id, o.name) for o in active)
+    # Grouped by service for the page: a hundred check boxes in one list cannot be read.
+    form.organisation_groups = [
+        (label, [o for o in active if o.service == service])
+        for service, label in SERVICE_LABELS.items()
+        if any(o.service == service for o in active)]
     return form
 
 

@@ -193,3 +193,19 @@ def test_the_smaller_pages_at_both_widths(new_context, live_server, example_cour
     helper.goto(f"{url}/account/notifications")
     look_at(helper, "notification-preferences-digest-off", problems)
     assert problems == []
+
+
+def test_the_exercise_organisations_are_grouped_with_a_search(new_context, live_server,
+                                                              make_account):
+    url, problems = live_server.url, []
+    trainer = make_account("Tara Trainer", permissions={"trainer"})
+    page = new_context(bypass_csp=True).new_page()
+    sign_in(page, url, trainer.email)
+    page.goto(f"{url}/exercises/new")
+    look_at(page, "exercise-organisations-grouped", problems)
+    page.get_by_label("Find an organisation").fill("kent")
+    expect(page.get_by_label("Kent Police", exact=True)).to_be_visible()
+    expect(page.get_by_label("Essex Police", exact=True)).to_be_hidden()
+    expect(page.locator("summary", has_text="Ambulance")).to_be_hidden()
+    look_at(page, "exercise-organisations-search", problems)
+    assert problems == []

@@ -352,3 +352,18 @@ def test_a_manager_cannot_confirm_their_own_attendance(browser, session, make, p
     browser.sign_in(colleague.email)
     page = browser.submit(f"{base}/participants/{own.id}/confirm", {}, form_url=base)
     assert "attendance has been confirmed" in page.notifications[0]
+
+
+def test_the_organisations_are_grouped_by_service(browser, people, organisation,
+                                                  other_organisation):
+    browser.sign_in(people["trainer"].email)
+    page = browser.get("/exercises/new")
+    summaries = [s.get_text(" ", strip=True) for s in page.soup.select("summary")]
+    assert summaries == ["Police (1)", "Fire and rescue (1)"]
+    assert not page.soup.select("details[open]")
+    # Sent back with a problem: the chosen organisation's service is open and says so.
+    page = _record(browser, organisation, other_organisation, title="",
+                   organisation_ids=[str(organisation.id)])
+    assert [d.find("summary").get_text(" ", strip=True)
+            for d in page.soup.select("details[open]")] == ["Police (1, 1 selected)"]
+    assert page.soup.find("input", id="organisation_ids")["value"] == str(organisation.id)
