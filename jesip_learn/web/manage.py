@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 
-from jesip_learn import users
+from jesip_learn import transfers, users
 from jesip_learn.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, Permission, User
 from jesip_learn.permissions import can_grant, can_manage_user, organisations_in_scope
 
@@ -34,6 +34,14 @@ def _user_in_scope(user_id: int) -> User:
     if user is None or not can_manage_user(db(), current_user, user):
         abort(404)
     return user
+
+
+@blueprint.route("/people")
+def people():
+    return render_template(
+        "manage/people.html",
+        pending=len(users.pending_approvals(db(), current_user)),
+        moves=len(transfers.requests_to_decide(db(), current_user)))
 
 
 @blueprint.route("/approvals")

@@ -165,7 +165,8 @@ def test_a_manager_imports_people_and_adds_a_rule(new_context, live_server, mana
     page = new_context(bypass_csp=True).new_page()
     problems = []
     sign_in(page, live_server.url, manager.email)
-    page.get_by_role("link", name="Imports").click()
+    page.get_by_role("link", name="People").click()
+    page.get_by_role("link", name="Bulk import").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bulk import")
     problems += _axe(page, "imports")
     page.get_by_role("heading", level=2).first.get_by_role("link").click()

@@ -209,3 +209,17 @@ def test_the_exercise_organisations_are_grouped_with_a_search(new_context, live_
     expect(page.locator("summary", has_text="Ambulance")).to_be_hidden()
     look_at(page, "exercise-organisations-search", problems)
     assert problems == []
+
+
+def test_the_administrators_navigation_fits_one_line(new_context, live_server, make_account):
+    url, problems = live_server.url, []
+    admin = make_account("Ada Admin", permissions={"admin", "trainer", "manager"})
+    page = new_context(bypass_csp=True).new_page()
+    sign_in(page, url, admin.email)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{url}/manage/people")
+    tops = page.eval_on_selector_all(".govuk-service-navigation__item",
+                                     "items => items.map(i => i.getBoundingClientRect().top)")
+    look_at(page, "people", problems)
+    assert len(tops) == 8 and len(set(tops)) == 1, tops
+    assert problems == []

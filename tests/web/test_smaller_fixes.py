@@ -62,3 +62,30 @@ def test_the_last_failed_attempt_says_whom_to_ask(browser, make, organisation, c
     assert page.status == 200 and page.h1 == "You did not pass"
     assert "Mo Manager, your manager" in page.text
     assert not page.soup.find("a", class_="govuk-button")
+
+
+def test_people_has_one_place_in_the_navigation(browser, make, organisation, session):
+    admin = make.user(organisation=organisation, permissions={"admin"})
+    waiting = make.user(organisation=organisation, name="Wendy Waiting")
+    waiting.approved_at = None
+    session.commit()
+    browser.sign_in(admin.email)
+    page = browser.get("/manage/people")
+    assert page.status == 200 and page.h1 == "People"
+    links = [a.get_text(strip=True) for a in page.soup.select(".govuk-service-navigation__link")
+             if a.name == "a"]
+    assert links[1:] == ["My training", "Courses", "Compliance", "People", "Exercises",
+                     "Administration", "Your account"]
+    assert "1 account waits for you." in page.text
+    for target in ("/manage/approvals", "/manage/transfers", "/manage/people/new",
+                   "/manage/imports", "/admin/users"):
+        assert page.soup.find("a", href=target), target
+    # The pages below it mark it as where you are.
+    added = browser.get("/manage/people/new")
+    assert added.soup.select_one(".govuk-service-navigation__item--active a").get_text(
+        strip=True) == "People"
+
+
+def test_learners_and_trainers_have_no_people_page(browser, make, organisation):
+    browser.sign_in(make.user(organisation=organisation, permissions={"trainer"}).email)
+    assert browser.get("/manage/people").status == 403
