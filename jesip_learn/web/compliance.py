@@ -35,6 +35,7 @@ from jesip_learn import (
     exercises,
     exports,
     progress,
+    report_rows,
     requirement_acceptance,
 )
 from jesip_learn.audit import record_event
@@ -349,7 +350,8 @@ def _workbook(scope, filters, group, heading, stamp) -> Response:
 def _pdf_summary(scope, filters, group, heading, stamp) -> Response:
     matrix = compliance.compliance_matrix(db(), scope, filters)
     pdf = exports.pdf_summary(heading, SUMMARY_HEADER(filters), list(_summary_rows(matrix)),
-                              chart=[(row.label, row.total.percent) for row in matrix.rows])
+                              chart=[(row.label, row.total.percent) for row in matrix.rows],
+                              overall=report_rows.overall_in_words(matrix.total))
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="compliance-{stamp}.pdf"'})
 
