@@ -223,3 +223,20 @@ def test_the_administrators_navigation_fits_one_line(new_context, live_server, m
     look_at(page, "people", problems)
     assert len(tops) == 8 and len(set(tops)) == 1, tops
     assert problems == []
+
+
+def test_the_scenario_map_shows_whole_at_desktop_width(new_context, live_server,
+                                                       example_course, make_account):
+    url, problems = live_server.url, []
+    admin = make_account("Max Admin", permissions={"admin"})
+    page = new_context(bypass_csp=True).new_page()
+    sign_in(page, url, admin.email)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{url}/author/courses/{example_course}/draft/pages/"
+              "06-flooding.scenario.md")
+    box = page.locator(".app-scenario-map .app-chart__scroll")
+    expect(box).to_be_visible()
+    overflow = box.evaluate("b => b.scrollWidth - b.clientWidth")
+    assert overflow <= 0, f"the map is {overflow}px wider than its box"
+    look_at(page, "scenario-map-in-editor", problems)
+    assert problems == []
