@@ -146,13 +146,25 @@ def test_the_shipped_courses_are_accepted_when_the_command_line_imports_them(ses
         AuditEvent.action == "course_requirement.accepted")).actor_id is None
 
 
-def test_the_migration_accepts_what_the_command_line_had_published(tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_migration_accepts_what_the_command_line_had_published(tmp_path, kind):
     from sqlalchemy import text
 
     from jesip_learn.db import Database
-    from tests.support.database import migrate
+    from tests.support.database import (
+        configured_url,
+        drop_sibling_database,
+        migrate,
+        sibling_database,
+    )
 
-    url = f"sqlite:///{tmp_path / 'before.db'}"
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'before.db'}"
+    else:
+        configured = configured_url()
+        if not configured or not configured.startswith("postgresql"):
+            pytest.skip("DATABASE_URL names no PostgreSQL database")
+        url = sibling_database(configured, "acceptance_migration")
     migrate(url, "0017")
     database = Database(url)
     try:
@@ -175,3 +187,5 @@ def test_the_migration_accepts_what_the_command_line_had_published(tmp_path):
             assert codes == {"JESIP-AWARE": True}
     finally:
         database.engine.dispose()
+        if kind == "postgresql":
+            drop_sibling_database(url)
