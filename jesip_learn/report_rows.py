@@ -41,7 +41,7 @@ def summary_rows(matrix: compliance.Matrix):
 
 def overall_row(cell: compliance.Cell) -> list:
     """Every row and course added up: the download's overall total."""
-    return ["All", "", "Every required course", cell.total,
+    return ["Overall", "", "Every required course", cell.total,
             *(cell.counts[state] for state in compliance.STATES), cell.compliant,
             cell.percent]
 

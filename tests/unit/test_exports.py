@@ -611,7 +611,7 @@ def test_the_summary_rows_end_with_the_overall_total():
     row = MatrixRow("1", "Kent Police", "police", {1: cell(3, 1), 2: cell(1, 1)}, cell(4, 2))
     matrix = Matrix(None, courses, [row], {1: cell(3, 1), 2: cell(1, 1)}, cell(4, 2))
     rows = list(report_rows.summary_rows(matrix))
-    assert rows[-1][:4] == ["All", "", "Every required course", 6]
+    assert rows[-1][:4] == ["Overall", "", "Every required course", 6]
     assert rows[-1][-2:] == [4, 66.7]
     assert report_rows.overall_in_words(matrix.total) == (
         "Overall: 66.7% compliant (4 of 6 required courses held in date)")
