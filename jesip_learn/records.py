@@ -295,6 +295,7 @@ EXPORTED = {
     ("transfer_requests", "user_id"): ("transfer_requests", "Requests to move organisation"),
     ("item_progress", "user_id"): ("progress", "Progress through courses"),
     ("quiz_attempts", "user_id"): ("quiz_attempts", "Quiz attempts and answers"),
+    ("quiz_allowances", "user_id"): ("quiz_allowances", "More quiz attempts given to you"),
     ("scenario_runs", "user_id"): ("scenario_runs", "Scenario walkthroughs and METHANE messages"),
     ("completions", "user_id"): ("completions", "Completions and certificates"),
     ("course_editors", "user_id"): ("course_editors", "Courses you may edit"),
@@ -321,6 +322,9 @@ NOT_EXPORTED = {
     ("import_batches", "created_by_id"): "files of other people's details the person uploaded",
     ("requirements", "created_by_id"): "training rules the person added for an organisation",
     ("course_editors", "granted_by_id"): "editors the person named for a course",
+    ("quiz_allowances", "granted_by_id"): "more quiz attempts the person gave others",
+    ("requirement_acceptances", "decided_by_id"): "courses' requirements the person accepted "
+                                                  "or declined for an organisation",
     ("course_versions", "published_by_id"): "course versions the person published",
     ("course_drafts", "created_by_id"): "course drafts the person started",
     ("course_drafts", "updated_by_id"): "course drafts the person edited",
