@@ -134,7 +134,7 @@ def add_person():
         for field, message in problems:
             show_error(form, field, message)
     return render_template("manage/add_person.html", form=form,
-                           permission_hints=PERMISSION_HINTS)
+                           permission_hints=PERMISSION_HINTS), 400 if form.errors else 200
 
 
 PERMISSION_HINTS = {

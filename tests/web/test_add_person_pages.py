@@ -55,7 +55,7 @@ def test_a_manager_adds_a_person_who_is_invited_by_email(browser, manager, organ
 
 def test_every_missing_field_is_listed_at_once(browser, manager, session, outbox):
     page = browser.submit(URL, {"organisation": ""})
-    assert page.status == 200
+    assert page.status == 400
     # A manager of one organisation has it chosen for them.
     assert page.errors == ["Enter the person’s full name",
                            "Enter the person’s work email address",
@@ -66,7 +66,7 @@ def test_every_missing_field_is_listed_at_once(browser, manager, session, outbox
 def test_a_manager_cannot_add_to_another_organisation(browser, manager, other_organisation,
                                                       session, outbox):
     page = browser.submit(URL, person_form(other_organisation))
-    assert page.status == 200
+    assert page.status == 400
     assert "Select an organisation from the list" in page.errors
     assert session.scalar(select(User).where(User.name == "Nia Newcomer")) is None
     assert outbox == []
@@ -75,7 +75,7 @@ def test_a_manager_cannot_add_to_another_organisation(browser, manager, other_or
 def test_a_manager_cannot_give_more_than_learner(browser, manager, organisation, session,
                                                  outbox):
     page = browser.submit(URL, {**person_form(organisation), "permissions": ["admin"]})
-    assert page.status == 200
+    assert page.status == 400
     assert any("Only administrators" in e for e in page.errors)
     assert session.scalar(select(User).where(User.name == "Nia Newcomer")) is None
     assert outbox == []
@@ -84,14 +84,14 @@ def test_a_manager_cannot_give_more_than_learner(browser, manager, organisation,
 def test_an_existing_address_is_refused_and_nothing_is_sent(browser, manager, organisation,
                                                             outbox):
     page = browser.submit(URL, person_form(organisation, email=manager.email))
-    assert page.status == 200
+    assert page.status == 400
     assert any("already exists" in e for e in page.errors)
     assert outbox == []
 
 
 def test_control_characters_in_the_name_are_refused(browser, manager, organisation, session):
     page = browser.submit(URL, person_form(organisation, name="Nia\u202eNewcomer"))
-    assert page.status == 200 and page.errors
+    assert page.status == 400 and page.errors
     assert session.scalar(select(User).where(User.email.like("nia.%"))) is None
 
 
@@ -110,7 +110,7 @@ def test_an_administrator_adds_a_trainer_in_any_organisation(browser, make, orga
     assert person.manager_grant().organisation_id == other_organisation.id
     assert [m.to for m in outbox] == [person.email]
     page = browser.submit(URL, {"organisation": ""})
-    assert "Select the person’s organisation" in page.errors
+    assert page.status == 400 and "Select the person’s organisation" in page.errors
     users_page = browser.get("/admin/users?status=invited")
     assert users_page.status == 200 and "Nia Newcomer" in users_page.text
 
@@ -132,8 +132,8 @@ def test_no_email_is_sent_when_the_commit_fails(browser, manager, organisation, 
         raise RuntimeError("the database went away")
 
     original = edge._run_after_commit
-    monkeypatch.setattr("sqlalchemy.orm.Session.commit", failing_commit)
     token = browser.get(URL).csrf_token()
+    monkeypatch.setattr("sqlalchemy.orm.Session.commit", failing_commit)
     response = browser.client.post(URL, data={**person_form(organisation), "csrf_token": token})
     monkeypatch.undo()
     assert response.status_code >= 500
