@@ -159,6 +159,14 @@ def readable_sections(session: Session, export: dict) -> list[ReadableSection]:
                 "Each attempt at a quiz and its score. The answers you gave are in the "
                 "download.", rows["quiz_attempts"], lambda row: _attempt(row, names),
                 newest="started_at"),
+        _listed("quiz_allowances", "More quiz attempts given to you",
+                "Extra attempts at a quiz a trainer or your manager gave you once you had "
+                "used up the usual number.", rows["quiz_allowances"], lambda row: (
+                    f"{row.get('extra_attempts', 0)} more "
+                    f"{'attempt' if row.get('extra_attempts') == 1 else 'attempts'} at the quiz "
+                    f"“{row.get('item_slug')}” of {names.course(row['course_id'])}"
+                    + (f", last given on {day(row['granted_at'])}" if row.get("granted_at")
+                       else "")), newest="granted_at"),
         _listed("scenario_runs", "Scenario walkthroughs",
                 "Each time you walked through a scenario, how it ended and any M/ETHANE "
                 "message you wrote. The choices you made are in the download.",
