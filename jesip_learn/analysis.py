@@ -180,6 +180,9 @@ class QuizAnalysis:
     pass_rate: float | None  # passed_attempts / analysed_attempts
     mean_percent: float | None  # mean score of the analysed attempts, 0 to 100
     questions: tuple[QuestionStats, ...]
+    # (version number, submitted attempts made on it), oldest first: the versions the
+    # figures come from, which may be fewer than those that hold the quiz.
+    attempts_by_version: tuple[tuple[int, int], ...] = ()
 
     @property
     def discrimination_help(self) -> str:
@@ -240,7 +243,15 @@ def quiz_analysis(session: Session, course_id: int, slug: str, *, version_id: in
         pass_rate=share(passed, len(analysed)),
         mean_percent=sum(percents) / len(percents) if percents else None,
         questions=_question_stats(versions, analysed),
+        attempts_by_version=_by_version(versions, rows),
     )
+
+
+def _by_version(versions: Sequence[_Version], rows: Sequence) -> tuple[tuple[int, int], ...]:
+    """(version number, rows made on it) for each version with any, oldest first."""
+    counts = Counter(row.version_id for row in rows)
+    return tuple((version.number, counts[version.id])
+                 for version in sorted(versions, key=lambda v: v.number) if counts[version.id])
 
 
 def _first_per_learner(rows: Sequence) -> list:
@@ -429,6 +440,7 @@ class ScenarioAnalysis:
     mean_points: float | None  # over the finished runs
     best_points: int  # the most a path to a pass ending scores (newest version)
     steps: tuple[StepStats, ...]
+    runs_by_version: tuple[tuple[int, int], ...] = ()  # (version number, runs), oldest first
 
     def step(self, step_id: str) -> StepStats | None:
         return next((step for step in self.steps if step.id == step_id), None)
@@ -482,6 +494,7 @@ def scenario_analysis(session: Session, course_id: int, slug: str, *,
         mean_points=sum(points) / len(points) if points else None,
         best_points=scoring.best_points(newest),
         steps=_step_stats(versions, len(rows), reached, unfinished, choice_runs, choice_times),
+        runs_by_version=_by_version(versions, rows),
     )
 
 

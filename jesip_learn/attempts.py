@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, load_only
 
 from . import courses, progress, scoring
 from .content import Question, Quiz
-from .models import Completion, Course, CourseVersion, QuizAttempt, User, utcnow
+from .models import Completion, Course, CourseVersion, QuizAllowance, QuizAttempt, User, utcnow
 from .scoring import FormValues, QuizScore
 from .xapi import outbox as xapi_outbox
 from .xapi import statements as xapi_statements
@@ -106,6 +106,30 @@ def attempt_number(session: Session, attempt: QuizAttempt) -> int:
         QuizAttempt.item_slug == attempt.item_slug, QuizAttempt.id <= attempt.id)) or 1
 
 
+def extra_attempts(session: Session, user: User, course: Course, slug: str,
+                   now: datetime | None = None) -> int:
+    """Attempts granted beyond `max_attempts` in this round of training (a grant made
+    before the round began no longer counts)."""
+    allowance = session.scalar(select(QuizAllowance).where(
+        QuizAllowance.user_id == user.id, QuizAllowance.course_id == course.id,
+        QuizAllowance.item_slug == slug))
+    if allowance is None or allowance.granted_at is None:
+        return 0
+    start = progress.cycle_start(session, user, course, now or utcnow())
+    if start is not None and allowance.granted_at <= start:
+        return 0
+    return allowance.extra_attempts
+
+
+def attempt_limit(session: Session, user: User, course: Course, quiz: Quiz,
+                  now: datetime | None = None) -> int | None:
+    """How many attempts the learner may submit in this round: the quiz's `max_attempts`
+    and any granted to them; None when the quiz has no limit."""
+    if quiz.max_attempts is None:
+        return None
+    return quiz.max_attempts + extra_attempts(session, user, course, quiz.slug, now)
+
+
 ATTEMPTS_PER_PAGE = 10
 
 
@@ -136,6 +160,7 @@ class QuizStanding:
     best: Row | None = None
     started: int = 0  # attempts ever started at the quiz, open ones too
     submitted: int = 0  # attempts ever submitted, in any cycle
+    extra: int = 0  # attempts granted beyond the quiz's own limit, included in `limit`
 
     @property
     def left(self) -> int | None:
@@ -144,6 +169,11 @@ class QuizStanding:
     @property
     def can_start(self) -> bool:
         return self.open_attempt is not None or self.left is None or self.left > 0
+
+    @property
+    def used_up(self) -> bool:
+        """Every attempt used without a pass: the learner needs more to finish the course."""
+        return not self.can_start and not self.passed
 
     @property
     def refusal(self) -> str | None:
@@ -183,7 +213,11 @@ def quiz_standing(session: Session, user: User, course: Course, quiz: Quiz,
                              QuizAttempt.started_at, QuizAttempt.id)
                    .limit(1).scalar_subquery())
         best = session.execute(select(*SUMMARY_COLUMNS).where(QuizAttempt.id == best_id)).one()
-    return QuizStanding(used=used, limit=quiz.max_attempts, passed=bool(passed),
+    extra = (extra_attempts(session, user, course, quiz.slug, now)
+             if quiz.max_attempts is not None else 0)
+    return QuizStanding(used=used, extra=extra,
+                        limit=None if quiz.max_attempts is None else quiz.max_attempts + extra,
+                        passed=bool(passed),
                         open_attempt=session.get(QuizAttempt, open_id) if open_id else None,
                         best=best, started=started, submitted=ever_submitted)
 
@@ -243,9 +277,9 @@ def start_attempt(session: Session, user: User, version: CourseVersion, quiz: Qu
     existing = open_attempt(session, user, course, quiz.slug)
     if existing is not None:
         return existing
-    if quiz.max_attempts is not None and (
-            attempts_used(session, user, course, quiz.slug, now) >= quiz.max_attempts):
-        raise AttemptRefused(refusal_message(quiz.max_attempts))
+    limit = attempt_limit(session, user, course, quiz, now)
+    if limit is not None and attempts_used(session, user, course, quiz.slug, now) >= limit:
+        raise AttemptRefused(refusal_message(limit))
     drawn = rng.sample(list(quiz.questions), quiz.questions_drawn)
     attempt = QuizAttempt(
         user_id=user.id, course_id=course.id, version_id=version.id, item_slug=quiz.slug,

@@ -34,6 +34,7 @@ from .audit import record_event
 from .compliance import today_in_london
 from .models import (
     COMMAND_ROLE_LABELS,
+    PERMISSION_LABELS,
     CommandRole,
     Completion,
     Course,
@@ -45,7 +46,7 @@ from .models import (
     User,
     utcnow,
 )
-from .permissions import managed_organisation_ids
+from .permissions import can_grant, managed_organisation_ids
 from .progress import add_months
 from .transfers import move_user
 from .typed_text import control_character_problem
@@ -91,7 +92,8 @@ COLUMNS = {
                        Column("organisation", "organisation"),
                        Column("command_role", "command role"),
                        Column("joined", "joined", optional=True),
-                       Column("left", "left", optional=True)),
+                       Column("left", "left", optional=True),
+                       Column("permissions", "permissions", optional=True)),
     ImportKind.COMPLETIONS: (Column("email", "email"), Column("course_code", "course code"),
                              Column("completion_date", "completion date")),
 }
@@ -310,6 +312,8 @@ class RowPlan:
     joined_on: date | None = None
     left_on: date | None = None
     counts_from: datetime | None = None
+    # People: permissions the row gives besides learner (added, never taken away).
+    permissions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,6 +418,7 @@ def _plan_users(session: Session, rows: tuple[Row, ...], scope: set[int] | None,
     plans = [RowPlan(row.line, row.values) for row in rows]
     for plan in plans:
         _read_user_row(plan, organisations, scope)
+        _read_permissions(plan, importer)
         import_dates.read_dates(plan, today)
     by_email: dict[str, list[int]] = defaultdict(list)
     for plan in plans:
@@ -437,6 +442,8 @@ def _plan_users(session: Session, rows: tuple[Row, ...], scope: set[int] | None,
         elif plan.user is None:
             plan.outcome = Outcome.CREATE
             plan.changes = import_dates.new_person_changes(plan)
+            if plan.permissions:
+                plan.changes.append(f"Permissions: learner, {_permission_words(plan.permissions)}")
         else:
             plan.changes = _user_changes(plan) + import_dates.changes(session, plan)
             plan.outcome = Outcome.UPDATE if plan.changes else Outcome.UNCHANGED
@@ -477,8 +484,50 @@ def _read_user_row(plan: RowPlan, organisations: dict[str, Organisation],
                                f"one of {ROLE_HINT}")
 
 
+PERMISSION_HINT = "learner, trainer, manager or administrator"
+
+
+def permission_from_text(text: str) -> str | None:
+    """A permission from its value ("admin") or label ("Administrator"), any case."""
+    key = header_key(text)
+    for permission in Permission:
+        if key in (header_key(permission.value), header_key(PERMISSION_LABELS[permission])):
+            return permission.value
+    return None
+
+
+def _read_permissions(plan: RowPlan, importer: User) -> None:
+    """The optional permissions column: names separated by commas, semicolons or spaces.
+    Only administrators give more than learner, as on the account pages."""
+    text = plan.values.get("permissions", "") or ""
+    found = []
+    for word in re.split(r"[,;|\s]+", text.strip()):
+        if not word:
+            continue
+        permission = permission_from_text(word)
+        if permission is None:
+            plan.errors.append(f"“{word}” is not a permission: use {PERMISSION_HINT}")
+        elif not can_grant(importer, permission):
+            plan.errors.append(f"Only administrators can make people "
+                               f"{PERMISSION_LABELS[Permission(permission)].lower()}s")
+        elif permission != Permission.LEARNER and permission not in found:
+            found.append(permission)
+    plan.permissions = tuple(sorted(found))
+
+
+def _new_permissions(plan: RowPlan) -> list[str]:
+    held = plan.user.permissions if plan.user is not None else set()
+    return [p for p in plan.permissions if p not in held]
+
+
+def _permission_words(permissions) -> str:
+    return ", ".join(PERMISSION_LABELS[Permission(p)].lower() for p in permissions)
+
+
 def _user_changes(plan: RowPlan) -> list[str]:
     user, changes = plan.user, []
+    if added := _new_permissions(plan):
+        changes.append(f"Permissions: adds {_permission_words(added)}")
     if user.name != plan.name:
         changes.append(f"Name: {user.name} → {plan.name}")
     if user.organisation_id != plan.organisation.id:
@@ -640,8 +689,11 @@ def _apply_users(session: Session, plan: ImportPlan, importer: User, batch: Impo
             user = User(name=row.name, email=row.email, password_hash="",
                         organisation=row.organisation, command_role=row.command_role,
                         email_confirmed_at=now, approved_at=now, approved_by_id=importer.id,
-                        grants=[PermissionGrant(permission=Permission.LEARNER)],
+                        grants=_grants(row, (Permission.LEARNER.value, *row.permissions)),
                         **import_dates.new_account_dates(row))
+            # "Invited" until they set a password (a leaver recorded for the reports is not
+            # invited: they are deactivated).
+            user.invited_at = now if user.is_active is not False else None
             session.add(user)
             created.append(user)
         elif row.outcome == Outcome.UPDATE:
@@ -653,6 +705,7 @@ def _apply_users(session: Session, plan: ImportPlan, importer: User, batch: Impo
                           at=import_dates.move_moment(row))
             user.name, user.organisation = row.name, row.organisation
             user.command_role = row.command_role
+            user.grants.extend(_grants(row, _new_permissions(row)))
             import_dates.apply_dates(session, row, user, moved=moved)
             record_event(session, "account.updated", actor=importer, subject=user,
                          address=address, summary="Updated by a bulk import",
@@ -672,9 +725,16 @@ def _apply_users(session: Session, plan: ImportPlan, importer: User, batch: Impo
     return tuple(accounts)
 
 
+def _grants(row: RowPlan, permissions) -> list[PermissionGrant]:
+    """A manager named by an import manages the organisation of their row."""
+    return [PermissionGrant(permission=p, organisation=row.organisation
+                            if p == Permission.MANAGER else None) for p in permissions]
+
+
 def _snapshot(user: User) -> dict:
     return {"name": user.name, "organisation_id": user.organisation.id,
-            "command_role": user.command_role, **_membership_snapshot(user)}
+            "command_role": user.command_role, "permissions": sorted(user.permissions),
+            **_membership_snapshot(user)}
 
 
 def _membership_snapshot(user: User) -> dict:

@@ -1,8 +1,10 @@
 """Training compliance: which courses each person must hold, and where they stood on a date.
 
 A course is required of a person by its own front matter (`required_for`: services and
-command roles) or by a rule a manager or administrator adds (service, organisation, command
-role → course). For each person and required course the status "as of" a date is one of:
+command roles) where an administrator (site-wide) or a manager (for their organisation)
+accepted it (see requirement_acceptance), or by a rule a manager or administrator adds
+(service, organisation, command role → course). For each person and required course the
+status "as of" a date is one of:
 
 - in-date: their latest completion by that date is in date, and not within the window;
 - expiring: in date, but it runs out within the window (90 days unless configured);
@@ -52,6 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from . import requirement_acceptance
 from .audit import record_event
 from .models import (
     COMMAND_ROLE_LABELS,
@@ -178,11 +181,19 @@ def requirement_lines(session: Session, course_id: int | None = None) -> list[Re
     if course_id is not None:
         courses = courses.where(Course.id == course_id)
     lines = []
+    # A course's own required_for counts only where it was accepted: site-wide, or in the
+    # organisations whose managers accepted it (see requirement_acceptance).
+    accepted = requirement_acceptance.acceptances(session)
     for course in session.scalars(courses.order_by(Course.code)):
         version = course.published_version
-        for service in version.required_services or []:
-            for role in version.required_roles or []:
-                lines.append(RequirementLine(course.id, service, None, role))
+        where = accepted.get(course.id)
+        if where is None:
+            continue
+        organisation_ids = [None] if where.site else sorted(where.organisation_ids)
+        for organisation_id in organisation_ids:
+            for service in version.required_services or []:
+                for role in version.required_roles or []:
+                    lines.append(RequirementLine(course.id, service, organisation_id, role))
     rules = select(Requirement).join(Course, Course.id == Requirement.course_id).where(
         Course.published_version_id.is_not(None)).order_by(Requirement.id)
     if course_id is not None:

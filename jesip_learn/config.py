@@ -84,6 +84,14 @@ def settings_from_environment(instance_path: Path) -> dict:
         # A live exercise's stream closes after this many seconds and the browser reconnects
         # where it left off, so a worker's thread is never held for ever.
         "LIVE_STREAM_SECONDS": float(os.environ.get("LIVE_STREAM_SECONDS", "55")),
+        # Wrong live exercise join codes, per person and per network address, over the
+        # window; counted where sign-in failures are.
+        "LIVE_JOIN_FAILURES_PER_PERSON": int(os.environ.get("LIVE_JOIN_FAILURES_PER_PERSON",
+                                                            "10")),
+        "LIVE_JOIN_FAILURES_PER_ADDRESS": int(os.environ.get("LIVE_JOIN_FAILURES_PER_ADDRESS",
+                                                             "50")),
+        "LIVE_JOIN_FAILURE_WINDOW_MINUTES": int(os.environ.get(
+            "LIVE_JOIN_FAILURE_WINDOW_MINUTES", "15")),
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000")),
         # A course uploaded or edited in the browser is parsed in a worker process given
         # at most this many seconds (jesip_learn/content/worker.py); 0 parses in the web

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from . import requirement_acceptance
 from .audit import record_event
 from .content import FileUrls, ParseResult, Problem, parse_course_files, parse_course_folder
 from .content.serialise import item_from_data, item_to_data
@@ -112,6 +113,9 @@ def _import_one(session: Session, slug: str, result: ParseResult, *, actor, sour
                            actor=actor, source=source, needs_renewal=needs_renewal, note=note)
     course.published_version = version
     session.flush()
+    if source == "folder" and actor is None:
+        # Put in the course folder by whoever runs the site: its required_for stands.
+        requirement_acceptance.accept_from_command_line(session, course)
     record_event(session, "course.published", actor=actor,
                  summary=f"{course.code} version {version.number}",
                  details={"code": course.code, "version": version.number,

@@ -118,6 +118,13 @@ def can_confirm(session: Session, viewer: User, participant: ExerciseParticipant
     return scope is None or participant.user.organisation_id in scope
 
 
+def can_confirm_attendance(session: Session, viewer: User,
+                           participant: ExerciseParticipant) -> bool:
+    """Within scope, and never one's own: attendance counts towards compliance, so someone
+    else vouches for it."""
+    return participant.user_id != viewer.id and can_confirm(session, viewer, participant)
+
+
 def people_scope(session: Session, viewer: User) -> set[int] | None:
     """The organisations whose people the viewer may find and add to any exercise; None
     means every organisation (an administrator). A manager's are the organisations they
@@ -347,6 +354,8 @@ def confirm_attendance(session: Session, actor: User, participant: ExerciseParti
     """Confirm that the person took part. False when it was already confirmed."""
     if not can_confirm(session, actor, participant):
         raise PermissionError("managers confirm attendance of their own staff only")
+    if participant.user_id == actor.id:
+        raise PermissionError("nobody confirms their own attendance")
     if participant.confirmed_at is not None:
         return False
     participant.confirmed_at, participant.confirmed_by_id = utcnow(), actor.id

@@ -515,11 +515,13 @@ def _report_pdf_class() -> type[FPDF]:
 
 def pdf_summary(heading: ReportHeading, summary_header: Sequence[Any],
                 summary_rows: Iterable[Sequence[Any]], *,
-                chart: list[tuple[str, float | None]] | None = None) -> bytes:
-    """A board paper: the title, when and by whom it was generated, the filters, the summary
-    table, and, when `chart` is given, a horizontal bar chart of percentage compliant (0 to
-    100) by row label, each bar labelled with its number; a label whose value is None is
-    shown without a bar, as having no learners.
+                chart: list[tuple[str, float | None]] | None = None,
+                overall: str = "") -> bytes:
+    """A board paper: the title, when and by whom it was generated, the filters, the overall
+    figure (`overall`, in words), the summary table, and, when `chart` is given, a
+    horizontal bar chart of percentage compliant (0 to 100) by row label, each bar labelled
+    with its number (a long label on two lines); a label whose value is None is shown
+    without a bar, as having no learners.
 
     The table repeats its header at the top of each page. Number columns are right-aligned and
     as wide as their widest figure; text columns share the rest of the width, so long names
@@ -538,6 +540,10 @@ def pdf_summary(heading: ReportHeading, summary_header: Sequence[Any],
     table = _TableLayout.measure(pdf, summary_header, rows)
     pdf.add_page(orientation="landscape" if table.landscape else "portrait")
     _pdf_heading(pdf, heading)
+    if overall:  # the figure a board looks for first, before the detail
+        pdf.set_font("DejaVu", "B", 14)
+        pdf.multi_cell(0, 7, pdf_cell(overall), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
     table.draw(pdf)
     if chart is not None:
         _pdf_chart(pdf, chart)
@@ -679,6 +685,19 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     return text.rstrip() + "…"
 
 
+def _label_lines(pdf: FPDF, text: str, width: float) -> list[str]:
+    """The label on one line, or broken between words onto two (the second cut short only
+    when even two lines cannot hold it)."""
+    if pdf.get_string_width(text) <= width:
+        return [text]
+    words, first = text.split(), ""
+    while words and pdf.get_string_width((first + " " + words[0]).strip()) <= width:
+        first = (first + " " + words.pop(0)).strip()
+    if not first:  # one word longer than the width
+        return [_fit(pdf, text, width)]
+    return [first, _fit(pdf, " ".join(words), width)]
+
+
 def _pdf_chart(pdf: FPDF, chart: list[tuple[str, float | None]]) -> None:
     label_width, number_width, bar_height, row_height = 62.0, 16.0, 4.6, 7.0
     left = pdf.l_margin
@@ -715,9 +734,13 @@ def _pdf_chart(pdf: FPDF, chart: list[tuple[str, float | None]]) -> None:
             x = bar_left + bar_span * tick / 100
             pdf.line(x, y, x, y + row_height)
         pdf.set_font("DejaVu", "", 8)
-        pdf.set_xy(left, y)
-        pdf.cell(label_width, row_height, _fit(pdf, str(label), label_width - 2 * pdf.c_margin),
-                 align="R")
+        # A long organisation name goes on two lines rather than losing its end
+        # ("… and Rescue Service" is what tells two services apart).
+        lines = _label_lines(pdf, str(label), label_width - 2 * pdf.c_margin)
+        line_height = row_height / len(lines)
+        for number, line in enumerate(lines):
+            pdf.set_xy(left, y + number * line_height)
+            pdf.cell(label_width, line_height, line, align="R")
         if value is None:
             pdf.set_xy(bar_left + 1, y)
             pdf.cell(bar_span, row_height, "no learners")

@@ -68,6 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .web import (
         admin,
+        allowances,
         auth,
         author,
         compliance,
@@ -105,7 +106,7 @@ def create_app(config: dict | None = None) -> Flask:
                       two_step.blueprint, xapi.blueprint, notifications.blueprint,
                       records.blueprint, records.manage_blueprint, records.admin_blueprint,
                       exercises.blueprint, live_facilitate.blueprint, live.blueprint,
-                      sso.blueprint, sso_admin.blueprint):
+                      sso.blueprint, sso_admin.blueprint, allowances.blueprint):
         app.register_blueprint(blueprint)
 
     from .cli import register_commands

@@ -216,6 +216,9 @@ class User(Base):
     mfa_secret: Mapped[str | None] = mapped_column(String(64))
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Added by a manager or an administrator (one by one or by an import), who sent a link
+    # to set a password: "Invited" until the person sets one, which clears this.
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship()
     grants: Mapped[list[PermissionGrant]] = relationship(
@@ -246,6 +249,14 @@ class User(Base):
         if self.approved_at is None:
             return "pending"
         return "active"
+
+    @property
+    def shown_status(self) -> str:
+        """The status as lists show it: "invited" for an active account whose person has
+        not yet set a password (they can sign in once they have)."""
+        if self.status == "active" and self.invited_at is not None:
+            return "invited"
+        return self.status
 
     @property
     def command_role_label(self) -> str:
@@ -563,6 +574,53 @@ class QuizAttempt(Base):
     version: Mapped[CourseVersion] = relationship()
 
 
+class QuizAllowance(Base):
+    """Attempts at a quiz granted to one learner beyond its `max_attempts`, by a trainer of
+    the course or a manager of the person. `extra_attempts` counts in the round of training
+    the latest grant was made in (`granted_at`), never in a later one. `grants` counts the
+    grants made: a grant is one conditional UPDATE on the number the form was shown, so a
+    form sent twice grants once."""
+
+    __tablename__ = "quiz_allowances"
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "item_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    item_slug: Mapped[str] = mapped_column(String(200))
+    extra_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    grants: Mapped[int] = mapped_column(Integer, default=0)
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                 ondelete="SET NULL"))
+
+
+class RequirementAcceptance(Base):
+    """Whether a course's `required_for` takes effect: accepted or declined site-wide by an
+    administrator (`organisation_id` None, `scope_key` "site") or for one organisation by
+    its manager (`scope_key` "org:ID"). The decision holds for the `required_for` it was
+    made on (`rule`): a version that changes whom the course is required for asks again."""
+
+    __tablename__ = "requirement_acceptances"
+    __table_args__ = (UniqueConstraint("course_id", "scope_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"),
+                                           index=True)
+    scope_key: Mapped[str] = mapped_column(String(30))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(500))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                 ondelete="SET NULL"))
+
+    course: Mapped[Course] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+    decided_by: Mapped[User | None] = relationship()
+
+
 class ScenarioRun(Base):
     """One walk through a scenario: the path so far, saved after every step."""
 
@@ -859,7 +917,8 @@ class PreviousMembership(Base):
 
 class TransferRequest(Base):
     """A learner's request to move to another organisation, which a manager of the receiving
-    organisation (or an administrator) approves or declines."""
+    organisation (or an administrator) approves or declines; or, when both organisations are
+    the same, to change their command role there."""
 
     __tablename__ = "transfer_requests"
     __table_args__ = (Index("ix_transfer_requests_to_organisation_id_status",
@@ -880,6 +939,11 @@ class TransferRequest(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     from_organisation: Mapped[Organisation] = relationship(foreign_keys=[from_organisation_id])
     to_organisation: Mapped[Organisation] = relationship(foreign_keys=[to_organisation_id])
+
+    @property
+    def is_role_change(self) -> bool:
+        """A request to change command role within the same organisation, not to move."""
+        return self.from_organisation_id == self.to_organisation_id
 
 
 class Anonymisation(Base):

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from . import requirement_acceptance
 from .audit import record_event
 from .courses import ItemOutline, learner_outline, version_outline
 from .db import begin_writing
@@ -390,9 +391,17 @@ def course_status(session: Session, user: User, course: Course, now: datetime | 
                         items_done=done, items_total=len(states), required=required)
 
 
-def is_required(version: CourseVersion, user: User) -> bool:
-    return (user.organisation.service in (version.required_services or [])
-            and user.command_role in (version.required_roles or []))
+def is_required(session: Session, version: CourseVersion, user: User,
+                accepted: dict | None = None) -> bool:
+    """Whether the course's own `required_for` names the person, where it has been accepted
+    (site-wide, or in their organisation). `accepted`: requirement_acceptance.acceptances,
+    when the caller asks about many courses."""
+    if not (user.organisation.service in (version.required_services or [])
+            and user.command_role in (version.required_roles or [])):
+        return False
+    accepted = requirement_acceptance.acceptances(session) if accepted is None else accepted
+    where = accepted.get(version.course_id)
+    return where is not None and where.covers(user.organisation_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,8 +415,9 @@ def my_training(session: Session, user: User, now: datetime | None = None) -> Tr
     required, optional = [], []
     published = session.scalars(select(Course).where(Course.published_version_id.is_not(None))
                                 .order_by(Course.code))
+    accepted = requirement_acceptance.acceptances(session)
     for course in published:
-        needed = is_required(course.published_version, user)
+        needed = is_required(session, course.published_version, user, accepted)
         status = course_status(session, user, course, now, required=needed)
         (required if needed else optional).append(status)
     order = {"expired": 0, "expiring": 1, "in-progress": 2, "not-started": 3, "in-date": 4}

@@ -295,6 +295,7 @@ EXPORTED = {
     ("transfer_requests", "user_id"): ("transfer_requests", "Requests to move organisation"),
     ("item_progress", "user_id"): ("progress", "Progress through courses"),
     ("quiz_attempts", "user_id"): ("quiz_attempts", "Quiz attempts and answers"),
+    ("quiz_allowances", "user_id"): ("quiz_allowances", "More quiz attempts given to you"),
     ("scenario_runs", "user_id"): ("scenario_runs", "Scenario walkthroughs and METHANE messages"),
     ("completions", "user_id"): ("completions", "Completions and certificates"),
     ("course_editors", "user_id"): ("course_editors", "Courses you may edit"),
@@ -305,6 +306,9 @@ EXPORTED = {
     ("one_time_tokens", "user_id"): ("links_sent", "Links sent by email"),
     ("anonymisations", "user_id"): ("anonymisation", "Anonymisation"),
     ("exercise_participants", "user_id"): ("exercises", "Exercises you took part in"),
+    ("live_participants", "user_id"): ("live_exercises", "Live exercises you took part in"),
+    ("live_events", "actor_id"): ("live_messages", "What you sent in live exercises"),
+    ("live_sessions", "facilitator_id"): ("live_facilitated", "Live exercises you ran"),
     ("sso_identities", "user_id"): ("sso_identities", "Organisation accounts you sign in with"),
     ("audit_events", "subject_user_id"): ("audit_events", "Audit log entries about you"),
 }
@@ -318,6 +322,9 @@ NOT_EXPORTED = {
     ("import_batches", "created_by_id"): "files of other people's details the person uploaded",
     ("requirements", "created_by_id"): "training rules the person added for an organisation",
     ("course_editors", "granted_by_id"): "editors the person named for a course",
+    ("quiz_allowances", "granted_by_id"): "more quiz attempts the person gave others",
+    ("requirement_acceptances", "decided_by_id"): "courses' requirements the person accepted "
+                                                  "or declined for an organisation",
     ("course_versions", "published_by_id"): "course versions the person published",
     ("course_drafts", "created_by_id"): "course drafts the person started",
     ("course_drafts", "updated_by_id"): "course drafts the person edited",
@@ -329,6 +336,10 @@ NOT_EXPORTED = {
     ("learning_points", "created_by_id"): "learning points the person wrote for an exercise",
     ("exercise_requirements", "created_by_id"): "exercise rules the person added for an "
                                                 "organisation",
+    ("live_participants", "invited_by_id"): "other people the person invited to a live "
+                                            "exercise",
+    ("live_join_codes", "created_by_id"): "join codes the person made for a live exercise: "
+                                          "kept only as hashes, and expiring within days",
     ("mfa_pending", "user_id"): "a two-step key being set up or new recovery codes to show: "
                                 "secrets, held for minutes",
     ("sso_flows", "user_id"): "a sign-in with the organisation's account under way: held for "

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .live.feed import KIND_LABELS as LIVE_KIND_LABELS
+from .live.models import LiveSession
 from .models import (
     COMMAND_ROLE_LABELS,
     EXERCISE_KIND_LABELS,
@@ -100,10 +102,18 @@ class _Names:
         self.exercises = {row.id: row for row in session.execute(
             select(Exercise.id, Exercise.title, Exercise.held_on, Exercise.kind)
             .where(Exercise.id.in_(exercise_ids)))} if exercise_ids else {}
+        live_ids = (ids("live_exercises", "session_id") | ids("live_messages", "session_id")
+                    | ids("live_facilitated", "id")) - {None}
+        self.live_titles = dict(session.execute(
+            select(LiveSession.id, LiveSession.title)
+            .where(LiveSession.id.in_(live_ids))).all()) if live_ids else {}
         provider_ids = ids("sso_identities", "provider_id") - {None}
         self.providers = dict(session.execute(
             select(SsoProvider.id, SsoProvider.name)
             .where(SsoProvider.id.in_(provider_ids))).all()) if provider_ids else {}
+
+    def live_title(self, id_) -> str:
+        return self.live_titles.get(id_, "A live exercise no longer listed")
 
     def organisation(self, id_) -> str:
         return self.organisations.get(id_, "an organisation no longer listed")
@@ -149,6 +159,14 @@ def readable_sections(session: Session, export: dict) -> list[ReadableSection]:
                 "Each attempt at a quiz and its score. The answers you gave are in the "
                 "download.", rows["quiz_attempts"], lambda row: _attempt(row, names),
                 newest="started_at"),
+        _listed("quiz_allowances", "More quiz attempts given to you",
+                "Extra attempts at a quiz a trainer or your manager gave you once you had "
+                "used up the usual number.", rows["quiz_allowances"], lambda row: (
+                    f"{row.get('extra_attempts', 0)} more "
+                    f"{'attempt' if row.get('extra_attempts') == 1 else 'attempts'} at the quiz "
+                    f"“{row.get('item_slug')}” of {names.course(row['course_id'])}"
+                    + (f", last given on {day(row['granted_at'])}" if row.get("granted_at")
+                       else "")), newest="granted_at"),
         _listed("scenario_runs", "Scenario walkthroughs",
                 "Each time you walked through a scenario, how it ended and any M/ETHANE "
                 "message you wrote. The choices you made are in the download.",
@@ -156,6 +174,23 @@ def readable_sections(session: Session, export: dict) -> list[ReadableSection]:
         _listed("exercises", "Exercises you took part in",
                 "Multi-agency exercises a trainer or manager recorded you at.",
                 rows["exercises"], lambda row: _exercise(row, names), newest="added_at"),
+        _listed("live_exercises", "Live exercises you took part in",
+                "Joint exercises run in the browser that you were invited to or joined, and "
+                "the role you played.", rows["live_exercises"], lambda row: (
+                    f"{names.live_title(row['session_id'])}"
+                    + (f", as {row['role_id']}" if row.get("role_id") else ", no role given")
+                    + (f"; joined on {when(row['joined_at'])}" if row.get("joined_at")
+                       else "; not joined")), newest="created_at"),
+        _listed("live_messages", "What you sent in live exercises",
+                "What you shared, sent or answered during live exercises, as the other "
+                "participants and the debrief saw it.", rows["live_messages"],
+                lambda row: _live_entry(row, names), newest="created_at"),
+        _listed("live_facilitated", "Live exercises you ran",
+                "Live exercises you created and ran as the facilitator.",
+                rows["live_facilitated"], lambda row: (
+                    f"{row.get('title')}, created on {day(row['created_at'])}"
+                    + (f", ended on {day(row['ended_at'])}" if row.get("ended_at") else "")),
+                newest="created_at"),
         _listed("course_editors", "Courses you may edit", "Courses you may change and "
                 "publish.", rows["course_editors"], lambda row: (
                     f"{'Owner' if row['role'] == 'owner' else 'Editor'} of "
@@ -304,6 +339,14 @@ def _exercise(row: dict, names: _Names) -> str:
     if row.get("confirmed_at"):
         return text + f"; attendance confirmed on {day(row['confirmed_at'])}"
     return text + "; attendance not yet confirmed"
+
+
+def _live_entry(row: dict, names: _Names) -> str:
+    kind = LIVE_KIND_LABELS.get(row.get("kind"), row.get("kind") or "Entry")
+    text = f"{when(row['created_at'])}, in {names.live_title(row['session_id'])}: {kind}"
+    if row.get("text"):
+        text += f": “{row['text']}”"
+    return text
 
 
 def _email_choices(preferences: list[dict], subscriptions: list[dict]) -> ReadableSection:

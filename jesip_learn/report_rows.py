@@ -35,6 +35,22 @@ def summary_rows(matrix: compliance.Matrix):
             yield summary_row(row.label, course, row.cells[course.id])
     for course in matrix.courses:
         yield summary_row("All", course, matrix.totals[course.id])
+    if len(matrix.courses) > 1:  # one course: its "All" row is the overall total already
+        yield overall_row(matrix.total)
+
+
+def overall_row(cell: compliance.Cell) -> list:
+    """Every row and course added up: the download's overall total."""
+    return ["Overall", "", "Every required course", cell.total,
+            *(cell.counts[state] for state in compliance.STATES), cell.compliant,
+            cell.percent]
+
+
+def overall_in_words(cell: compliance.Cell) -> str:
+    if cell.percent is None:
+        return "Overall: nobody is required to hold these courses"
+    return (f"Overall: {cell.percent:.1f}% compliant ({cell.compliant:,} of {cell.total:,} "
+            "required courses held in date)")
 
 
 def summary_row(label, course, cell: compliance.Cell) -> list:

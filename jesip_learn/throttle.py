@@ -1,6 +1,7 @@
-"""Throttling: sign-in failures per account and per address, and the emails people may ask
+"""Throttling: sign-in failures per account and per address, the emails people may ask
 for (password resets, registrations, new confirmation links) per email address or account
-and per network address, each over a sliding window.
+and per network address, and wrong guesses of a live exercise's join code per person and
+per network address, each over a sliding window.
 
 Two stores, one behaviour: the database (the default, which every worker already shares) and
 Redis when REDIS_URL is set, so that counting costs no database write. While Redis cannot be
@@ -143,7 +144,7 @@ class DatabaseLoginThrottle(_DatabaseStore):
 
         return self._claiming(session, claim)
 
-    def release(self, session: Session, claim: Claim) -> None:
+    def release(self, session: Session, claim: Claim | Counted) -> None:
         session.execute(delete(LoginFailure).where(LoginFailure.id == claim.counted))
 
     def record_failure(self, session: Session, email: str, address: str, now: datetime) -> None:
@@ -217,7 +218,7 @@ class RedisLoginThrottle:
             return Claim(refusal)
         return Claim(None, self, (keys, member))
 
-    def release(self, session: Session, claim: Claim) -> None:
+    def release(self, session: Session, claim: Claim | Counted) -> None:
         keys, member = claim.counted
         _redis_unclaim(self.client, keys, member)
 
@@ -255,12 +256,22 @@ def _hashed(kind: str, value: str) -> str:
     return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:40]}"
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A request counted by `claim_releasable`: refused for now (`limited`), or let through
+    and counted until it is released, by the store that counted it."""
+
+    limited: Limited | None
+    store: object = None
+    counted: object = None  # the rows' ids (database) or the keys and member (Redis)
+
+
 class DatabaseRequestCounter(_DatabaseStore):
     """Counts requests by key in the database (table rate_limit_hits)."""
 
-    def claim(self, session: Session, limits: list[tuple[str, int]], window: timedelta,
-              now: datetime) -> Limited | None:
-        def claim(own: Session) -> Limited | None:
+    def _claim(self, session: Session, limits: list[tuple[str, int]], window: timedelta,
+               now: datetime) -> tuple[Limited | None, list[int]]:
+        def claim(own: Session) -> tuple[Limited | None, list[int]]:
             _lock_keys(own, (f"requests:{key}" for key, _ in limits))
             since = now - window
             for key, limit in limits:
@@ -268,13 +279,26 @@ class DatabaseRequestCounter(_DatabaseStore):
                     select(func.count(), func.min(RateLimitHit.at))
                     .where(RateLimitHit.key == key, RateLimitHit.at > since)).one()
                 if count >= limit:
-                    return Limited(retry_after=oldest + window - now)
-            own.add_all(RateLimitHit(key=key, at=now) for key, _ in limits)
+                    return Limited(retry_after=oldest + window - now), []
+            hits = [RateLimitHit(key=key, at=now) for key, _ in limits]
+            own.add_all(hits)
             _delete_old(own, RateLimitHit, since)
             own.flush()
-            return None
+            return None, [hit.id for hit in hits]
 
         return self._claiming(session, claim)
+
+    def claim(self, session: Session, limits: list[tuple[str, int]], window: timedelta,
+              now: datetime) -> Limited | None:
+        return self._claim(session, limits, window, now)[0]
+
+    def claim_releasable(self, session: Session, limits: list[tuple[str, int]],
+                         window: timedelta, now: datetime) -> Counted:
+        limited, ids = self._claim(session, limits, window, now)
+        return Counted(limited, self, ids)
+
+    def release(self, session: Session, counted: Counted) -> None:
+        session.execute(delete(RateLimitHit).where(RateLimitHit.id.in_(counted.counted)))
 
 
 class RedisRequestCounter:
@@ -284,19 +308,27 @@ class RedisRequestCounter:
         self.client = client
         self.prefix = prefix
 
-    def claim(self, session: Session, limits: list[tuple[str, int]], window: timedelta,
-              now: datetime) -> Limited | None:
+    def claim_releasable(self, session: Session, limits: list[tuple[str, int]],
+                         window: timedelta, now: datetime) -> Counted:
         keys = [f"{self.prefix}:{key}" for key, _ in limits]
         member, counts = _redis_claim(self.client, keys, now.timestamp(), window)
         over = [key for key, count, (_, limit) in zip(keys, counts, limits, strict=True)
                 if count > limit]
         if not over:
-            return None
+            return Counted(None, self, (keys, member))
         _redis_unclaim(self.client, keys, member)
         first = self.client.zrange(over[0], 0, 0, withscores=True)
         oldest = first[0][1] if first else now.timestamp()
-        return Limited(retry_after=timedelta(seconds=oldest - now.timestamp())
-                       + window)
+        return Counted(Limited(retry_after=timedelta(seconds=oldest - now.timestamp())
+                               + window))
+
+    def claim(self, session: Session, limits: list[tuple[str, int]], window: timedelta,
+              now: datetime) -> Limited | None:
+        return self.claim_releasable(session, limits, window, now).limited
+
+    def release(self, session: Session, counted: Counted) -> None:
+        keys, member = counted.counted
+        _redis_unclaim(self.client, keys, member)
 
 
 class EmailRequestLimiter:
@@ -319,6 +351,38 @@ class EmailRequestLimiter:
     def check_account(self, session: Session, user_id: int, now: datetime) -> Limited | None:
         limits = [(_hashed("account", str(user_id)), self.policy.per_account)]
         return self.store.claim(session, limits, self.policy.window, now)
+
+
+# --- guesses of a secret: live exercise join codes ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GuessPolicy:
+    per_person: int = 10  # wrong guesses by one account
+    per_address: int = 50  # wrong guesses from one network address, by anyone
+    window: timedelta = timedelta(minutes=15)
+
+
+class GuessLimiter:
+    """Wrong guesses of a secret (a live exercise's join code) by one person and from one
+    network address, within the window. As with sign-in failures, a guess is counted as
+    wrong in the same step as the count is read, before it is checked, so that of many
+    guesses arriving at once exactly the limit are checked; a right one is released
+    afterwards, so that a room of people joining from behind one proxy uses up nothing."""
+
+    def __init__(self, policy: GuessPolicy, store, kind: str):
+        self.policy = policy
+        self.store = store  # DatabaseRequestCounter, RedisRequestCounter or RedisOrDatabase
+        self.kind = kind  # what is guessed, part of the keys: "join-code"
+
+    def claim(self, session: Session, user_id: int, address: str, now: datetime) -> Counted:
+        limits = [(_hashed(f"{self.kind}:person", str(user_id)), self.policy.per_person),
+                  (_hashed(f"{self.kind}:address", address), self.policy.per_address)]
+        return self.store.claim_releasable(session, limits, self.policy.window, now)
+
+    def release(self, session: Session, counted: Counted) -> None:
+        """The guess was right: it no longer counts."""
+        self.store.release(session, counted)
 
 
 # --- Redis, with the database while it is down ---------------------------------------------------
@@ -346,8 +410,9 @@ class RedisHealth:
     def failed(self, error: Exception) -> None:
         with self._lock:
             if self._retry_at is None:
-                log.warning("Redis cannot be reached (%s): sign-in failures and email "
-                            "requests are counted in the database until it can be", error)
+                log.warning("Redis cannot be reached (%s): sign-in failures, email requests "
+                            "and wrong join codes are counted in the database until it can be",
+                            error)
             self._retry_at = self.clock() + self.retry_seconds
 
     def answered(self) -> None:
@@ -385,6 +450,9 @@ class RedisOrDatabase:
     def claim(self, *args):
         return self._run("claim", *args)
 
+    def claim_releasable(self, *args):
+        return self._run("claim_releasable", *args)
+
     def record_failure(self, session, email, address, now):
         self._run("record_failure", session, email, address, now)
 
@@ -397,7 +465,7 @@ class RedisOrDatabase:
             except redis.RedisError as error:
                 self.health.failed(error)
 
-    def release(self, session: Session, claim: Claim) -> None:
+    def release(self, session: Session, claim: Claim | Counted) -> None:
         # Released where it was counted. If Redis went down since, the attempt stays
         # counted until it leaves the window: a right password can wait that long.
         try:

@@ -194,6 +194,50 @@ def request_transfer(session: Session, user: User, *, organisation_id: int | Non
     return request
 
 
+def request_role_change(session: Session, user: User, *, command_role: str,
+                        address: str = "") -> TransferRequest:
+    """A learner's request to change their command role in their own organisation, which
+    changes the training required of them, so a manager of it approves. Kept as a request
+    whose organisations are the same."""
+    if command_role not in set(CommandRole):
+        raise TransferError("command_role", "Select your command role")
+    if command_role == user.command_role:
+        raise TransferError("command_role", "That is already your command role: select "
+                            "the one you now hold")
+    waiting = pending_request(session, user)
+    if waiting is not None:
+        raise TransferError("command_role", "You already have a request waiting for a "
+                            "manager: cancel it first")
+    request = TransferRequest(user_id=user.id, from_organisation_id=user.organisation_id,
+                              to_organisation_id=user.organisation_id,
+                              command_role=command_role)
+    session.add(request)
+    session.flush()
+    record_event(session, "role_change.requested", actor=user, subject=user, address=address,
+                 summary=f"Asked to change command role to {CommandRole(command_role).label}",
+                 details={"request": request.id, "before": user.command_role,
+                          "after": command_role})
+    return request
+
+
+def change_command_role(session: Session, actor: User | None, user: User, command_role: str,
+                        *, address: str = "", at: datetime | None = None) -> None:
+    """The person holds another command role from `at` (now). Reports of earlier moments
+    still count them in the role they held then: that time is kept as a membership of the
+    same organisation, as a move keeps the organisation they left."""
+    at = at or utcnow()
+    before = user.command_role
+    session.add(PreviousMembership(user_id=user.id, organisation_id=user.organisation_id,
+                                   command_role=before, started_at=user.joined_at,
+                                   ended_at=at))
+    user.command_role, user.joined_at = command_role, at
+    record_event(session, "account.role_changed", actor=actor, subject=user, address=address,
+                 summary=f"Command role changed from {CommandRole(before).label} to "
+                         f"{CommandRole(command_role).label}",
+                 details={"before": before, "after": command_role, "at": at.isoformat()})
+    session.flush()
+
+
 def cancel_request(session: Session, user: User, address: str = "") -> TransferRequest | None:
     request = pending_request(session, user)
     if request is None:
@@ -236,6 +280,15 @@ def approve_transfer(session: Session, approver: User, request: TransferRequest,
                             "request no longer applies")
     request.status, request.decided_at = "approved", utcnow()
     request.decided_by_id = approver.id
+    if request.is_role_change:
+        change_command_role(session, approver, request.user, request.command_role,
+                            address=address, at=request.decided_at)
+        record_event(session, "role_change.approved", actor=approver, subject=request.user,
+                     address=address, organisation_id=request.to_organisation_id,
+                     summary=f"Approved the change of command role to "
+                             f"{CommandRole(request.command_role).label}",
+                     details={"request": request.id})
+        return
     move_user(session, approver, request.user, request.to_organisation,
               command_role=request.command_role, address=address, at=request.decided_at)
     record_event(session, "transfer.approved", actor=approver, subject=request.user,
@@ -249,6 +302,13 @@ def decline_transfer(session: Session, approver: User, request: TransferRequest,
     _check_decision(session, approver, request)
     request.status, request.decided_at = "declined", utcnow()
     request.decided_by_id = approver.id
+    if request.is_role_change:
+        record_event(session, "role_change.declined", actor=approver, subject=request.user,
+                     address=address, organisation_id=request.to_organisation_id,
+                     summary=f"Declined the change of command role to "
+                             f"{CommandRole(request.command_role).label}",
+                     details={"request": request.id})
+        return
     record_event(session, "transfer.declined", actor=approver, subject=request.user,
                  address=address, organisation_id=request.to_organisation_id,
                  summary=f"Declined the move to {request.to_organisation.name}",

@@ -26,6 +26,7 @@ from .models import (
     PermissionGrant,
     TokenPurpose,
     User,
+    organisation_areas,
     utcnow,
 )
 from .organisations import escape_like
@@ -307,6 +308,38 @@ def approve_user(session: Session, approver: User, user: User) -> None:
         record_event(session, "account.approved", actor=approver, subject=user)
 
 
+def approvers_for(session: Session, user: User) -> list[User]:
+    """Who is told that the person's account waits for approval: the active managers of
+    their organisation (named on the grant, or by its area); the administrators when it
+    has none, since someone must hear of it."""
+    areas = select(organisation_areas.c.area_id).where(
+        organisation_areas.c.organisation_id == user.organisation_id)
+    active = (User.is_active.is_(True), User.approved_at.is_not(None), User.id != user.id)
+    managers = list(session.scalars(
+        select(User).join(PermissionGrant, PermissionGrant.user_id == User.id)
+        .where(PermissionGrant.permission == Permission.MANAGER, *active,
+               or_(PermissionGrant.organisation_id == user.organisation_id,
+                   PermissionGrant.area_id.in_(areas)))
+        .order_by(User.id)))
+    if managers:
+        return managers
+    return list(session.scalars(
+        select(User).join(PermissionGrant, PermissionGrant.user_id == User.id)
+        .where(PermissionGrant.permission == Permission.ADMIN, *active).order_by(User.id)))
+
+
+def decider_in_words(session: Session, decider: User | None, organisation: Organisation) -> str:
+    """Who approved, as an email to the person says it: by name when they manage the
+    organisation, "an administrator" when they decided as one."""
+    grant = decider.manager_grant() if decider is not None else None
+    if grant is not None:
+        scope = ({o.id for o in grant.area.organisations} if grant.area is not None
+                 else {grant.organisation_id})
+        if organisation.id in scope:
+            return f"{decider.name} (a manager of {organisation.name})"
+    return "an administrator"
+
+
 def reject_user(session: Session, approver: User, user: User) -> None:
     """Refuse a pending registration: the account is deactivated, not deleted, for the log."""
     if not can_manage_user(session, approver, user):
@@ -453,8 +486,22 @@ def change_password(
 def _set_password(session: Session, user: User, password: str, *,
                   password_hash: str | None = None) -> None:
     user.password_hash = password_hash or passwords.hash_password(password)
+    user.invited_at = None  # the invitation has been taken up
     user.session_epoch += 1  # every other session of this user ends
     revoke_password_reset_links(session, [user.id])  # and every reset link sent before
+
+
+def rename_self(session: Session, user: User, name: str, address: str = "") -> bool:
+    """The person corrects their own name (it is on their certificates). Whether it
+    changed."""
+    name = check_name(name)
+    if name == user.name:
+        return False
+    before, user.name = user.name, name
+    record_event(session, "account.renamed", actor=user, subject=user, address=address,
+                 summary="Corrected their own name",
+                 details={"before": {"name": before}, "after": {"name": name}})
+    return True
 
 
 def sign_out_everywhere(session: Session, user: User) -> None:
@@ -515,6 +562,62 @@ def create_user(
     record_event(session, "account.created", actor=actor or user, subject=user,
                  details={"permissions": sorted(user.permissions)})
     return user
+
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+def invite_user(
+    session: Session,
+    actor: User,
+    *,
+    email: str,
+    name: str,
+    organisation_id: int | None,
+    command_role: str,
+    permissions: set[str],
+    address: str = "",
+) -> tuple[User, str]:
+    """An account added by an administrator (in any organisation) or a manager (in the
+    organisations they manage), approved and its address taken as confirmed, since they
+    vouch for the person, with no password: the person sets one through the link (the
+    returned token) they are sent. Shown as "Invited" until they do. Only administrators
+    give more than the learner permission (`can_grant`)."""
+    name = check_name(name)
+    email = normalise_email(email)
+    command_role = check_command_role(command_role)
+    organisation = session.get(Organisation, organisation_id) if organisation_id else None
+    scope = managed_organisation_ids(session, actor)
+    if (organisation is None or not organisation.is_active
+            or (scope is not None and organisation.id not in scope)):
+        raise AccountError("organisation", "Select an organisation from the list")
+    if not (actor.is_admin or actor.has_permission(Permission.MANAGER)):
+        raise AccountError("organisation", "Only administrators and managers can add people")
+    unknown = permissions - set(Permission)
+    if unknown:
+        raise AccountError("permissions", f"Unknown permission: {', '.join(sorted(unknown))}")
+    refused = sorted(p for p in permissions if not can_grant(actor, p))
+    if refused:
+        raise AccountError("permissions", "Only administrators can make people trainers, "
+                                          "managers or administrators")
+    if find_user_by_email(session, email) is not None:
+        raise AccountError("email", f"An account with the email address {email} already "
+                                    "exists: find it in the list of people instead")
+    now = utcnow()
+    grants = [PermissionGrant(permission=p, organisation=organisation
+                              if p == Permission.MANAGER else None)
+              for p in sorted(permissions | {Permission.LEARNER})]
+    user = User(name=name, email=email, password_hash="", organisation=organisation,
+                command_role=command_role, email_confirmed_at=now, approved_at=now,
+                approved_by_id=actor.id, invited_at=now, grants=grants)
+    session.add(user)
+    session.flush()
+    record_event(session, "account.invited", actor=actor, subject=user, address=address,
+                 summary=f"{name} added and sent a link to set a password",
+                 details={"permissions": sorted(user.permissions),
+                          "organisation_id": organisation.id, "command_role": command_role})
+    token = issue_token(session, TokenPurpose.PASSWORD_RESET, INVITATION_LIFETIME, user)
+    return user, token
 
 
 def administrator_exists(session: Session) -> bool:
@@ -604,7 +707,10 @@ def _filter_status(query, status: str):
         return query.where(User.is_active, User.email_confirmed_at.is_(None))
     if status == "active":
         return query.where(User.is_active, User.approved_at.is_not(None),
-                           User.email_confirmed_at.is_not(None))
+                           User.email_confirmed_at.is_not(None), User.invited_at.is_(None))
+    if status == "invited":
+        return query.where(User.is_active, User.approved_at.is_not(None),
+                           User.email_confirmed_at.is_not(None), User.invited_at.is_not(None))
     return query
 
 

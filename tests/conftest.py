@@ -4,6 +4,7 @@ at its end; an app and a test client bound to that transaction."""
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
 from jesip_learn import passwords
@@ -13,6 +14,10 @@ from tests.support import database as test_database
 from tests.support import pages
 from tests.support.factories import make_organisation, make_user
 from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
+
+# Every app's test client, whoever makes the app, hands out responses that say whether the
+# test read their status (see pages_say_their_status below).
+Flask.test_client_class = pages.StatusCheckedClient
 
 passwords.use_hash_method(TEST_PASSWORD_HASH)
 
@@ -66,9 +71,7 @@ def session(transactional_db):
 
 @pytest.fixture
 def app(transactional_db, tmp_path):
-    app = create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path))
-    app.test_client_class = pages.StatusCheckedClient
-    return app
+    return create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path))
 
 
 @pytest.fixture

@@ -331,6 +331,7 @@ def test_versions_that_remove_add_and_rekey_questions(session, version, people):
 
     every = analysis.quiz_analysis(session, v1.course_id, "check")
     assert every.version_numbers == (1, 2)
+    assert every.attempts_by_version == ((1, 1), (2, 2))  # the versions attempts were on
     assert every.title == "Check your understanding again"  # the newest version's
     assert [(q.id, q.current, q.versions) for q in every.questions] == [
         ("first", True, (1, 2)), ("order", True, (1, 2)), ("who", True, (2,)),
@@ -587,6 +588,7 @@ def test_scenario_choices_are_matched_across_versions_by_text_and_target(session
                                ("safe", None)], result="pass", points=5)
     every = analysis.scenario_analysis(session, walked.course_id, "walk")
     assert every.version_numbers == (1, 2) and every.runs_started == 5
+    assert every.runs_by_version == ((1, 4), (2, 1))
     call = every.step("call")
     assert [(c.label, c.current, c.runs) for c in call.choices] == [
         ("Ask where", True, 1), ("Send the nearest crew", True, 1), ("Send anyone", False, 2)]

@@ -100,7 +100,8 @@ def test_column_names_in_any_case_with_or_without_spaces_or_underscores():
                   "Ann Able,ann@example.org,Northshire Police,tactical,x\n")
     assert parsed.rows[0].values == {"name": "Ann Able", "email": "ann@example.org",
                                      "organisation": "Northshire Police",
-                                     "command_role": "tactical", "joined": "", "left": ""}
+                                     "command_role": "tactical", "joined": "", "left": "",
+                                     "permissions": ""}
     assert parsed.ignored_columns == ("Notes",)
     parsed = read("Email,CourseCode,Completion Date\na@example.org,X,2024-01-01\n",
                   ImportKind.COMPLETIONS)
@@ -176,7 +177,7 @@ def test_the_source_of_completions_is_required_and_limited():
 
 def test_templates_name_the_columns():
     assert bulk_import.template_csv(ImportKind.USERS) == (
-        "name,email,organisation,command role,joined,left\r\n")
+        "name,email,organisation,command role,joined,left,permissions\r\n")
     assert bulk_import.template_csv(ImportKind.COMPLETIONS) == (
         "email,course code,completion date\r\n")
 
@@ -246,10 +247,44 @@ def test_a_new_person_chooses_a_password_through_the_reset_link(session, admin, 
     assert stored.purpose == TokenPurpose.PASSWORD_RESET
     lifetime = stored.expires_at - stored.created_at
     assert abs(lifetime - bulk_import.ACCOUNT_SETUP_LIFETIME).total_seconds() < 5
+    assert user.shown_status == "invited"
     users.reset_password(session, token, "granite kettle orbit lantern")
+    assert user.shown_status == "active"
     signed_in = users.authenticate(session, "nia@example.org", "granite kettle orbit lantern",
                                    address="1.2.3.4", throttle=throttle)
     assert signed_in.user.id == user.id
+
+
+def test_the_optional_permissions_column_adds_permissions(session, admin, north, south):
+    existing = make_user(session, organisation=north, email="tess@example.org", name="Tess T",
+                         command_role="operational")
+    text = ("name,email,organisation,command role,permissions\n"
+            "Nia New,nia@example.org,Northshire Police,operational,\"Trainer, manager\"\n"
+            "Tess T,tess@example.org,Northshire Police,operational,trainer\n"
+            "Lee Learner,lee@example.org,Northshire Police,operational,\n"
+            "Bad Perm,bad@example.org,Northshire Police,operational,captain\n")
+    plan, applied = run(session, admin, text)
+    assert outcomes(plan) == [Outcome.CREATE, Outcome.UPDATE, Outcome.CREATE, Outcome.ERROR]
+    assert "Permissions: learner, manager, trainer" in plan.rows[0].changes
+    assert plan.rows[1].changes == ["Permissions: adds trainer"]
+    assert plan.rows[3].errors == [
+        "“captain” is not a permission: use learner, trainer, manager or administrator"]
+    nia = users.find_user_by_email(session, "nia@example.org")
+    assert nia.permissions == {"learner", "trainer", "manager"}
+    assert nia.manager_grant().organisation_id == north.id
+    assert existing.permissions == {"learner", "trainer"}
+    assert users.find_user_by_email(session, "lee@example.org").permissions == {"learner"}
+    # The broken row is reported and nothing of it is lost: the others were applied.
+    assert applied.skipped == 1 and users.find_user_by_email(session, "bad@example.org") is None
+
+
+def test_a_manager_may_import_learners_only(session, manager, north):
+    text = ("name,email,organisation,command role,permissions\n"
+            "Nia New,nia@example.org,Northshire Police,operational,admin\n"
+            "Lee Learner,lee@example.org,Northshire Police,operational,learner\n")
+    _, plan = dry_run(session, manager, text)
+    assert outcomes(plan) == [Outcome.ERROR, Outcome.CREATE]
+    assert plan.rows[0].errors == ["Only administrators can make people administrators"]
 
 
 def test_importing_the_same_file_again_changes_nothing(session, admin, north):

@@ -343,3 +343,13 @@ def test_a_rule_requires_an_exercise_within_months_of_commanders(session, world,
     assert due[(world["firefighter"].id, -36)] is None
     exercises.remove_exercise_rule(session, world["admin"], rule)
     assert _states(session, None, today) == {}
+
+
+def test_nobody_confirms_their_own_attendance(session, world, exercise):
+    fire_manager = world["fire-manager"]
+    own = exercises.add_participant(session, fire_manager, exercise, fire_manager, "tactical")
+    assert exercises.can_confirm(session, fire_manager, own)
+    assert not exercises.can_confirm_attendance(session, fire_manager, own)
+    with pytest.raises(PermissionError):
+        exercises.confirm_attendance(session, fire_manager, own)
+    assert own.confirmed_at is None

@@ -292,3 +292,17 @@ def test_an_exercise_a_rule_requires_is_reminded_like_a_course(session):
                                       now=_noon(TODAY), previous_percent=None)
     assert [(line.name, line.course) for line in figures.expiring_soon] == [
         ("Cara Commander", "EXERCISE-12: Multi-agency exercise (12 months)")]
+
+
+def test_a_manager_who_turned_the_digest_off_gets_none(session, course):
+    manager = _person(session, permissions={"manager"})
+    session.flush()
+    now = _noon(TODAY)
+
+    def digests():
+        return [d for d in planning.due_drafts(session, SETTINGS, now)
+                if d.kind == "digest" and d.recipient_id == manager.id]
+    assert len(digests()) == 1
+    preferences.save_preferences(session, manager, expiry_reminders=True,
+                                 overdue_notices=True, digest_frequency="off")
+    assert digests() == []

@@ -17,6 +17,7 @@ from jesip_learn import compliance, courses, progress, records, transfers, users
 from jesip_learn.audit import record_event
 from jesip_learn.compliance import ReportFilters
 from jesip_learn.db import Base
+from jesip_learn.live.models import LiveEvent, LiveParticipant, LiveSession
 from jesip_learn.models import (
     Anonymisation,
     AuditEvent,
@@ -31,6 +32,7 @@ from jesip_learn.models import (
     OneTimeToken,
     PermissionGrant,
     PreviousMembership,
+    QuizAllowance,
     QuizAttempt,
     RecoveryCode,
     ReportSubscription,
@@ -491,6 +493,8 @@ def _everything_about(session, person, course, other):
         QuizAttempt(user_id=person.id, course_id=course.id,
                     version_id=course.published_version_id, item_slug="q", question_ids=["a"],
                     option_order={}, answers={"a": ["b"]}),
+        QuizAllowance(user_id=person.id, course_id=course.id, item_slug="q", extra_attempts=1,
+                      grants=1, granted_at=START, granted_by_id=other.id),
         ScenarioRun(user_id=person.id, course_id=course.id,
                     version_id=course.published_version_id, item_slug="s",
                     methane={"m": [f"METHANE by {person.name}"] + [""] * 6}),
@@ -521,6 +525,17 @@ def _everything_about(session, person, course, other):
                       statement={"actor": {"name": person.name,
                                            "account": {"homePage": "https://x.test",
                                                        "name": str(person.id)}}}),
+    ])
+    live = LiveSession(version_id=course.published_version_id, item_slug="x",
+                       title=f"Live exercise {person.id}", facilitator_id=person.id,
+                       organisation_id=person.organisation_id)
+    session.add(live)
+    session.flush()
+    session.add_all([
+        LiveParticipant(session_id=live.id, user_id=person.id, role_id="police-control",
+                        invited_by_id=other.id),
+        LiveEvent(session_id=live.id, seq=1, kind="message", clock=60, actor_id=person.id,
+                  actor_role="police-control", text=f"Message from {person.id}"),
     ])
     _complete(session, person, course, START)
     session.flush()

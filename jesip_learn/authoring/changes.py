@@ -55,7 +55,9 @@ def create_course(session: Session, user: User, *, title: str, code: str,
     Nothing is published: learners see it once it is."""
     editors.require_create(user)
     title = _checked(pages.checked_title, title, "title")
-    code = _checked(pages.checked_code, code, "code")
+    # Codes are written in capitals (as the form's hint says), whatever was typed: codes
+    # are found regardless of case, so "jesip-kent" and "JESIP-KENT" are one course.
+    code = _checked(pages.checked_code, code.upper(), "code")
     summary = " ".join(summary.split())
     if len(summary) > 300:
         raise AuthoringError("The summary must be 300 characters or fewer.", field="summary")

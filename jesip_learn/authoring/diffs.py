@@ -92,6 +92,12 @@ class ItemChange:
     moved: bool = False
     edited: bool = False
 
+    @property
+    def shown_title(self) -> str:
+        """Its title; its slug when its front matter gives none that can be read (a page
+        with a mistake in it), never "None"."""
+        return self.new_title or self.old_title or f"{self.slug} (no title yet)"
+
 
 @dataclass(frozen=True, slots=True)
 class ChangeSummary:

@@ -7,6 +7,7 @@ Who may do what:
 - the facilitator invites people they may already see (exercises.people_scope: a trainer
   their own organisation, a manager the organisations they manage), or makes a join code
   that anyone signed in may use, once they hold it, until it expires;
+- wrong join codes are limited per person and per network address (`join_with_code`);
 - a session is opened only by its facilitator and its participants; a participant acts only
   as the role they were given. Several people may play one role together (a control room's
   team), answering its decisions once. Roles nobody takes are played by the facilitator.
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from jesip_learn import courses, exercises
 from jesip_learn.audit import record_event
 from jesip_learn.models import Course, CourseVersion, User, utcnow
+from jesip_learn.throttle import GuessLimiter, Limited
 
 from .log import (
     LiveError,
@@ -242,13 +244,40 @@ def make_join_code(session: Session, actor: User, live: LiveSession, hours: int 
     return code
 
 
+class TooManyWrongCodes(Exception):  # noqa: N818 - a refusal, said as the page says it
+    """Too many wrong join codes lately, from this person or this network address: the code
+    was not even looked at."""
+
+    def __init__(self, limited: Limited):
+        super().__init__(f"too many wrong join codes; try again in {limited.minutes} minutes")
+        self.limited = limited
+
+
 def join_with_code(session: Session, user: User, code: str, address: str = "",
-                   now: datetime | None = None) -> LiveSession:
+                   now: datetime | None = None,
+                   limiter: GuessLimiter | None = None) -> LiveSession:
+    """Join the session whose code this is. With a limiter, the code counts as a wrong
+    guess before it is looked at (in the same step as the count is read, so that codes sent
+    together cannot all slip under the limit), and stops counting once found right."""
     now = now or utcnow()
+    if not (code or "").strip():
+        raise LiveError("Enter the join code the facilitator gave you", "code")
+    guess = limiter.claim(session, user.id, address, now) if limiter else None
+    if guess is not None and guess.limited:
+        record_event(session, "live.join_code_refused", actor=user, subject=user,
+                     address=address, summary="Too many wrong join codes lately: this one "
+                     "was refused without being checked")
+        raise TooManyWrongCodes(guess.limited)
     found = session.scalar(select(LiveJoinCode).where(LiveJoinCode.code_sha256 == _digest(code)))
     if found is None or found.expires_at <= now:
+        # Never the code itself: a mistyped code is most of the right one.
+        record_event(session, "live.join_code_wrong", actor=user, subject=user,
+                     address=address, summary="A live exercise join code that is not right "
+                     "or has expired", details={"expired": found is not None})
         raise LiveError("That code is not right, or it has expired: ask the facilitator for "
                         "a new one", "code")
+    if guess is not None:
+        limiter.release(session, guess)  # a right code is no wrong guess
     live = session.get(LiveSession, found.session_id)
     if live.state == ENDED:
         raise LiveError("That exercise has ended", "code")

@@ -289,7 +289,11 @@ def managers(session: Session) -> list[User]:
         .order_by(User.id)))
 
 
+DIGEST_OFF = "off"
+
+
 def digest_frequency(session: Session, settings: NotificationSettings, user: User) -> str:
+    """"weekly", "monthly", or "off" when the manager turned the digest off."""
     preference = session.get(NotificationPreference, user.id)
     return (preference.digest_frequency if preference and preference.digest_frequency
             else settings.digest_frequency)
@@ -373,6 +377,8 @@ def due_drafts(session: Session, settings: NotificationSettings, now: datetime
         if notice.key not in recorded:
             yield learner_draft(session, settings, notice)
     for manager in managers(session):
+        if digest_frequency(session, settings, manager) == DIGEST_OFF:
+            continue  # the manager turned it off: they look at the dashboard instead
         draft = digest_draft(session, settings, manager, now)
         if draft is not None:
             yield draft

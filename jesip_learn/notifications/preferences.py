@@ -33,9 +33,13 @@ def preferences_for(session: Session, user: User) -> NotificationPreference:
                                            overdue_notices=True, digest_frequency=None)
 
 
+# A manager's choices for the digest: the site's frequencies, or none at all.
+DIGEST_CHOICES = {**FREQUENCIES, "off": "Never: I will look at the dashboard"}
+
+
 def save_preferences(session: Session, user: User, *, expiry_reminders: bool,
                      overdue_notices: bool, digest_frequency: str | None) -> None:
-    if digest_frequency is not None and digest_frequency not in FREQUENCIES:
+    if digest_frequency is not None and digest_frequency not in DIGEST_CHOICES:
         raise ValueError("digest_frequency")
     before = _snapshot(preferences_for(session, user))
     saved = session.get(NotificationPreference, user.id)

@@ -519,6 +519,7 @@ def _signed_in(session: Session, user: User, identity: Identity, address: str,
                      details=details)
         return True
     user.last_sign_in_at = now
+    user.invited_at = None  # signed in with their work account: no longer waiting for them
     record_event(session, "sign_in.succeeded", actor=user, subject=user, address=address,
                  details=details)
     return False

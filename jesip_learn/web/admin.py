@@ -44,6 +44,7 @@ STATUS_LABELS = {
     "pending": "Waiting for approval",
     "unconfirmed": "Email not confirmed",
     "deactivated": "Deactivated",
+    "invited": "Invited",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import redis
 from flask import (
@@ -34,6 +35,8 @@ from jesip_learn.throttle import (
     DatabaseRequestCounter,
     EmailRequestLimiter,
     EmailRequestPolicy,
+    GuessLimiter,
+    GuessPolicy,
     Limited,
     RedisHealth,
     RedisLoginThrottle,
@@ -42,7 +45,7 @@ from jesip_learn.throttle import (
     ThrottlePolicy,
 )
 
-from .edge import ERROR_TITLES, client_address, db
+from .edge import ERROR_TITLES, after_commit, client_address, db
 from .forms import choices, int_or_none, show_error
 from .safety import safe_next_url
 
@@ -150,16 +153,38 @@ def email_requests() -> EmailRequestLimiter:
         RedisRequestCounter(client, prefix=f"{prefix}:email-requests"), in_database, health))
 
 
-def too_many_emails(limited: Limited):
-    """The 429 page: the same whether or not the address has an account. The transaction
+def join_code_guesses() -> GuessLimiter:
+    """The limits on wrong live exercise join codes, counted where sign-in failures are."""
+    config = current_app.config
+    policy = GuessPolicy(
+        per_person=config["LIVE_JOIN_FAILURES_PER_PERSON"],
+        per_address=config["LIVE_JOIN_FAILURES_PER_ADDRESS"],
+        window=timedelta(minutes=config["LIVE_JOIN_FAILURE_WINDOW_MINUTES"]),
+    )
+    in_database = DatabaseRequestCounter(current_app.extensions["database"].side_session)
+    if not config.get("REDIS_URL"):
+        return GuessLimiter(policy, in_database, "join-code")
+    client, health = _redis()
+    prefix = config.get("REDIS_PREFIX", "jesip-learn")
+    return GuessLimiter(policy, RedisOrDatabase(
+        RedisRequestCounter(client, prefix=f"{prefix}:guesses"), in_database, health),
+        "join-code")
+
+
+def too_many_requests(message: str, limited: Limited):
+    """The 429 page, saying how long to wait, with the same in Retry-After. The transaction
     still commits, for the refusal's line in the audit log: nothing else was written."""
     minutes = f"{limited.minutes} minute{'' if limited.minutes == 1 else 's'}"
-    page = render_template(
-        "errors/error.html", status=429, title=ERROR_TITLES[429],
-        message="You have asked for too many emails. To protect people’s inboxes, we limit "
-        "how many we send to each email address and for each network. "
-        f"Wait {minutes}, then try again.")
+    page = render_template("errors/error.html", status=429, title=ERROR_TITLES[429],
+                           message=f"{message} Wait {minutes}, then try again.")
     return page, 429, {"Retry-After": str(limited.minutes * 60)}
+
+
+def too_many_emails(limited: Limited):
+    """The 429 page: the same whether or not the address has an account."""
+    return too_many_requests(
+        "You have asked for too many emails. To protect people’s inboxes, we limit how many "
+        "we send to each email address and for each network.", limited)
 
 
 def site_link(endpoint: str, **values) -> str:
@@ -170,7 +195,10 @@ def site_link(endpoint: str, **values) -> str:
 
 
 def send_mail(to: str, subject: str, template: str, **context) -> bool:
-    text = render_template(f"mail/{template}.txt", **context)
+    return send_text(to, subject, render_template(f"mail/{template}.txt", **context))
+
+
+def send_text(to: str, subject: str, text: str) -> bool:
     try:
         current_app.extensions["mailer"].send(OutgoingMail(to=to, subject=subject, text=text))
     except MailDeliveryError:
@@ -291,6 +319,8 @@ def confirm_email(token: str):
         pending = users.peek_token(db(), token, TokenPurpose.EMAIL_CONFIRMATION)
         if form.validate_on_submit():
             user = users.confirm_email(db(), token)
+            if user.status == "pending":
+                _tell_approvers(user)
             if user.can_sign_in:
                 flash("Your email address is confirmed. You can now sign in.", "success")
             else:
@@ -301,6 +331,19 @@ def confirm_email(token: str):
         return render_template("auth/link_problem.html", problem=str(error),
                                resend=True), 410
     return render_template("auth/confirm_email.html", form=form, user=pending.user)
+
+
+def _tell_approvers(user) -> None:
+    """The account waits for approval: its organisation's managers hear of it once the
+    confirmation is saved."""
+    link = site_link("manage.approvals")
+    mails = [(approver.email, render_template(
+        "mail/account_waiting.txt", name=approver.name, person=user.name, email=user.email,
+        organisation=user.organisation.name, link=link))
+        for approver in users.approvers_for(db(), user)]
+    for address, text in mails:
+        after_commit(partial(send_text, address,
+                             f"An account waits for your approval: {user.name}", text))
 
 
 class EmailForm(FlaskForm):
@@ -417,4 +460,7 @@ def first_administrator(token: str):
             start_session(user)
             flash("Your administrator account is ready.", "success")
             return redirect(url_for("admin.users"))
+    elif request.method == "POST" and not form.organisation.data:
+        # Listed with the other missing fields, not only once they are filled in.
+        show_error(form, "organisation", "Select your organisation from the list")
     return render_template("auth/first_administrator.html", form=form)

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from jesip_learn import analysis, authoring, courses, users
+from jesip_learn import allowances, analysis, authoring, courses, users
 from jesip_learn.content.scenario_map import scenario_map
 from jesip_learn.models import Completion, Course, CourseVersion, Permission, User
 from jesip_learn.packaging import FORMATS as PACKAGE_FORMATS
@@ -169,6 +169,7 @@ def course(code: str):
         items=courses.version_outline(version) if version else (), completed=completed,
         learners=learners, draft=authoring.draft_view(db(), current_user, course),
         can_manage=authoring.can_manage_editors(db(), current_user, course),
+        stuck=allowances.stuck_learners(db(), current_user, course),
         package_formats=PACKAGE_FORMATS, playable_kinds=PLAYABLE_KINDS)
 
 

@@ -24,9 +24,17 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from jesip_learn import compliance, exercises, exports, progress
+from jesip_learn import (
+    allowances,
+    compliance,
+    exercises,
+    exports,
+    progress,
+    report_rows,
+    requirement_acceptance,
+)
 from jesip_learn.audit import record_event
 from jesip_learn.compliance import (
     GROUPINGS,
@@ -247,7 +255,8 @@ def dashboard():
         "manage/compliance.html", matrix=matrix, table=table, sort=sort,
         descending=descending, filters=filters, errors=errors, shown=shown,
         choices=_filter_choices(), trend=trend, by_row=by_row, over_time=over_time,
-        band=charts.band, filter_args=_filter_args, downloads=DOWNLOADS)
+        band=charts.band, filter_args=_filter_args, downloads=DOWNLOADS,
+        proposed=len(requirement_acceptance.proposals(db(), current_user)))
 
 
 def _read_sort(matrix: compliance.Matrix) -> tuple[str, bool]:
@@ -299,7 +308,8 @@ def learner(user_id: int):
         statuses=compliance.person_statuses(db(), person, filters),
         completions=progress.learner_completions(db(), person),
         history=progress.learning_history(db(), person),
-        exercises=exercises.exercises_of(db(), person), filter_args=_filter_args)
+        exercises=exercises.exercises_of(db(), person), filter_args=_filter_args,
+        stuck=allowances.stuck_quizzes_of(db(), current_user, person))
 
 
 # --- downloads ---------------------------------------------------------------------------
@@ -354,7 +364,8 @@ def _workbook(scope, filters, group, heading, stamp) -> Response:
 def _pdf_summary(scope, filters, group, heading, stamp) -> Response:
     matrix = compliance.compliance_matrix(db(), scope, filters)
     pdf = exports.pdf_summary(heading, SUMMARY_HEADER(filters), list(_summary_rows(matrix)),
-                              chart=[(row.label, row.total.percent) for row in matrix.rows])
+                              chart=[(row.label, row.total.percent) for row in matrix.rows],
+                              overall=report_rows.overall_in_words(matrix.total))
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="compliance-{stamp}.pdf"'})
 
@@ -425,12 +436,14 @@ def requirements():
         errors.append({"text": "The form had expired. Try again.", "href": "#course_id"})
     courses = list(db().scalars(select(Course).where(Course.published_version_id.is_not(None))
                                 .order_by(Course.code)))
+    accepted = requirement_acceptance.acceptances(db())
     return render_template(
         "manage/requirements.html", form=form, errors=errors, values=values,
         rules=compliance.rules_in_scope(db(), current_user),
-        course_requirements=[_required_by_course(course) for course in courses
-                             if course.published_version.required_services
-                             and course.published_version.required_roles],
+        course_requirements=[_required_by_course(course, accepted) for course in courses
+                             if requirement_acceptance.proposes_requirement(
+                                 course.published_version)],
+        proposals=requirement_acceptance.proposals(db(), current_user, include_declined=True),
         course_options=[(course.id, f"{course.code}: {course.title}") for course in courses]
         + [(EXERCISE_CHOICE, "A multi-agency exercise")],
         exercise_rules=exercises.exercise_rules_in_scope(db(), current_user),
@@ -462,11 +475,47 @@ def _add_rule(values: dict) -> str:
     return compliance.describe_rule(db(), rule)
 
 
-def _required_by_course(course: Course) -> tuple[Course, str, str]:
+def _required_by_course(course: Course, accepted: dict) -> tuple[Course, str, str, str]:
     version = course.published_version
     services = ", ".join(SERVICE_LABELS[s] for s in version.required_services)
     roles = ", ".join(COMMAND_ROLE_LABELS[r].lower() for r in version.required_roles)
-    return course, services, roles
+    return course, services, roles, _where_in_effect(accepted.get(course.id))
+
+
+def _where_in_effect(where) -> str:
+    """Where a course's own requirement applies, as far as the viewer may see."""
+    if where is None:
+        return "Not in effect anywhere: proposed, not yet accepted"
+    if where.site:
+        return "In effect everywhere (accepted by an administrator)"
+    scope = _scope()
+    mine = where.organisation_ids if scope is None else where.organisation_ids & scope
+    if not mine:
+        return "Not in effect in your organisations"
+    names = sorted(db().get(Organisation, org_id).name for org_id in mine)
+    return "In effect in " + ", ".join(names)
+
+
+@blueprint.route("/requirements/courses/<code>/decide", methods=["POST"])
+def decide_requirement(code: str):
+    """Accept or decline a course's own required_for, site-wide or for one organisation."""
+    course = db().scalar(select(Course).where(func.upper(Course.code) == code.upper()))
+    if course is None or course.published_version_id is None:
+        abort(404)
+    if FlaskForm().validate_on_submit():
+        organisation_id = int_or_none(request.form.get("organisation_id"))
+        accept = request.form.get("decision") == "accept"
+        try:
+            requirement_acceptance.decide(db(), current_user, course, organisation_id, accept,
+                                          address=client_address())
+        except requirement_acceptance.DecisionRefused as refused:
+            flash(refused.message)
+        else:
+            where = (db().get(Organisation, organisation_id).name if organisation_id
+                     else "every organisation")
+            flash(f"{course.code} is {'now' if accept else 'not'} required for {where}, as "
+                  "the course proposes.", "success")
+    return redirect(url_for("compliance.requirements") + "#proposed")
 
 
 @blueprint.route("/requirements/exercise/<int:rule_id>/remove", methods=["POST"])

@@ -144,6 +144,20 @@ def client_address() -> str:
     return request.remote_addr or ""
 
 
+def after_commit(action: Callable[[], None]) -> None:
+    """Run `action` once the request's transaction has committed, never when it does not:
+    an email about a change is sent only once the change is saved."""
+    g.setdefault("after_commit", []).append(action)
+
+
+def _run_after_commit() -> None:
+    for action in g.pop("after_commit", []):
+        try:
+            action()
+        except Exception:  # noqa: BLE001 - the change is saved; the failure is logged
+            log.exception("An action after the commit failed")
+
+
 def _finish_transaction(response):
     session = g.get("db_session")
     if session is None:
@@ -159,6 +173,7 @@ def _finish_transaction(response):
                 # Rendered while the session is still open: the page's navigation reads the
                 # signed-in user. This runs after the header hook, so it adds them itself.
                 return _security_headers(make_response(_handle_database_error(error)))
+            _run_after_commit()
     finally:
         _quietly_end(session, close=True)
     return response

@@ -472,7 +472,11 @@ def publish(code: str):
     form = PublishForm()
     problems: tuple = ()
     conflict = None
+    first = course.published_version_id is None
     if form.validate_on_submit():
+        if first:
+            # Nobody has completed a course never published: there is nothing to renew.
+            form.needs_renewal.data = "no"
         if form.needs_renewal.data not in ("yes", "no"):
             show_error(form, "needs_renewal",
                        "Select yes if everyone needs to complete the course again")

@@ -39,6 +39,7 @@ from jesip_learn.content import JDM_STAGES, PRINCIPLES
 from jesip_learn.exercises import ExerciseDetails, ExerciseError
 from jesip_learn.models import (
     COMMAND_ROLE_LABELS,
+    SERVICE_LABELS,
     Exercise,
     ExerciseParticipant,
     LearningPoint,
@@ -120,8 +121,13 @@ def _exercise_form(exercise: Exercise | None) -> ExerciseForm:
                 "command_roles": exercise.command_roles, "principles": exercise.principles,
                 "jdm_stages": exercise.jdm_stages}
     form = ExerciseForm(data=data)
-    form.organisation_ids.choices = choices(
-        (o.id, f"{o.name} ({o.service_label})") for o in orgs.active_organisations(db()))
+    active = orgs.active_organisations(db())
+    form.organisation_ids.choices = choices((o.id, o.name) for o in active)
+    # Grouped by service for the page: a hundred check boxes in one list cannot be read.
+    form.organisation_groups = [
+        (label, [o for o in active if o.service == service])
+        for service, label in SERVICE_LABELS.items()
+        if any(o.service == service for o in active)]
     return form
 
 
@@ -258,9 +264,11 @@ def add_participant(exercise_id: int):
     form = AddParticipantForm()
     if form.validate_on_submit():
         person = db().get(User, int_or_none(form.user_id.data) or 0)
+        # No role chosen: the one they hold, which is the role most people play.
+        role = form.role.data or (person.command_role if person is not None else "")
         try:
-            exercises.add_participant(db(), current_user, exercise, person,
-                                      form.role.data or "", client_address())
+            exercises.add_participant(db(), current_user, exercise, person, role,
+                                      client_address())
         except ExerciseError as error:
             show_error(form, error.field, error.message)
         else:
@@ -268,9 +276,11 @@ def add_participant(exercise_id: int):
             return redirect(url_for("exercises.page", exercise_id=exercise.id,
                                     _anchor="participants"))
     query = request.args.get("q", "")
+    found = exercises.find_people(db(), current_user, exercise, query)
+    if len(found) == 1 and not form.role.data:
+        form.role.data, form.user_id.data = found[0].command_role, str(found[0].id)
     return render_template("exercises/add_participant.html", exercise=exercise, form=form,
-                           query=query, searched="q" in request.args,
-                           found=exercises.find_people(db(), current_user, exercise, query))
+                           query=query, searched="q" in request.args, found=found)
 
 
 class UploadForm(FlaskForm):
@@ -340,6 +350,11 @@ def confirm_participant(exercise_id: int, participant_id: int):
     participant = _participant(exercise, participant_id)
     if not exercises.can_confirm(db(), current_user, participant):
         abort(403)
+    if participant.user_id == current_user.id:
+        flash("Another manager of your organisation, or an administrator, must confirm your "
+              "own attendance.")
+        return redirect(url_for("exercises.page", exercise_id=exercise.id,
+                                _anchor="participants"))
     if FlaskForm().validate_on_submit() and exercises.confirm_attendance(
             db(), current_user, participant, client_address()):
         flash(f"{participant.user.name}'s attendance has been confirmed.", "success")

@@ -26,8 +26,8 @@ from jesip_learn.bulk_import import ImportFileError, ImportKind
 from jesip_learn.models import Course, ImportBatch, Permission
 from jesip_learn.permissions import organisations_in_scope
 
-from .auth import send_mail, site_link
-from .edge import client_address, db
+from .auth import send_text, site_link
+from .edge import after_commit, client_address, db
 from .forms import show_error
 
 blueprint = Blueprint("imports", __name__, url_prefix="/manage/imports")
@@ -151,24 +151,29 @@ def apply(batch_id: int):
         flash("Records changed since you checked this file, so nothing was imported. Check "
               "the results below again, then apply them.")
     else:
-        unsent = _send_setup_emails(applied.new_accounts)
-        flash(_applied_message(applied, unsent), "success")
+        _send_setup_emails_after_commit(applied.new_accounts)
+        flash(_applied_message(applied, 0), "success")
     return redirect(url_for("imports.check", batch_id=batch_id))
 
 
-def _send_setup_emails(accounts) -> int:
-    """Send each new person the link to choose a password; how many could not be sent."""
+def _send_setup_emails_after_commit(accounts) -> None:
+    """Each new person's link to choose a password, sent once the import is saved: a link
+    to an account that a failed commit never made would lead nowhere. Those that cannot be
+    sent are counted in the log; the people can use "Forgot your password?"."""
     days = bulk_import.ACCOUNT_SETUP_LIFETIME.days
-    unsent = 0
-    for user, token in accounts:
-        link = site_link("auth.reset_password", token=token)
-        if not send_mail(user.email, "Your JESIP Learn account", "account_created", user=user,
-                         link=link, days=days,
-                         forgot_link=site_link("auth.forgot_password")):
-            unsent += 1
-    if unsent:
-        current_app.logger.warning("%d account set-up emails could not be sent", unsent)
-    return unsent
+    forgot = site_link("auth.forgot_password")
+    mails = [(user.email, render_template(
+        "mail/account_created.txt", user=user, days=days, forgot_link=forgot,
+        link=site_link("auth.reset_password", token=token))) for user, token in accounts]
+
+    def send() -> None:
+        unsent = sum(1 for address, text in mails
+                     if not send_text(address, "Your JESIP Learn account", text))
+        if unsent:
+            current_app.logger.warning("%d account set-up emails could not be sent", unsent)
+
+    if mails:
+        after_commit(send)
 
 
 def _applied_message(applied: bulk_import.AppliedImport, unsent: int) -> str:

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from jesip_learn import certificates, courses, exercises, progress
+from jesip_learn import attempts, certificates, courses, exercises, progress
 from jesip_learn.certificates import CertificateDetails
 from jesip_learn.content import Item
 from jesip_learn.courses import ItemOutline
@@ -78,12 +78,26 @@ def history():
 def course(code: str):
     version = load_version(code)
     status = progress.course_status(db(), current_user, version.course,
-                                    required=progress.is_required(version, current_user))
+                                    required=progress.is_required(db(), version, current_user))
     states = progress.item_states(db(), current_user, version)
     upcoming = progress.next_item(version, states)
+    items = courses.version_outline(version)
     return render_template("learn/course.html", version=version, status=status, states=states,
-                           upcoming=upcoming, items=courses.version_outline(version),
-                           item_url=item_url)
+                           upcoming=upcoming, items=items, item_url=item_url,
+                           used_up=_used_up_quizzes(version, items, states))
+
+
+def _used_up_quizzes(version: CourseVersion, items, states) -> set[str]:
+    """The quizzes not yet passed whose every attempt is used: the learner cannot go on
+    without more, so the page must not simply say "Continue"."""
+    found = set()
+    for item in items:
+        if item.kind == "quiz" and states.get(item.slug) != "completed":
+            quiz = courses.version_item(version, item.slug)
+            if quiz.max_attempts is not None and attempts.quiz_standing(
+                    db(), current_user, version.course, quiz).used_up:
+                found.add(item.slug)
+    return found
 
 
 @blueprint.route("/<code>/modules/<slug>")

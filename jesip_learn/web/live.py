@@ -37,6 +37,7 @@ from jesip_learn.live.log import LiveError, clock_at, script_of
 from jesip_learn.live.models import ENDED, LiveSession
 from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
 
+from .auth import join_code_guesses, too_many_requests
 from .edge import client_address, db, writes_on_get
 from .forms import show_error
 from .scenario import METHANE_NAMES, MethaneForm
@@ -93,7 +94,13 @@ def join():
     if form.validate_on_submit():
         try:
             live = sessions.join_with_code(db(), current_user, form.code.data or "",
-                                           client_address())
+                                           client_address(), limiter=join_code_guesses())
+        except sessions.TooManyWrongCodes as refused:
+            return too_many_requests(
+                "There have been too many wrong join codes from your account or your "
+                "network. To keep exercises private, we limit how many codes can be tried. "
+                "If you have the right code, check it with the facilitator, or ask them to "
+                "invite you.", refused.limited)
         except LiveError as error:
             show_error(form, "code", error.message)
         else:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -30,7 +39,8 @@ from jesip_learn.live.models import ENDED, LiveParticipant, LiveSession
 from jesip_learn.models import User
 from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
 
-from .edge import client_address, db
+from .auth import send_mail, site_link
+from .edge import after_commit, client_address, db
 from .forms import choices, int_or_none, show_error
 from .live import up_to_date
 
@@ -130,6 +140,8 @@ def render_control(live: LiveSession, forms: dict | None = None, status: int = 2
     everything = entries(db(), live)
     return render_template(
         "live/control.html", live=live, script=script, clock=clock_at(live), code=code,
+        # The address participants are told to open is the site's own, as in the emails.
+        join_address=site_link("live.join"),
         forms={"invite": forms.get("invite") or InviteForm(formdata=None),
                "role": RoleForm(formdata=None), "code": forms.get("code") or CodeForm(
                    formdata=None), "clock": ClockForm(formdata=None),
@@ -172,12 +184,40 @@ def invite(live_id: int):
 
     def act():
         participant = sessions.invite(db(), current_user, live, person, "", client_address())
+        warning = ""
         if form.role.data:
-            return sessions.assign_role(db(), current_user, live, participant, form.role.data,
-                                        client_address())
-        return ""
+            warning = sessions.assign_role(db(), current_user, live, participant,
+                                           form.role.data, client_address())
+        _email_invitation_after_commit(live, participant)
+        return warning
 
-    return _done(live, form, "invite", act, "Invited", "people")
+    return _done(live, form, "invite", act,
+                 "Invited. They will get an email with the exercise’s link.", "people")
+
+
+def _email_invitation_after_commit(live: LiveSession, participant: LiveParticipant) -> None:
+    """The invitation by email, once it is saved: a link to an exercise the person was never
+    added to would lead nowhere. Its links start with SITE_URL, never the host the request
+    named. What it says is read now, while the request's objects are fresh; an address that
+    cannot be sent to costs only its own email, and the facilitator is told on the next
+    page (the session cookie is written after the commit)."""
+    person = participant.user
+    role = script_of(live).role(participant.role_id) if participant.role_id else None
+    address, name, title = person.email, person.name, live.title
+    context = {"name": name, "title": title, "facilitator": current_user.name,
+               "organisation": current_user.organisation.name if current_user.organisation
+               else "JESIP Learn", "role": role.title if role else "",
+               "link": site_link("live.page", live_id=live.id),
+               "join_link": site_link("live.join")}
+
+    def send() -> None:
+        if not send_mail(address, f"You are invited to a live exercise: {title}",
+                         "live_invitation", **context):
+            current_app.logger.warning("A live exercise invitation could not be emailed")
+            flash(f"We could not email {name} the exercise’s link. Tell them it is under "
+                  "“Your live exercises” once they sign in.")
+
+    after_commit(send)
 
 
 @blueprint.route("/<int:live_id>/roles", methods=["POST"])

@@ -26,8 +26,9 @@ def navigation_items() -> list[dict]:
             links.append(("author.course_list", "Courses"))
         if current_user.has_permission(Permission.MANAGER) or current_user.is_admin:
             links.append(("compliance.dashboard", "Compliance"))
-            links.append(("imports.index", "Imports"))
-            links.append(("manage.approvals", "Approvals"))
+            # Adding, approving, moving and importing people: one page, so that an
+            # administrator's navigation fits one line at desktop width.
+            links.append(("manage.people", "People"))
         if current_user.permissions & {Permission.TRAINER, Permission.MANAGER, Permission.ADMIN}:
             links.append(("exercises.index", "Exercises"))
         if current_user.is_admin:

@@ -68,7 +68,7 @@ def preferences_page():
     is_manager = reports.may_subscribe(current_user)
     if request.method == "POST" and form.validate_on_submit():
         frequency = request.form.get("digest_frequency", "") if is_manager else ""
-        if is_manager and frequency not in FREQUENCIES:
+        if is_manager and frequency not in preferences.DIGEST_CHOICES:
             errors.append({"text": "Select how often you want the digest",
                            "href": "#digest_frequency"})
         else:
@@ -80,7 +80,8 @@ def preferences_page():
             return redirect(url_for("notifications.preferences_page"))
     return render_template(
         "notifications/preferences.html", form=form, errors=errors, is_manager=is_manager,
-        chosen=preferences.preferences_for(db(), current_user), frequencies=FREQUENCIES,
+        chosen=preferences.preferences_for(db(), current_user),
+        frequencies=preferences.DIGEST_CHOICES,
         default_frequency=current_app.config.get("NOTIFY_DIGEST_FREQUENCY", "weekly"),
     ), (400 if errors else 200)
 

@@ -12,12 +12,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from jesip_learn import attempts, courses
+from jesip_learn import allowances, attempts, courses, progress
 from jesip_learn.content import Quiz
 from jesip_learn.models import CourseVersion, QuizAttempt
 from jesip_learn.web.edge import db
 from jesip_learn.web.forms import page_number
-from jesip_learn.web.learn import announce_completion, load_item, load_version
+from jesip_learn.web.learn import announce_completion, item_url, load_item, load_version
 
 blueprint = Blueprint("quiz", __name__, url_prefix="/learn/<code>/quizzes/<slug>")
 
@@ -48,8 +48,10 @@ def overview(code: str, slug: str):
     standing = attempts.quiz_standing(db(), current_user, version.course, quiz)
     past = attempts.submitted_page(db(), current_user, version.course, quiz.slug,
                                    page_number(request.args.get("page")), standing=standing)
+    helpers = (allowances.who_to_ask(db(), current_user, version.course)
+               if standing.used_up else [])
     return render_template("learn/quiz_overview.html", version=version, quiz=quiz,
-                           standing=standing, past=past, form=FlaskForm(),
+                           standing=standing, past=past, form=FlaskForm(), helpers=helpers,
                            answers_shown=attempts.shows_right_answers(quiz.show_answers,
                                                                       standing.passed))
 
@@ -99,7 +101,16 @@ def result(code: str, slug: str, attempt_id: int):
     if attempt.submitted_at is None:
         return redirect(url_for(".attempt", code=code, slug=slug, attempt_id=attempt_id))
     review = attempts.attempt_review(db(), current_user, attempt, published_quiz(version, slug))
+    upcoming = helpers = None
+    if review.result.passed:
+        # Passed: "Continue" leads on to the next part of the course, not back to the quiz.
+        upcoming = progress.next_item(version, progress.item_states(db(), current_user,
+                                                                    version))
+    elif review.standing is not None and review.standing.used_up:
+        helpers = allowances.who_to_ask(db(), current_user, version.course)
     return render_template(
         "learn/quiz_result.html", version=version, quiz=attempts.attempt_quiz(attempt),
         attempt=attempt, number=attempts.attempt_number(db(), attempt),
-        result=review.result, standing=review.standing, form=FlaskForm())
+        result=review.result, standing=review.standing, form=FlaskForm(),
+        upcoming=upcoming, helpers=helpers,
+        next_url=item_url(version.course.code, upcoming) if upcoming else None)

@@ -5,6 +5,7 @@ their organisations; administrators' subject access exports and erasure decision
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from flask import (
     Blueprint,
@@ -18,15 +19,15 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 
 from jesip_learn import organisations as orgs
-from jesip_learn import records, records_readable, transfers
+from jesip_learn import records, records_readable, transfers, users
 from jesip_learn.audit import record_event
 from jesip_learn.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
 
-from .auth import send_mail, site_link
-from .edge import client_address, db, writes_on_get
+from .auth import send_text, site_link
+from .edge import after_commit, client_address, db, writes_on_get
 from .forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("records", __name__)
@@ -118,6 +119,56 @@ def transfer():
                            history=transfers.membership_history(db(), current_user))
 
 
+class NameForm(FlaskForm):
+    name = StringField()
+
+
+@blueprint.route("/account/name", methods=["GET", "POST"])
+@login_required
+def change_name():
+    """The person corrects their own name: it is on their certificates."""
+    form = NameForm(data={"name": current_user.name})
+    if form.validate_on_submit():
+        try:
+            changed = users.rename_self(db(), current_user, form.name.data or "",
+                                        client_address())
+        except users.AccountError as error:
+            show_error(form, "name", error.message)
+        else:
+            flash("Your name has been changed." if changed else "Your name is unchanged.",
+                  "success")
+            return redirect(url_for("main.account"))
+    return render_template("records/change_name.html", form=form)
+
+
+class RoleForm(FlaskForm):
+    command_role = RadioField(choices=choices(COMMAND_ROLE_LABELS.items()),
+                              validate_choice=False)
+
+
+@blueprint.route("/account/command-role", methods=["GET", "POST"])
+@login_required
+def change_role():
+    """The person asks to change their command role: it changes the training required of
+    them, so a manager of their organisation approves it."""
+    form = RoleForm(data={"command_role": current_user.command_role})
+    if form.validate_on_submit():
+        try:
+            transfers.request_role_change(db(), current_user,
+                                          command_role=form.command_role.data or "",
+                                          address=client_address())
+        except transfers.TransferError as error:
+            db().rollback()
+            show_error(form, "command_role", error.message)
+        else:
+            flash("Your request has been sent. A manager of "
+                  f"{current_user.organisation.name} will approve it, and we will email you "
+                  "when they have.", "success")
+            return redirect(url_for("records.change_role"))
+    return render_template("records/change_role.html", form=form,
+                           pending=transfers.pending_request(db(), current_user))
+
+
 @blueprint.route("/account/transfer/cancel", methods=["POST"])
 @login_required
 def cancel_transfer():
@@ -167,9 +218,20 @@ def decide(request_id: int, decision: str):
         flash(error.message, "error")
         return redirect(url_for("transfers.requests"))
     person = found.user
-    send_mail(person.email, f"Your move to {found.to_organisation.name}",
-              f"transfer_{decision}d", user=person, request=found,
-              link=site_link("learn.my_training"))
+    # Sent once the decision is saved, saying who made it.
+    decider = users.decider_in_words(db(), current_user, found.to_organisation)
+    kind = "role_change" if found.is_role_change else "transfer"
+    text = render_template(f"mail/{kind}_{decision}d.txt", user=person, request=found,
+                           decider=decider, link=site_link("learn.my_training"))
+    subject = ("Your change of command role" if found.is_role_change
+               else f"Your move to {found.to_organisation.name}")
+    after_commit(partial(send_text, person.email, subject, text))
+    if found.is_role_change:
+        role = COMMAND_ROLE_LABELS[found.command_role]
+        flash(f"{person.name} is now {role.lower()}. We have emailed them."
+              if decision == "approve" else f"{person.name}’s request to change command "
+              f"role to {role.lower()} has been declined. We have emailed them.", "success")
+        return redirect(url_for("transfers.requests"))
     flash(f"{person.name} now belongs to {found.to_organisation.name}. We have emailed them."
           if decision == "approve" else f"{person.name}’s request to move to "
           f"{found.to_organisation.name} has been declined. We have emailed them.", "success")

@@ -34,6 +34,7 @@ if (status && list && "EventSource" in window) {
   const shownState = status.dataset.state;
   const seen = new Set([...list.querySelectorAll("[data-seq]")].map((li) => li.dataset.seq));
   const source = new EventSource(status.dataset.streamUrl);
+  for (const hint of document.querySelectorAll(".app-live-js-only")) hint.hidden = false;
   // A form on its way must not be overtaken by a reload of the page it leaves.
   document.addEventListener("submit", () => source.close());
   source.addEventListener("entry", (message) => {

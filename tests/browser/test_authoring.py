@@ -100,7 +100,8 @@ def test_a_trainer_writes_and_publishes_a_course_a_learner_completes(
 
     author.goto(f"{url}/author/courses/{code}/draft/publish")
     look_at(author, "editor-publish", problems)
-    author.get_by_role("radio", name="No").check()
+    # A first publish does not ask whether everyone must complete the course again.
+    expect(author.get_by_role("radio", name="No")).to_have_count(0)
     author.get_by_role("button", name="Publish").click()
     expect(author.locator(".govuk-notification-banner")).to_contain_text(
         f"{code} was published as version 1")

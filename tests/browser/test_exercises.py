@@ -75,7 +75,7 @@ def _cast(live_server):
         assert session.scalar(select(Organisation.service).where(
             Organisation.id == home_id)) != "fire"
     return {
-        "home": f"{home_name} ({home_service})", "fire": f"{fire_name} (Fire and rescue)",
+        "home": home_name, "fire": fire_name, "home_service": home_service,
         "organisations": {"police-manager": home_name, "fire-manager": fire_name},
         "trainer": add_account(database, name="Tess Trainer", permissions={Permission.TRAINER}),
         "police-manager": add_account(database, name="Priya Manager",
@@ -157,8 +157,15 @@ def test_an_exercise_of_two_services_with_attendance_confirmed_by_each_manager(
     page.get_by_label("Year").fill(str(HELD.year))
     page.get_by_label("Command post").check()
     page.get_by_label("Location (optional)").fill("Exercise control, Kent")
+    # The organisations are grouped by service, closed: the search box opens the group.
+    search = page.get_by_label("Find an organisation")
+    search.fill(cast["home"])
     page.get_by_label(cast["home"], exact=True).check()
+    search.fill(cast["fire"])
     page.get_by_label(cast["fire"], exact=True).check()
+    problems += _axe(page, "exercise form, organisations found by search")
+    search.fill("")
+    expect(page.locator("summary", has_text=cast["home_service"])).to_be_visible()
     page.get_by_label("Tactical commander").check()
     page.get_by_label("Co-locate").check()
     page.get_by_label("Gather information and intelligence").check()

@@ -258,6 +258,11 @@ OBJECT_ROUTES: list[Case] = [
     Case("manage.reject", {"user_id": "b.pending"}, see=ADMIN, owner="b.manager",
          form=_fields()),
     Case("compliance.learner", {"user_id": "b.learner"}, see=ADMIN, owner="b.manager"),
+    # More attempts at B's quiz for B's learner: B's manager, or a trainer of course B.
+    Case("allowances.grant", {"user_id": "b.learner", **COURSE_B, "slug": "b.quiz"},
+         see=ADMIN, owner="b.manager", form=_fields(number="1", seen="0")),
+    Case("allowances.grant", {"user_id": "b.learner", **COURSE_B, "slug": "b.quiz"},
+         see=ADMIN, owner="b.trainer", form=_fields(number="1", seen="0"), label="trainer"),
     Case("compliance.remove_requirement", {"rule_id": "b.rule"}, see=ADMIN,
          owner="b.manager", form=_fields()),
     Case("compliance.remove_exercise_requirement", {"rule_id": "b.exercise_rule"}, see=ADMIN,
@@ -361,6 +366,10 @@ NOT_OBJECTS = {
     "notifications.unsubscribe": "a signed token: a capability whoever holds the email has",
     "notifications.unsubscribe_confirmed": "a signed token: a capability, as above",
     "compliance.download": "the kind of download, one of four names",
+    "compliance.decide_requirement": "a course, which everyone signed in may see; the "
+                                     "organisation decided for is in the form, checked "
+                                     "against the manager's scope (tests/web/"
+                                     "test_requirement_acceptance_pages.py)",
     "imports.template": "the kind of import, one of two names",
     "imports.upload": "the kind of import, one of two names",
     "sso_admin.provider_edit": "a sign-in provider: a site-wide setting, administrators only",

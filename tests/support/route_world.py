@@ -53,7 +53,6 @@ from jesip_learn.notifications import preferences, reports
 from jesip_learn.xapi import outbox
 from tests.support.factories import PASSWORD, make_organisation, make_user
 from tests.support.live import import_live_course
-from tests.support.pages import StatusCheckedClient
 from tests.support.quizzes import answer_values
 from tests.support.web import Browser, app_settings
 
@@ -137,7 +136,6 @@ def built_world(database, instance_path: Path) -> Iterator[World]:
     try:
         transactional = TransactionalDatabase(database.url, connection)
         app = create_app(app_settings(transactional, INSTANCE_PATH=instance_path))
-        app.test_client_class = StatusCheckedClient
         world = World(app=app, connection=connection)
         with transactional.session() as session, _one_password_hash():
             _fill(world, session, instance_path)

@@ -611,3 +611,38 @@ def test_memory_does_not_grow_with_the_number_of_rows(write, small, large):
     write(10)  # imports and caches before measuring
     ratio = peak_bytes(write, large) / peak_bytes(write, small)
     assert ratio < 1.5, f"peak memory grew {ratio:.2f} times for ten times the rows"
+
+
+def test_pdf_opens_with_the_overall_figure_before_the_table():
+    text = flat(pdf_pages(pdf_summary(HEADING, SUMMARY_HEADER, SUMMARY_ROWS,
+                                      overall="Overall: 87.5% compliant"))[0])
+    assert text.index("Overall: 87.5% compliant") < text.index("Learners in scope")
+
+
+def test_pdf_chart_puts_a_long_label_on_two_lines_rather_than_cutting_it():
+    long = "Gwasanaeth Tân ac Achub Canolbarth a Gorllewin Cymru Mid and West Wales"
+    text = pdf_pages(pdf_summary(HEADING, SUMMARY_HEADER, SUMMARY_ROWS,
+                                 chart=[(long, 50.0)]))[0]
+    chart = flat(text[text.index("Percentage compliant"):])
+    assert long in chart and "…" not in chart
+
+
+def test_the_summary_rows_end_with_the_overall_total():
+    from jesip_learn import compliance, report_rows
+    from jesip_learn.compliance import Cell, CourseColumn, Matrix, MatrixRow
+
+    def cell(in_date, expired):
+        counts = dict.fromkeys(compliance.STATES, 0)
+        counts.update({"in-date": in_date, "expired": expired})
+        return Cell(counts)
+
+    courses = [CourseColumn(1, "A", "Course A"), CourseColumn(2, "B", "Course B")]
+    row = MatrixRow("1", "Kent Police", "police", {1: cell(3, 1), 2: cell(1, 1)}, cell(4, 2))
+    matrix = Matrix(None, courses, [row], {1: cell(3, 1), 2: cell(1, 1)}, cell(4, 2))
+    rows = list(report_rows.summary_rows(matrix))
+    assert rows[-1][:4] == ["Overall", "", "Every required course", 6]
+    assert rows[-1][-2:] == [4, 66.7]
+    assert report_rows.overall_in_words(matrix.total) == (
+        "Overall: 66.7% compliant (4 of 6 required courses held in date)")
+    one = Matrix(None, courses[:1], [row], {1: cell(3, 1)}, cell(3, 1))
+    assert [r[0] for r in report_rows.summary_rows(one)] == ["Kent Police", "All"]

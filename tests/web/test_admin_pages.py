@@ -167,7 +167,7 @@ def test_a_manager_approves_their_own_organisations_registrations(browser, make,
     assert "Wendy Waiting" in page.text and "Otto Elsewhere" not in page.text
     page = browser.submit(f"/manage/approvals/{waiting.id}/approve", {},
                           form_url="/manage/approvals")
-    assert "Wendy Waiting can now sign in." in page.notifications
+    assert "Wendy Waiting can now sign in. We have emailed them." in page.notifications
     response = browser.client.post(f"/manage/approvals/{elsewhere.id}/approve",
                                    data={"csrf_token": page.csrf_token()})
     assert response.status_code == 404

@@ -257,3 +257,14 @@ def test_first_administrator_setup_link(browser, organisation, session):
     page = browser.submit("/account/two-step/recovery-codes", {})
     assert page.h1 == "Users" and "Two-step verification is on." in page.notifications
     assert browser.get(f"/setup/{token}").status == 410
+
+
+def test_the_first_administrator_form_lists_every_missing_field(browser, organisation, session):
+    from jesip_learn import users
+    token = users.issue_first_administrator_token(session)
+    session.commit()
+    page = browser.submit(f"/setup/{token}", {"organisation": ""})
+    assert page.status == 200
+    assert page.errors == ["Enter your full name", "Enter your email address",
+                           "Select your organisation from the list",
+                           "Select your command role", "Create a password"]

@@ -80,7 +80,7 @@ def test_quiz_analysis_shows_how_learners_answered(as_trainer, make, organisatio
         attempts.submit_attempt(session, attempt, answer_values(drawn, right=right))
         session.commit()
     page = as_trainer.get(f"/author/courses/JESIP-AWARE/quizzes/{quiz.slug}/analysis")
-    assert "3 by 3 learners" in page.text
+    assert "3 by 3 learners: 3 on version 1" in page.text
     assert "67% of 3 attempts analysed" in page.text
     first = quiz.questions[0]
     assert page.soup.find("h2", string=lambda text: text and first.title in text) is not None

@@ -60,6 +60,14 @@ def test_a_trainer_creates_a_course_and_adds_a_module_a_quiz_and_a_scenario(as_t
     assert "None: the draft can be published." in page.text
 
 
+def test_a_code_typed_in_small_letters_is_made_capitals_as_the_hint_says(as_trainer, session):
+    page = create(as_trainer, code="flood-kent")
+    assert "FLOOD-KENT was created." in page.notifications[0]
+    assert "letters are made capitals" in as_trainer.get("/author/new").text
+    assert create(as_trainer, code="Flood-Kent", title="Again").errors == [
+        "There is already a course with the code FLOOD-KENT: choose another."]
+
+
 def test_creating_a_course_with_a_taken_code_keeps_what_was_typed(as_trainer):
     create(as_trainer)
     page = create(as_trainer, title="Another")
@@ -228,19 +236,28 @@ def test_an_image_is_uploaded_served_safely_and_deleted_and_a_hostile_one_refuse
 def test_publishing_asks_about_renewal_and_goes_to_the_course_page(as_trainer, session):
     create(as_trainer)
     page = as_trainer.get(f"{draft_url()}/publish")
-    assert "Does everyone need to complete the course again?" in page.text
+    # Nobody has completed a course never published: the first publish does not ask.
+    assert "Does everyone need to complete the course again?" not in page.text
     assert "Items added" in page.text
-    page = as_trainer.submit(f"{draft_url()}/publish", {"note": "First"})
-    assert page.errors == ["Select yes if everyone needs to complete the course again"]
-    page = as_trainer.submit(f"{draft_url()}/publish", {"needs_renewal": "yes",
-                                                        "note": "First version"})
+    page = as_trainer.submit(f"{draft_url()}/publish", {"note": "First version"})
     assert "FLOOD-1 was published as version 1." in page.notifications[0]
     assert page.h1 == "Flood response"
     version = session.scalar(select(CourseVersion).join(
         Course, Course.id == CourseVersion.course_id).where(Course.code == "FLOOD-1"))
-    assert version.needs_renewal and version.note == "First version"
+    assert not version.needs_renewal and version.note == "First version"
     page = as_trainer.get(draft_url())
     assert "there is nothing new to publish yet" in page.text
+    add(as_trainer, "quiz", "Check what you know")
+    page = as_trainer.get(f"{draft_url()}/publish")
+    assert "Does everyone need to complete the course again?" in page.text
+    page = as_trainer.submit(f"{draft_url()}/publish", {"note": "Second"})
+    assert page.errors == ["Select yes if everyone needs to complete the course again"]
+    page = as_trainer.submit(f"{draft_url()}/publish", {"needs_renewal": "yes",
+                                                        "note": "Second version"})
+    assert "FLOOD-1 was published as version 2." in page.notifications[0]
+    session.expire_all()
+    latest = session.scalar(select(CourseVersion).where(CourseVersion.number == 2))
+    assert latest.needs_renewal
 
 
 def test_other_trainers_learners_and_unknown_courses_are_kept_out(
@@ -384,3 +401,19 @@ def test_a_zip_upload_lists_its_warnings_with_links_to_their_lines(as_trainer):
         "Line 6 of 02-check.quiz.md : the question asks with")
     assert page.soup.select(".app-warnings li a")[0]["href"] == (
         f"{draft_url()}/pages/02-check.quiz.md?line=6#line-problem")
+
+
+def test_an_item_whose_front_matter_is_broken_is_named_by_its_file_not_none(as_trainer):
+    create(as_trainer)
+    page = add(as_trainer, "module", "Mud and water")
+    path = "02-mud-and-water.md"
+    form = page.soup.find("form", class_="app-editor-form")
+    text = form.find("textarea", attrs={"name": "text"}).get_text()
+    broken = text.replace("title: Mud and water", "title: [Mud and water")
+    assert broken != text
+    base = form.find("input", attrs={"name": "base_sha256"})["value"]
+    as_trainer.submit(f"{draft_url()}/pages/{path}", {"text": broken, "base_sha256": base,
+                                                      "action": "save"})
+    publish = as_trainer.get(f"{draft_url()}/publish")
+    assert "None" not in publish.soup.find("main").get_text()
+    assert "Reading module: mud-and-water (no title yet)" in publish.text

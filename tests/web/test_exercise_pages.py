@@ -307,3 +307,64 @@ def test_an_exercise_rule_is_a_column_of_the_dashboard_and_every_download(
     assert "EXERCISE-36" not in " ".join(
         row[5] for row in _csv_rows(browser.client.get("/manage/compliance/download/detail.csv"))
         if len(row) > 5)
+
+
+def test_a_participants_role_is_their_own_unless_chosen(browser, session, people,
+                                                        organisation, other_organisation):
+    browser.sign_in(people["trainer"].email)
+    _record(browser, organisation, other_organisation)
+    exercise = session.scalar(select(Exercise))
+    base = f"/exercises/{exercise.id}"
+    found = browser.get(f"{base}/participants/add?q=olive")
+    checked = found.soup.find("input", attrs={"name": "role", "checked": True})
+    assert checked["value"] == "tactical"  # Olive is a tactical commander
+    assert "Tactical commander" in found.text
+    browser.submit(f"{base}/participants/add", {"user_id": str(people["officer"].id)},
+                   form_url=f"{base}/participants/add?q=olive")
+    olive = session.scalar(select(ExerciseParticipant).where(
+        ExerciseParticipant.user_id == people["officer"].id))
+    assert olive.role == "tactical"
+
+
+def test_a_manager_cannot_confirm_their_own_attendance(browser, session, make, people,
+                                                       organisation, other_organisation):
+    browser.sign_in(people["trainer"].email)
+    _record(browser, organisation, other_organisation)
+    exercise = session.scalar(select(Exercise))
+    base = f"/exercises/{exercise.id}"
+    browser.sign_out()
+    manager = people["manager-a"]
+    browser.sign_in(manager.email)
+    browser.submit(f"{base}/participants/add", {"user_id": str(manager.id),
+                                                "role": "tactical"},
+                   form_url=f"{base}/participants/add")
+    own = session.scalar(select(ExerciseParticipant).where(
+        ExerciseParticipant.user_id == manager.id))
+    page = browser.get(base)
+    assert "Another manager confirms your own attendance" in page.text
+    page = browser.submit(f"{base}/participants/{own.id}/confirm", {}, form_url=base)
+    assert page.status == 200
+    assert "must confirm your own attendance" in page.notifications[0]
+    session.expire_all()
+    assert session.get(ExerciseParticipant, own.id).confirmed_at is None
+    # Another manager of the organisation may.
+    browser.sign_out()
+    colleague = make.user(organisation=organisation, permissions={"manager"})
+    browser.sign_in(colleague.email)
+    page = browser.submit(f"{base}/participants/{own.id}/confirm", {}, form_url=base)
+    assert "attendance has been confirmed" in page.notifications[0]
+
+
+def test_the_organisations_are_grouped_by_service(browser, people, organisation,
+                                                  other_organisation):
+    browser.sign_in(people["trainer"].email)
+    page = browser.get("/exercises/new")
+    summaries = [s.get_text(" ", strip=True) for s in page.soup.select("summary")]
+    assert summaries == ["Police (1)", "Fire and rescue (1)"]
+    assert not page.soup.select("details[open]")
+    # Sent back with a problem: the chosen organisation's service is open and says so.
+    page = _record(browser, organisation, other_organisation, title="",
+                   organisation_ids=[str(organisation.id)])
+    assert [d.find("summary").get_text(" ", strip=True)
+            for d in page.soup.select("details[open]")] == ["Police (1, 1 selected)"]
+    assert page.soup.find("input", id="organisation_ids")["value"] == str(organisation.id)

@@ -100,7 +100,7 @@ def test_the_choice_of_imports_and_their_templates(as_manager, organisation):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.get_data(as_text=True) == (
-        "name,email,organisation,command role,joined,left\r\n")
+        "name,email,organisation,command role,joined,left,permissions\r\n")
     response = as_manager.client.get("/manage/imports/completions/template.csv")
     assert response.get_data(as_text=True) == "email,course code,completion date\r\n"
     assert as_manager.get("/manage/imports/other/new").status == 404

@@ -60,6 +60,11 @@ def test_a_manager_chooses_how_often_the_digest_comes(browser, make, session):
     assert page.notifications == ["Your email preferences are saved."]
     session.expire_all()
     assert preferences.preferences_for(session, manager).digest_frequency == "monthly"
+    page = browser.submit("/account/notifications", {"digest_frequency": "off"})
+    assert page.notifications == ["Your email preferences are saved."]
+    assert page.soup.find(id="digest_frequency-off").has_attr("checked")
+    session.expire_all()
+    assert preferences.preferences_for(session, manager).digest_frequency == "off"
 
 
 def test_an_unsubscribe_link_asks_first_and_works_without_signing_in(client, app, make,

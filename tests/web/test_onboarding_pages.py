@@ -54,7 +54,7 @@ def test_the_upload_page_explains_the_optional_dates(as_admin):
     assert page.status == 200
     columns = next(p for p in page.soup.select("main p") if "names its columns" in p.text)
     assert ("names its columns: name, email, organisation, command role, and if you wish "
-            "joined, left.") in " ".join(columns.get_text().split())
+            "joined, left, permissions.") in " ".join(columns.get_text().split())
     assert "joined (optional): the day the person joined the organisation" in page.text
 
 

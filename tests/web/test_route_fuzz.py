@@ -57,6 +57,7 @@ NOT_OBJECT_REQUESTS = {
     "notifications.unsubscribe": ("anonymous", {"token": "b.unsubscribe_token"}),
     "notifications.unsubscribe_confirmed": ("anonymous", {"token": "b.unsubscribe_token"}),
     "compliance.download": ("a.manager", {"kind": "=detail.csv"}),
+    "compliance.decide_requirement": ("a.manager", {"code": "a.code"}),
     "imports.template": ("a.manager", {"kind": "=users"}),
     "imports.upload": ("a.manager", {"kind": "=users"}),
     "sso_admin.provider_edit": ("a.admin", {"provider_id": "=1"}),

@@ -28,6 +28,7 @@ AREAS = {
     "/author": {"trainer", "admin"},
     "/exercises": {"trainer", "manager-a", "manager-b", "admin"},
     "/live": {"learner", "trainer", "manager-a", "manager-b", "admin"},
+    "/people": {"trainer", "manager-a", "manager-b", "admin"},
     "/learn": {"learner", "trainer", "manager-a", "manager-b", "admin"},
     "/account": {"learner", "trainer", "manager-a", "manager-b", "admin"},
     "/course-files": {"learner", "trainer", "manager-a", "manager-b", "admin"},
@@ -73,7 +74,8 @@ def world(built):
                        "token": "not-a-token", "content_hash": ids["a.content_hash"],
                        "path": "missing.png", "filename": "css/app.css"},
             "slugs": {"quiz": ids["a.quiz"], "scenario": ids["a.scenario"],
-                      "learn": ids["a.module"], "author": ids["a.quiz"]},
+                      "learn": ids["a.module"], "author": ids["a.quiz"],
+                      "allowances": ids["a.quiz"]},
         }
 
 
