@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import random
 import statistics
 import sys
 import tempfile
@@ -24,20 +25,30 @@ import threading
 import time
 import tracemalloc
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from operator import attrgetter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import bindparam, create_engine, make_url, text  # noqa: E402
+from sqlalchemy import (  # noqa: E402
+    bindparam,
+    create_engine,
+    func,
+    make_url,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, OperationalError  # noqa: E402
 
 from jesip_learn import compliance, courses, demo  # noqa: E402
 from jesip_learn import organisations as orgs  # noqa: E402
 from jesip_learn.compliance import ReportFilters  # noqa: E402
 from jesip_learn.db import Database  # noqa: E402
-from jesip_learn.models import UTCDateTime  # noqa: E402
+from jesip_learn.models import Organisation as _Organisation  # noqa: E402
+from jesip_learn.models import PreviousMembership, User, UTCDateTime, utcnow  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
 
 try:  # the report downloads' writer, when this checkout has it
@@ -48,9 +59,11 @@ except ImportError:
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/"
 BENCH_DATABASE = "bench_compliance"
+MOVED_SHARE = 0.04  # of approved learners, moved once to another organisation
 DETAIL_FIELDS = ("user_id", "name", "email", "organisation", "service", "command_role",
                  "course_code", "course_title", "state", "completed_at", "expires_at", "source")
 status_row = attrgetter(*DETAIL_FIELDS)
+organisations = _Organisation.__table__
 
 # --- the hand-written SQL --------------------------------------------------------------------
 # Requirements: each published course's own services x roles (JSON lists), then the rules.
@@ -139,6 +152,89 @@ SELECT u.id, u.name, u.email, o.name, o.service, s.command_role, c.code, v.title
 """
 
 
+# The trend: the compliant and total counts at several month-ends in one pass. Each
+# completion is compliant from its completion until the next completion of the course by the
+# same person, its expiry or the next version needing renewal; each membership holds from its
+# start to its end; a month-end is a column of conditional sums.
+TREND = """
+WITH requirement AS (
+    {required_for}
+    UNION ALL
+    SELECT q.course_id, q.service, q.organisation_id, q.command_role
+      FROM requirements q JOIN courses c ON c.id = q.course_id
+     WHERE c.published_version_id IS NOT NULL
+),
+required AS (
+    SELECT DISTINCT o.id AS organisation_id, r.command_role, q.course_id
+      FROM organisations o
+     CROSS JOIN ({roles}) r
+      JOIN requirement q
+        ON (q.service IS NULL OR q.service = o.service)
+       AND (q.organisation_id IS NULL OR q.organisation_id = o.id)
+       AND (q.command_role IS NULL OR q.command_role = r.command_role)
+),
+moved AS (
+    SELECT user_id, {moved} FROM previous_memberships GROUP BY user_id
+),
+stints AS (
+    SELECT u.id AS user_id, u.organisation_id, u.command_role, {current}
+      FROM users u LEFT JOIN moved m ON m.user_id = u.id
+     WHERE u.approved_at IS NOT NULL
+    UNION ALL
+    SELECT p.user_id, p.organisation_id, p.command_role, {earlier}
+      FROM previous_memberships p JOIN users u ON u.id = p.user_id
+     WHERE u.approved_at IS NOT NULL
+),
+spans AS (
+    SELECT user_id, course_id, completed_at, expires_at,
+           lead(completed_at) OVER (PARTITION BY user_id, course_id
+                                    ORDER BY completed_at, id) AS next_at
+      FROM completions WHERE completed_at <= :{last}
+),
+cutoffs AS (
+    SELECT course_id, {cutoffs} FROM course_versions WHERE needs_renewal GROUP BY course_id
+),
+held AS (
+    SELECT s.user_id, s.course_id, {held}
+      FROM spans s LEFT JOIN cutoffs c ON c.course_id = s.course_id
+     GROUP BY s.user_id, s.course_id
+)
+SELECT {sums}
+  FROM stints st
+  JOIN required r ON r.organisation_id = st.organisation_id
+                 AND r.command_role = st.command_role
+  LEFT JOIN held h ON h.user_id = st.user_id AND h.course_id = r.course_id
+"""
+
+
+def hand_written_trend(dialect: str, count: int):
+    points = range(count)
+    roles = " UNION ALL ".join(f"SELECT '{role}' AS command_role" for role in (
+        "operational", "tactical", "strategic", "control-room", "staff"))
+    if dialect == "postgresql":
+        roles = roles.replace("' AS", "'::text AS")
+    sql = TREND.format(
+        required_for=REQUIRED_FOR[dialect], roles=roles, last=f"t{count - 1}",
+        moved=", ".join(f"max(CASE WHEN started_at <= :t{k} AND ended_at > :t{k} THEN 1 "
+                        f"ELSE 0 END) AS held_{k}" for k in points),
+        current=", ".join(f"CASE WHEN u.joined_at <= :t{k} AND coalesce(m.held_{k}, 0) = 0 "
+                          f"AND (u.is_active OR u.deactivated_at > :t{k}) THEN 1 ELSE 0 END "
+                          f"AS in_{k}" for k in points),
+        earlier=", ".join(f"CASE WHEN p.started_at <= :t{k} AND p.ended_at > :t{k} "
+                          f"AND (u.is_active OR u.deactivated_at > :t{k}) THEN 1 ELSE 0 END"
+                          for k in points),
+        cutoffs=", ".join(f"max(CASE WHEN published_at <= :t{k} THEN published_at END) "
+                          f"AS cutoff_{k}" for k in points),
+        held=", ".join(f"max(CASE WHEN s.completed_at <= :t{k} "
+                       f"AND (s.next_at IS NULL OR s.next_at > :t{k}) "
+                       f"AND (s.expires_at IS NULL OR s.expires_at > :t{k}) "
+                       f"AND (c.cutoff_{k} IS NULL OR c.cutoff_{k} <= s.completed_at) "
+                       f"THEN 1 ELSE 0 END) AS ok_{k}" for k in points),
+        sums=", ".join(f"sum(CASE WHEN st.in_{k} = 1 AND coalesce(h.ok_{k}, 0) = 1 THEN 1 "
+                       f"ELSE 0 END), sum(st.in_{k})" for k in points))
+    return text(sql).bindparams(*(bindparam(f"t{k}", type_=UTCDateTime) for k in points))
+
+
 def hand_written(template: str, dialect: str, organisation_id: int | None = None):
     sql = template.format(required_for=REQUIRED_FOR[dialect], only_organisation=(
         "AND u.organisation_id = :organisation_id" if organisation_id is not None else ""))
@@ -202,6 +298,44 @@ def raw_matrix_counts(database: Database, dialect: str, filters, organisation_id
                                   parameters(filters, organisation_id)).all()
     return {(organisation_id_, course_id, state): people
             for organisation_id_, course_id, state, people in rows}
+
+
+def dashboard_figures(database: Database, filters, limit: float):
+    """What the dashboard computes, cold: the matrix, then the trend of the eleven months
+    before (its last month is the matrix's total)."""
+    with database.session() as session, time_limit(session, limit):
+        matrix = compliance.compliance_matrix(session, None, filters)
+        trend = compliance.compliance_trend(session, None, filters, last=matrix.total)
+    counts = {(int(row.key), course_id, state): people
+              for row in matrix.rows for course_id, cell in row.cells.items()
+              for state, people in cell.counts.items() if people}
+    return counts, [(point.compliant, point.total) for point in trend]
+
+
+def raw_dashboard_figures(database: Database, dialect: str, filters):
+    counts = raw_matrix_counts(database, dialect, filters)
+    days = compliance.month_ends(filters.as_of, 12)[:-1]
+    with database.engine.connect() as connection:
+        row = connection.execute(hand_written_trend(dialect, len(days)), {
+            f"t{k}": compliance.end_of_day(day) for k, day in enumerate(days)}).one()
+    compliant = sum(people for (_, _, state), people in counts.items()
+                    if state in compliance.COMPLIANT_STATES)
+    trend = [(int(row[2 * k] or 0), int(row[2 * k + 1] or 0)) for k in range(len(days))]
+    return counts, [*trend, (compliant, sum(counts.values()))]
+
+
+def month_by_month_trend(database: Database, filters, limit: float):
+    """The trend as it was worked out before: the status query again for each month-end."""
+    figures = []
+    with database.session() as session, time_limit(session, limit):
+        for day in compliance.month_ends(filters.as_of, 12):
+            statuses = compliance.status_select(session, None, replace(filters, as_of=day))
+            statuses = statuses.subquery()
+            compliant, total = session.execute(select(
+                func.count().filter(statuses.c.state.in_(compliance.COMPLIANT_STATES)),
+                func.count())).one()
+            figures.append((compliant or 0, total or 0))
+    return figures
 
 
 class NullSink:
@@ -369,6 +503,7 @@ def seed(url: str, learners: int) -> tuple[float, demo.DemoSummary]:
         orgs.seed_reference_organisations(session)
         courses.import_parsed(session, courses.parse_folders(ROOT / "courses"))
         summary = demo.seed_demo(session, learners=learners, seed=1)
+        moved = add_moves(session, MOVED_SHARE)
     took = time.perf_counter() - started
     if database.engine.dialect.name == "postgresql":
         # What autovacuum does soon after a bulk load: give the planner its statistics.
@@ -376,7 +511,36 @@ def seed(url: str, learners: int) -> tuple[float, demo.DemoSummary]:
                 isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))
     database.engine.dispose()
-    return took, summary
+    return took, summary, moved
+
+
+def add_moves(session, share: float) -> int:
+    """Realistic histories have people who moved: a share of the approved learners moved
+    once, to another organisation of their service, between joining and now."""
+    rng = random.Random(22)
+    users, previous = User.__table__, PreviousMembership.__table__
+    people = session.execute(select(users.c.id, users.c.organisation_id, users.c.command_role,
+                                    users.c.joined_at, organisations.c.service)
+                             .join(organisations, organisations.c.id == users.c.organisation_id)
+                             .where(users.c.approved_at.is_not(None))
+                             .order_by(users.c.id)).all()
+    by_service: dict[str, list[int]] = {}
+    for id_, service in session.execute(select(organisations.c.id, organisations.c.service)):
+        by_service.setdefault(service, []).append(id_)
+    now = utcnow()
+    moves, changes = [], []
+    for user_id, organisation_id, role, joined, service in people:
+        if rng.random() >= share or len(by_service[service]) < 2:
+            continue
+        moved_at = joined + (now - joined) * rng.uniform(0.1, 0.9)
+        moves.append({"user_id": user_id, "organisation_id": organisation_id,
+                      "command_role": role, "started_at": joined, "ended_at": moved_at})
+        changes.append({"id": user_id, "joined_at": moved_at, "organisation_id": rng.choice(
+            [other for other in by_service[service] if other != organisation_id])})
+    if moves:
+        session.execute(previous.insert(), moves)
+        session.execute(update(User), changes)
+    return len(moves)
 
 
 def organisations_by_size(database: Database, dialect: str, filters) -> list[tuple]:
@@ -395,9 +559,10 @@ def organisations_by_size(database: Database, dialect: str, filters) -> list[tup
 
 
 def run(url: str, label: str, args) -> None:
-    took, summary = seed(url, args.learners)
-    print(f"{label}: seeded {summary.learners:,} learners, {summary.completions:,} "
-          f"completions, {summary.progress_rows:,} progress rows in {took:.0f} s", flush=True)
+    took, summary, moved = seed(url, args.learners)
+    print(f"{label}: seeded {summary.learners:,} learners ({moved:,} of whom moved), "
+          f"{summary.completions:,} completions, {summary.progress_rows:,} progress rows in "
+          f"{took:.0f} s", flush=True)
     database = Database(url)
     dialect = database.engine.dialect.name
     filters = ReportFilters(as_of=compliance.today_in_london())
@@ -409,6 +574,15 @@ def run(url: str, label: str, args) -> None:
         print(f"  {total:,} person-course statuses in {len(sizes)} organisations; the "
               f"largest, {name}: {people:,}", flush=True)
 
+        measure("dashboard with trend, cold (matrix + 12 months) / raw SQL (aim 1.5)",
+                lambda: dashboard_figures(database, filters, limit),
+                lambda: raw_dashboard_figures(database, dialect, filters),
+                rounds=rounds, limit=limit)
+        if args.month_by_month:
+            measure("the former trend, month by month (12 status queries) / raw SQL trend",
+                    lambda: month_by_month_trend(database, filters, limit),
+                    lambda: raw_dashboard_figures(database, dialect, filters)[1],
+                    rounds=1, limit=limit)
         measure("full matrix / raw SQL",
                 lambda: matrix_counts(database, None, filters, limit),
                 lambda: raw_matrix_counts(database, dialect, filters),
@@ -458,6 +632,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5,000 learners, 3 rounds")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--month-by-month", action="store_true",
+                        help="also time the trend as it was worked out before, a status "
+                        "query per month, for comparison")
     parser.add_argument("--time-limit", type=float, default=120,
                         help="seconds one statement of a report may take before the report "
                         "counts as unfinished")

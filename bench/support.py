@@ -41,12 +41,29 @@ def prepared_database():
         yield env
 
 
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int  # the master's
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+
 @contextmanager
-def gunicorn_server(env: dict, workers: int = 2):
+def gunicorn_server(env: dict, workers: int = 2, *, production: bool = True,
+                    server: list | None = None, options: tuple[str, ...] = ()):
+    """A gunicorn serving the app on loopback; yields its port. With `production` (the
+    default) it runs with the site's gunicorn.conf.py (the app preloaded in the master),
+    without it with no settings at all; `server`, a list, is given the Server (port and
+    master's process id); `options`, more of gunicorn's command-line options."""
     port = free_port()
+    # Without the site's settings file, gunicorn would still read ./gunicorn.conf.py.
+    settings = ["-c", str(ROOT / "gunicorn.conf.py") if production else os.devnull]
     process = subprocess.Popen(
-        [PYTHON_BIN / "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "app:app"],
+        [PYTHON_BIN / "gunicorn", *settings, *options, "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
@@ -58,6 +75,8 @@ def gunicorn_server(env: dict, workers: int = 2):
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not start: " + process.stderr.read().decode())
+        if server is not None:
+            server.append(Server(port, process.pid))
         yield port
     finally:
         process.terminate()

@@ -27,8 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, and_, case, func, select, update
+from sqlalchemy.orm import Session, load_only
 
 from . import courses, progress, scoring
 from .content import Question, Quiz
@@ -57,11 +57,22 @@ def attempt_for(session: Session, user: User, attempt_id: int) -> QuizAttempt | 
     return attempt
 
 
+# What lists of attempts show: never the questions drawn, their order or the answers (JSON
+# that grows with the quiz), so a learner with hundreds of attempts costs what one with a
+# few costs.
+SUMMARY_COLUMNS = (QuizAttempt.id, QuizAttempt.user_id, QuizAttempt.course_id,
+                   QuizAttempt.version_id, QuizAttempt.item_slug, QuizAttempt.started_at,
+                   QuizAttempt.submitted_at, QuizAttempt.correct, QuizAttempt.total,
+                   QuizAttempt.percent, QuizAttempt.passed)
+SUMMARY = load_only(*SUMMARY_COLUMNS)
+
+
 def attempt_history(session: Session, user: User, course: Course,
                     slug: str | None = None) -> list[QuizAttempt]:
-    """Every attempt of this learner at the course's quizzes (or one quiz), newest first."""
-    query = select(QuizAttempt).where(QuizAttempt.user_id == user.id,
-                                      QuizAttempt.course_id == course.id)
+    """Every attempt of this learner at the course's quizzes (or one quiz), newest first,
+    without their questions and answers."""
+    query = select(QuizAttempt).options(SUMMARY).where(QuizAttempt.user_id == user.id,
+                                                       QuizAttempt.course_id == course.id)
     if slug is not None:
         query = query.where(QuizAttempt.item_slug == slug)
     return list(session.scalars(query.order_by(QuizAttempt.started_at.desc(),
@@ -126,7 +137,7 @@ ATTEMPTS_PER_PAGE = 10
 class AttemptsPage:
     """One page of a learner's submitted attempts at a quiz, numbered, newest first."""
 
-    attempts: list[tuple[int, QuizAttempt]]
+    attempts: list[tuple[int, Row]]  # rows of SUMMARY_COLUMNS
     page: int  # from 1
     pages: int  # at least 1
     total: int  # submitted attempts on every page
@@ -137,35 +148,23 @@ class AttemptsPage:
 @dataclass(frozen=True, slots=True)
 class QuizStanding:
     """Where a learner stands with a quiz: attempts used and left in this cycle, whether
-    they passed in it and their best attempt in it, the open attempt, and every attempt
-    numbered (newest first)."""
+    they passed in it and their best attempt in it, and the open attempt. Worked out by the
+    database, so it costs the same however many attempts the learner has made; the list of
+    attempts is read a page at a time (`submitted_page`)."""
 
     used: int
     limit: int | None  # None: unlimited
     passed: bool
     open_attempt: QuizAttempt | None
-    history: list[tuple[int, QuizAttempt]]
-    best: QuizAttempt | None = None  # the highest score of this cycle (the first, if tied)
+    # The highest score of this cycle (the first, if tied): a row of SUMMARY_COLUMNS.
+    best: Row | None = None
+    started: int = 0  # attempts ever started at the quiz, open ones too
+    submitted: int = 0  # attempts ever submitted, in any cycle
     extra: int = 0  # attempts granted beyond the quiz's own limit, included in `limit`
 
     @property
     def left(self) -> int | None:
         return None if self.limit is None else max(0, self.limit - self.used)
-
-    @property
-    def submitted(self) -> list[tuple[int, QuizAttempt]]:
-        return [(number, a) for number, a in self.history if a.submitted_at is not None]
-
-    def submitted_page(self, page: int, per_page: int = ATTEMPTS_PER_PAGE) -> AttemptsPage:
-        """Page `page` of the submitted attempts; a page number out of range gives the
-        nearest page there is."""
-        submitted = self.submitted
-        pages = max(1, -(-len(submitted) // per_page))
-        page = min(max(1, page), pages)
-        start = (page - 1) * per_page
-        shown = submitted[start:start + per_page]
-        return AttemptsPage(attempts=shown, page=page, pages=pages, total=len(submitted),
-                            first=start + 1 if shown else 0, last=start + len(shown))
 
     @property
     def can_start(self) -> bool:
@@ -188,21 +187,78 @@ def refusal_message(limit: int) -> str:
     return f"You have used all {limit} {noun} at this quiz, so you cannot take it again."
 
 
+def _quiz_attempts(user: User, course: Course, slug: str):
+    return (QuizAttempt.user_id == user.id, QuizAttempt.course_id == course.id,
+            QuizAttempt.item_slug == slug)
+
+
 def quiz_standing(session: Session, user: User, course: Course, quiz: Quiz,
                   now: datetime | None = None) -> QuizStanding:
-    history = attempt_history(session, user, course, quiz.slug)
     start = progress.cycle_start(session, user, course, now or utcnow())
-    this_cycle = [a for a in history if a.submitted_at is not None
-                  and (start is None or a.submitted_at > start)]
+    mine = _quiz_attempts(user, course, quiz.slug)
+    submitted = QuizAttempt.submitted_at.is_not(None)
+    in_cycle = submitted if start is None else and_(submitted, QuizAttempt.submitted_at > start)
+    # Counted from the index of attempts by quiz, never reading an attempt's answers: the
+    # same cost, near enough, however many attempts there are.
+    started, ever_submitted, used, passed, open_id = session.execute(
+        select(func.count(), func.count(QuizAttempt.submitted_at),
+               func.count(case((in_cycle, 1))),
+               func.count(case((and_(in_cycle, QuizAttempt.passed.is_(True)), 1))),
+               func.max(case((QuizAttempt.submitted_at.is_(None), QuizAttempt.id))))
+        .where(*mine)).one()
+    best = None
+    if used:
+        best_id = (select(QuizAttempt.id).where(*mine, in_cycle)
+                   .order_by(func.coalesce(QuizAttempt.percent, 0.0).desc(),
+                             QuizAttempt.started_at, QuizAttempt.id)
+                   .limit(1).scalar_subquery())
+        best = session.execute(select(*SUMMARY_COLUMNS).where(QuizAttempt.id == best_id)).one()
     extra = (extra_attempts(session, user, course, quiz.slug, now)
              if quiz.max_attempts is not None else 0)
-    return QuizStanding(
-        used=len(this_cycle), extra=extra,
-        limit=None if quiz.max_attempts is None else quiz.max_attempts + extra,
-        passed=any(attempt.passed for attempt in this_cycle),
-        open_attempt=next((a for a in history if a.submitted_at is None), None),
-        history=[(len(history) - index, a) for index, a in enumerate(history)],
-        best=max(reversed(this_cycle), key=lambda a: a.percent or 0.0, default=None))
+    return QuizStanding(used=used, extra=extra,
+                        limit=None if quiz.max_attempts is None else quiz.max_attempts + extra,
+                        passed=bool(passed),
+                        open_attempt=session.get(QuizAttempt, open_id) if open_id else None,
+                        best=best, started=started, submitted=ever_submitted)
+
+
+def submitted_page(session: Session, user: User, course: Course, slug: str, page: int,
+                   per_page: int = ATTEMPTS_PER_PAGE, *,
+                   standing: QuizStanding | None = None) -> AttemptsPage:
+    """Page `page` of the learner's submitted attempts at the quiz, newest first, each
+    numbered among all their attempts (1 for the first started); a page number out of range
+    gives the nearest page there is. `standing`, the quiz's, saves counting again."""
+    if standing is not None:
+        everyone, total = standing.started, standing.submitted
+    else:
+        everyone, total = session.execute(
+            select(func.count(), func.count(QuizAttempt.submitted_at))
+            .where(*_quiz_attempts(user, course, slug))).one()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    start = (page - 1) * per_page
+    shown = []
+    if total:
+        newest_first = (QuizAttempt.started_at.desc(), QuizAttempt.id.desc())
+        # The page's ids from the index alone, then only those rows read.
+        on_page = (select(QuizAttempt.id)
+                   .where(*_quiz_attempts(user, course, slug),
+                          QuizAttempt.submitted_at.is_not(None))
+                   .order_by(*newest_first).limit(per_page).offset(start))
+        rows = session.execute(select(*SUMMARY_COLUMNS)
+                               .where(QuizAttempt.id.in_(on_page.scalar_subquery()))
+                               .order_by(*newest_first)).all()
+        # Numbered among every attempt, open ones too (there is one at most, as a rule).
+        unsubmitted = session.execute(
+            select(QuizAttempt.started_at, QuizAttempt.id)
+            .where(*_quiz_attempts(user, course, slug), QuizAttempt.submitted_at.is_(None))
+        ).all() if everyone > total else []
+        for index, row in enumerate(rows):
+            newer_open = sum((started_at, id_) > (row.started_at, row.id)
+                             for started_at, id_ in unsubmitted)
+            shown.append((everyone - (start + index + newer_open), row))
+    return AttemptsPage(attempts=shown, page=page, pages=pages, total=total,
+                        first=start + 1 if shown else 0, last=start + len(shown))
 
 
 # --- starting ----------------------------------------------------------------------------

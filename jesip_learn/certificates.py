@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF, ViewerPreferences
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_FOLDER = resources.files("jesip_learn.data").joinpath("fonts")
 
@@ -34,6 +36,8 @@ def long_date(moment: datetime) -> str:
 
 
 def certificate_pdf(details: CertificateDetails) -> bytes:
+    from fpdf import FPDF, ViewerPreferences  # several MiB: loaded by the first certificate
+
     pdf = FPDF(orientation="landscape", format="A4")
     pdf.set_title(f"Certificate: {details.course}, {details.learner}")
     pdf.set_subject(f"{details.learner} completed {details.course} ({details.code}, version "

@@ -43,12 +43,14 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    column,
     exists,
     func,
     literal,
     or_,
     select,
     union_all,
+    values,
 )
 from sqlalchemy.orm import Session
 
@@ -361,13 +363,7 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
     if not lines:
         return None
     moment = filters.moment
-    # Typed casts: PostgreSQL cannot tell a column of bare NULLs from text.
-    requirement = union_all(*(
-        select(cast(literal(line.course_id), Integer).label("course_id"),
-               cast(literal(line.service), String).label("service"),
-               cast(literal(line.organisation_id), Integer).label("organisation_id"),
-               cast(literal(line.command_role), String).label("command_role"))
-        for line in lines)).cte("requirement")
+    requirement = _requirement_cte(lines)
 
     users, organisations = User.__table__, Organisation.__table__
     # Where each person was at the moment: the previous membership that covered it, if any
@@ -451,6 +447,16 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
         .select_from(joined)
     )
     return statuses
+
+
+def _requirement_cte(lines: list[RequirementLine]):
+    # Typed casts: PostgreSQL cannot tell a column of bare NULLs from text.
+    return union_all(*(
+        select(cast(literal(line.course_id), Integer).label("course_id"),
+               cast(literal(line.service), String).label("service"),
+               cast(literal(line.organisation_id), Integer).label("organisation_id"),
+               cast(literal(line.command_role), String).label("command_role"))
+        for line in lines)).cte("requirement")
 
 
 def _exercise_state(people, filters: ReportFilters, months: list[int]):
@@ -704,24 +710,184 @@ def month_ends(last: date, count: int) -> list[date]:
 
 def compliance_trend(session: Session, scope: set[int] | None, filters: ReportFilters,
                      months: int = 12, *, last: Cell | None = None) -> list[TrendPoint]:
-    """The share compliant at the end of each of the last `months` months. `last`, the
-    matrix's total for the same filters, is the final point as it is: a page showing both
-    then says the same figure twice, counted once."""
+    """The share compliant at the end of each of the last `months` months, from one SQL
+    statement that reads each table once, whatever the number of months. `last`, the
+    matrix's total for the as-of date when the caller has it, is the final point: the
+    headline and the chart's last month are then the same figures.
+
+    For the trend only compliant and total matter, so each completion counts as compliant
+    over one span: from its completion until the next completion of the course by the same
+    person (which then decides), its expiry or the first version needing renewal published
+    after it, whichever comes first. Each person's memberships (previous ones, then their
+    current one) are spans too. A month-end is then a test of which spans hold it, and
+    every month is a column of the same pass instead of a query of its own."""
+    days = month_ends(filters.as_of, months)
+    if last is not None:
+        days = days[:-1]
     points = []
-    for day in month_ends(filters.as_of, months):
-        if last is not None and day == filters.as_of:
-            points.append(TrendPoint(day, last.compliant, last.total))
-            continue
-        statuses = status_select(session, scope, replace(filters, as_of=day))
-        if statuses is None:
-            points.append(TrendPoint(day, 0, 0))
-            continue
-        statuses = statuses.subquery()
-        compliant, total = session.execute(select(
-            func.count().filter(statuses.c.state.in_(COMPLIANT_STATES)),
-            func.count())).one()
-        points.append(TrendPoint(day, compliant or 0, total or 0))
+    if days:
+        figures = _trend_figures(session, scope, filters, days)
+        points = [TrendPoint(day, compliant, total) for day, (compliant, total)
+                  in zip(days, figures, strict=True)]
+    if last is not None:
+        points.append(TrendPoint(filters.as_of, last.compliant, last.total))
     return points
+
+
+def _trend_figures(session: Session, scope: set[int] | None, filters: ReportFilters,
+                   days: list[date]) -> list[tuple[int, int]]:
+    """(compliant, total) at the end of each day, as `compliance_matrix` counts them."""
+    lines = requirement_lines(session, filters.course_id) + exercise_lines(session,
+                                                                          filters.course_id)
+    if filters.course_ids:
+        lines = [line for line in lines if line.course_id in filters.course_ids]
+    if not lines:
+        return [(0, 0)] * len(days)
+    moments = [literal(end_of_day(day), UTCDateTime) for day in days]
+    users = User.__table__
+
+    # Which (organisation, command role) must hold which course, worked out here from the
+    # requirement lines: a table of a few thousand rows at most, which the database then
+    # knows the size of (from a join of the lines it would guess one row and plan for it).
+    organisations = select(Organisation.id, Organisation.service)
+    if scope is not None:
+        organisations = organisations.where(Organisation.id.in_(sorted(scope)) if scope
+                                            else literal(False))
+    if filters.organisation_id is not None:
+        organisations = organisations.where(Organisation.id == filters.organisation_id)
+    if filters.service:
+        organisations = organisations.where(Organisation.service == filters.service)
+    roles = [filters.command_role] if filters.command_role else [str(r) for r in CommandRole]
+    rows = sorted({(organisation_id, role, line.course_id)
+                   for organisation_id, service in session.execute(organisations)
+                   for role in roles for line in lines
+                   if line.service in (None, service)
+                   and line.organisation_id in (None, organisation_id)
+                   and line.command_role in (None, role)})
+    if not rows:
+        return [(0, 0)] * len(days)
+    required = values(column("organisation_id", Integer), column("command_role", String),
+                      column("course_id", Integer), name="required",
+                      literal_binds=True).data(rows).cte("required")
+
+    # Memberships: a previous one holds from its start until its end; the current one from
+    # joining, at the moments no previous one holds. Either only while the account is open.
+    previous = PreviousMembership.__table__
+    moved = (
+        select(previous.c.user_id,
+               *(func.max(case((and_(previous.c.started_at <= moment,
+                                     previous.c.ended_at > moment), 1), else_=0))
+                 .label(f"held_{k}") for k, moment in enumerate(moments)))
+        .group_by(previous.c.user_id)
+    ).subquery("moved")
+
+    def open_at(moment):
+        return or_(users.c.is_active.is_(True), users.c.deactivated_at > moment)
+
+    people_where = [users.c.approved_at.is_not(None)]
+    if filters.user_id is not None:
+        people_where.append(users.c.id == filters.user_id)
+    current = (
+        select(users.c.id.label("user_id"), users.c.organisation_id, users.c.command_role,
+               *(case((and_(users.c.joined_at <= moment,
+                            func.coalesce(getattr(moved.c, f"held_{k}"), 0) == 0,
+                            open_at(moment)), 1), else_=0).label(f"in_{k}")
+                 for k, moment in enumerate(moments)))
+        .select_from(users.outerjoin(moved, moved.c.user_id == users.c.id))
+        .where(*people_where)
+    )
+    earlier = (
+        select(previous.c.user_id, previous.c.organisation_id,
+               func.coalesce(previous.c.command_role, users.c.command_role),
+               *(case((and_(previous.c.started_at <= moment, previous.c.ended_at > moment,
+                            open_at(moment)), 1), else_=0).label(f"in_{k}")
+                 for k, moment in enumerate(moments)))
+        .select_from(previous.join(users, users.c.id == previous.c.user_id))
+        .where(*people_where)
+    )
+    stints = union_all(current, earlier).subquery("stints")
+
+    # For each person and course, at which moments a completion made them compliant.
+    completions = Completion.__table__
+    spans = (
+        select(completions.c.user_id, completions.c.course_id, completions.c.completed_at,
+               completions.c.expires_at,
+               func.lead(completions.c.completed_at).over(
+                   partition_by=(completions.c.user_id, completions.c.course_id),
+                   order_by=(completions.c.completed_at, completions.c.id)).label("next_at"))
+        .where(completions.c.completed_at <= moments[-1])
+    )
+    if filters.course_id is not None:
+        spans = spans.where(completions.c.course_id == filters.course_id)
+    spans = spans.subquery("spans")
+    versions = CourseVersion.__table__
+    cutoffs = (
+        select(versions.c.course_id,
+               *(func.max(case((versions.c.published_at <= moment, versions.c.published_at)))
+                 .label(f"cutoff_{k}") for k, moment in enumerate(moments)))
+        .where(versions.c.needs_renewal.is_(True))
+        .group_by(versions.c.course_id)
+    ).subquery("cutoffs")
+
+    def holds(k, moment):
+        cutoff = getattr(cutoffs.c, f"cutoff_{k}")
+        return and_(spans.c.completed_at <= moment,
+                    or_(spans.c.next_at.is_(None), spans.c.next_at > moment),
+                    or_(spans.c.expires_at.is_(None), spans.c.expires_at > moment),
+                    or_(cutoff.is_(None), cutoff <= spans.c.completed_at))
+
+    held = (
+        select(spans.c.user_id, spans.c.course_id,
+               *(func.max(case((holds(k, moment), 1), else_=0)).label(f"ok_{k}")
+                 for k, moment in enumerate(moments)))
+        .select_from(spans.outerjoin(cutoffs, cutoffs.c.course_id == spans.c.course_id))
+        .group_by(spans.c.user_id, spans.c.course_id)
+    ).subquery("held")
+
+    pairs = stints.join(required, and_(required.c.organisation_id == stints.c.organisation_id,
+                                       required.c.command_role == stints.c.command_role))
+    pairs = pairs.outerjoin(held, and_(held.c.user_id == stints.c.user_id,
+                                       held.c.course_id == required.c.course_id))
+    exercise_months = sorted({-line.course_id for line in lines if line.course_id < 0})
+    attended = None
+    if exercise_months:
+        attended = _exercise_spans(filters, days, moments, exercise_months)
+        pairs = pairs.outerjoin(attended, attended.c.user_id == stints.c.user_id)
+
+    def compliant_at(k):
+        ok = func.coalesce(getattr(held.c, f"ok_{k}"), 0)
+        if attended is None:
+            return ok
+        return case(*((required.c.course_id == exercise_column_id(number),
+                       func.coalesce(getattr(attended.c, f"ok_{k}_{number}"), 0))
+                      for number in exercise_months), else_=ok)
+
+    columns = []
+    for k in range(len(moments)):
+        inside = getattr(stints.c, f"in_{k}")
+        columns += [func.sum(case((and_(inside == 1, compliant_at(k) == 1), 1), else_=0)),
+                    func.sum(inside)]
+    row = session.execute(select(*columns).select_from(pairs)).one()
+    return [(int(row[2 * k] or 0), int(row[2 * k + 1] or 0)) for k in range(len(moments))]
+
+
+def _exercise_spans(filters: ReportFilters, days: list[date], moments: list,
+                    exercise_months: list[int]):
+    """Per person, for each moment and period of exercise a rule requires: 1 when their
+    latest exercise attended (confirmed by the moment) was held within the period."""
+    participants, exercises = ExerciseParticipant.__table__, Exercise.__table__
+    columns = []
+    for k, (day, moment) in enumerate(zip(days, moments, strict=True)):
+        for number in exercise_months:
+            within = and_(participants.c.confirmed_at <= moment,
+                          exercises.c.held_on <= literal(day, Date),
+                          exercises.c.held_on > literal(add_months(day, -number), Date))
+            columns.append(func.max(case((within, 1), else_=0)).label(f"ok_{k}_{number}"))
+    return (
+        select(participants.c.user_id, *columns)
+        .select_from(participants.join(exercises, exercises.c.id == participants.c.exercise_id))
+        .group_by(participants.c.user_id)
+    ).subquery("attended")
 
 
 # --- the people behind a number ----------------------------------------------------------

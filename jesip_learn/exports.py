@@ -50,14 +50,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from importlib import resources
 from os import PathLike
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
-from fpdf import FPDF, FontFace
-from fpdf.enums import TableHeadingsDisplay
+if TYPE_CHECKING:
+    import xlsxwriter
+    from fpdf import FPDF
 
 LONDON = ZoneInfo("Europe/London")
 FONT_FOLDER = resources.files("jesip_learn.data").joinpath("fonts")
@@ -224,6 +225,8 @@ def write_xlsx(target: str | PathLike | IO[bytes], heading: ReportHeading,
     temporary files live in a folder of their own that is removed on the way out, even when
     reading the rows fails part way.
     """
+    import xlsxwriter  # several MiB: loaded by the first download, not by every process
+
     with tempfile.TemporaryDirectory(prefix="jesip-xlsx-") as scratch:
         workbook = xlsxwriter.Workbook(target, {
             "constant_memory": True,
@@ -361,13 +364,88 @@ def _write_details_sheet(sheet, styles: _XlsxStyles, header: Sequence[Any],
     widths = _ColumnWidths()
     for column, name in enumerate(header):
         widths.see(column, _write_cell(sheet, 0, column, name, styles, styles.header))
-    last_row = 0
+    last_row, last_column = _write_detail_rows(sheet, styles, rows, widths)
+    sheet.autofilter(0, 0, last_row, max(len(header) - 1, last_column, 0))
+    widths.apply(sheet)
+
+
+def _write_detail_rows(sheet, styles: _XlsxStyles, rows: Iterable[Sequence[Any]],
+                       widths: _ColumnWidths) -> tuple[int, int]:
+    """The detail rows, each written as the worksheet's XML straight into XlsxWriter's
+    file of rows, holding one row at a time as constant-memory mode does: its cell-by-cell
+    methods cost several times csv.writer for the same rows. The cells are what
+    `_write_cell` writes: numbers, London dates and times in the date formats, and every
+    other value as text, neutralised, XML-escaped and with control characters in Excel's
+    _xHHHH_ escape. This relies on XlsxWriter 3.3's constant-memory internals (its file of
+    rows and the last row it wrote), pinned in requirements.txt and checked by the tests,
+    which read the workbook back. Returns the last row and column written."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    sheet._write_single_row(1)  # the header row out first, as writing row 1 would
+    write, excel_time = sheet.fh.write, sheet._convert_date_time
+    date_style = styles.date._get_xf_index()
+    datetime_style = styles.datetime._get_xf_index()
+    letters: list[str] = []
+    last_row = last_column = 0
     for last_row, row in enumerate(rows, start=1):
         _check_row_fits(last_row)
+        number = last_row + 1
+        cells = [f'<row r="{number}">']
         for column, value in enumerate(row):
-            widths.see(column, _write_cell(sheet, last_row, column, value, styles))
-    sheet.autofilter(0, 0, last_row, max(len(header) - 1, 0))
-    widths.apply(sheet)
+            if value is None:
+                continue
+            while column >= len(letters):
+                letters.append(xl_col_to_name(len(letters)))
+            place = f"{letters[column]}{number}"
+            if column > last_column:
+                last_column = column
+            if isinstance(value, bool):
+                value = "Yes" if value else "No"
+            elif isinstance(value, int | float | Decimal):
+                shown = float(value) if isinstance(value, Decimal) else value
+                cells.append(f'<c r="{place}"><v>{shown:.16G}</v></c>')
+                widths.see(column, len(str(value)))
+                continue
+            elif isinstance(value, datetime):
+                serial = excel_time(london_time(value).replace(tzinfo=None))
+                cells.append(f'<c r="{place}" s="{datetime_style}"><v>{serial:.16G}</v></c>')
+                widths.see(column, len(DATETIME_FORMAT))
+                continue
+            elif isinstance(value, date):
+                serial = excel_time(value)
+                cells.append(f'<c r="{place}" s="{date_style}"><v>{serial:.16G}</v></c>')
+                widths.see(column, len(DATE_FORMAT))
+                continue
+            elif not isinstance(value, str):
+                value = str(value)
+            text = neutralise(value)
+            widths.see(column, max(len(line) for line in text.splitlines())
+                       if "\n" in text else len(text))
+            cells.append(_inline_string(place, text))
+        cells.append("</row>")
+        write("".join(cells))
+    if last_row:
+        sheet._check_dimensions(last_row, last_column)
+        sheet.previous_row = last_row + 1  # nothing more may be written above
+    return last_row, last_column
+
+
+XLSX_MAX_CHARS = 32_767  # in a cell; XlsxWriter cuts longer text there too
+_XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_EXCEL_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def _inline_string(place: str, text: str) -> str:
+    """An inline string cell, as XlsxWriter writes one in constant-memory mode."""
+    text = text[:XLSX_MAX_CHARS]
+    if _XML_SPECIAL.search(text):
+        text = _EXCEL_ESCAPED.sub(r"_x005F\1", text)
+        text = _CONTROL.sub(lambda match: f"_x{ord(match.group()):04X}_", text)
+        text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    return f'<c r="{place}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def _check_row_fits(row_number: int) -> None:
@@ -414,17 +492,25 @@ def pdf_cell(value: Any) -> str:
     return text
 
 
-class _ReportPDF(FPDF):
-    def __init__(self, heading: ReportHeading):
-        super().__init__(orientation="portrait", format="A4")
-        self.footer_text = f"{heading.title}. Generated {generated_text(heading.generated_at)}."
+@cache
+def _report_pdf_class() -> type[FPDF]:
+    # fpdf2 is several MiB: loaded by the first PDF made, not by every process.
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("DejaVu", "", 8)
-        self.set_text_color(80, 90, 95)
-        self.cell(0, 5, f"{self.footer_text}  Page {self.page_no()} of {{nb}}", align="C")
-        self.set_text_color(0, 0, 0)
+    class ReportPDF(FPDF):
+        def __init__(self, heading: ReportHeading):
+            super().__init__(orientation="portrait", format="A4")
+            self.footer_text = (f"{heading.title}. "
+                                f"Generated {generated_text(heading.generated_at)}.")
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 8)
+            self.set_text_color(80, 90, 95)
+            self.cell(0, 5, f"{self.footer_text}  Page {self.page_no()} of {{nb}}", align="C")
+            self.set_text_color(0, 0, 0)
+
+    return ReportPDF
 
 
 def pdf_summary(heading: ReportHeading, summary_header: Sequence[Any],
@@ -442,7 +528,7 @@ def pdf_summary(heading: ReportHeading, summary_header: Sequence[Any],
     wrap within their cell (and are cut short past `PDF_MAX_CELL_CHARS`). The page is A4
     portrait unless the table only fits comfortably across a landscape page."""
     rows = [list(row) for row in summary_rows]
-    pdf = _ReportPDF(heading)
+    pdf = _report_pdf_class()(heading)
     pdf.set_title(heading.title)
     pdf.set_author("JESIP Learn")
     pdf.set_creation_date(london_time(heading.generated_at))
@@ -563,6 +649,9 @@ class _TableLayout:
         return widths
 
     def draw(self, pdf: FPDF) -> None:
+        from fpdf import FontFace
+        from fpdf.enums import TableHeadingsDisplay
+
         if not self.header:
             return
         available = pdf.w - pdf.l_margin - pdf.r_margin

@@ -113,3 +113,32 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def after_fork(app: Flask) -> None:
+    """In a process forked from one that loaded the app (gunicorn's preload): forget the
+    parent's connections, so that this process opens its own. The database pools are
+    disposed of without closing their connections, which are the parent's; the Redis client
+    is made again on first use, and so are the live exercises' announcement connections
+    and listener threads."""
+    app.extensions["database"].forget_connections()
+    app.extensions.pop("redis", None)
+    app.extensions.pop("redis_health", None)
+    live_notify.after_fork()
+
+
+def warm_up(app: Flask) -> None:
+    """Do now, in a process about to fork its workers, what each worker would otherwise
+    do for itself on its first requests, so that they share the result: every template
+    compiled, the URL map's matcher built, the statements of the sign-in page compiled.
+    The connections this opens are closed before any worker is forked."""
+    environment = app.jinja_env
+    if environment.cache is not None and environment.cache.capacity < 1000:
+        environment.cache = type(environment.cache)(1000)  # all of them, kept
+    for name in environment.list_templates(filter_func=lambda name: name.endswith(".html")):
+        environment.get_template(name)
+    site = app.config["SITE_URL"]
+    client = app.test_client()
+    for path in ("/healthz", "/sign-in", "/"):
+        client.get(path, base_url=site)
+    app.extensions["database"].dispose()

@@ -7,8 +7,6 @@ import re
 from functools import lru_cache
 
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -22,6 +20,10 @@ SITE_WORDS = ("jesip", "jesiplearn", "methane", "ethane", "police", "ambulance",
 
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
+    # zxcvbn's word lists take tens of MiB: loaded when a password is first chosen, not by
+    # every process at start-up (signing in never needs them).
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
@@ -56,6 +58,8 @@ def password_problem(password: str, *, user_words: tuple[str, ...] = ()) -> str 
     if _mostly_personal(password, user_words):
         return "Password must not be based on your name or email address"
     words = tuple(w for w in user_words if w) + SITE_WORDS
+    from zxcvbn import zxcvbn
+
     if zxcvbn(password[:STRENGTH_PREFIX], user_inputs=list(words))["score"] < MIN_STRENGTH:
         return "Password is too easy to guess: try three or four random words together"
     return None

@@ -204,3 +204,17 @@ def wait_for_entries(session_id: int, mark: int, timeout: float) -> bool:
 
 def current() -> Announcer | None:
     return _current
+
+
+def after_fork() -> None:
+    """In a worker forked from a process that loaded the app (gunicorn's preload): its
+    own announcement connections and listener threads, never the parent's (threads do not
+    survive a fork, and a shared socket would mix two processes' messages)."""
+    if _current is None:
+        return
+    for transport in _current.transports:
+        if isinstance(transport, PostgresTransport):
+            transport._connection = None  # the parent's: left open for it, not used here
+            transport._lock = threading.Lock()
+    _current._listening = False
+    _current._lock = threading.Lock()

@@ -241,10 +241,11 @@ def _filter_choices() -> dict:
 @blueprint.route("/compliance")
 def dashboard():
     filters, errors, shown = _read_filters()
-    matrix = compliance.compliance_matrix(db(), _scope(), filters)
-    # The last month's point is the matrix's own total, so the chart and the headline
-    # above it cannot disagree.
-    trend = compliance.compliance_trend(db(), _scope(), filters, last=matrix.total)
+    scope = _scope()
+    matrix = compliance.compliance_matrix(db(), scope, filters)
+    # Worked out on every view (one statement for all the months), never kept: the chart's
+    # last month is the headline's own figures.
+    trend = compliance.compliance_trend(db(), scope, filters, last=matrix.total)
     sort, descending = _read_sort(matrix)
     rows = compliance.sorted_matrix_rows(matrix, sort, descending)
     table = compliance.matrix_page(rows, page_number(request.args.get("page")))

@@ -4,7 +4,9 @@ pages kept for reuse."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import secrets
 import threading
 from collections import OrderedDict
@@ -224,10 +226,53 @@ def _security_headers(response):
             "Strict-Transport-Security",
             f"max-age={current_app.config['HSTS_SECONDS']}; includeSubDomains",
         )
-    if request.endpoint != "static" and "Cache-Control" not in headers:
+    if request.endpoint == "static":
+        fingerprint = request.args.get(FINGERPRINT)
+        if (response.status_code == 200 and fingerprint
+                and fingerprint == static_fingerprint(request.view_args["filename"])):
+            # The address names this version of the file: it can be kept for a year.
+            headers["Cache-Control"] = STATIC_CACHE_CONTROL
+    elif "Cache-Control" not in headers:
         # Pages hold personal training records: keep them out of shared caches.
         headers["Cache-Control"] = "no-store"
     return response
+
+
+# --- static files' addresses name their content ----------------------------------------------
+
+FINGERPRINT = "v"
+STATIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+def static_fingerprint(filename: str) -> str | None:
+    """The first 16 hex digits of the SHA-256 of a file in static/, or None when there is
+    no such file. Worked out once per version of the file (its size and modification
+    time), so a file changed while the site runs gets a new address."""
+    folder = current_app.static_folder
+    path = os.path.join(folder, filename)
+    if not os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep):
+        return None
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    key = (filename, status.st_size, status.st_mtime_ns)
+    fingerprints: dict = current_app.extensions["static_fingerprints"]
+    found = fingerprints.get(key)
+    if found is None:
+        with open(path, "rb") as file:
+            found = fingerprints[key] = hashlib.file_digest(file, "sha256").hexdigest()[:16]
+    return found
+
+
+def _fingerprint_static_addresses(endpoint: str, values: dict) -> None:
+    """`url_for("static", filename=…)` adds ?v=<fingerprint of the file>: a new version of
+    a file has a new address, so browsers (and nginx, see the README) may keep each
+    version for a year and never ask again whether it changed."""
+    if endpoint == "static" and "filename" in values and FINGERPRINT not in values:
+        fingerprint = static_fingerprint(values["filename"])
+        if fingerprint is not None:
+            values[FINGERPRINT] = fingerprint
 
 
 ERROR_TITLES = {
@@ -446,6 +491,8 @@ def _template_globals():
 def init_app(app: Flask) -> None:
     app.extensions["rendered_pages"] = RenderedPages()
     app.extensions["signed_csrf_tokens"] = RecentlyUsed(kept=4096)
+    app.extensions["static_fingerprints"] = {}
+    app.url_defaults(_fingerprint_static_addresses)
     app.before_request(_refuse_untrusted_host)  # first of all, before any other hook
     app.before_request(_refuse_nul_in_address)
     app.after_request(_finish_transaction)

@@ -46,7 +46,8 @@ def own_attempt(code: str, slug: str, attempt_id: int) -> tuple[CourseVersion, Q
 def overview(code: str, slug: str):
     version, _stored, quiz = load_item(code, slug, "quiz")
     standing = attempts.quiz_standing(db(), current_user, version.course, quiz)
-    past = standing.submitted_page(page_number(request.args.get("page")))
+    past = attempts.submitted_page(db(), current_user, version.course, quiz.slug,
+                                   page_number(request.args.get("page")), standing=standing)
     helpers = (allowances.who_to_ask(db(), current_user, version.course)
                if standing.used_up else [])
     return render_template("learn/quiz_overview.html", version=version, quiz=quiz,

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     Flask,
@@ -126,6 +124,9 @@ def _warn_recovery_code_used(left: int) -> None:
 
 def qr_code_svg(uri: str) -> Markup:
     """The otpauth address as an inline SVG QR code: no script, no request for an image."""
+    import qrcode  # loaded by the few who set up two-step verification, not at start-up
+    import qrcode.image.svg
+
     image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     svg = image.to_string(encoding="unicode")
     svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"',

@@ -380,6 +380,35 @@ def test_xlsx_keeps_unicode_and_booleans():
         ("Gwasanaeth Tân", "Yes"), ("Zoë", "No")]
 
 
+def test_xlsx_detail_cells_are_written_as_xlsxwriter_writes_the_summary_cells():
+    """The detail rows' XML is written by hand: every awkward text reads back as the same
+    text written through XlsxWriter's own methods (the summary sheet) does, none becomes
+    markup, and numbers and empty cells stay what they are."""
+    texts = ["Tom & Jerry <b>bold</b>", "  padded  ", "_x0041_ stays", "tab\there",
+             "bell\x07", "line one\nline two", "x" * 40_000, "Zoë Tân", "=1+1"]
+    rows = [[text, 7, 2.5, Decimal("87.25"), None, -3] for text in texts]
+    header = ["Text", "A", "B", "C", "D", "E"]
+    workbook, _ = xlsx_workbook(summary_header=header, summary_rows=rows,
+                                detail_header=header, detail_rows=rows)
+    details = [[cell.value for cell in row] for row in workbook["Details"].iter_rows(min_row=2)]
+    summary = [[cell.value for cell in row]
+               for row in workbook["Summary"].iter_rows(min_row=workbook["Summary"].max_row
+                                                        - len(texts) + 1)]
+    assert details == summary
+    assert [row[0] for row in details][-1] == "'=1+1"
+    assert all(row[1:] == [7, 2.5, 87.25, None, -3] for row in details)
+    assert workbook["Details"].auto_filter.ref == f"A1:F{len(texts) + 1}"
+
+
+def test_xlsx_detail_text_that_looks_like_markup_stays_text():
+    _, data = xlsx_workbook(detail_header=["Name"],
+                            detail_rows=[["<r><t>rich</t></r>"], ["<b>bold</b>"]])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        details = archive.read("xl/worksheets/sheet2.xml")
+    assert b"<b>" not in details and b"<r><t>rich" not in details
+    assert b"&lt;r&gt;&lt;t&gt;rich" in details
+
+
 def test_xlsx_file_is_rewound_and_xlsx_chunks_come_in_pieces(tmp_path):
     with xlsx_file(HEADING, SUMMARY_HEADER, SUMMARY_ROWS, DETAIL_HEADER, DETAIL_ROWS) as handle:
         whole = handle.read()
