@@ -75,6 +75,7 @@ QUERIES = {
     "admin.audit_log": ("a.admin", ("q", "action", "from", "to", "page")),
     "admin.audit_download": ("a.admin", ("q", "action", "from", "to", "page")),
     "quiz.overview": ("b.learner", ("page",)),
+    "static": ("anonymous", ("v",)),
     "sso.callback": ("anonymous", ("state", "error")),
     "editor.edit_page": ("b.trainer", ("line",)),
     "author.quiz_analysis": ("b.trainer", ("basis",)),
@@ -94,7 +95,9 @@ QUERIES = {
 }
 # Views that read query parameters named in a variable rather than written out.
 READ_BY_NAME = {"compliance._read_filters": COMPLIANCE_FILTERS,
-                "admin._audit_search": ("q", "action", "from", "to")}
+                "admin._audit_search": ("q", "action", "from", "to"),
+                # A static file's fingerprint, which decides how long it may be kept.
+                "edge._security_headers": ("v",)}
 QUERY_STATUSES = {200, 302, 303, 400, 404}
 
 WEB = Path(__file__).resolve().parents[2] / "jesip_learn" / "web"
