@@ -5,20 +5,17 @@ address has an account."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from jesip_learn import users
 from jesip_learn.models import AuditEvent, User
 from jesip_learn.throttle import DatabaseRequestCounter, EmailRequestLimiter, EmailRequestPolicy
 from tests.support.factories import PASSWORD, make_user
+from tests.support.limit_stores import either_store
 from tests.support.web import Browser
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def from_address(app, address: str) -> Browser:
@@ -47,22 +44,9 @@ def limited(app):
 
 @pytest.fixture(params=["database", "redis"])
 def store(request, limited):
-    """Both stores: the database, and Redis (on 127.0.0.1:6379, under a prefix of its own)."""
-    if request.param == "database":
-        yield "database"
-        return
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis server on 127.0.0.1:6379")
-    prefix = f"jesip-learn-test:{uuid.uuid4().hex}"
-    limited.config.update(REDIS_URL=REDIS_URL, REDIS_PREFIX=prefix)
-    yield "redis"
-    assert any(client.scan_iter(f"{prefix}:email-requests:*"))
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
+    """Both stores: the database, and Redis."""
+    with either_store(request.param, limited, "email-requests") as kind:
+        yield kind
 
 
 def test_reset_emails_to_one_address_are_limited_and_say_when_to_try_again(

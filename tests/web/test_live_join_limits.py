@@ -6,18 +6,16 @@ code. A right code never counts, so a room of people behind one proxy all join."
 from __future__ import annotations
 
 import socket
-import uuid
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from jesip_learn.live import sessions
 from jesip_learn.models import AuditEvent, RateLimitHit
+from tests.support.limit_stores import either_store
 from tests.support.live import import_live_course
 from tests.support.web import Browser
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 WRONG = "AAAA-BBBB-CCCC-DDDD-EEEE"
 
 
@@ -29,22 +27,9 @@ def limited(app):
 
 @pytest.fixture(params=["database", "redis"])
 def store(request, limited):
-    """Both stores: the database, and Redis (on 127.0.0.1:6379, under a prefix of its own)."""
-    if request.param == "database":
-        yield "database"
-        return
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis server on 127.0.0.1:6379")
-    prefix = f"jesip-learn-test:{uuid.uuid4().hex}"
-    limited.config.update(REDIS_URL=REDIS_URL, REDIS_PREFIX=prefix)
-    yield "redis"
-    assert any(client.scan_iter(f"{prefix}:guesses:*"))
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
+    """Both stores: the database, and Redis."""
+    with either_store(request.param, limited, "guesses") as kind:
+        yield kind
 
 
 @pytest.fixture
