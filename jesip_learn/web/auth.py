@@ -281,21 +281,28 @@ def register():
     return render_template("auth/register.html", form=form)
 
 
-def _send_confirmation(user, token: str) -> bool:
+def mail_after_commit(to: str, subject: str, template: str, **context) -> None:
+    """An email written now, while the request's objects can be read, and sent once its
+    changes are saved: never a link whose token a failed commit did not keep."""
+    text = render_template(f"mail/{template}.txt", **context)
+    after_commit(partial(send_text, to, subject, text))
+
+
+def _send_confirmation(user, token: str) -> None:
     link = site_link("auth.confirm_email", token=token)
-    return send_mail(user.email, "Confirm your email address for JESIP Learn",
-                     "confirm_email", user=user, link=link)
+    mail_after_commit(user.email, "Confirm your email address for JESIP Learn",
+                      "confirm_email", user=user, link=link)
 
 
 def _send_registration_email(registration: users.Registration) -> None:
     if not registration.already_registered:
         _send_confirmation(registration.user, registration.confirmation_token)
     elif registration.send_email:
-        send_mail(registration.user.email, "Someone tried to register for JESIP Learn with "
-                  "your email address", "already_registered", user=registration.user,
-                  sign_in_link=site_link("auth.sign_in"),
-                  reset_link=site_link("auth.forgot_password"),
-                  confirm_link=site_link("auth.resend_confirmation"))
+        mail_after_commit(registration.user.email, "Someone tried to register for JESIP Learn "
+                          "with your email address", "already_registered",
+                          user=registration.user, sign_in_link=site_link("auth.sign_in"),
+                          reset_link=site_link("auth.forgot_password"),
+                          confirm_link=site_link("auth.resend_confirmation"))
 
 
 @blueprint.route("/register/check-your-email")
@@ -380,8 +387,8 @@ def forgot_password():
         if found:
             user, token = found
             link = site_link("auth.reset_password", token=token)
-            send_mail(user.email, "Reset your JESIP Learn password", "reset_password",
-                      user=user, link=link, hours=hours)
+            mail_after_commit(user.email, "Reset your JESIP Learn password", "reset_password",
+                              user=user, link=link, hours=hours)
         # The same answer whether or not there is an account: addresses are not disclosed.
         return render_template("auth/reset_sent.html", email=form.email.data.strip(),
                                hours=hours)

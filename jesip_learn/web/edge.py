@@ -159,23 +159,25 @@ def _run_after_commit() -> None:
 
 
 def _finish_transaction(response):
-    session = g.get("db_session")
-    if session is None:
+    database_session = g.get("db_session")
+    if database_session is None:
         return response
     try:
         if g.get("request_failed"):
-            _quietly_end(session)
+            _quietly_end(database_session)
         else:
             try:
-                session.commit()
+                database_session.commit()
             except Exception as error:  # noqa: BLE001 - any failed save gets its error page
-                _quietly_end(session)
+                _quietly_end(database_session)
+                # Nothing was saved, so no message may say it was ("Saved", "Signed out").
+                session.pop("_flashes", None)
                 # Rendered while the session is still open: the page's navigation reads the
                 # signed-in user. This runs after the header hook, so it adds them itself.
                 return _security_headers(make_response(_handle_database_error(error)))
             _run_after_commit()
     finally:
-        _quietly_end(session, close=True)
+        _quietly_end(database_session, close=True)
     return response
 
 
