@@ -7,11 +7,6 @@ from jesip_learn.models import AuditEvent, Organisation, User
 
 
 @pytest.fixture
-def admin(make, organisation):
-    return make.user(organisation=organisation, permissions={"admin"}, name="Alex Admin")
-
-
-@pytest.fixture
 def as_admin(browser, admin):
     browser.sign_in(admin.email)
     return browser

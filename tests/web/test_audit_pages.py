@@ -13,11 +13,6 @@ from jesip_learn.models import AuditEvent
 from tests.support.factories import PASSWORD
 
 
-@pytest.fixture
-def admin(make, organisation):
-    return make.user(organisation=organisation, permissions={"admin"}, name="Ava Admin")
-
-
 @pytest.mark.parametrize("permissions", [set(), {"trainer"}, {"manager"}])
 def test_only_administrators_read_the_log(browser, make, organisation, permissions):
     browser.sign_in(make.user(organisation=organisation, permissions=permissions).email)

@@ -22,13 +22,6 @@ def course_version(session):
     return courses.find_version(session, "JESIP-AWARE")
 
 
-@pytest.fixture
-def learner(make, organisation, browser):
-    user = make.user(organisation=organisation, name="Lee Learner", command_role="tactical")
-    browser.sign_in(user.email)
-    return user
-
-
 def _complete(session, learner, version, days_ago, source=""):
     when = datetime.now(UTC) - timedelta(days=days_ago)
     completion = Completion(

@@ -20,11 +20,6 @@ def _refusal(label: str, code: str) -> str:
 
 
 @pytest.fixture
-def admin(make, organisation):
-    return make.user(organisation=organisation, permissions={"admin"}, name="Alex Admin")
-
-
-@pytest.fixture
 def as_admin(browser, admin):
     browser.sign_in(admin.email)
     return browser

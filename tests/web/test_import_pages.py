@@ -20,11 +20,6 @@ USERS_HEADER = "name,email,organisation,command role\n"
 
 
 @pytest.fixture
-def admin(make, organisation):
-    return make.user(organisation=organisation, permissions={"admin"}, name="Alex Admin")
-
-
-@pytest.fixture
 def as_admin(browser, admin):
     browser.sign_in(admin.email)
     return browser

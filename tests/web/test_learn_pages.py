@@ -18,13 +18,6 @@ def course_version(session):
     return courses.find_version(session, "JESIP-AWARE")
 
 
-@pytest.fixture
-def learner(make, organisation, browser):
-    user = make.user(organisation=organisation, name="Lee Learner", command_role="tactical")
-    browser.sign_in(user.email)
-    return user
-
-
 def test_my_training_lists_required_courses_with_status(browser, learner, course_version):
     page = browser.get("/learn")
     assert page.title == "My training – JESIP Learn" and page.h1 == "My training"

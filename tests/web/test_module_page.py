@@ -25,13 +25,6 @@ def course_version(session):
     return courses.find_version(session, "JESIP-AWARE")
 
 
-@pytest.fixture
-def learner(make, organisation, browser):
-    user = make.user(organisation=organisation, name="Lee Learner", command_role="tactical")
-    browser.sign_in(user.email)
-    return user
-
-
 def signed_in(app, user) -> Browser:
     other = Browser(app.test_client())
     other.sign_in(user.email)

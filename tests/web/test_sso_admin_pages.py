@@ -25,11 +25,6 @@ ENTRA = {"name": "Microsoft 365", "kind": "entra", "entra_directory": "organizat
 
 
 @pytest.fixture
-def admin(make, organisation):
-    return make.user(organisation=organisation, permissions={"admin"}, name="Ada Admin")
-
-
-@pytest.fixture
 def signed_in_admin(browser, admin):
     browser.sign_in(admin.email)
     return admin

@@ -28,11 +28,6 @@ def app(transactional_db, tmp_path):
                                    XAPI_HOMEPAGE="https://learn.jesip.example"))
 
 
-@pytest.fixture
-def admin(make, organisation):
-    return make.user(organisation=organisation, permissions={"admin"}, name="Ava Admin")
-
-
 def add_statement(session, *, status="queued", attempts=0, last_error="", sent_at=None,
                   name="Module one") -> XapiStatement:
     row = outbox.enqueue(session, {
