@@ -17,6 +17,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import pytest
+from playwright.sync_api import expect
 
 from jesip_learn.packaging import build_package
 from jesip_learn.packaging.manifests import course_iri
@@ -191,7 +192,8 @@ def test_a_cmi5_course_plays_to_a_pass(lms, lrs, packages, au_page, folder):
         walk_scenario(au_page, scenario)
     open_item(au_page, items_of(course, "module")[0].slug)
     au_page.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
-    assert au_page.get_by_text("Course complete").is_visible()
+    # The contents page is shown after the click: wait for it, as a person would.
+    expect(au_page.get_by_text("Course complete")).to_be_visible()
     au_page.get_by_role("button", name="Save and close").click()
     au_page.wait_for_url(launch.return_url)
     by_verb = check_cmi5_rules(launch, launch.au_statements(lrs), quiz.pass_mark / 100)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from jesip_learn.packaging import build_package
 from jesip_learn.packaging.build import parse_for_package
@@ -150,7 +151,8 @@ def test_a_course_plays_to_a_pass_and_resumes_after_a_reload(lms, packages, lms_
         walk_scenario(frame, scenario)
     open_item(frame, modules[0].slug)
     frame.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
-    assert frame.get_by_text("Course complete").is_visible()
+    # The contents page is shown after the click: wait for it, as a person would.
+    expect(frame.get_by_text("Course complete")).to_be_visible()
     result = recorded(lms_page, package_format)
     if package_format == "scorm12":
         assert result["status"] == "passed"
@@ -215,7 +217,7 @@ def test_the_package_pages_are_accessible(lms, packages, chromium_browser):
     check("module")
     start_quiz(page, quiz.slug)
     page.get_by_role("button", name="Submit your answers").click()
-    assert page.locator("[data-error-summary]").is_visible()
+    expect(page.locator("[data-error-summary]")).to_be_visible()
     check("quiz-errors")
     answer_quiz(page, quiz, right=True)
     check("quiz-result")
@@ -255,6 +257,6 @@ def test_the_package_draws_and_limits_attempts_as_the_course_says(lms, lms_page)
     frame.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
     assert frame.locator(f'[data-status="{quiz.slug}"]').inner_text() == "Not passed yet"
     frame.locator(f'a[href="#{quiz.slug}"]').click()
-    assert section.get_by_text("You have used every attempt at this quiz.").is_visible()
+    expect(section.get_by_text("You have used every attempt at this quiz.")).to_be_visible()
     assert not section.get_by_role("button", name=re.compile("quiz")).is_visible()
     assert recorded(lms_page, "scorm2004")["success"] == "failed"

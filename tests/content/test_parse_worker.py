@@ -74,7 +74,8 @@ def test_a_parse_that_runs_out_of_time_is_stopped_and_names_the_page_it_reached(
     elapsed = time.monotonic() - started
     assert result.timed_out and result.course is None
     (problem,) = result.problems
-    assert problem.file.startswith(("course.md", "01-long", "02-long", "03-long", "04-long"))
+    # Which page it reached depends on the machine's speed; that it names one does not.
+    assert problem.file in SLOW_COURSE
     assert problem.message.startswith("reading this page took longer than 0.5 seconds")
     assert dict(result.sources) == SLOW_COURSE and result.draft.items == ()
     assert elapsed < 10  # a coarse guard: the slow course alone takes longer in full
