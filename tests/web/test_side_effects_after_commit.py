@@ -5,6 +5,7 @@ the next page. The commit is made to fail the way a lost database would make it.
 from __future__ import annotations
 
 import pytest
+from flask import g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,12 +15,16 @@ from tests.support.pages import read_page
 
 @pytest.fixture
 def failing_commit(monkeypatch):
-    """Turned on by calling it: every later commit fails."""
+    """Turned on by calling it: the request's own commit at the edge fails from then on.
+    (Others, such as the rate limits' counts on PostgreSQL, commit on sessions of their own.)"""
+    original = Session.commit
 
-    def fail(*args, **kwargs):
-        raise RuntimeError("the database went away")
+    def fail_for_the_request(session, *args, **kwargs):
+        if has_app_context() and g.get("db_session") is session:
+            raise RuntimeError("the database went away")
+        return original(session, *args, **kwargs)
 
-    return lambda: monkeypatch.setattr(Session, "commit", fail)
+    return lambda: monkeypatch.setattr(Session, "commit", fail_for_the_request)
 
 
 @pytest.fixture
