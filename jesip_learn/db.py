@@ -108,6 +108,9 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
         if "connect_timeout" not in make_url(url).query:  # one in the URL is kept
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         kwargs.setdefault("connect_args", connect_args)
+        # A round trip at checkout: the socket check below alone can look before a server
+        # that is ending the connection has said so, and the request then fails.
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if is_sqlite(engine):
         _configure_sqlite(engine, busy_timeout_ms, sqlite_foreign_keys)
