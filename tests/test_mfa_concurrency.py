@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import func, select
 
 from jesip_learn import mfa
-from jesip_learn.db import Database, begin_writing, is_sqlite
+from jesip_learn.db import Database
 from jesip_learn.factory import create_app
 from jesip_learn.models import AuditEvent, RecoveryCode, User, utcnow
 from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
-from tests.support.database import committing_database
+from tests.support.database import committing_database, race_in_sessions
 from tests.support.factories import PASSWORD, make_organisation, make_user
 from tests.support.pages import read_page
 from tests.support.web import TWO_STEP_PATH, app_settings
@@ -59,31 +59,9 @@ def _app_code(secret: str, now=None) -> str:
 
 
 def race(database: Database, user_id: int, attempt: Callable) -> list:
-    """`attempt(session, user)` in ATTEMPTS threads at once, each in its own transaction,
-    committed when it returns; what each returned, or the exception it raised."""
-    barrier = threading.Barrier(ATTEMPTS, timeout=30)
-    sqlite = is_sqlite(database.engine)
-
-    def one_session(_index):
-        session = database.session()
-        try:
-            if sqlite:
-                barrier.wait()
-            begin_writing(session)
-            user = session.get(User, user_id)
-            if not sqlite:
-                barrier.wait()
-            outcome = attempt(session, user)
-            session.commit()
-            return outcome
-        except Exception as error:  # noqa: BLE001 - reported by the test
-            session.rollback()
-            return error
-        finally:
-            session.close()
-
-    with ThreadPoolExecutor(ATTEMPTS) as pool:
-        return list(pool.map(one_session, range(ATTEMPTS)))
+    """`attempt(session, user)` in ATTEMPTS threads at once (see race_in_sessions)."""
+    return race_in_sessions(database, lambda session: session.get(User, user_id), attempt,
+                            threads=ATTEMPTS)
 
 
 def unexpected(outcomes: list) -> list:

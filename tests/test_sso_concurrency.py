@@ -10,20 +10,18 @@ thread has read the sign-in before any of them writes, the worst case for a chec
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.db import Database, begin_writing, is_sqlite
+from jesip_learn.db import Database
 from jesip_learn.models import AuditEvent, User
 from jesip_learn.sso import protocol
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso import sign_in as sso
 from jesip_learn.sso.models import SsoIdentity, SsoProvider
-from tests.support.database import committing_database
+from tests.support.database import committing_database, race_in_sessions
 from tests.support.factories import make_organisation, make_user
 
 ATTEMPTS = 8
@@ -67,31 +65,7 @@ def started_sign_in(database: Database, provider_id: int, email: str) -> str:
 
 
 def race(database: Database, prepare: Callable, attempt: Callable) -> list:
-    """`prepare(session)` then `attempt(session, prepared)` in ATTEMPTS threads at once, each
-    in its own transaction, committed when it returns; what each returned or raised."""
-    barrier = threading.Barrier(ATTEMPTS, timeout=30)
-    sqlite = is_sqlite(database.engine)
-
-    def one_session(_index):
-        session = database.session()
-        try:
-            if sqlite:
-                barrier.wait()
-            begin_writing(session)
-            prepared = prepare(session)
-            if not sqlite:
-                barrier.wait()
-            outcome = attempt(session, prepared)
-            session.commit()
-            return outcome
-        except Exception as error:  # noqa: BLE001 - reported by the test
-            session.rollback()
-            return error
-        finally:
-            session.close()
-
-    with ThreadPoolExecutor(ATTEMPTS) as pool:
-        return list(pool.map(one_session, range(ATTEMPTS)))
+    return race_in_sessions(database, prepare, attempt, threads=ATTEMPTS)
 
 
 def reasons(outcomes: list) -> list[str]:

@@ -7,7 +7,9 @@ SQLite in a temporary file by default; the database DATABASE_URL names when it i
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -18,7 +20,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from jesip_learn.cli import alembic_config
 from jesip_learn.config import normalise_database_url
-from jesip_learn.db import Database
+from jesip_learn.db import Database, begin_writing, is_sqlite
 
 
 def configured_url() -> str | None:
@@ -102,3 +104,32 @@ def committing_database(kind: str, name: str, folder: Path, **options) -> Iterat
     finally:
         if kind == "postgresql":
             drop_sibling_database(url)
+
+
+def race_in_sessions(database: Database, prepare: Callable, attempt: Callable, *,
+                     threads: int) -> list:
+    """`prepare(session)` then `attempt(session, prepared)` in `threads` threads at once, each
+    in its own transaction, committed when it returns; what each returned or raised."""
+    barrier = threading.Barrier(threads, timeout=30)
+    sqlite = is_sqlite(database.engine)
+
+    def one_session(_index):
+        session = database.session()
+        try:
+            if sqlite:
+                barrier.wait()
+            begin_writing(session)
+            prepared = prepare(session)
+            if not sqlite:
+                barrier.wait()
+            outcome = attempt(session, prepared)
+            session.commit()
+            return outcome
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            session.rollback()
+            return error
+        finally:
+            session.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one_session, range(threads)))
