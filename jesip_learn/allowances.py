@@ -19,22 +19,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import attempts, courses
-from .audit import record_event
-from .authoring.editors import editor_role, is_author
-from .content import Quiz
-from .models import (
-    Course,
-    CourseEditor,
-    Permission,
-    PermissionGrant,
-    QuizAllowance,
-    QuizAttempt,
-    User,
-    organisation_areas,
-    utcnow,
-)
-from .permissions import can_manage_user
+from jesip_learn import attempts, courses
+from jesip_learn.audit import record_event
+from jesip_learn.authoring.editors import editor_role, is_author
+from jesip_learn.content import Quiz
+from jesip_learn.models import Course, CourseEditor, Permission, PermissionGrant, QuizAllowance, QuizAttempt, User, organisation_areas, utcnow
+from jesip_learn.permissions import can_manage_user
 
 MAX_GRANT = 5  # attempts granted at once: enough for a second chance, not a blank cheque
 

@@ -58,12 +58,12 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import scoring
-from .content import Option, Question, Quiz, Scenario, Step
-from .content.item_writing import item_flaws
-from .content.scenario_map import plain_text, step_label
-from .content.serialise import item_from_data
-from .models import CourseItem, CourseVersion, QuizAttempt, ScenarioRun
+from jesip_learn import scoring
+from jesip_learn.content import Option, Question, Quiz, Scenario, Step
+from jesip_learn.content.item_writing import item_flaws
+from jesip_learn.content.scenario_map import plain_text, step_label
+from jesip_learn.content.serialise import item_from_data
+from jesip_learn.models import CourseItem, CourseVersion, QuizAttempt, ScenarioRun
 
 Basis = Literal["first", "every"]
 

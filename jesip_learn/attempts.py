@@ -30,12 +30,12 @@ from datetime import datetime
 from sqlalchemy import Row, and_, case, func, select, update
 from sqlalchemy.orm import Session, load_only
 
-from . import courses, progress, scoring
-from .content import Question, Quiz
-from .models import Completion, Course, CourseVersion, QuizAllowance, QuizAttempt, User, utcnow
-from .scoring import FormValues, QuizScore
-from .xapi import outbox as xapi_outbox
-from .xapi import statements as xapi_statements
+from jesip_learn import courses, progress, scoring
+from jesip_learn.content import Question, Quiz
+from jesip_learn.models import Completion, Course, CourseVersion, QuizAllowance, QuizAttempt, User, utcnow
+from jesip_learn.scoring import FormValues, QuizScore
+from jesip_learn.xapi import outbox as xapi_outbox
+from jesip_learn.xapi import statements as xapi_statements
 
 
 class AttemptRefused(Exception):

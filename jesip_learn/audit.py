@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from .models import AuditEvent, Organisation, User
+from jesip_learn.models import AuditEvent, Organisation, User
 
 
 def record_event(

@@ -29,28 +29,15 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from . import import_dates
-from .audit import record_event
-from .compliance import today_in_london
-from .models import (
-    COMMAND_ROLE_LABELS,
-    PERMISSION_LABELS,
-    CommandRole,
-    Completion,
-    Course,
-    ImportBatch,
-    Organisation,
-    Permission,
-    PermissionGrant,
-    TokenPurpose,
-    User,
-    utcnow,
-)
-from .permissions import can_grant, managed_organisation_ids
-from .progress import add_months
-from .transfers import move_user
-from .typed_text import control_character_problem
-from .users import AccountError, check_name, issue_token, normalise_email
+from jesip_learn import import_dates
+from jesip_learn.audit import record_event
+from jesip_learn.compliance import today_in_london
+from jesip_learn.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, CommandRole, Completion, Course, ImportBatch, Organisation, Permission, PermissionGrant, TokenPurpose, User, utcnow
+from jesip_learn.permissions import can_grant, managed_organisation_ids
+from jesip_learn.progress import add_months
+from jesip_learn.transfers import move_user
+from jesip_learn.typed_text import control_character_problem
+from jesip_learn.users import AccountError, check_name, issue_token, normalise_email
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000

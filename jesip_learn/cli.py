@@ -17,21 +17,21 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import bulk_import, command_line_imports, courses, demo, records, users
-from . import organisations as orgs
-from .content import gift, parse_course_files, write_course_folder
-from .db import begin_writing
-from .jobs import catalogue as job_catalogue
-from .jobs.worker import Worker
-from .mail import MailDeliveryError, OutgoingMail
-from .models import CommandRole, Organisation, Permission, User, utcnow
-from .notifications import sender as notify_sender
-from .notifications import settings as notify_settings
-from .packaging import FORMATS as PACKAGE_FORMATS
-from .packaging import PackageRefused
-from .packaging.versions import package_version, site_address
-from .web.auth import site_link
-from .xapi import sender as xapi_sender
+from jesip_learn import bulk_import, command_line_imports, courses, demo, records, users
+from jesip_learn import organisations as orgs
+from jesip_learn.content import gift, parse_course_files, write_course_folder
+from jesip_learn.db import begin_writing
+from jesip_learn.jobs import catalogue as job_catalogue
+from jesip_learn.jobs.worker import Worker
+from jesip_learn.mail import MailDeliveryError, OutgoingMail
+from jesip_learn.models import CommandRole, Organisation, Permission, User, utcnow
+from jesip_learn.notifications import sender as notify_sender
+from jesip_learn.notifications import settings as notify_settings
+from jesip_learn.packaging import FORMATS as PACKAGE_FORMATS
+from jesip_learn.packaging import PackageRefused
+from jesip_learn.packaging.versions import package_version, site_address
+from jesip_learn.web.auth import site_link
+from jesip_learn.xapi import sender as xapi_sender
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -17,10 +17,10 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import bulk_import
-from .bulk_import import AppliedImport, ImportBatch, ImportKind, ImportPlan, Outcome
-from .models import Permission, User
-from .users import AccountError, normalise_email
+from jesip_learn import bulk_import
+from jesip_learn.bulk_import import AppliedImport, ImportBatch, ImportKind, ImportPlan, Outcome
+from jesip_learn.models import Permission, User
+from jesip_learn.users import AccountError, normalise_email
 
 # Where the audit log says a command-line import came from, in place of an address.
 AUDIT_ADDRESS = "command line"

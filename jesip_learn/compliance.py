@@ -54,29 +54,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from . import requirement_acceptance
-from .audit import record_event
-from .models import (
-    COMMAND_ROLE_LABELS,
-    SERVICE_LABELS,
-    CommandRole,
-    Completion,
-    Course,
-    CourseVersion,
-    Exercise,
-    ExerciseParticipant,
-    ExerciseRequirement,
-    ItemProgress,
-    Organisation,
-    PreviousMembership,
-    Requirement,
-    Service,
-    User,
-    UTCDateTime,
-)
-from .numbers import whole_number
-from .permissions import managed_organisation_ids
-from .progress import add_months
+from jesip_learn import requirement_acceptance
+from jesip_learn.audit import record_event
+from jesip_learn.models import COMMAND_ROLE_LABELS, SERVICE_LABELS, CommandRole, Completion, Course, CourseVersion, Exercise, ExerciseParticipant, ExerciseRequirement, ItemProgress, Organisation, PreviousMembership, Requirement, Service, User, UTCDateTime
+from jesip_learn.numbers import whole_number
+from jesip_learn.permissions import managed_organisation_ids
+from jesip_learn.progress import add_months
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_EXPIRING_DAYS = 90

@@ -152,7 +152,7 @@ def checked_site_address(config: dict) -> tuple[str, list[str]]:
     """The site's own address (SITE_URL, else XAPI_HOMEPAGE, else https://SERVER_NAME) and
     the host names it answers to. Every link in an email starts with that address, never
     with the host a request names, so the site refuses to start without one."""
-    from .notifications.settings import NotificationSettingsError, site_url
+    from jesip_learn.notifications.settings import NotificationSettingsError, site_url
 
     try:
         address = site_url(config)

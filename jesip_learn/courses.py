@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import requirement_acceptance
-from .audit import record_event
-from .content import FileUrls, ParseResult, Problem, parse_course_files, parse_course_folder
-from .content.serialise import item_from_data, item_to_data
-from .models import Course, CourseFile, CourseItem, CourseVersion, FileBlob, User, utcnow
+from jesip_learn import requirement_acceptance
+from jesip_learn.audit import record_event
+from jesip_learn.content import FileUrls, ParseResult, Problem, parse_course_files, parse_course_folder
+from jesip_learn.content.serialise import item_from_data, item_to_data
+from jesip_learn.models import Course, CourseFile, CourseItem, CourseVersion, FileBlob, User, utcnow
 
 # Course files are addressed by the content hash of the version that ships them, so their
 # URLs never change meaning and can be cached for good.

@@ -30,26 +30,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import passwords
-from .audit import record_event
-from .compliance import DEFAULT_EXPIRING_DAYS, STATES, requirement_lines
-from .courses import FACILITATED_KINDS
-from .models import (
-    CommandRole,
-    Completion,
-    Course,
-    CourseItem,
-    CourseVersion,
-    ItemProgress,
-    Organisation,
-    Permission,
-    PermissionGrant,
-    Service,
-    User,
-    utcnow,
-)
-from .progress import add_months, new_certificate_code
-from .users import revoke_password_reset_links
+from jesip_learn import passwords
+from jesip_learn.audit import record_event
+from jesip_learn.compliance import DEFAULT_EXPIRING_DAYS, STATES, requirement_lines
+from jesip_learn.courses import FACILITATED_KINDS
+from jesip_learn.models import CommandRole, Completion, Course, CourseItem, CourseVersion, ItemProgress, Organisation, Permission, PermissionGrant, Service, User, utcnow
+from jesip_learn.progress import add_months, new_certificate_code
+from jesip_learn.users import revoke_password_reset_links
 
 DEMO_DOMAIN = "demo.example.org"
 DEFAULT_SEED = 1

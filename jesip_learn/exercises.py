@@ -27,28 +27,14 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from .audit import record_event
-from .compliance import RuleError, check_rule_scope, today_in_london
-from .content import JDM_STAGES, PRINCIPLES
-from .models import (
-    EXERCISE_KIND_LABELS,
-    SERVICE_LABELS,
-    CommandRole,
-    Exercise,
-    ExerciseOrganisation,
-    ExerciseParticipant,
-    ExerciseRequirement,
-    LearningPoint,
-    Organisation,
-    Permission,
-    Service,
-    User,
-    utcnow,
-)
-from .numbers import whole_number
-from .permissions import managed_organisation_ids
-from .runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
-from .typed_text import control_character_problem
+from jesip_learn.audit import record_event
+from jesip_learn.compliance import RuleError, check_rule_scope, today_in_london
+from jesip_learn.content import JDM_STAGES, PRINCIPLES
+from jesip_learn.models import EXERCISE_KIND_LABELS, SERVICE_LABELS, CommandRole, Exercise, ExerciseOrganisation, ExerciseParticipant, ExerciseRequirement, LearningPoint, Organisation, Permission, Service, User, utcnow
+from jesip_learn.numbers import whole_number
+from jesip_learn.permissions import managed_organisation_ids
+from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
+from jesip_learn.typed_text import control_character_problem
 
 KIND_LABELS = EXERCISE_KIND_LABELS
 MAX_TITLE = 200

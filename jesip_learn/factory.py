@@ -10,15 +10,15 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import passwords
-from .config import checked_site_address, settings_from_environment
-from .db import Database
-from .live import notify as live_notify
-from .log_redaction import install_log_redaction
-from .mail import Mailer
-from .web.converters import DatabaseIntegerConverter
-from .web.edge import SiteApp
-from .xapi import settings as xapi_settings
+from jesip_learn import passwords
+from jesip_learn.config import checked_site_address, settings_from_environment
+from jesip_learn.db import Database
+from jesip_learn.live import notify as live_notify
+from jesip_learn.log_redaction import install_log_redaction
+from jesip_learn.mail import Mailer
+from jesip_learn.web.converters import DatabaseIntegerConverter
+from jesip_learn.web.edge import SiteApp
+from jesip_learn.xapi import settings as xapi_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,30 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Announces a live exercise's new entries to the streams of every worker.
     live_notify.install(app.config["DATABASE_URL"], app.config.get("REDIS_URL"))
 
-    from .web import (
-        admin,
-        allowances,
-        auth,
-        author,
-        compliance,
-        edge,
-        editor,
-        exercises,
-        imports,
-        learn,
-        live,
-        live_facilitate,
-        main,
-        manage,
-        notifications,
-        quiz,
-        records,
-        scenario,
-        sso,
-        sso_admin,
-        two_step,
-        xapi,
-    )
+    from jesip_learn.web import admin, allowances, auth, author, compliance, edge, editor, exercises, imports, learn, live, live_facilitate, main, manage, notifications, quiz, records, scenario, sso, sso_admin, two_step, xapi
 
     edge.init_app(app)
     if app.config.get("PROXY_HOPS"):
@@ -109,7 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
                       sso.blueprint, sso_admin.blueprint, allowances.blueprint):
         app.register_blueprint(blueprint)
 
-    from .cli import register_commands
+    from jesip_learn.cli import register_commands
 
     register_commands(app)
     return app

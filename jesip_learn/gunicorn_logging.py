@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gunicorn.glogging import Logger
 
-from .log_redaction import RedactingFilter
+from jesip_learn.log_redaction import RedactingFilter
 
 
 class RedactingLogger(Logger):

@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .audit import record_event
-from .compliance import LONDON, start_of_day
-from .models import PreviousMembership, User
-from .transfers import backdate_first_membership
+from jesip_learn.audit import record_event
+from jesip_learn.compliance import LONDON, start_of_day
+from jesip_learn.models import PreviousMembership, User
+from jesip_learn.transfers import backdate_first_membership
 
 if TYPE_CHECKING:
-    from .bulk_import import ImportBatch, RowPlan
+    from jesip_learn.bulk_import import ImportBatch, RowPlan
 
 # Joined dates go further back than any completion: people serve for decades.
 EARLIEST_JOINED = date(1950, 1, 1)

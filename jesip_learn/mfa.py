@@ -28,9 +28,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .audit import record_event
-from .models import RecoveryCode, TwoStepPending, User, utcnow
-from .throttle import DatabaseLoginThrottle, RedisLoginThrottle
+from jesip_learn.audit import record_event
+from jesip_learn.models import RecoveryCode, TwoStepPending, User, utcnow
+from jesip_learn.throttle import DatabaseLoginThrottle, RedisLoginThrottle
 
 ISSUER = "JESIP Learn"
 STEP_SECONDS = 30

@@ -10,8 +10,8 @@ from importlib import resources
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from .models import Area, Organisation, OrganisationDomain, Service
-from .typed_text import control_character_problem
+from jesip_learn.models import Area, Organisation, OrganisationDomain, Service
+from jesip_learn.typed_text import control_character_problem
 
 DOMAIN_PATTERN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # Domains many organisations share: owning such an address proves nothing about employer.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Organisation, Permission, User
+from jesip_learn.models import Organisation, Permission, User
 
 
 def managed_organisation_ids(session: Session, viewer: User) -> set[int] | None:

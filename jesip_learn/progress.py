@@ -23,22 +23,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from . import requirement_acceptance
-from .audit import record_event
-from .courses import ItemOutline, learner_outline, version_outline
-from .db import begin_writing
-from .models import (
-    Anonymisation,
-    Completion,
-    Course,
-    CourseVersion,
-    ItemProgress,
-    User,
-    utcnow,
-)
-from .xapi import outbox as xapi_outbox
-from .xapi import statements as xapi_statements
-from .xapi.settings import XapiSettings
+from jesip_learn import requirement_acceptance
+from jesip_learn.audit import record_event
+from jesip_learn.courses import ItemOutline, learner_outline, version_outline
+from jesip_learn.db import begin_writing
+from jesip_learn.models import Anonymisation, Completion, Course, CourseVersion, ItemProgress, User, utcnow
+from jesip_learn.xapi import outbox as xapi_outbox
+from jesip_learn.xapi import statements as xapi_statements
+from jesip_learn.xapi.settings import XapiSettings
 
 EXPIRING_WINDOW = timedelta(days=90)
 CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -492,8 +484,8 @@ class CourseHistory:
 def learning_history(session: Session, user: User) -> list[CourseHistory]:
     """Everything the learner has done, course by course: completions, every quiz attempt
     and every scenario run, newest first."""
-    from .attempts import attempt_history  # these build on this module
-    from .runs import run_history
+    from jesip_learn.attempts import attempt_history  # these build on this module
+    from jesip_learn.runs import run_history
 
     histories = []
     completions_by_course: dict[int, list[Completion]] = {}

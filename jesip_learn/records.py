@@ -23,36 +23,14 @@ from datetime import date, datetime
 from sqlalchemy import Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from .audit import record_event
-from .db import Base
-from .models import (
-    Anonymisation,
-    AuditEvent,
-    Completion,
-    Course,
-    CourseEditor,
-    ItemProgress,
-    LoginFailure,
-    Notice,
-    NotificationPreference,
-    OneTimeToken,
-    Permission,
-    PreviousMembership,
-    QuizAttempt,
-    RecoveryCode,
-    ReportSubscription,
-    ScenarioRun,
-    TransferRequest,
-    TwoStepPending,
-    User,
-    XapiStatement,
-    utcnow,
-)
-from .organisations import escape_like
-from .progress import add_months
-from .sso.models import SsoIdentity
-from .transfers import membership_history
-from .typed_text import control_character_problem
+from jesip_learn.audit import record_event
+from jesip_learn.db import Base
+from jesip_learn.models import Anonymisation, AuditEvent, Completion, Course, CourseEditor, ItemProgress, LoginFailure, Notice, NotificationPreference, OneTimeToken, Permission, PreviousMembership, QuizAttempt, RecoveryCode, ReportSubscription, ScenarioRun, TransferRequest, TwoStepPending, User, XapiStatement, utcnow
+from jesip_learn.organisations import escape_like
+from jesip_learn.progress import add_months
+from jesip_learn.sso.models import SsoIdentity
+from jesip_learn.transfers import membership_history
+from jesip_learn.typed_text import control_character_problem
 
 DEFAULT_RETENTION_YEARS = 6
 ANONYMISED_DOMAIN = "anonymised.invalid"

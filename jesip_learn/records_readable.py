@@ -16,21 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .live.feed import KIND_LABELS as LIVE_KIND_LABELS
-from .live.models import LiveSession
-from .models import (
-    COMMAND_ROLE_LABELS,
-    EXERCISE_KIND_LABELS,
-    PERMISSION_LABELS,
-    SERVICE_LABELS,
-    Course,
-    CourseVersion,
-    Exercise,
-    Organisation,
-    TokenPurpose,
-)
-from .notifications.notices import KIND_LABELS as NOTICE_KIND_LABELS
-from .sso.models import SsoProvider
+from jesip_learn.live.feed import KIND_LABELS as LIVE_KIND_LABELS
+from jesip_learn.live.models import LiveSession
+from jesip_learn.models import COMMAND_ROLE_LABELS, EXERCISE_KIND_LABELS, PERMISSION_LABELS, SERVICE_LABELS, Course, CourseVersion, Exercise, Organisation, TokenPurpose
+from jesip_learn.notifications.notices import KIND_LABELS as NOTICE_KIND_LABELS
+from jesip_learn.sso.models import SsoProvider
 
 LONDON = ZoneInfo("Europe/London")
 # A section lists this many records, newest first; the download holds the rest.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from . import compliance
-from .compliance import GROUPINGS, ReportFilters
-from .models import COMMAND_ROLE_LABELS, SERVICE_LABELS
+from jesip_learn import compliance
+from jesip_learn.compliance import GROUPINGS, ReportFilters
+from jesip_learn.models import COMMAND_ROLE_LABELS, SERVICE_LABELS
 
 DETAIL_HEADER = ["Name", "Email", "Organisation", "Service", "Command role", "Course code",
                  "Course", "Status", "Completed", "Expires", "Completion recorded from"]

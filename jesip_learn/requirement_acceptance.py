@@ -21,19 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .audit import record_event
-from .models import (
-    COMMAND_ROLE_LABELS,
-    SERVICE_LABELS,
-    Course,
-    CourseVersion,
-    Organisation,
-    Permission,
-    RequirementAcceptance,
-    User,
-    utcnow,
-)
-from .permissions import managed_organisation_ids
+from jesip_learn.audit import record_event
+from jesip_learn.models import COMMAND_ROLE_LABELS, SERVICE_LABELS, Course, CourseVersion, Organisation, Permission, RequirementAcceptance, User, utcnow
+from jesip_learn.permissions import managed_organisation_ids
 
 SITE = "site"
 

@@ -21,11 +21,11 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from . import courses, progress, scoring
-from .content import METHANE_FIELDS, Choice, Scenario, Step
-from .models import Completion, Course, CourseVersion, ScenarioRun, User, utcnow
-from .xapi import outbox as xapi_outbox
-from .xapi import statements as xapi_statements
+from jesip_learn import courses, progress, scoring
+from jesip_learn.content import METHANE_FIELDS, Choice, Scenario, Step
+from jesip_learn.models import Completion, Course, CourseVersion, ScenarioRun, User, utcnow
+from jesip_learn.xapi import outbox as xapi_outbox
+from jesip_learn.xapi import statements as xapi_statements
 
 METHANE_MAX_CHARACTERS = 500
 

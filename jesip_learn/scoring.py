@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from .content import JDM_STAGES, METHANE_FIELDS, PRINCIPLES, Question, Scenario
+from jesip_learn.content import JDM_STAGES, METHANE_FIELDS, PRINCIPLES, Question, Scenario
 
 FormValues = Mapping[str, Sequence[str]]  # field name → the values submitted for it
 

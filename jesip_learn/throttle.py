@@ -31,7 +31,7 @@ import redis
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from .models import LoginFailure, RateLimitHit
+from jesip_learn.models import LoginFailure, RateLimitHit
 
 log = logging.getLogger("jesip_learn.throttle")
 

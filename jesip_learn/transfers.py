@@ -19,18 +19,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from .audit import record_event
-from .models import (
-    CommandRole,
-    Organisation,
-    Permission,
-    PermissionGrant,
-    PreviousMembership,
-    TransferRequest,
-    User,
-    utcnow,
-)
-from .permissions import managed_organisation_ids
+from jesip_learn.audit import record_event
+from jesip_learn.models import CommandRole, Organisation, Permission, PermissionGrant, PreviousMembership, TransferRequest, User, utcnow
+from jesip_learn.permissions import managed_organisation_ids
 
 
 class TransferError(ValueError):

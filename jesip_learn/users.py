@@ -14,32 +14,14 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from . import passwords, transfers
-from .audit import record_event
-from .models import (
-    Anonymisation,
-    Area,
-    CommandRole,
-    OneTimeToken,
-    Organisation,
-    Permission,
-    PermissionGrant,
-    TokenPurpose,
-    User,
-    organisation_areas,
-    utcnow,
-)
-from .organisations import escape_like
-from .permissions import can_grant, can_manage_user, managed_organisation_ids
-from .sso.providers import password_refusal
-from .throttle import (
-    DatabaseLoginThrottle,
-    EmailRequestLimiter,
-    Limited,
-    RedisLoginThrottle,
-    RedisOrDatabase,
-)
-from .typed_text import control_character_problem
+from jesip_learn import passwords, transfers
+from jesip_learn.audit import record_event
+from jesip_learn.models import Anonymisation, Area, CommandRole, OneTimeToken, Organisation, Permission, PermissionGrant, TokenPurpose, User, organisation_areas, utcnow
+from jesip_learn.organisations import escape_like
+from jesip_learn.permissions import can_grant, can_manage_user, managed_organisation_ids
+from jesip_learn.sso.providers import password_refusal
+from jesip_learn.throttle import DatabaseLoginThrottle, EmailRequestLimiter, Limited, RedisLoginThrottle, RedisOrDatabase
+from jesip_learn.typed_text import control_character_problem
 
 EMAIL_CONFIRMATION_LIFETIME = timedelta(days=3)
 FIRST_ADMINISTRATOR_LIFETIME = timedelta(hours=24)

@@ -13,80 +13,15 @@ pages.py (file names, starter pages, titles in front matter), uploads.py (what a
 file holds), errors.py.
 """
 
-from .archives import (
-    CourseZip,
-    ZipImport,
-    course_zip,
-    export_draft_zip,
-    export_version_zip,
-    import_zip_as_draft,
-    import_zip_as_new_course,
-)
-from .changes import (
-    add_item,
-    create_course,
-    delete_file,
-    delete_item,
-    discard_draft,
-    move_item,
-    move_item_by,
-    rename_item,
-    save_page,
-    upload_file,
-)
-from .diffs import ChangeSummary, DiffRow, FileChange, ItemChange, summarise_changes
-from .drafts import (
-    DraftChange,
-    DraftFileData,
-    DraftFileInfo,
-    DraftItem,
-    DraftValidation,
-    DraftView,
-    PagePreview,
-    PageText,
-    course_by_code,
-    draft_file,
-    draft_view,
-    page_text,
-    preview_page,
-    validate_draft,
-)
-from .editors import (
-    EDITOR,
-    OWNER,
-    CompletionRow,
-    EditorRow,
-    TrainerCourse,
-    add_editor,
-    can_create_courses,
-    can_edit,
-    can_manage_editors,
-    course_completions,
-    course_editors,
-    editable_courses,
-    remove_editor,
-    trainer_courses,
-)
-from .errors import (
-    AuthoringError,
-    DraftConflict,
-    NotAllowed,
-    NotFound,
-    PublishRefused,
-    UploadRefused,
-)
-from .pages import KIND_LABELS, KINDS
-from .publishing import (
-    PublishOutcome,
-    VersionDiff,
-    VersionRow,
-    diff_versions,
-    draft_changes,
-    publish_draft,
-    restore_version,
-    version_history,
-)
-from .uploads import MAX_UPLOAD_BYTES
+from jesip_learn.authoring.archives import CourseZip, ZipImport, course_zip, export_draft_zip, export_version_zip, import_zip_as_draft, import_zip_as_new_course
+from jesip_learn.authoring.changes import add_item, create_course, delete_file, delete_item, discard_draft, move_item, move_item_by, rename_item, save_page, upload_file
+from jesip_learn.authoring.diffs import ChangeSummary, DiffRow, FileChange, ItemChange, summarise_changes
+from jesip_learn.authoring.drafts import DraftChange, DraftFileData, DraftFileInfo, DraftItem, DraftValidation, DraftView, PagePreview, PageText, course_by_code, draft_file, draft_view, page_text, preview_page, validate_draft
+from jesip_learn.authoring.editors import EDITOR, OWNER, CompletionRow, EditorRow, TrainerCourse, add_editor, can_create_courses, can_edit, can_manage_editors, course_completions, course_editors, editable_courses, remove_editor, trainer_courses
+from jesip_learn.authoring.errors import AuthoringError, DraftConflict, NotAllowed, NotFound, PublishRefused, UploadRefused
+from jesip_learn.authoring.pages import KIND_LABELS, KINDS
+from jesip_learn.authoring.publishing import PublishOutcome, VersionDiff, VersionRow, diff_versions, draft_changes, publish_draft, restore_version, version_history
+from jesip_learn.authoring.uploads import MAX_UPLOAD_BYTES
 
 __all__ = [
     "EDITOR", "KINDS", "KIND_LABELS", "MAX_UPLOAD_BYTES", "OWNER",

@@ -39,20 +39,11 @@ from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.db import begin_writing_after_reading
 from jesip_learn.models import Course, CourseDraft, User, utcnow
 
-from . import editors, pages
-from .diffs import ChangeSummary, summarise_changes
-from .drafts import (
-    Editing,
-    WorkingFile,
-    check_sources,
-    course_by_code,
-    replace_files,
-    store_blob,
-    when_text,
-    working_sources,
-)
-from .errors import DraftConflict, NotFound, UploadRefused
-from .uploads import file_problem
+from jesip_learn.authoring import editors, pages
+from jesip_learn.authoring.diffs import ChangeSummary, summarise_changes
+from jesip_learn.authoring.drafts import Editing, WorkingFile, check_sources, course_by_code, replace_files, store_blob, when_text, working_sources
+from jesip_learn.authoring.errors import DraftConflict, NotFound, UploadRefused
+from jesip_learn.authoring.uploads import file_problem
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same files always make the same zip
 

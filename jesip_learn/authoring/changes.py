@@ -23,22 +23,10 @@ from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.db import begin_writing_after_reading
 from jesip_learn.models import Course, CourseDraft, CourseItem, DraftFile, User
 
-from . import editors, pages
-from .drafts import (
-    DraftChange,
-    Editing,
-    check_sources,
-    checking_sources,
-    course_by_code,
-    replace_files,
-    sha256_of,
-    text_audit,
-    version_entries,
-    version_number_of,
-    working_entries,
-)
-from .errors import AuthoringError, UploadRefused
-from .uploads import check_upload
+from jesip_learn.authoring import editors, pages
+from jesip_learn.authoring.drafts import DraftChange, Editing, check_sources, checking_sources, course_by_code, replace_files, sha256_of, text_audit, version_entries, version_number_of, working_entries
+from jesip_learn.authoring.errors import AuthoringError, UploadRefused
+from jesip_learn.authoring.uploads import check_upload
 
 
 def _checked(check: Callable[[str], str], value: str, field: str) -> str:

@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .pages import item_name, outline
+from jesip_learn.authoring.pages import item_name, outline
 
 CONTEXT_LINES = 3
 

@@ -46,8 +46,8 @@ from jesip_learn.models import (
     utcnow,
 )
 
-from . import editors, pages
-from .errors import DraftConflict, NotFound
+from jesip_learn.authoring import editors, pages
+from jesip_learn.authoring.errors import DraftConflict, NotFound
 
 AUDIT_DIFF_LINES = 40
 AUDIT_LINE_CHARS = 200

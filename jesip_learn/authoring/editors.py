@@ -33,8 +33,8 @@ from jesip_learn.models import (
     User,
 )
 
-from .errors import AuthoringError, NotAllowed
-from .pages import page_title
+from jesip_learn.authoring.errors import AuthoringError, NotAllowed
+from jesip_learn.authoring.pages import page_title
 
 OWNER = "owner"
 EDITOR = "editor"

@@ -20,21 +20,12 @@ from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.db import begin_writing_after_reading
 from jesip_learn.models import Course, CourseDraft, CourseVersion, User
 
-from . import editors
-from .diffs import ChangeSummary, summarise_changes
-from .drafts import (
-    Editing,
-    check_sources,
-    find_draft,
-    locked_draft,
-    replace_files,
-    version_entries,
-    when_text,
-    working_sources,
-)
-from .errors import DraftConflict, NotFound, PublishRefused
-from .pages import is_page
-from .uploads import file_problem
+from jesip_learn.authoring import editors
+from jesip_learn.authoring.diffs import ChangeSummary, summarise_changes
+from jesip_learn.authoring.drafts import Editing, check_sources, find_draft, locked_draft, replace_files, version_entries, when_text, working_sources
+from jesip_learn.authoring.errors import DraftConflict, NotFound, PublishRefused
+from jesip_learn.authoring.pages import is_page
+from jesip_learn.authoring.uploads import file_problem
 
 SOURCE_LABELS = {"folder": "Imported from the courses folder", "zip": "Imported from a zip",
                  "editor": "Published from the editor", "restore": "Restored"}

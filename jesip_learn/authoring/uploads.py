@@ -39,7 +39,7 @@ from jesip_learn.content.files import (
     suffix_of,
 )
 
-from .errors import UploadRefused
+from jesip_learn.authoring.errors import UploadRefused
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_NAME_LENGTH = 80

@@ -12,7 +12,7 @@ import stat
 import zipfile
 from dataclasses import dataclass
 
-from .files import is_ignored_path
+from jesip_learn.content.files import is_ignored_path
 
 MAX_ENTRIES = 1000
 MAX_TOTAL_BYTES = 50 * 1024 * 1024  # uncompressed, all files together

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .validate import FileProblems
+    from jesip_learn.content.validate import FileProblems
 
 # Deeper nesting than this is refused before Python-Markdown sees it: its list
 # parser takes cubic time and then overflows the stack on a few hundred levels.

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .model import ExerciseEvent, ExerciseScript
-from .validate import FileProblems
+from jesip_learn.content.model import ExerciseEvent, ExerciseScript
+from jesip_learn.content.validate import FileProblems
 
 
 def shown_list(words: Iterable[str], conjunction: str = "and") -> str:

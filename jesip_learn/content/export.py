@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .files import course_relative_path
+from jesip_learn.content.files import course_relative_path
 
 
 def write_course_folder(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .blocks import Line, join_lines
+from jesip_learn.content.blocks import Line, join_lines
 
 FENCE = "---"
 CLOSING_FENCES = ("---", "...")

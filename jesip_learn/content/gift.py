@@ -25,7 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .page import heading_id
+from jesip_learn.content.page import heading_id
 
 # Escaped characters stand in the text as these until the structure is read.
 _ESCAPES = {"\\\\": "\ue000", "\\~": "\ue001", "\\=": "\ue002", "\\#": "\ue003",

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from .model import Item, Problem, Question, Quiz, Scenario, Step
+from jesip_learn.content.model import Item, Problem, Question, Quiz, Scenario, Step
 
 MIN_BANK = 5
 LONGEST_SHARE = 0.4

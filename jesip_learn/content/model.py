@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from .render import FileUrls
+    from jesip_learn.content.render import FileUrls
 
 # Vocabularies of content-format.md. Order matters: it is the order reports and
 # forms show them in, and the order `all` expands to.

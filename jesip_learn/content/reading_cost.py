@@ -35,7 +35,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .blocks import THEMATIC_BREAK, Line, fenced_regions
+from jesip_learn.content.blocks import THEMATIC_BREAK, Line, fenced_regions
 
 MAX_PIECE_COST = 250_000
 MAX_COURSE_COST = 5_000_000

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from types import MappingProxyType
 
-from .model import Choice, Scenario, Step
+from jesip_learn.content.model import Choice, Scenario, Step
 
 # --- geometry (SVG user units, about a pixel each) ------------------------------------------
 

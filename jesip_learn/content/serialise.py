@@ -11,7 +11,7 @@ import types
 import typing
 from functools import cache
 
-from .model import ExerciseScript, Item, Module, Quiz, Scenario
+from jesip_learn.content.model import ExerciseScript, Item, Module, Quiz, Scenario
 
 ITEM_TYPES: dict[str, type] = {
     "module": Module, "quiz": Quiz, "scenario": Scenario, "exercise": ExerciseScript

@@ -23,7 +23,7 @@ from jesip_learn.notifications import settings as notify_settings
 from jesip_learn.xapi import sender as xapi_sender
 from jesip_learn.xapi.settings import XapiSettings
 
-from .schedule import Job, JobResult
+from jesip_learn.jobs.schedule import Job, JobResult
 
 INTERVAL_SETTINGS = {  # setting: (job, unit, default)
     "JOBS_NOTIFY_MINUTES": ("notify-send", "minutes", 10),

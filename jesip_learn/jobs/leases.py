@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.models import ScheduledJobRun
 
-from .schedule import Job, LastRun, is_due
+from jesip_learn.jobs.schedule import Job, LastRun, is_due
 
 LEASE = timedelta(hours=1)
 OUTCOME_CHARACTERS = 2000

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from jesip_learn.db import Database
 from jesip_learn.models import utcnow
 
-from . import leases
-from .schedule import NEVER_RUN, Job, JobResult, LastRun, is_due, seconds_until_next
+from jesip_learn.jobs import leases
+from jesip_learn.jobs.schedule import NEVER_RUN, Job, JobResult, LastRun, is_due, seconds_until_next
 
 log = logging.getLogger("jesip_learn.jobs")
 

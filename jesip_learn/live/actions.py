@@ -22,20 +22,10 @@ from jesip_learn.audit import record_event
 from jesip_learn.models import User, utcnow
 from jesip_learn.typed_text import control_character_problem
 
-from .log import (
-    FACILITATOR,
-    LiveError,
-    append,
-    catch_up,
-    check_running,
-    entries,
-    locked,
-    script_of,
-    seen_by,
-)
-from .models import LiveEvent, LiveSession
-from .record import KIND_VERBS, statement
-from .sessions import end, is_facilitator, participant_of, untaken_roles
+from jesip_learn.live.log import FACILITATOR, LiveError, append, catch_up, check_running, entries, locked, script_of, seen_by
+from jesip_learn.live.models import LiveEvent, LiveSession
+from jesip_learn.live.record import KIND_VERBS, statement
+from jesip_learn.live.sessions import end, is_facilitator, participant_of, untaken_roles
 
 MESSAGE_MAX = 500
 REASON_MAX = 200

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from jesip_learn import scoring
 from jesip_learn.content import JDM_STAGES, METHANE_FIELDS, PRINCIPLES
 
-from .log import entries, script_of, shown_clock
-from .models import LiveEvent, LiveSession
+from jesip_learn.live.log import entries, script_of, shown_clock
+from jesip_learn.live.models import LiveEvent, LiveSession
 
 
 @dataclass(frozen=True, slots=True)

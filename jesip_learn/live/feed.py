@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.content import METHANE_FIELDS
 
-from .log import entries, script_of, seen_by, shown_clock
-from .models import LiveEvent, LiveSession
+from jesip_learn.live.log import entries, script_of, seen_by, shown_clock
+from jesip_learn.live.models import LiveEvent, LiveSession
 
 KIND_LABELS = {"release": "Event", "share": "Shared", "message": "Message",
                "methane": "M/ETHANE message", "answer": "Decision answer",

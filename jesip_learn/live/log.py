@@ -18,7 +18,7 @@ from jesip_learn import courses
 from jesip_learn.content import ExerciseScript
 from jesip_learn.models import User, utcnow
 
-from .models import ENDED, PAUSED, RUNNING, LiveEvent, LiveSession
+from jesip_learn.live.models import ENDED, PAUSED, RUNNING, LiveEvent, LiveSession
 
 ANNOUNCE = "jesip_live_announce"
 FACILITATOR = ""  # the actor_role of what the facilitator does as themself

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import make_url
 
-from . import log as live_log
+from jesip_learn.live import log as live_log
 
 logger = logging.getLogger("jesip_learn.live")
 CHANNEL = "jesip_live"

@@ -22,14 +22,14 @@ from jesip_learn.models import (
 )
 from jesip_learn.xapi import outbox, statements
 
-from .log import script_of
-from .models import LiveSession
+from jesip_learn.live.log import script_of
+from jesip_learn.live.models import LiveSession
 
 RECORD_KIND = "command-post"  # control rooms and commanders playing from their own posts
 
 
 def write_record(session: Session, live: LiveSession, now: datetime | None = None) -> Exercise:
-    from .debrief import build
+    from jesip_learn.live.debrief import build
 
     now = now or utcnow()
     script = script_of(live)

@@ -30,19 +30,8 @@ from jesip_learn.audit import record_event
 from jesip_learn.models import Course, CourseVersion, User, utcnow
 from jesip_learn.throttle import GuessLimiter, Limited
 
-from .log import (
-    LiveError,
-    append,
-    catch_up,
-    check_open,
-    clock_at,
-    is_due,
-    locked,
-    release,
-    released_refs,
-    script_of,
-)
-from .models import ENDED, LOBBY, PAUSED, RUNNING, LiveJoinCode, LiveParticipant, LiveSession
+from jesip_learn.live.log import LiveError, append, catch_up, check_open, clock_at, is_due, locked, release, released_refs, script_of
+from jesip_learn.live.models import ENDED, LOBBY, PAUSED, RUNNING, LiveJoinCode, LiveParticipant, LiveSession
 
 JOIN_CODE_BYTES = 15  # 20 characters of base 32: guessing one is hopeless
 JOIN_CODE_HOURS = 12
@@ -302,7 +291,7 @@ def mark_joined(session: Session, live: LiveSession, participant: LiveParticipan
         session.flush()
         _audit(session, participant.user, live, "live.joined",
                f"Joined the live exercise {live.title}", address, subject=participant.user)
-        from .record import statement
+        from jesip_learn.live.record import statement
 
         statement(session, live, participant.user, "attended", participant.joined_at)
 
@@ -378,7 +367,7 @@ def end(session: Session, live: LiveSession, actor: User | None, address: str = 
     live.state, live.ended_at = ENDED, now
     append(session, live, "state", audience=_everyone(live), actor=actor, text="ended",
            clock=seconds, now=now)
-    from .record import write_record  # the record reads the whole log, written just now
+    from jesip_learn.live.record import write_record  # the record reads the whole log, written just now
 
     write_record(session, live, now)
     _audit(session, actor, live, "live.ended", f"Ended the live exercise {live.title}", address)

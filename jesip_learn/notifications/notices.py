@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.models import Notice, utcnow
 
-from .settings import NotificationSettings
+from jesip_learn.notifications.settings import NotificationSettings
 
 QUEUED, SENT, FAILED, CANCELLED = "queued", "sent", "failed", "cancelled"
 ERROR_CHARACTERS = 2000

@@ -39,10 +39,10 @@ from jesip_learn.models import (
 from jesip_learn.permissions import managed_organisation_ids
 from jesip_learn.progress import add_months
 
-from . import messages, notices, reports
-from .notices import NoticeDraft
-from .preferences import UnsubscribeRequest, unsubscribe_token
-from .settings import NotificationSettings
+from jesip_learn.notifications import messages, notices, reports
+from jesip_learn.notifications.notices import NoticeDraft
+from jesip_learn.notifications.preferences import UnsubscribeRequest, unsubscribe_token
+from jesip_learn.notifications.settings import NotificationSettings
 
 PREFERENCES_PATH = "/account/notifications"
 DIGEST_LIST_LIMIT = 50  # names per section of a digest; the dashboard has the rest

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from jesip_learn.audit import record_event
 from jesip_learn.models import NotificationPreference, ReportSubscription, User, utcnow
 
-from .settings import FREQUENCIES
+from jesip_learn.notifications.settings import FREQUENCIES
 
 TOKEN_SALT = "notifications.unsubscribe"  # noqa: S105 - a salt, not a password
 # The kinds of email a person may turn off, as the unsubscribe page names them.

@@ -30,7 +30,7 @@ from jesip_learn.models import (
 from jesip_learn.permissions import managed_organisation_ids
 from jesip_learn.typed_text import control_character_problem
 
-from .settings import FREQUENCIES
+from jesip_learn.notifications.settings import FREQUENCIES
 
 FORMATS = {"csv": "CSV (one row per person and course)",
            "xlsx": "Excel workbook (summary and details)"}

@@ -27,10 +27,10 @@ from jesip_learn.db import Database
 from jesip_learn.mail import MailDeliveryError, Mailer, OutgoingMail, UnsendableMail
 from jesip_learn.models import Notice, ReportSubscription, User, utcnow
 
-from . import notices, planning, reports
-from .notices import NoticeDraft
-from .preferences import OPTIONAL_KINDS, UnsubscribeRequest, unsubscribe_token
-from .settings import NotificationSettings
+from jesip_learn.notifications import notices, planning, reports
+from jesip_learn.notifications.notices import NoticeDraft
+from jesip_learn.notifications.preferences import OPTIONAL_KINDS, UnsubscribeRequest, unsubscribe_token
+from jesip_learn.notifications.settings import NotificationSettings
 
 log = logging.getLogger("jesip_learn.notifications")
 

@@ -19,16 +19,7 @@ Imports no Flask: `build` works on a parsed course and its files alone, and
 `versions` loads a stored version from the database and records the download.
 """
 
-from .build import (
-    FORMATS,
-    PLAYABLE_KINDS,
-    Package,
-    PackageRefused,
-    SkippedItem,
-    build_package,
-    package_filename,
-    player_data,
-)
+from jesip_learn.packaging.build import FORMATS, PLAYABLE_KINDS, Package, PackageRefused, SkippedItem, build_package, package_filename, player_data
 
 __all__ = [
     "FORMATS",

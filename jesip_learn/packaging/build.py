@@ -20,9 +20,9 @@ from jesip_learn.scoring import (
     best_points,
 )
 
-from . import manifests
-from .archive import deterministic_zip
-from .manifests import safe_identifier
+from jesip_learn.packaging import manifests
+from jesip_learn.packaging.archive import deterministic_zip
+from jesip_learn.packaging.manifests import safe_identifier
 
 FORMATS: dict[str, str] = {
     "scorm12": "SCORM 1.2",

@@ -11,7 +11,7 @@ from jesip_learn.audit import record_event
 from jesip_learn.models import User
 from jesip_learn.notifications.settings import NotificationSettingsError, site_url
 
-from .build import FORMATS, Package, PackageRefused, build_package, parse_for_package
+from jesip_learn.packaging.build import FORMATS, Package, PackageRefused, build_package, parse_for_package
 
 
 def package_version(session: Session, code: str, *, package_format: str,

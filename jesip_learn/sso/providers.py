@@ -14,14 +14,8 @@ from jesip_learn.audit import record_event
 from jesip_learn.models import Organisation, OrganisationDomain, Permission, User, utcnow
 from jesip_learn.typed_text import control_character_problem
 
-from . import client_secrets, protocol
-from .models import (
-    ProviderKind,
-    SsoIdentity,
-    SsoOrganisationLink,
-    SsoProvider,
-    SsoRequirement,
-)
+from jesip_learn.sso import client_secrets, protocol
+from jesip_learn.sso.models import ProviderKind, SsoIdentity, SsoOrganisationLink, SsoProvider, SsoRequirement
 
 ENTRA_DIRECTORIES = {
     "organizations": "Work accounts only (organizations)",

@@ -42,9 +42,9 @@ from jesip_learn.users import (
     normalise_email,
 )
 
-from . import client_secrets, protocol
-from .models import ProviderKind, SsoFlow, SsoIdentity, SsoOrganisationLink, SsoProvider
-from .providers import TENANT_ID, client_secret, organisations_for_domain
+from jesip_learn.sso import client_secrets, protocol
+from jesip_learn.sso.models import ProviderKind, SsoFlow, SsoIdentity, SsoOrganisationLink, SsoProvider
+from jesip_learn.sso.providers import TENANT_ID, client_secret, organisations_for_domain
 
 FLOW_LIFETIME = timedelta(minutes=10)
 

@@ -32,8 +32,8 @@ from jesip_learn.models import (
     User,
 )
 
-from .edge import client_address, db, writes_on_get
-from .forms import choices, int_or_none, page_number, show_error
+from jesip_learn.web.edge import client_address, db, writes_on_get
+from jesip_learn.web.forms import choices, int_or_none, page_number, show_error
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -45,9 +45,9 @@ from jesip_learn.throttle import (
     ThrottlePolicy,
 )
 
-from .edge import ERROR_TITLES, after_commit, client_address, db
-from .forms import choices, int_or_none, show_error
-from .safety import safe_next_url
+from jesip_learn.web.edge import ERROR_TITLES, after_commit, client_address, db
+from jesip_learn.web.forms import choices, int_or_none, show_error
+from jesip_learn.web.safety import safe_next_url
 
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()

@@ -64,9 +64,9 @@ from jesip_learn.report_rows import london_date as _london_date
 from jesip_learn.report_rows import summary_header as SUMMARY_HEADER  # noqa: N812
 from jesip_learn.report_rows import summary_rows as _summary_rows
 
-from . import charts
-from .edge import client_address, db, writes_on_get
-from .forms import int_or_none, page_number
+from jesip_learn.web import charts
+from jesip_learn.web.edge import client_address, db, writes_on_get
+from jesip_learn.web.forms import int_or_none, page_number
 
 blueprint = Blueprint("compliance", __name__, url_prefix="/manage")
 

@@ -47,8 +47,8 @@ from jesip_learn.models import (
 )
 from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
 
-from .edge import client_address, db, writes_on_get
-from .forms import choices, int_or_none, show_error
+from jesip_learn.web.edge import client_address, db, writes_on_get
+from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("exercises", __name__, url_prefix="/exercises")
 MAX_UPLOAD_BYTES = 200 * 1024

@@ -26,9 +26,9 @@ from jesip_learn.bulk_import import ImportFileError, ImportKind
 from jesip_learn.models import Course, ImportBatch, Permission
 from jesip_learn.permissions import organisations_in_scope
 
-from .auth import send_text, site_link
-from .edge import after_commit, client_address, db
-from .forms import show_error
+from jesip_learn.web.auth import send_text, site_link
+from jesip_learn.web.edge import after_commit, client_address, db
+from jesip_learn.web.forms import show_error
 
 blueprint = Blueprint("imports", __name__, url_prefix="/manage/imports")
 

@@ -37,10 +37,10 @@ from jesip_learn.live.log import LiveError, clock_at, script_of
 from jesip_learn.live.models import ENDED, LiveSession
 from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
 
-from .auth import join_code_guesses, too_many_requests
-from .edge import client_address, db, writes_on_get
-from .forms import show_error
-from .scenario import METHANE_NAMES, MethaneForm
+from jesip_learn.web.auth import join_code_guesses, too_many_requests
+from jesip_learn.web.edge import client_address, db, writes_on_get
+from jesip_learn.web.forms import show_error
+from jesip_learn.web.scenario import METHANE_NAMES, MethaneForm
 
 blueprint = Blueprint("live", __name__, url_prefix="/live")
 STREAM_SECONDS = 55  # then the browser reconnects with Last-Event-ID, freeing the thread
@@ -353,7 +353,7 @@ def debrief_page(live_id: int):
         return redirect(url_for("live.page", live_id=live.id))
     report = debrief.build(db(), live)
     script = script_of(live)
-    from .live_facilitate import LearningPointForm
+    from jesip_learn.web.live_facilitate import LearningPointForm
 
     return render_template(
         "live/debrief.html", live=live, script=script, report=report,

@@ -39,10 +39,10 @@ from jesip_learn.live.models import ENDED, LiveParticipant, LiveSession
 from jesip_learn.models import User
 from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
 
-from .auth import send_mail, site_link
-from .edge import after_commit, client_address, db
-from .forms import choices, int_or_none, show_error
-from .live import up_to_date
+from jesip_learn.web.auth import send_mail, site_link
+from jesip_learn.web.edge import after_commit, client_address, db
+from jesip_learn.web.forms import choices, int_or_none, show_error
+from jesip_learn.web.live import up_to_date
 
 blueprint = Blueprint("live_facilitate", __name__, url_prefix="/exercises/live")
 

@@ -14,9 +14,9 @@ from jesip_learn import transfers, users
 from jesip_learn.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, Permission, User
 from jesip_learn.permissions import can_grant, can_manage_user, organisations_in_scope
 
-from .auth import send_mail, send_text, site_link
-from .edge import after_commit, client_address, db
-from .forms import choices, int_or_none, show_error
+from jesip_learn.web.auth import send_mail, send_text, site_link
+from jesip_learn.web.edge import after_commit, client_address, db
+from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("manage", __name__, url_prefix="/manage")
 

@@ -32,8 +32,8 @@ from jesip_learn.models import Notice, ReportSubscription, User
 from jesip_learn.notifications import notices, preferences, reports
 from jesip_learn.notifications.settings import FREQUENCIES
 
-from .edge import client_address, db
-from .forms import int_or_none
+from jesip_learn.web.edge import client_address, db
+from jesip_learn.web.forms import int_or_none
 
 blueprint = Blueprint("notifications", __name__)
 

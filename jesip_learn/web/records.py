@@ -26,9 +26,9 @@ from jesip_learn import records, records_readable, transfers, users
 from jesip_learn.audit import record_event
 from jesip_learn.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
 
-from .auth import send_text, site_link
-from .edge import after_commit, client_address, db, writes_on_get
-from .forms import choices, int_or_none, show_error
+from jesip_learn.web.auth import send_text, site_link
+from jesip_learn.web.edge import after_commit, client_address, db, writes_on_get
+from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("records", __name__)
 manage_blueprint = Blueprint("transfers", __name__, url_prefix="/manage")

@@ -12,9 +12,9 @@ from jesip_learn import progress, runs
 from jesip_learn.content import METHANE_FIELDS
 from jesip_learn.models import ScenarioRun
 
-from .edge import db
-from .forms import show_error
-from .learn import announce_completion, load_item
+from jesip_learn.web.edge import db
+from jesip_learn.web.forms import show_error
+from jesip_learn.web.learn import announce_completion, load_item
 
 blueprint = Blueprint("scenario", __name__, url_prefix="/learn/<code>/scenarios/<slug>")
 

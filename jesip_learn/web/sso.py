@@ -31,12 +31,12 @@ from jesip_learn.sso import sign_in as sso
 from jesip_learn.sso.models import SsoProvider
 from jesip_learn.users import AccountError
 
-from . import auth
-from .auth import begin_second_step, site_link, start_session
-from .edge import CONTENT_SECURITY_POLICY, client_address, db
-from .forms import choices, show_error
-from .safety import safe_next_url
-from .two_step import SECOND_STEP_BY_PROVIDER
+from jesip_learn.web import auth
+from jesip_learn.web.auth import begin_second_step, site_link, start_session
+from jesip_learn.web.edge import CONTENT_SECURITY_POLICY, client_address, db
+from jesip_learn.web.forms import choices, show_error
+from jesip_learn.web.safety import safe_next_url
+from jesip_learn.web.two_step import SECOND_STEP_BY_PROVIDER
 
 blueprint = Blueprint("sso", __name__, url_prefix="/sign-in/organisation")
 

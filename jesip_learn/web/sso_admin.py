@@ -24,9 +24,9 @@ from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import PROVIDER_KIND_LABELS, SsoOrganisationLink, SsoProvider
 from jesip_learn.sso.sign_in import SsoSettings
 
-from .auth import site_link
-from .edge import client_address, db
-from .forms import choices, int_or_none, show_error
+from jesip_learn.web.auth import site_link
+from jesip_learn.web.edge import client_address, db
+from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("sso_admin", __name__, url_prefix="/admin/single-sign-on")
 

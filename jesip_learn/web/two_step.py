@@ -27,10 +27,10 @@ from jesip_learn import mfa
 from jesip_learn.models import User
 from jesip_learn.passwords import verify_password
 
-from .auth import start_session, throttle
-from .edge import client_address, db, writes_on_get
-from .forms import show_error
-from .safety import safe_next_url
+from jesip_learn.web.auth import start_session, throttle
+from jesip_learn.web.edge import client_address, db, writes_on_get
+from jesip_learn.web.forms import show_error
+from jesip_learn.web.safety import safe_next_url
 
 blueprint = Blueprint("two_step", __name__)
 

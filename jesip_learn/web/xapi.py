@@ -11,7 +11,7 @@ from wtforms import HiddenField
 from jesip_learn import audit
 from jesip_learn.xapi import outbox
 
-from .edge import client_address, db
+from jesip_learn.web.edge import client_address, db
 
 blueprint = Blueprint("xapi", __name__, url_prefix="/admin/xapi")
 

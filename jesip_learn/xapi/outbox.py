@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.models import XapiStatement, utcnow
 
-from .settings import XapiSettings, session_settings
+from jesip_learn.xapi.settings import XapiSettings, session_settings
 
 QUEUED, SENT, REJECTED = "queued", "sent", "rejected"
 ERROR_CHARACTERS = 2000  # enough of the store's answer to say what was wrong

@@ -35,9 +35,9 @@ from datetime import datetime
 from jesip_learn.db import Database
 from jesip_learn.models import XapiStatement, utcnow
 
-from . import outbox
-from .settings import XapiSettings
-from .statements import XAPI_VERSION
+from jesip_learn.xapi import outbox
+from jesip_learn.xapi.settings import XapiSettings
+from jesip_learn.xapi.statements import XAPI_VERSION
 
 log = logging.getLogger("jesip_learn.xapi")
 

@@ -29,7 +29,7 @@ from jesip_learn.content import METHANE_FIELDS, Choice, Question, Quiz, Scenario
 from jesip_learn.models import Completion, CourseVersion, QuizAttempt, ScenarioRun, User
 from jesip_learn.scoring import QuizScore, is_correct
 
-from .settings import XapiSettings
+from jesip_learn.xapi.settings import XapiSettings
 
 XAPI_VERSION = "1.0.3"
 LANGUAGE = "en-GB"

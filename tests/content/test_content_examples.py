@@ -27,7 +27,7 @@ from jesip_learn.content import (
     write_course_folder,
 )
 
-from .helpers import FIXTURES, read_folder
+from tests.content.helpers import FIXTURES, read_folder
 
 EXAMPLES = FIXTURES / "format-examples"
 VALID = FIXTURES / "valid-course"

@@ -7,7 +7,7 @@ import re
 
 from jesip_learn.content import parse_course_files
 
-from .helpers import FIXTURES, read_folder
+from tests.content.helpers import FIXTURES, read_folder
 
 PLANTED = FIXTURES / "planted-mistakes"
 # Kept out of the fixture folder: tools that read every .md file (ruff format reads

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from jesip_learn.content import ParseResult, parse_course_files
 
-from .helpers import COURSE_MD
+from tests.content.helpers import COURSE_MD
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PAGE_NAMES = ["01-a.md", "02-q.quiz.md", "03-s.scenario.md", "course.md"]

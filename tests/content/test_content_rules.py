@@ -16,7 +16,7 @@ from jesip_learn.content import (
 from jesip_learn.content.files import MAX_FILE_BYTES, MAX_PAGE_BYTES
 from jesip_learn.content.serialise import item_from_data, item_to_data
 
-from .helpers import COURSE_MD, page
+from tests.content.helpers import COURSE_MD, page
 
 MODULE = page("title: A module")
 QUIZ_HEAD = "title: A quiz\npass_mark: 80"

@@ -16,7 +16,7 @@ import pytest
 
 from jesip_learn.content import parse_course_files, render_markdown, sanitise_html
 
-from .helpers import all_html, start_tags
+from tests.content.helpers import all_html, start_tags
 
 PAYLOADS = [
     line

@@ -14,7 +14,7 @@ import pytest
 from jesip_learn import authoring
 from jesip_learn.content import parse_course_files
 
-from .helpers import COURSE_MD
+from tests.content.helpers import COURSE_MD
 
 # YAML double-quoted escapes, as a hostile file would write them, and what they hold.
 CHARACTERS = {

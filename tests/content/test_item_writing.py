@@ -17,7 +17,7 @@ from jesip_learn.content.item_writing import (
     unstressed_negative,
 )
 
-from .helpers import COURSE_MD, page
+from tests.content.helpers import COURSE_MD, page
 
 QUIZ_HEAD = "title: A quiz\npass_mark: 80"
 SCENARIO_HEAD = "title: A scenario\nstart: s1"

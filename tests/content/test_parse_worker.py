@@ -14,7 +14,7 @@ import pytest
 
 from jesip_learn.content import FileUrls, parse_course_files, parse_within, worker
 
-from .helpers import COURSE_MD, FIXTURES, read_folder
+from tests.content.helpers import COURSE_MD, FIXTURES, read_folder
 
 VALID = read_folder(FIXTURES / "valid-course")
 # Under every reading-cost limit, but slow: 2,000 paragraphs in each of 12 pages.

@@ -18,7 +18,7 @@ from jesip_learn.content.blocks import split_lines
 from jesip_learn.content.reading_cost import MAX_COURSE_COST, MAX_PIECE_COST, reading_cost
 from jesip_learn.content.render import new_markdown
 
-from .helpers import COURSE_MD, FIXTURES, read_folder
+from tests.content.helpers import COURSE_MD, FIXTURES, read_folder
 
 COURSES = Path(__file__).resolve().parents[2] / "courses"
 FRONT = "---\ntitle: Slow\n---\n\n"  # the body starts on line 5

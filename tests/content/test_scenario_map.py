@@ -22,7 +22,7 @@ from jesip_learn.content.scenario_map import (
     scenario_map,
 )
 
-from .helpers import FIXTURES, course_with, page
+from tests.content.helpers import FIXTURES, course_with, page
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(path for path in (REPO / "courses").iterdir() if (path / "course.md").is_file())
