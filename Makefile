@@ -103,7 +103,7 @@ chromium:
 	  fi; \
 	fi
 
-## test: lint, then the whole suite (unit, integration and browser tests)
+## test: lint (ruff, and import-linter's layers in .importlinter), then the whole suite (unit, integration and browser tests)
 # The suite runs in this many processes (files kept together), each with a database of its
 # own; PYTEST_WORKERS=0 runs it in one.
 PYTEST_WORKERS ?= 2
@@ -124,6 +124,7 @@ test-suite: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ## bench: performance figures, each as a ratio against a baseline measured in the same run
 bench: $(VENV)/.dev-installed

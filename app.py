@@ -3,7 +3,7 @@
 
 import os
 
-from jesip_learn.config import ConfigError
+from jesip_learn.core.config import ConfigError
 from jesip_learn.factory import create_app
 
 try:
@@ -12,7 +12,7 @@ except ConfigError as error:
     raise SystemExit(f"JESIP Learn cannot start: {error}") from None
 
 if __name__ == "__main__":
-    from jesip_learn import users
+    from jesip_learn.accounts import users
 
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     with app.extensions["database"].write_session() as session:

@@ -3,7 +3,7 @@
 import gc
 
 # Access and error lines with one-time tokens and passwords redacted.
-logger_class = "jesip_learn.gunicorn_logging.RedactingLogger"
+logger_class = "jesip_learn.core.gunicorn_logging.RedactingLogger"
 
 # The application is loaded once, in the master, and the workers forked from it share its
 # memory (code, templates, the parsed courses) instead of each loading its own copy: about

@@ -43,16 +43,19 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy.exc import DBAPIError, OperationalError  # noqa: E402
 
-from jesip_learn import compliance, courses, demo  # noqa: E402
-from jesip_learn import organisations as orgs  # noqa: E402
-from jesip_learn.compliance import ReportFilters  # noqa: E402
-from jesip_learn.db import Database  # noqa: E402
-from jesip_learn.models import Organisation as _Organisation  # noqa: E402
-from jesip_learn.models import PreviousMembership, User, UTCDateTime, utcnow  # noqa: E402
+from jesip_learn.accounts import organisations as orgs  # noqa: E402
+from jesip_learn.accounts.models import Organisation as _Organisation  # noqa: E402
+from jesip_learn.accounts.models import PreviousMembership, User  # noqa: E402
+from jesip_learn.cli import demo  # noqa: E402
+from jesip_learn.compliance import status as compliance  # noqa: E402
+from jesip_learn.compliance.status import ReportFilters  # noqa: E402
+from jesip_learn.core.columns import UTCDateTime, utcnow  # noqa: E402
+from jesip_learn.core.db import Database  # noqa: E402
+from jesip_learn.courses import catalogue as courses  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
 
 try:  # the report downloads' writer, when this checkout has it
-    from jesip_learn.exports import ReportHeading, csv_chunks  # noqa: E402
+    from jesip_learn.core.exports import ReportHeading, csv_chunks  # noqa: E402
 except ImportError:
     csv_chunks = None
 

@@ -14,13 +14,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import markdown  # noqa: E402
 
-from jesip_learn import courses  # noqa: E402
 from jesip_learn.content import parse_course_files  # noqa: E402
 from jesip_learn.content.render import (  # noqa: E402
     MARKDOWN_EXTENSION_CONFIGS,
     MARKDOWN_EXTENSIONS,
 )
-from jesip_learn.db import Database  # noqa: E402
+from jesip_learn.core.db import Database  # noqa: E402
+from jesip_learn.courses import catalogue as courses  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
 
 ROUNDS = 3

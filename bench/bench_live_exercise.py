@@ -61,12 +61,13 @@ def _prepare(url: str, env: dict, participants: int) -> tuple[int, str, list[tup
                     ["courses", "import", "courses/jesip-live-exercises"]):
         subprocess.run([PYTHON_BIN / "flask", "--app", "app", *command], cwd=ROOT, env=env,
                        check=True, capture_output=True)
-    from jesip_learn import courses, passwords
-    from jesip_learn.db import Database
-    from jesip_learn.live import sessions
-    from jesip_learn.live.models import LiveParticipant
-    from jesip_learn.models import Organisation, User
-    from jesip_learn.users import create_user
+    from jesip_learn.accounts import passwords
+    from jesip_learn.accounts.models import Organisation, User
+    from jesip_learn.accounts.users import create_user
+    from jesip_learn.core.db import Database
+    from jesip_learn.courses import catalogue as courses
+    from jesip_learn.exercises.live import sessions
+    from jesip_learn.exercises.live.models import LiveParticipant
 
     database = Database(url)
     shared_hash = passwords.hash_password(PASSWORD)

@@ -39,10 +39,12 @@ def add_attempts(url: str, email: str, count: int, others: int) -> None:
     `others` at each other quiz of the course."""
     from sqlalchemy import select
 
-    from jesip_learn import attempts, courses
+    from jesip_learn.accounts.models import User
     from jesip_learn.content import Quiz
-    from jesip_learn.db import Database
-    from jesip_learn.models import User, utcnow
+    from jesip_learn.core.columns import utcnow
+    from jesip_learn.core.db import Database
+    from jesip_learn.courses import catalogue as courses
+    from jesip_learn.learning import attempts
     from tests.support.quizzes import answer_values
 
     database = Database(url)

@@ -6,23 +6,21 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from jesip_learn import passwords
-from jesip_learn.config import checked_site_address, settings_from_environment
-from jesip_learn.db import Database
-from jesip_learn.live import notify as live_notify
-from jesip_learn.log_redaction import install_log_redaction
-from jesip_learn.mail import Mailer
+from jesip_learn import tables  # noqa: F401  (every area's tables, before any query)
+from jesip_learn.accounts import passwords
+from jesip_learn.core.config import checked_site_address, settings_from_environment
+from jesip_learn.core.db import Database
+from jesip_learn.core.log_redaction import install_log_redaction
+from jesip_learn.core.mail import Mailer
+from jesip_learn.exercises.live import notify as live_notify
 from jesip_learn.web.converters import DatabaseIntegerConverter
-from jesip_learn.web.edge import SiteApp
+from jesip_learn.web.edge import SiteApp, csrf
 from jesip_learn.xapi import settings as xapi_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-csrf = CSRFProtect()
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -66,7 +64,30 @@ def create_app(config: dict | None = None) -> Flask:
     # Announces a live exercise's new entries to the streams of every worker.
     live_notify.install(app.config["DATABASE_URL"], app.config.get("REDIS_URL"))
 
-    from jesip_learn.web import admin, allowances, auth, author, compliance, edge, editor, exercises, imports, learn, live, live_facilitate, main, manage, notifications, quiz, records, scenario, sso, sso_admin, two_step, xapi
+    from jesip_learn.web import (
+        admin,
+        allowances,
+        auth,
+        author,
+        compliance,
+        edge,
+        editor,
+        exercises,
+        imports,
+        learn,
+        live,
+        live_facilitate,
+        main,
+        manage,
+        notifications,
+        quiz,
+        records,
+        scenario,
+        sso,
+        sso_admin,
+        two_step,
+        xapi,
+    )
 
     edge.init_app(app)
     if app.config.get("PROXY_HOPS"):

@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "security-scan"
 APP_BIN = Path(sys.executable).parent
-SESSION_COOKIE = "jesip_session"  # SESSION_COOKIE_NAME in jesip_learn/config.py
+SESSION_COOKIE = "jesip_session"  # SESSION_COOKIE_NAME in jesip_learn/core/config.py
 DEMO_LEARNERS = 50
 
 # Wapiti's levels (wapitiCore/language/vulnerability.py).
@@ -109,18 +109,17 @@ def create_scan_accounts(env: dict) -> list[ScanAccount]:
     os.environ.update(env)  # create_app reads its settings from the environment
     from sqlalchemy import func, select
 
-    from jesip_learn import passwords, users
-    from jesip_learn.demo import DEMO_DOMAIN
-    from jesip_learn.factory import create_app
-    from jesip_learn.models import (
+    from jesip_learn.accounts import passwords, users
+    from jesip_learn.accounts.models import (
         CommandRole,
-        Completion,
-        ItemProgress,
         Organisation,
         Permission,
         PermissionGrant,
         User,
     )
+    from jesip_learn.cli.demo import DEMO_DOMAIN
+    from jesip_learn.factory import create_app
+    from jesip_learn.learning.models import Completion, ItemProgress
 
     app = create_app()
     admin_password, learner_password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)

@@ -7,8 +7,8 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
-from jesip_learn import passwords
-from jesip_learn.db import Database
+from jesip_learn.accounts import passwords
+from jesip_learn.core.db import Database
 from jesip_learn.factory import create_app
 from tests.support import database as test_database
 from tests.support import pages

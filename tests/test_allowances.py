@@ -11,9 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import allowances, attempts, authoring, courses
-from jesip_learn.db import Database
-from jesip_learn.models import AuditEvent, Course, QuizAllowance, User
+from jesip_learn.accounts.models import User
+from jesip_learn.core.db import Database
+from jesip_learn.courses import authoring
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import Course
+from jesip_learn.learning import allowances, attempts
+from jesip_learn.learning.models import QuizAllowance
+from jesip_learn.records.models import AuditEvent
 from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
 from tests.support.factories import make_organisation, make_user
 from tests.support.quizzes import answer_values
@@ -135,7 +140,7 @@ def test_attempts_given_in_an_earlier_round_do_not_count_in_the_next(session, wo
                               seen=0)
     row = session.scalar(select(QuizAllowance))
     # The round of training began after the grant (a renewal, say).
-    from jesip_learn import progress
+    from jesip_learn.learning import progress
     later = row.granted_at.replace(year=row.granted_at.year + 1)
     original = progress.cycle_start
     try:

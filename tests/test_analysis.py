@@ -13,10 +13,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from jesip_learn import analysis, courses, scoring
+from jesip_learn import scoring
+from jesip_learn.accounts.models import User
 from jesip_learn.content import parse_course_files
 from jesip_learn.content.scenario_map import plain_text
-from jesip_learn.models import QuizAttempt, ScenarioRun, User
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import item_analysis as analysis
+from jesip_learn.learning.models import QuizAttempt, ScenarioRun
 from tests.support.factories import make_organisation
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -602,7 +605,7 @@ def test_scenario_choices_are_matched_across_versions_by_text_and_target(session
 
 
 def test_the_analysis_imports_no_flask():
-    probe = "import sys, jesip_learn.analysis\nprint('flask' in sys.modules)"
+    probe = "import sys, jesip_learn.learning.item_analysis\nprint('flask' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                                check=True)
     assert completed.stdout.strip() == "False"

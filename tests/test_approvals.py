@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jesip_learn import users
-from jesip_learn.models import Area
+from jesip_learn.accounts import users
+from jesip_learn.accounts.models import Area
 from tests.support.factories import make_organisation, make_user
 
 

@@ -11,8 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from jesip_learn import attempts, courses, progress, scoring
-from jesip_learn.models import Completion, QuizAttempt, utcnow
+from jesip_learn import scoring
+from jesip_learn.core.columns import utcnow
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import attempts, progress
+from jesip_learn.learning.models import Completion, QuizAttempt
 from tests.support.factories import make_user
 from tests.support.quizzes import answer_values
 

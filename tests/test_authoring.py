@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import authoring, courses
-from jesip_learn.authoring import diffs, pages, uploads
+from jesip_learn.accounts.models import PermissionGrant, User
 from jesip_learn.content import (
     ExerciseScript,
     FileUrls,
@@ -25,18 +24,14 @@ from jesip_learn.content import (
     parse_course_folder,
 )
 from jesip_learn.content.archive import read_course_zip
-from jesip_learn.db import Database
-from jesip_learn.models import (
-    AuditEvent,
-    Completion,
-    CourseDraft,
-    CourseVersion,
-    DraftFile,
-    FileBlob,
-    PermissionGrant,
-    User,
-    utcnow,
-)
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Database
+from jesip_learn.courses import authoring
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.authoring import diffs, pages, uploads
+from jesip_learn.courses.models import CourseDraft, CourseVersion, DraftFile, FileBlob
+from jesip_learn.learning.models import Completion
+from jesip_learn.records.models import AuditEvent
 from tests.support.database import (
     configured_url,
     drop_sibling_database,
@@ -1050,7 +1045,7 @@ def test_names_become_safe_slugs_and_paths():
 
 
 def test_the_authoring_package_imports_without_flask():
-    code = ("import sys, jesip_learn.authoring\n"
+    code = ("import sys, jesip_learn.courses.authoring\n"
             "print([m for m in ('flask', 'flask_login', 'flask_wtf') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)

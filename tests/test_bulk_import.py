@@ -11,20 +11,22 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from jesip_learn import bulk_import, courses, users
-from jesip_learn.bulk_import import ImportFileError, ImportKind, Outcome
-from jesip_learn.db import Database
-from jesip_learn.models import (
-    AuditEvent,
-    Completion,
-    ImportBatch,
+from jesip_learn.accounts import users
+from jesip_learn.accounts.models import (
     OneTimeToken,
     PermissionGrant,
     PreviousMembership,
     TokenPurpose,
     User,
 )
-from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.core.db import Database
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.imports.bulk import ImportFileError, ImportKind, Outcome
+from jesip_learn.imports.models import ImportBatch
+from jesip_learn.learning.models import Completion
+from jesip_learn.records.models import AuditEvent
 from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
 from tests.support.factories import make_organisation, make_user
 
@@ -369,7 +371,7 @@ def test_a_manager_imports_only_within_their_scope(session, manager, north, sout
 
 
 def test_an_area_manager_imports_into_every_organisation_of_the_area(session, north, south):
-    from jesip_learn.organisations import area_named
+    from jesip_learn.accounts.organisations import area_named
     area, _ = area_named(session, "Testshire LRF", "England")
     south.areas.append(area)
     area_manager = make_user(session, organisation=north, permissions={"manager"})

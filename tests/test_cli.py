@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.models import User
+from jesip_learn.accounts.models import User
 from tests.support.factories import PASSWORD
 
 

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import courses
-from jesip_learn.db import Base
-from jesip_learn.models import AuditEvent, Completion, ImportBatch, User
+from jesip_learn.accounts.models import User
+from jesip_learn.core.db import Base
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.imports.models import ImportBatch
+from jesip_learn.learning.models import Completion
+from jesip_learn.records.models import AuditEvent
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 PEOPLE = ("name,email,organisation,command role,joined,left\n"

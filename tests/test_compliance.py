@@ -10,9 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from jesip_learn import compliance, courses, progress, requirement_acceptance
-from jesip_learn.compliance import ReportFilters, RuleError
-from jesip_learn.models import Completion, CourseVersion, ItemProgress, Requirement
+from jesip_learn.compliance import acceptance as requirement_acceptance
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.models import Requirement
+from jesip_learn.compliance.status import ReportFilters, RuleError
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import CourseVersion
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion, ItemProgress
 from tests.support.factories import make_organisation, make_user
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"

@@ -11,19 +11,15 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from jesip_learn import compliance, courses, progress
-from jesip_learn.compliance import ReportFilters
-from jesip_learn.models import (
-    Completion,
-    Course,
-    CourseVersion,
-    Exercise,
-    ExerciseParticipant,
-    ExerciseRequirement,
-    ItemProgress,
-    PreviousMembership,
-    Requirement,
-)
+from jesip_learn.accounts.models import PreviousMembership
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.models import Requirement
+from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import Course, CourseVersion
+from jesip_learn.exercises.models import Exercise, ExerciseParticipant, ExerciseRequirement
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion, ItemProgress
 from tests.support.factories import make_organisation, make_user
 
 VALID = __import__("pathlib").Path(__file__).parent / "content" / "fixtures" / "valid-course"

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from jesip_learn import authoring, courses
-from jesip_learn.authoring import drafts
+from jesip_learn.courses import authoring
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.authoring import drafts
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 

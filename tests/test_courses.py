@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import courses
 from jesip_learn.content import parse_course_folder
-from jesip_learn.models import Course, CourseVersion, FileBlob
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import Course, CourseVersion, FileBlob
 
 FIXTURES = Path(__file__).parent / "content" / "fixtures"
 VALID = FIXTURES / "valid-course"

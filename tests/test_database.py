@@ -9,9 +9,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from jesip_learn.accounts.models import Organisation
 from jesip_learn.cli import alembic_config
-from jesip_learn.db import Base, Database, begin_writing, begin_writing_after_reading
-from jesip_learn.models import Organisation
+from jesip_learn.core.db import Base, Database, begin_writing, begin_writing_after_reading
 from tests.support import database as test_database
 
 

@@ -10,23 +10,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import compliance, courses, demo, progress, users
-from jesip_learn import organisations as orgs
-from jesip_learn.compliance import ReportFilters
-from jesip_learn.models import (
+from jesip_learn.accounts import organisations as orgs
+from jesip_learn.accounts import users
+from jesip_learn.accounts.models import (
     CommandRole,
-    Completion,
-    Course,
-    CourseVersion,
-    ItemProgress,
     Organisation,
     Permission,
     PermissionGrant,
     Service,
     User,
 )
-from jesip_learn.permissions import managed_organisation_ids
-from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.cli import demo
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import Course, CourseVersion
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion, ItemProgress
 
 COURSES = Path(__file__).resolve().parents[1] / "courses"
 NOW = datetime(2026, 3, 31, 10, 30, tzinfo=UTC)

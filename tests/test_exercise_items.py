@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import courses, progress
 from jesip_learn.content import ExerciseScript, parse_course_folder
 from jesip_learn.content.serialise import item_to_data
-from jesip_learn.models import Completion, CourseItem
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import CourseItem
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion
 
 FIXTURES = Path(__file__).parent / "content" / "fixtures"
 EXAMPLE = FIXTURES / "exercise-example"

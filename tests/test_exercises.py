@@ -10,10 +10,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import compliance, exercises
-from jesip_learn.compliance import ReportFilters, RuleError, today_in_london
-from jesip_learn.exercises import ExerciseDetails, ExerciseError
-from jesip_learn.models import AuditEvent
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.status import ReportFilters, RuleError, today_in_london
+from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises.recorded import ExerciseDetails, ExerciseError
+from jesip_learn.records.models import AuditEvent
 from tests.support.factories import make_organisation, make_user
 
 HELD = date(2026, 3, 14)

@@ -7,7 +7,7 @@ import os
 
 from sqlalchemy import text
 
-from jesip_learn.db import Database
+from jesip_learn.core.db import Database
 from jesip_learn.factory import after_fork, create_app, warm_up
 from tests.support.web import app_settings
 

@@ -18,9 +18,9 @@ import pytest
 from fpdf import FPDF
 from sqlalchemy import select
 
-from jesip_learn import authoring
-from jesip_learn.authoring.uploads import content_problem, css_unescaped
-from jesip_learn.models import DraftFile
+from jesip_learn.courses import authoring
+from jesip_learn.courses.authoring.uploads import content_problem, css_unescaped
+from jesip_learn.courses.models import DraftFile
 
 FIXTURES = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 PNG = (FIXTURES / "images" / "fcp.png").read_bytes()

@@ -10,12 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import records
-from jesip_learn.db import Database, begin_writing
+from jesip_learn.accounts.models import User
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Database, begin_writing
 from jesip_learn.jobs import catalogue, leases
+from jesip_learn.jobs.models import ScheduledJobRun
 from jesip_learn.jobs.schedule import Job, JobResult
 from jesip_learn.jobs.worker import Worker
-from jesip_learn.models import AuditEvent, ScheduledJobRun, User, utcnow
+from jesip_learn.records import personal_data as records
+from jesip_learn.records.models import AuditEvent
 from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
 from tests.support.factories import make_organisation, make_user
 

@@ -31,16 +31,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jesip_learn import attempts, courses, progress, runs
-from jesip_learn.db import Database
-from jesip_learn.models import (
-    Completion,
-    CourseVersion,
-    ItemProgress,
-    QuizAttempt,
-    ScenarioRun,
-    User,
-)
+from jesip_learn.accounts.models import User
+from jesip_learn.core.db import Database
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import CourseVersion
+from jesip_learn.learning import attempts, progress, runs
+from jesip_learn.learning.models import Completion, ItemProgress, QuizAttempt, ScenarioRun
 from tests.support.database import committing_database
 from tests.support.factories import make_organisation
 from tests.support.quizzes import answer_values

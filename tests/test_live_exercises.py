@@ -10,12 +10,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import compliance, exercises
-from jesip_learn.compliance import ReportFilters, today_in_london
-from jesip_learn.live import actions, debrief, feed, sessions
-from jesip_learn.live.log import LiveError, entries
-from jesip_learn.live.models import LiveEvent
-from jesip_learn.models import AuditEvent, ExerciseRequirement, utcnow
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.status import ReportFilters, today_in_london
+from jesip_learn.core.columns import utcnow
+from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises.live import actions, debrief, feed, sessions
+from jesip_learn.exercises.live.log import LiveError, entries
+from jesip_learn.exercises.live.models import LiveEvent
+from jesip_learn.exercises.models import ExerciseRequirement
+from jesip_learn.records.models import AuditEvent
 from tests.support.factories import make_organisation, make_user
 from tests.support.live import live_world
 
@@ -235,7 +238,7 @@ def test_no_entry_is_ever_changed_or_numbered_twice(session, world):
 
 
 def test_every_shipped_script_runs_to_its_end_by_the_clock(session, world):
-    from jesip_learn import courses
+    from jesip_learn.courses import catalogue as courses
 
     version = world.live.version
     scripts = [i.slug for i in courses.version_outline(version) if i.kind == "exercise"]

@@ -15,18 +15,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.db import Database
-from jesip_learn.live import sessions
-from jesip_learn.live.log import LiveError
-from jesip_learn.live.models import LiveSession
-from jesip_learn.models import AuditEvent, Organisation, RateLimitHit, User
-from jesip_learn.throttle import (
+from jesip_learn.accounts.models import Organisation, RateLimitHit, User
+from jesip_learn.accounts.throttle import (
     DatabaseRequestCounter,
     GuessLimiter,
     GuessPolicy,
     RedisRequestCounter,
     _hashed,
 )
+from jesip_learn.core.db import Database
+from jesip_learn.exercises.live import sessions
+from jesip_learn.exercises.live.log import LiveError
+from jesip_learn.exercises.live.models import LiveSession
+from jesip_learn.records.models import AuditEvent
 from tests.support.database import (
     configured_url,
     drop_sibling_database,

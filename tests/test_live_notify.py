@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from jesip_learn.live import log as live_log
-from jesip_learn.live import notify, sessions
+from jesip_learn.exercises.live import log as live_log
+from jesip_learn.exercises.live import notify, sessions
 from tests.support.database import configured_url
 from tests.support.live import live_world
 from tests.test_throttle_stores import RedisServer, _free_port

@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.db import Database
-from jesip_learn.live import actions, sessions
-from jesip_learn.live.log import LiveError, entries
-from jesip_learn.live.models import LiveSession
-from jesip_learn.models import User, utcnow
+from jesip_learn.accounts.models import User
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Database
+from jesip_learn.exercises.live import actions, sessions
+from jesip_learn.exercises.live.log import LiveError, entries
+from jesip_learn.exercises.live.models import LiveSession
 from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
 from tests.support.live import live_world
 from tests.test_learning_races import RaceDatabase, race

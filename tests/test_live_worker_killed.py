@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from jesip_learn.db import Database
-from jesip_learn.live import sessions
-from jesip_learn.live.log import entries
-from jesip_learn.live.models import LiveSession
+from jesip_learn.core.db import Database
+from jesip_learn.exercises.live import sessions
+from jesip_learn.exercises.live.log import entries
+from jesip_learn.exercises.live.models import LiveSession
 from tests.support.database import migrate
 from tests.support.factories import PASSWORD
 from tests.support.live import import_live_course, live_world

@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import mfa, users
-from jesip_learn.models import AuditEvent, RecoveryCode, TwoStepPending, utcnow
-from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.accounts import mfa, users
+from jesip_learn.accounts.models import RecoveryCode, TwoStepPending
+from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.core.columns import utcnow
+from jesip_learn.records.models import AuditEvent
 from tests.support.factories import PASSWORD, make_user
 
 THROTTLE = DatabaseLoginThrottle(ThrottlePolicy(failures_per_account=10,

@@ -20,11 +20,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import mfa
-from jesip_learn.db import Database
+from jesip_learn.accounts import mfa
+from jesip_learn.accounts.models import RecoveryCode, User
+from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Database
 from jesip_learn.factory import create_app
-from jesip_learn.models import AuditEvent, RecoveryCode, User, utcnow
-from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.records.models import AuditEvent
 from tests.support.database import committing_database, race_in_sessions
 from tests.support.factories import PASSWORD, make_organisation, make_user
 from tests.support.pages import read_page

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import compliance, courses
-from jesip_learn.models import Completion, Notice, NotificationPreference
+from jesip_learn.compliance import status as compliance
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning.models import Completion
 from jesip_learn.notifications import notices, planning, preferences
+from jesip_learn.notifications.models import Notice, NotificationPreference
 from jesip_learn.notifications.settings import (
     NotificationSettings,
     NotificationSettingsError,
@@ -254,8 +256,8 @@ def test_a_claimed_notice_is_nobody_elses_and_is_given_up_after_the_last_try(ses
 
 
 def test_an_exercise_a_rule_requires_is_reminded_like_a_course(session):
-    from jesip_learn import exercises
-    from jesip_learn.exercises import ExerciseDetails
+    from jesip_learn.exercises import recorded as exercises
+    from jesip_learn.exercises.recorded import ExerciseDetails
 
     police = make_organisation(session, service="police")
     fire = make_organisation(session, service="fire")

@@ -27,13 +27,16 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
-from jesip_learn import courses
-from jesip_learn.config import ConfigError
-from jesip_learn.db import Database
+from jesip_learn.accounts.models import Organisation, User
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.config import ConfigError
+from jesip_learn.core.db import Database
+from jesip_learn.core.mail import Mailer
+from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app
-from jesip_learn.mail import Mailer
-from jesip_learn.models import Completion, Notice, Organisation, User, utcnow
+from jesip_learn.learning.models import Completion
 from jesip_learn.notifications import reports, sender
+from jesip_learn.notifications.models import Notice
 from jesip_learn.notifications.settings import settings_from_config
 from tests.support.database import committing_database
 from tests.support.factories import make_organisation, make_user

@@ -11,10 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, func, select
 
-from jesip_learn import bulk_import, compliance, courses, import_dates, transfers
-from jesip_learn.bulk_import import ImportKind, Outcome
-from jesip_learn.compliance import ReportFilters
-from jesip_learn.models import AuditEvent, OneTimeToken, PreviousMembership, User
+from jesip_learn.accounts import transfers
+from jesip_learn.accounts.models import OneTimeToken, PreviousMembership, User
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.imports import dates as import_dates
+from jesip_learn.imports.bulk import ImportKind, Outcome
+from jesip_learn.records.models import AuditEvent
 from tests.support.factories import make_organisation, make_user
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import organisations as orgs
-from jesip_learn.models import Area, Organisation, OrganisationDomain
+from jesip_learn.accounts import organisations as orgs
+from jesip_learn.accounts.models import Area, Organisation, OrganisationDomain
 
 
 def test_seeding_loads_every_uk_service_once(session):

@@ -1,4 +1,4 @@
-"""The package's scoring (jesip_learn/packaging/assets/scoring.js, run by Node.js) marks
+"""The package's scoring (jesip_learn/courses/packaging/assets/scoring.js, run by Node.js) marks
 exactly as jesip_learn/scoring.py does: the same answers go through both, from every
 question, scenario and METHANE step of the shipped courses and the example course, and
 the results must be equal, field by field."""
@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from jesip_learn import courses, scoring
+from jesip_learn import scoring
 from jesip_learn.content import METHANE_FIELDS, Question, Quiz, Scenario
-from jesip_learn.packaging import player_data
-from jesip_learn.packaging.build import parse_for_package
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.packaging import player_data
+from jesip_learn.courses.packaging.build import parse_for_package
 from tests.scorm.playing import shipped_course, shipped_folders
 
-SCORING_JS = (Path(__file__).resolve().parents[1] / "jesip_learn" / "packaging" / "assets"
+SCORING_JS = (Path(__file__).resolve().parents[1] / "jesip_learn" / "courses" / "packaging" / "assets"
               / "scoring.js")
 FIXTURE = Path(__file__).resolve().parent / "content" / "fixtures" / "valid-course"
 RUNNER = """

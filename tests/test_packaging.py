@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from jesip_learn import courses
-from jesip_learn.packaging import PackageRefused, build_package
-from jesip_learn.packaging.build import parse_for_package
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.packaging import PackageRefused, build_package
+from jesip_learn.courses.packaging.build import parse_for_package
 from tests.scorm.harness import SCHEMAS, ensure_node_modules
 from tests.scorm.playing import shipped_course, shipped_folders
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jesip_learn import courses, progress
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import progress
 from tests.support.factories import make_user
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"

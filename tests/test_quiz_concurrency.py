@@ -20,9 +20,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import attempts, courses, progress
-from jesip_learn.db import Database
-from jesip_learn.models import Completion, QuizAttempt, User
+from jesip_learn.accounts.models import User
+from jesip_learn.core.db import Database
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import attempts, progress
+from jesip_learn.learning.models import Completion, QuizAttempt
 from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
 from tests.support.factories import make_organisation
 from tests.support.quiz_processes import WAIT_SECONDS, Job, learner_process

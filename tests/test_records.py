@@ -13,42 +13,44 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from jesip_learn import compliance, courses, progress, records, transfers, users
-from jesip_learn.audit import record_event
-from jesip_learn.compliance import ReportFilters
-from jesip_learn.db import Base
-from jesip_learn.live.models import LiveEvent, LiveParticipant, LiveSession
-from jesip_learn.models import (
-    Anonymisation,
-    AuditEvent,
-    Completion,
-    CourseEditor,
-    Exercise,
-    ExerciseParticipant,
-    ItemProgress,
+from jesip_learn.accounts import transfers, users
+from jesip_learn.accounts.models import (
     LoginFailure,
-    Notice,
-    NotificationPreference,
     OneTimeToken,
     PermissionGrant,
     PreviousMembership,
-    QuizAllowance,
-    QuizAttempt,
     RecoveryCode,
-    ReportSubscription,
-    ScenarioRun,
     TokenPurpose,
     TwoStepPending,
     User,
-    XapiStatement,
 )
-from jesip_learn.organisations import area_named
-from jesip_learn.permissions import (
+from jesip_learn.accounts.organisations import area_named
+from jesip_learn.accounts.permissions import (
     can_manage_user,
     manageable_user_ids,
     managed_organisation_ids,
 )
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.core.db import Base
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import CourseEditor
+from jesip_learn.exercises.live.models import LiveEvent, LiveParticipant, LiveSession
+from jesip_learn.exercises.models import Exercise, ExerciseParticipant
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import (
+    Completion,
+    ItemProgress,
+    QuizAllowance,
+    QuizAttempt,
+    ScenarioRun,
+)
+from jesip_learn.notifications.models import Notice, NotificationPreference, ReportSubscription
+from jesip_learn.records import personal_data as records
+from jesip_learn.records.audit import record_event
+from jesip_learn.records.models import Anonymisation, AuditEvent
 from jesip_learn.sso.models import SsoIdentity, SsoProvider
+from jesip_learn.xapi.models import XapiStatement
 from tests.support.factories import make_organisation, make_user
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"

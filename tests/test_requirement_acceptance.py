@@ -12,9 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import compliance, courses, progress, requirement_acceptance
-from jesip_learn.compliance import ReportFilters
-from jesip_learn.models import AuditEvent, Course, RequirementAcceptance
+from jesip_learn.compliance import acceptance as requirement_acceptance
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.models import RequirementAcceptance
+from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import Course
+from jesip_learn.learning import progress
+from jesip_learn.records.models import AuditEvent
 from tests.support.factories import make_organisation, make_user
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
@@ -150,7 +155,7 @@ def test_the_shipped_courses_are_accepted_when_the_command_line_imports_them(ses
 def test_the_migration_accepts_what_the_command_line_had_published(tmp_path, kind):
     from sqlalchemy import text
 
-    from jesip_learn.db import Database
+    from jesip_learn.core.db import Database
     from tests.support.database import (
         configured_url,
         drop_sibling_database,

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from jesip_learn import courses, progress, runs
-from jesip_learn.models import ItemProgress, ScenarioRun
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import progress, runs
+from jesip_learn.learning.models import ItemProgress, ScenarioRun
 from tests.support.factories import make_user
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
@@ -346,7 +347,7 @@ def test_history_lists_every_run_of_the_course(session, learner, version, scenar
 
 
 def test_runs_import_without_flask():
-    code = ("import sys, jesip_learn.runs\n"
+    code = ("import sys, jesip_learn.learning.runs\n"
             "print(','.join(m for m in ('flask', 'flask_login', 'flask_wtf') "
             "if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

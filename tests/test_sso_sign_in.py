@@ -15,8 +15,9 @@ import urllib.parse
 import pytest
 from sqlalchemy import func, select
 
+from jesip_learn.accounts.models import User
 from jesip_learn.factory import create_app
-from jesip_learn.models import AuditEvent, User
+from jesip_learn.records.models import AuditEvent
 from jesip_learn.sso import protocol
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import SsoFlow, SsoIdentity

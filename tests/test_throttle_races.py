@@ -25,10 +25,9 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from jesip_learn import mfa, passwords, users
-from jesip_learn.db import Database
-from jesip_learn.models import AuditEvent, User
-from jesip_learn.throttle import (
+from jesip_learn.accounts import mfa, passwords, users
+from jesip_learn.accounts.models import User
+from jesip_learn.accounts.throttle import (
     DatabaseLoginThrottle,
     DatabaseRequestCounter,
     EmailRequestLimiter,
@@ -37,6 +36,8 @@ from jesip_learn.throttle import (
     RedisRequestCounter,
     ThrottlePolicy,
 )
+from jesip_learn.core.db import Database
+from jesip_learn.records.models import AuditEvent
 from tests.support.database import (
     configured_url,
     drop_sibling_database,

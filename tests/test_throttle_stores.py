@@ -15,15 +15,16 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from jesip_learn import users
-from jesip_learn.models import LoginFailure, utcnow
-from jesip_learn.throttle import (
+from jesip_learn.accounts import users
+from jesip_learn.accounts.models import LoginFailure
+from jesip_learn.accounts.throttle import (
     DatabaseLoginThrottle,
     RedisHealth,
     RedisLoginThrottle,
     RedisOrDatabase,
     ThrottlePolicy,
 )
+from jesip_learn.core.columns import utcnow
 from tests.support.factories import PASSWORD, make_user
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -174,7 +175,7 @@ OUTAGE_WARNING = "Redis cannot be reached"
 
 
 def _warnings(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "jesip_learn.throttle"]
+    return [r.getMessage() for r in caplog.records if r.name == "jesip_learn.accounts.throttle"]
 
 
 def test_sign_in_works_and_stays_throttled_while_redis_is_down(app, browser, make, organisation,

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import users
-from jesip_learn.models import LoginFailure, OneTimeToken, TokenPurpose, User, utcnow
-from jesip_learn.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.accounts import users
+from jesip_learn.accounts.models import LoginFailure, OneTimeToken, TokenPurpose, User
+from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.core.columns import utcnow
 from tests.support.factories import PASSWORD, make_organisation, make_user
 
 THROTTLE = DatabaseLoginThrottle(ThrottlePolicy(failures_per_account=10, failures_per_address=50,
@@ -293,7 +294,7 @@ def test_administrators_keep_their_own_administrator_permission(session, police)
 
 
 def test_an_administrator_makes_an_area_manager(session):
-    from jesip_learn.organisations import area_named
+    from jesip_learn.accounts.organisations import area_named
     area, _ = area_named(session, "Testshire LRF", "England")
     session.flush()
     first = make_organisation(session, area_ids=[area.id])

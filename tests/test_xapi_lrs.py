@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import attempts, courses
+from jesip_learn.accounts.models import User
+from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app
-from jesip_learn.models import Completion, QuizAttempt, User, XapiStatement
+from jesip_learn.learning import attempts
+from jesip_learn.learning.models import Completion, QuizAttempt
+from jesip_learn.xapi.models import XapiStatement
 from tests.support.quizzes import answer_values
 from tests.support.ralph_lrs import RalphLrs, RalphUnavailable
 from tests.support.web import Browser, app_settings

@@ -17,10 +17,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import courses, progress
-from jesip_learn.db import Database
-from jesip_learn.models import ItemProgress, XapiStatement, utcnow
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Database
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import ItemProgress
 from jesip_learn.xapi import outbox, sender
+from jesip_learn.xapi.models import XapiStatement
 from jesip_learn.xapi.settings import XapiSettings, attach
 from tests.support import database as test_database
 from tests.support.factories import make_organisation, make_user

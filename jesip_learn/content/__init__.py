@@ -29,10 +29,46 @@ killed when its time is up. The web layer parses only that way, and before it wr
 """
 
 from jesip_learn.content.export import write_course_folder
-from jesip_learn.content.files import ALLOWED_FILE_TYPES, INLINE_IMAGE_TYPES, is_download_only, media_type
+from jesip_learn.content.files import (
+    ALLOWED_FILE_TYPES,
+    INLINE_IMAGE_TYPES,
+    is_download_only,
+    media_type,
+)
 from jesip_learn.content.hashing import content_hash
-from jesip_learn.content.model import EXERCISE_LEVELS, JDM_STAGES, METHANE_FIELDS, PRINCIPLES, ROLES, SERVICES, Choice, Course, DecisionOption, ExerciseEvent, ExerciseRole, ExerciseScript, Fact, Item, MethaneLine, MethaneModelAnswer, Module, Option, ParseResult, Problem, Question, Quiz, Requirement, Scenario, Step, TalkGroup
-from jesip_learn.content.parse import parse_course_files, parse_course_folder, validate_course_folder
+from jesip_learn.content.model import (
+    EXERCISE_LEVELS,
+    JDM_STAGES,
+    METHANE_FIELDS,
+    PRINCIPLES,
+    ROLES,
+    SERVICES,
+    Choice,
+    Course,
+    DecisionOption,
+    ExerciseEvent,
+    ExerciseRole,
+    ExerciseScript,
+    Fact,
+    Item,
+    MethaneLine,
+    MethaneModelAnswer,
+    Module,
+    Option,
+    ParseResult,
+    Problem,
+    Question,
+    Quiz,
+    Requirement,
+    Scenario,
+    Step,
+    TalkGroup,
+)
+from jesip_learn.content.parse import (
+    parse_course_files,
+    parse_course_folder,
+    validate_course_folder,
+)
 from jesip_learn.content.render import FileUrls, render_markdown, sanitise_html
 from jesip_learn.content.worker import parse_within
 

@@ -16,10 +16,14 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from jesip_learn.content.validate import FileProblems
+
+class FileProblems(Protocol):
+    """Where problems in one file are reported (validate.FileProblems is one)."""
+
+    def add(self, line: int, message: str) -> None: ...
+
 
 # Deeper nesting than this is refused before Python-Markdown sees it: its list
 # parser takes cubic time and then overflows the stack on a few hundred levels.

@@ -8,10 +8,23 @@ from dataclasses import dataclass
 
 from markdown.extensions.toc import slugify
 
-from jesip_learn.content.blocks import MAX_UNCLOSED_FENCES, Line, join_lines, split_lines, too_deep_line, unclosed_fences
+from jesip_learn.content.blocks import (
+    MAX_UNCLOSED_FENCES,
+    Line,
+    join_lines,
+    split_lines,
+    too_deep_line,
+    unclosed_fences,
+)
 from jesip_learn.content.frontmatter import FrontMatter, split_front_matter
 from jesip_learn.content.reading_cost import MAX_COURSE_COST, MAX_PIECE_COST, reading_cost
-from jesip_learn.content.render import ResolveFile, collect_references, html_cleaner, new_markdown, unwrap_paragraph
+from jesip_learn.content.render import (
+    ResolveFile,
+    collect_references,
+    html_cleaner,
+    new_markdown,
+    unwrap_paragraph,
+)
 from jesip_learn.content.validate import FileProblems, check_references
 
 # A heading's text is rendered as inline Markdown; these starts would otherwise turn

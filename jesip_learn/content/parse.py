@@ -24,7 +24,16 @@ from types import MappingProxyType
 
 from jesip_learn.content.blocks import join_lines
 from jesip_learn.content.exercise import build_exercise
-from jesip_learn.content.files import ALLOWED_FILE_TYPES, COURSE_PAGE, MAX_FILE_BYTES, MAX_PAGE_BYTES, PAGE_SUFFIX, course_relative_path, is_ignored_path, suffix_of
+from jesip_learn.content.files import (
+    ALLOWED_FILE_TYPES,
+    COURSE_PAGE,
+    MAX_FILE_BYTES,
+    MAX_PAGE_BYTES,
+    PAGE_SUFFIX,
+    course_relative_path,
+    is_ignored_path,
+    suffix_of,
+)
 from jesip_learn.content.hashing import content_hash
 from jesip_learn.content.item_writing import course_warnings
 from jesip_learn.content.model import Course, Item, Module, ParseResult, Problem
@@ -32,7 +41,17 @@ from jesip_learn.content.page import Page, PieceRenderer, read_page, trim_blank_
 from jesip_learn.content.quiz import build_quiz
 from jesip_learn.content.render import FileUrls, ResolveFile
 from jesip_learn.content.scenario import build_scenario
-from jesip_learn.content.validate import FileProblems, ProblemLog, check_course_has_items, check_unique_slugs, read_one_line, read_requirement, read_text, read_text_list, read_whole_number
+from jesip_learn.content.validate import (
+    FileProblems,
+    ProblemLog,
+    check_course_has_items,
+    check_unique_slugs,
+    read_one_line,
+    read_requirement,
+    read_text,
+    read_text_list,
+    read_whole_number,
+)
 
 ITEM_NAME = re.compile(
     r"^(?P<number>\d{1,9})-(?P<slug>.+?)(?P<kind>\.quiz|\.scenario|\.exercise)?\.md$",

@@ -12,10 +12,27 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from jesip_learn.content.blocks import Block, Line, ListItem, Section, parse_attributes, quoted_lines, scan_blocks, split_sections
+from jesip_learn.content.blocks import (
+    Block,
+    Line,
+    ListItem,
+    Section,
+    parse_attributes,
+    quoted_lines,
+    scan_blocks,
+    split_sections,
+)
 from jesip_learn.content.model import SHOW_ANSWERS, Option, Question, Quiz
 from jesip_learn.content.page import Page, PieceRenderer, heading_id, trim_blank_lines
-from jesip_learn.content.validate import FileProblems, check_question, check_quiz_has_questions, read_choice, read_percent, read_text, read_whole_number
+from jesip_learn.content.validate import (
+    FileProblems,
+    check_question,
+    check_quiz_has_questions,
+    read_choice,
+    read_percent,
+    read_text,
+    read_whole_number,
+)
 
 TASK_BOX = re.compile(r"^\[([ xX])\](?:[ \t]+(.*))?$")
 # A tag is a short lower-case word, so that reports can count questions by tag however

@@ -40,7 +40,12 @@ import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from jesip_learn.content.blocks import MAX_UNCLOSED_FENCES, split_lines, too_deep_line, unclosed_fences
+from jesip_learn.content.blocks import (
+    MAX_UNCLOSED_FENCES,
+    split_lines,
+    too_deep_line,
+    unclosed_fences,
+)
 from jesip_learn.content.files import course_relative_path
 from jesip_learn.content.reading_cost import MAX_PIECE_COST, reading_cost
 

@@ -14,10 +14,32 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jesip_learn.content.blocks import Block, Line, ListItem, Section, parse_attributes, quoted_lines, scan_blocks, split_sections
-from jesip_learn.content.model import METHANE_FIELDS, Choice, MethaneLine, MethaneModelAnswer, Scenario, Step
+from jesip_learn.content.blocks import (
+    Block,
+    Line,
+    ListItem,
+    Section,
+    parse_attributes,
+    quoted_lines,
+    scan_blocks,
+    split_sections,
+)
+from jesip_learn.content.model import (
+    METHANE_FIELDS,
+    Choice,
+    MethaneLine,
+    MethaneModelAnswer,
+    Scenario,
+    Step,
+)
 from jesip_learn.content.page import Page, PieceRenderer, heading_id, trim_blank_lines
-from jesip_learn.content.validate import FileProblems, check_scenario, read_one_line, read_tag, read_text
+from jesip_learn.content.validate import (
+    FileProblems,
+    check_scenario,
+    read_one_line,
+    read_tag,
+    read_text,
+)
 
 CHOICE_LINK = re.compile(
     r"^\[(?P<label>.*)\]\(\s*#(?P<target>[^\s)]*)\s*\)(?:[ ]*\{:?(?P<attributes>[^}]*)\})?[ \t]*$"

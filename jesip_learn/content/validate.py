@@ -30,7 +30,18 @@ from dataclasses import dataclass
 from jesip_learn.content.blocks import Line
 from jesip_learn.content.files import COURSE_PAGE, INLINE_IMAGE_TYPES, suffix_of
 from jesip_learn.content.frontmatter import FrontMatter
-from jesip_learn.content.model import JDM_STAGES, PRINCIPLES, ROLES, SERVICES, Item, Problem, Question, Requirement, Scenario, Step
+from jesip_learn.content.model import (
+    JDM_STAGES,
+    PRINCIPLES,
+    ROLES,
+    SERVICES,
+    Item,
+    Problem,
+    Question,
+    Requirement,
+    Scenario,
+    Step,
+)
 from jesip_learn.content.render import LINK_SCHEMES, Reference, split_course_url, url_scheme
 
 PERCENT_TEXT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%?\s*")

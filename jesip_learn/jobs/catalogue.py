@@ -15,15 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from jesip_learn import records
-from jesip_learn.db import Database
-from jesip_learn.mail import Mailer
+from jesip_learn.core.db import Database
+from jesip_learn.core.mail import Mailer
+from jesip_learn.jobs.schedule import Job, JobResult
 from jesip_learn.notifications import sender as notify_sender
 from jesip_learn.notifications import settings as notify_settings
+from jesip_learn.records import personal_data as records
 from jesip_learn.xapi import sender as xapi_sender
 from jesip_learn.xapi.settings import XapiSettings
-
-from jesip_learn.jobs.schedule import Job, JobResult
 
 INTERVAL_SETTINGS = {  # setting: (job, unit, default)
     "JOBS_NOTIFY_MINUTES": ("notify-send", "minutes", 10),

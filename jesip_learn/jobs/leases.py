@@ -20,8 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from jesip_learn.models import ScheduledJobRun
-
+from jesip_learn.jobs.models import ScheduledJobRun
 from jesip_learn.jobs.schedule import Job, LastRun, is_due
 
 LEASE = timedelta(hours=1)

@@ -16,9 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from jesip_learn.db import Database
-from jesip_learn.models import utcnow
-
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Database
 from jesip_learn.jobs import leases
 from jesip_learn.jobs.schedule import NEVER_RUN, Job, JobResult, LastRun, is_due, seconds_until_next
 

@@ -3,13 +3,11 @@
 from alembic import context
 from sqlalchemy import pool
 
-from jesip_learn import models  # noqa: F401  (registers every table on Base.metadata)
-from jesip_learn.db import Base, make_engine
-from jesip_learn.live import models as live_models  # noqa: F401  (the live exercise tables)
-from jesip_learn.sso import models as sso_models  # noqa: F401  (the single sign-on tables)
+from jesip_learn import tables
+from jesip_learn.core.db import make_engine
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = tables.metadata
 
 
 def run_migrations_offline() -> None:

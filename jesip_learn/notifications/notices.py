@@ -21,8 +21,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from jesip_learn.models import Notice, utcnow
-
+from jesip_learn.core.columns import utcnow
+from jesip_learn.notifications.models import Notice
 from jesip_learn.notifications.settings import NotificationSettings
 
 QUEUED, SENT, FAILED, CANCELLED = "queued", "sent", "failed", "cancelled"

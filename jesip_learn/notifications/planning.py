@@ -25,21 +25,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jesip_learn import compliance
-from jesip_learn.compliance import COMPLIANT_STATES, DueDate, ReportFilters
-from jesip_learn.models import (
-    Course,
-    NotificationPreference,
-    Organisation,
-    Permission,
-    PermissionGrant,
-    ReportSubscription,
-    User,
-)
-from jesip_learn.permissions import managed_organisation_ids
-from jesip_learn.progress import add_months
-
+from jesip_learn.accounts.models import Organisation, Permission, PermissionGrant, User
+from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.status import COMPLIANT_STATES, DueDate, ReportFilters
+from jesip_learn.courses.models import Course
+from jesip_learn.learning.progress import add_months
 from jesip_learn.notifications import messages, notices, reports
+from jesip_learn.notifications.models import NotificationPreference, ReportSubscription
 from jesip_learn.notifications.notices import NoticeDraft
 from jesip_learn.notifications.preferences import UnsubscribeRequest, unsubscribe_token
 from jesip_learn.notifications.settings import NotificationSettings

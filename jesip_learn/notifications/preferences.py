@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from jesip_learn.audit import record_event
-from jesip_learn.models import NotificationPreference, ReportSubscription, User, utcnow
-
+from jesip_learn.accounts.models import User
+from jesip_learn.core.columns import utcnow
+from jesip_learn.notifications.models import NotificationPreference, ReportSubscription
 from jesip_learn.notifications.settings import FREQUENCIES
+from jesip_learn.records.audit import record_event
 
 TOKEN_SALT = "notifications.unsubscribe"  # noqa: S105 - a salt, not a password
 # The kinds of email a person may turn off, as the unsubscribe page names them.

@@ -15,22 +15,23 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jesip_learn import compliance, exports, report_rows
-from jesip_learn.audit import record_event
-from jesip_learn.compliance import GROUPINGS, STATE_FILTER_LABELS, ReportFilters
-from jesip_learn.mail import Attachment
-from jesip_learn.models import (
+from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     SERVICE_LABELS,
     Organisation,
     Permission,
-    ReportSubscription,
     User,
 )
-from jesip_learn.permissions import managed_organisation_ids
-from jesip_learn.typed_text import control_character_problem
-
+from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.compliance import report_rows
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, ReportFilters
+from jesip_learn.core import exports
+from jesip_learn.core.mail import Attachment
+from jesip_learn.core.typed_text import control_character_problem
+from jesip_learn.notifications.models import ReportSubscription
 from jesip_learn.notifications.settings import FREQUENCIES
+from jesip_learn.records.audit import record_event
 
 FORMATS = {"csv": "CSV (one row per person and course)",
            "xlsx": "Excel workbook (summary and details)"}

@@ -23,13 +23,18 @@ from datetime import date, datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from jesip_learn.db import Database
-from jesip_learn.mail import MailDeliveryError, Mailer, OutgoingMail, UnsendableMail
-from jesip_learn.models import Notice, ReportSubscription, User, utcnow
-
+from jesip_learn.accounts.models import User
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Database
+from jesip_learn.core.mail import MailDeliveryError, Mailer, OutgoingMail, UnsendableMail
 from jesip_learn.notifications import notices, planning, reports
+from jesip_learn.notifications.models import Notice, ReportSubscription
 from jesip_learn.notifications.notices import NoticeDraft
-from jesip_learn.notifications.preferences import OPTIONAL_KINDS, UnsubscribeRequest, unsubscribe_token
+from jesip_learn.notifications.preferences import (
+    OPTIONAL_KINDS,
+    UnsubscribeRequest,
+    unsubscribe_token,
+)
 from jesip_learn.notifications.settings import NotificationSettings
 
 log = logging.getLogger("jesip_learn.notifications")

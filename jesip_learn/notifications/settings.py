@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from jesip_learn.core.config import ConfigError, site_address
 
 FREQUENCIES = {"weekly": "Weekly", "monthly": "Monthly"}
 
@@ -62,18 +63,10 @@ def reminder_days(text: str) -> tuple[int, ...]:
 
 def site_url(config: Mapping) -> str:
     """SITE_URL, else the xAPI homepage, else https://SERVER_NAME."""
-    url = (config.get("SITE_URL") or config.get("XAPI_HOMEPAGE") or "").strip()
-    if not url and config.get("SERVER_NAME"):
-        url = f"{config.get('PREFERRED_URL_SCHEME') or 'https'}://{config['SERVER_NAME']}"
-    if not url:
-        raise NotificationSettingsError(
-            "SITE_URL must be set: the site's own address, such as "
-            "https://learn.jesip.example, which every link in an email starts with")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise NotificationSettingsError(
-            f"SITE_URL must be a full http or https address (it is {url!r})")
-    return url.rstrip("/")
+    try:
+        return site_address(config)
+    except ConfigError as error:
+        raise NotificationSettingsError(str(error)) from None
 
 
 def settings_from_config(config: Mapping) -> NotificationSettings:

@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jesip_learn.db import Base
-from jesip_learn.models import Organisation, User, UTCDateTime, utcnow
+from jesip_learn.accounts.models import Organisation, User
+from jesip_learn.core.columns import UTCDateTime, utcnow
+from jesip_learn.core.db import Base
 
 
 class ProviderKind(enum.StrEnum):

@@ -10,12 +10,18 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from jesip_learn.audit import record_event
-from jesip_learn.models import Organisation, OrganisationDomain, Permission, User, utcnow
-from jesip_learn.typed_text import control_character_problem
-
+from jesip_learn.accounts.models import Organisation, OrganisationDomain, Permission, User
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.typed_text import control_character_problem
+from jesip_learn.records.audit import record_event
 from jesip_learn.sso import client_secrets, protocol
-from jesip_learn.sso.models import ProviderKind, SsoIdentity, SsoOrganisationLink, SsoProvider, SsoRequirement
+from jesip_learn.sso.models import (
+    ProviderKind,
+    SsoIdentity,
+    SsoOrganisationLink,
+    SsoProvider,
+    SsoRequirement,
+)
 
 ENTRA_DIRECTORIES = {
     "organizations": "Work accounts only (organizations)",

@@ -29,21 +29,27 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from jesip_learn import passwords
-from jesip_learn.audit import record_event
-from jesip_learn.models import Organisation, Permission, PermissionGrant, User, utcnow
-from jesip_learn.throttle import DatabaseLoginThrottle, RedisLoginThrottle
-from jesip_learn.typed_text import control_character_problem
-from jesip_learn.users import (
+from jesip_learn.accounts import passwords
+from jesip_learn.accounts.models import Organisation, Permission, PermissionGrant, User
+from jesip_learn.accounts.throttle import DatabaseLoginThrottle, RedisLoginThrottle
+from jesip_learn.accounts.users import (
     AccountError,
     check_command_role,
     check_name,
     find_user_by_email,
     normalise_email,
 )
-
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.typed_text import control_character_problem
+from jesip_learn.records.audit import record_event
 from jesip_learn.sso import client_secrets, protocol
-from jesip_learn.sso.models import ProviderKind, SsoFlow, SsoIdentity, SsoOrganisationLink, SsoProvider
+from jesip_learn.sso.models import (
+    ProviderKind,
+    SsoFlow,
+    SsoIdentity,
+    SsoOrganisationLink,
+    SsoProvider,
+)
 from jesip_learn.sso.providers import TENANT_ID, client_secret, organisations_for_domain
 
 FLOW_LIFETIME = timedelta(minutes=10)

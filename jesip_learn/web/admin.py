@@ -21,9 +21,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired
 
-from jesip_learn import audit, compliance, exports, mfa, users
-from jesip_learn import organisations as orgs
-from jesip_learn.models import (
+from jesip_learn.accounts import mfa, users
+from jesip_learn.accounts import organisations as orgs
+from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     PERMISSION_LABELS,
     SERVICE_LABELS,
@@ -31,7 +31,9 @@ from jesip_learn.models import (
     Permission,
     User,
 )
-
+from jesip_learn.compliance import status as compliance
+from jesip_learn.core import exports
+from jesip_learn.records import audit
 from jesip_learn.web.edge import client_address, db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, page_number, show_error
 

@@ -1,5 +1,5 @@
 """Giving a learner more attempts at a quiz they have used up: for trainers of the course,
-managers of the person and administrators (`jesip_learn.allowances` decides who)."""
+managers of the person and administrators (`jesip_learn.learning.allowances` decides who)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField
 
-from jesip_learn import allowances, attempts, authoring
-from jesip_learn.models import Permission, User
+from jesip_learn.accounts.models import Permission, User
+from jesip_learn.courses import authoring
+from jesip_learn.learning import allowances, attempts
 from jesip_learn.web.edge import db
 from jesip_learn.web.forms import choices, int_or_none
 

@@ -26,11 +26,10 @@ from flask_wtf.csrf import generate_csrf
 from wtforms import PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired
 
-from jesip_learn import users
-from jesip_learn.mail import MailDeliveryError, OutgoingMail
-from jesip_learn.models import COMMAND_ROLE_LABELS, TokenPurpose
-from jesip_learn.organisations import active_organisations
-from jesip_learn.throttle import (
+from jesip_learn.accounts import users
+from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, TokenPurpose
+from jesip_learn.accounts.organisations import active_organisations
+from jesip_learn.accounts.throttle import (
     DatabaseLoginThrottle,
     DatabaseRequestCounter,
     EmailRequestLimiter,
@@ -44,7 +43,7 @@ from jesip_learn.throttle import (
     RedisRequestCounter,
     ThrottlePolicy,
 )
-
+from jesip_learn.core.mail import MailDeliveryError, OutgoingMail
 from jesip_learn.web.edge import ERROR_TITLES, after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
 from jesip_learn.web.safety import safe_next_url

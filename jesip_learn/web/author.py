@@ -1,7 +1,7 @@
 """Trainers' area: the courses they may edit, each course's history, differences between
 versions, restoring an old version, zip downloads and uploads, and who edits a course.
 
-Who may do what is decided by `jesip_learn.authoring`: every trainer and administrator
+Who may do what is decided by `jesip_learn.courses.authoring`: every trainer and administrator
 reaches the area, but a course opens only for those who may edit it (403), and an unknown
 code is 404. The draft editor is another blueprint; its pages are linked only once it is
 registered (`editor_ready` in the templates), so these pages work with or without it.
@@ -34,12 +34,18 @@ from sqlalchemy import func, select
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from jesip_learn import allowances, analysis, authoring, courses, users
+from jesip_learn.accounts import users
+from jesip_learn.accounts.models import Permission, User
 from jesip_learn.content.scenario_map import scenario_map
-from jesip_learn.models import Completion, Course, CourseVersion, Permission, User
-from jesip_learn.packaging import FORMATS as PACKAGE_FORMATS
-from jesip_learn.packaging import PLAYABLE_KINDS, PackageRefused
-from jesip_learn.packaging.versions import package_version, site_address
+from jesip_learn.courses import authoring
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import Course, CourseVersion
+from jesip_learn.courses.packaging import FORMATS as PACKAGE_FORMATS
+from jesip_learn.courses.packaging import PLAYABLE_KINDS, PackageRefused
+from jesip_learn.courses.packaging.versions import package_version, site_address
+from jesip_learn.learning import allowances
+from jesip_learn.learning import item_analysis as analysis
+from jesip_learn.learning.models import Completion
 from jesip_learn.web.edge import content_parse_seconds, db, reads_before_writing, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, show_error
 

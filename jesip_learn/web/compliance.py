@@ -26,44 +26,35 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from jesip_learn import (
-    allowances,
-    compliance,
-    exercises,
-    exports,
-    progress,
-    report_rows,
-    requirement_acceptance,
-)
-from jesip_learn.audit import record_event
-from jesip_learn.compliance import (
-    GROUPINGS,
-    STATE_FILTER_LABELS,
-    ReportFilters,
-    RuleError,
-)
-from jesip_learn.models import (
+from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     SERVICE_LABELS,
-    Course,
-    ExerciseRequirement,
     Organisation,
     Permission,
-    Requirement,
     User,
 )
-from jesip_learn.permissions import (
+from jesip_learn.accounts.permissions import (
     can_manage_user,
     manageable_user_ids,
     managed_organisation_ids,
     organisations_in_scope,
 )
-from jesip_learn.report_rows import DETAIL_HEADER
-from jesip_learn.report_rows import detail_row as _detail_row
-from jesip_learn.report_rows import london_date as _london_date
-from jesip_learn.report_rows import summary_header as SUMMARY_HEADER  # noqa: N812
-from jesip_learn.report_rows import summary_rows as _summary_rows
-
+from jesip_learn.compliance import acceptance as requirement_acceptance
+from jesip_learn.compliance import report_rows
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.models import Requirement
+from jesip_learn.compliance.report_rows import DETAIL_HEADER
+from jesip_learn.compliance.report_rows import detail_row as _detail_row
+from jesip_learn.compliance.report_rows import london_date as _london_date
+from jesip_learn.compliance.report_rows import summary_header as SUMMARY_HEADER  # noqa: N812
+from jesip_learn.compliance.report_rows import summary_rows as _summary_rows
+from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, ReportFilters, RuleError
+from jesip_learn.core import exports
+from jesip_learn.courses.models import Course
+from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises.models import ExerciseRequirement
+from jesip_learn.learning import allowances, history, progress
+from jesip_learn.records.audit import record_event
 from jesip_learn.web import charts
 from jesip_learn.web.edge import client_address, db, writes_on_get
 from jesip_learn.web.forms import int_or_none, page_number
@@ -307,7 +298,7 @@ def learner(user_id: int):
         "manage/learner.html", person=person, filters=filters, errors=errors, shown=shown,
         statuses=compliance.person_statuses(db(), person, filters),
         completions=progress.learner_completions(db(), person),
-        history=progress.learning_history(db(), person),
+        history=history.learning_history(db(), person),
         exercises=exercises.exercises_of(db(), person), filter_args=_filter_args,
         stuck=allowances.stuck_quizzes_of(db(), current_user, person))
 

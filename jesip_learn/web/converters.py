@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
-from jesip_learn.numbers import DATABASE_INTEGER_MAX, whole_number
+from jesip_learn.core.numbers import DATABASE_INTEGER_MAX, whole_number
 
 
 class DatabaseIntegerConverter(IntegerConverter):

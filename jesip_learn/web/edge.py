@@ -23,7 +23,7 @@ from flask import (
     session,
 )
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, generate_csrf
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from sqlalchemy.exc import (
     DataError,
     DisconnectionError,
@@ -36,15 +36,15 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 from werkzeug.sansio.utils import host_is_trusted
 
-from jesip_learn.content.worker import DEFAULT_SECONDS
-from jesip_learn.db import begin_writing, is_database_busy, is_database_unavailable
-from jesip_learn.models import (
+from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     PERMISSION_LABELS,
     SERVICE_LABELS,
     Permission,
-    utcnow,
 )
+from jesip_learn.content.worker import DEFAULT_SECONDS
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import begin_writing, is_database_busy, is_database_unavailable
 
 log = logging.getLogger("jesip_learn.web")
 
@@ -54,6 +54,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+# Every form posts its CSRF token; the few routes that take posts from elsewhere (the
+# unsubscribe link's one-click post) are exempted where they are defined.
+csrf = CSRFProtect()
 
 
 # Set in a request's environ when its Host header named a host not in TRUSTED_HOSTS.

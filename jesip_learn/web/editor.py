@@ -23,11 +23,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 
-from jesip_learn import authoring
-from jesip_learn.authoring.gift_import import add_gift_questions
+from jesip_learn.accounts.models import Permission
 from jesip_learn.content import FileUrls
 from jesip_learn.content.scenario_map import scenario_map
-from jesip_learn.models import Course, Permission
+from jesip_learn.courses import authoring
+from jesip_learn.courses.authoring.gift_import import add_gift_questions
+from jesip_learn.courses.models import Course
 from jesip_learn.web.edge import (
     content_parse_seconds,
     db,

@@ -1,7 +1,7 @@
 """Multi-agency exercises for trainers, managers and administrators: record one, add the
 people who took part (by search or from a CSV file, checked before anything is added),
 confirm attendance, note the debrief's learning points and download those marked for Joint
-Organisational Learning. Who may do what is decided in `jesip_learn.exercises`."""
+Organisational Learning. Who may do what is decided in `jesip_learn.exercises.recorded`."""
 
 from __future__ import annotations
 
@@ -31,22 +31,16 @@ from wtforms import (
     TextAreaField,
 )
 
-from jesip_learn import exercises, exports
-from jesip_learn import organisations as orgs
-from jesip_learn.audit import record_event
-from jesip_learn.bulk_import import ImportFileError, decode_text
+from jesip_learn.accounts import organisations as orgs
+from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, SERVICE_LABELS, User
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
-from jesip_learn.exercises import ExerciseDetails, ExerciseError
-from jesip_learn.models import (
-    COMMAND_ROLE_LABELS,
-    SERVICE_LABELS,
-    Exercise,
-    ExerciseParticipant,
-    LearningPoint,
-    User,
-)
-from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
-
+from jesip_learn.core import exports
+from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises.models import Exercise, ExerciseParticipant, LearningPoint
+from jesip_learn.exercises.recorded import ExerciseDetails, ExerciseError
+from jesip_learn.imports.bulk import ImportFileError, decode_text
+from jesip_learn.learning.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
+from jesip_learn.records.audit import record_event
 from jesip_learn.web.edge import client_address, db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, show_error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
-from jesip_learn.numbers import DATABASE_INTEGER_MAX, whole_number
+from jesip_learn.core.numbers import DATABASE_INTEGER_MAX, whole_number
 
 
 def show_error(form: FlaskForm, field: str, message: str) -> None:
@@ -19,7 +19,7 @@ def show_error(form: FlaskForm, field: str, message: str) -> None:
 
 def int_or_none(value) -> int | None:
     """A number from a form field or the query string (an id, a page, a version), or None
-    when it is not one the database could hold (see jesip_learn.numbers)."""
+    when it is not one the database could hold (see jesip_learn.core.numbers)."""
     return whole_number(value)
 
 

@@ -21,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField, StringField
 
-from jesip_learn import bulk_import
-from jesip_learn.bulk_import import ImportFileError, ImportKind
-from jesip_learn.models import Course, ImportBatch, Permission
-from jesip_learn.permissions import organisations_in_scope
-
+from jesip_learn.accounts.models import Permission
+from jesip_learn.accounts.permissions import organisations_in_scope
+from jesip_learn.courses.models import Course
+from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.imports.bulk import ImportFileError, ImportKind
+from jesip_learn.imports.models import ImportBatch
 from jesip_learn.web.auth import send_text, site_link
 from jesip_learn.web.edge import after_commit, client_address, db
 from jesip_learn.web.forms import show_error

@@ -10,11 +10,14 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from jesip_learn import attempts, certificates, courses, exercises, progress
-from jesip_learn.certificates import CertificateDetails
 from jesip_learn.content import Item
-from jesip_learn.courses import ItemOutline
-from jesip_learn.models import CourseVersion
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.catalogue import ItemOutline
+from jesip_learn.courses.models import CourseVersion
+from jesip_learn.exercises import recorded as exercises
+from jesip_learn.learning import attempts, certificates, progress
+from jesip_learn.learning.certificates import CertificateDetails
+from jesip_learn.learning.history import learning_history
 from jesip_learn.web.edge import db, render_shared_page
 
 blueprint = Blueprint("learn", __name__, url_prefix="/learn")
@@ -71,7 +74,7 @@ def my_training():
 @blueprint.route("/history")
 def history():
     return render_template("learn/history.html",
-                           histories=progress.learning_history(db(), current_user))
+                           histories=learning_history(db(), current_user))
 
 
 @blueprint.route("/<code>")

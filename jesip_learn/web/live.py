@@ -3,7 +3,7 @@ page (briefing, clock, what has reached the role, newest first, and the forms to
 message, send M/ETHANE and answer joint decisions), the stream of new entries for the
 page's script, and the debrief with its CSV. Only the session's facilitator and participants
 open it; the facilitator uses these pages to play a role nobody takes (`?as=role`). What
-may be done is decided in `jesip_learn.live`."""
+may be done is decided in `jesip_learn.exercises.live`."""
 
 from __future__ import annotations
 
@@ -25,26 +25,37 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
-from jesip_learn import exports
-from jesip_learn.audit import record_event
-from jesip_learn.content import METHANE_FIELDS
-from jesip_learn.db import begin_writing_after_reading
-from jesip_learn.live import actions, debrief, feed, notify, sessions
-from jesip_learn.live import log as live_log
-from jesip_learn.live.log import LiveError, clock_at, script_of
-from jesip_learn.live.models import ENDED, LiveSession
-from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
-
+from jesip_learn.content import JDM_STAGES, METHANE_FIELDS, PRINCIPLES
+from jesip_learn.core import exports
+from jesip_learn.core.db import begin_writing_after_reading
+from jesip_learn.exercises.live import actions, debrief, feed, notify, sessions
+from jesip_learn.exercises.live import log as live_log
+from jesip_learn.exercises.live.log import LiveError, clock_at, script_of
+from jesip_learn.exercises.live.models import ENDED, LiveSession
+from jesip_learn.learning.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
+from jesip_learn.records.audit import record_event
 from jesip_learn.web.auth import join_code_guesses, too_many_requests
 from jesip_learn.web.edge import client_address, db, writes_on_get
-from jesip_learn.web.forms import show_error
+from jesip_learn.web.forms import choices, show_error
 from jesip_learn.web.scenario import METHANE_NAMES, MethaneForm
 
 blueprint = Blueprint("live", __name__, url_prefix="/live")
 STREAM_SECONDS = 55  # then the browser reconnects with Last-Event-ID, freeing the thread
 POLL_SECONDS = 5.0  # a stream looks at the database at least this often
+
+
+# The facilitator's form for a learning point from the debrief (posted to the control pages).
+class LearningPointForm(FlaskForm):
+    text = TextAreaField()
+    principle = SelectField(choices=choices(
+        [("", "None")] + [(code, PRINCIPLE_LABELS[code]) for code in PRINCIPLES]),
+        validate_choice=False)
+    jdm_stage = SelectField(choices=choices(
+        [("", "None")] + [(code, JDM_STAGE_LABELS[code]) for code in JDM_STAGES]),
+        validate_choice=False)
+    for_jol = BooleanField(default=True)
 
 
 @blueprint.before_request
@@ -353,7 +364,6 @@ def debrief_page(live_id: int):
         return redirect(url_for("live.page", live_id=live.id))
     report = debrief.build(db(), live)
     script = script_of(live)
-    from jesip_learn.web.live_facilitate import LearningPointForm
 
     return render_template(
         "live/debrief.html", live=live, script=script, report=report,

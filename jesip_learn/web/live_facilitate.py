@@ -2,7 +2,7 @@
 a published script, invite people or make a join code, give out roles, the lobby, start,
 pause, resume and end the clock, release the events that wait, send an extra event, see
 everything every role sees, and write the debrief's learning points. Only the session's
-facilitator opens its pages; what may be done is decided in `jesip_learn.live`."""
+facilitator opens its pages; what may be done is decided in `jesip_learn.exercises.live`."""
 
 from __future__ import annotations
 
@@ -21,28 +21,23 @@ from flask import (
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     HiddenField,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
 
-from jesip_learn import exercises
-from jesip_learn.content import JDM_STAGES, PRINCIPLES
-from jesip_learn.exercises import ExerciseError
-from jesip_learn.live import feed, sessions
-from jesip_learn.live.actions import send_extra
-from jesip_learn.live.log import LiveError, clock_at, entries, script_of
-from jesip_learn.live.models import ENDED, LiveParticipant, LiveSession
-from jesip_learn.models import User
-from jesip_learn.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
-
+from jesip_learn.accounts.models import User
+from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises.live import feed, sessions
+from jesip_learn.exercises.live.actions import send_extra
+from jesip_learn.exercises.live.log import LiveError, clock_at, entries, script_of
+from jesip_learn.exercises.live.models import ENDED, LiveParticipant, LiveSession
+from jesip_learn.exercises.recorded import ExerciseError
 from jesip_learn.web.auth import send_mail, site_link
 from jesip_learn.web.edge import after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
-from jesip_learn.web.live import up_to_date
+from jesip_learn.web.live import LearningPointForm, up_to_date
 
 blueprint = Blueprint("live_facilitate", __name__, url_prefix="/exercises/live")
 
@@ -115,17 +110,6 @@ class ExtraForm(FlaskForm):
     title = StringField()
     text = TextAreaField()
     roles = SelectMultipleField(validate_choice=False)
-
-
-class LearningPointForm(FlaskForm):
-    text = TextAreaField()
-    principle = SelectField(choices=choices(
-        [("", "None")] + [(code, PRINCIPLE_LABELS[code]) for code in PRINCIPLES]),
-        validate_choice=False)
-    jdm_stage = SelectField(choices=choices(
-        [("", "None")] + [(code, JDM_STAGE_LABELS[code]) for code in JDM_STAGES]),
-        validate_choice=False)
-    for_jol = BooleanField(default=True)
 
 
 def render_control(live: LiveSession, forms: dict | None = None, status: int = 200,

@@ -7,9 +7,10 @@ import re
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from jesip_learn import courses, progress
+from jesip_learn.accounts.models import Permission
 from jesip_learn.content import is_download_only, media_type
-from jesip_learn.models import Permission
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import progress
 from jesip_learn.web.edge import db
 
 blueprint = Blueprint("main", __name__)

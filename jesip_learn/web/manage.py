@@ -10,10 +10,9 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 
-from jesip_learn import transfers, users
-from jesip_learn.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, Permission, User
-from jesip_learn.permissions import can_grant, can_manage_user, organisations_in_scope
-
+from jesip_learn.accounts import transfers, users
+from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, Permission, User
+from jesip_learn.accounts.permissions import can_grant, can_manage_user, organisations_in_scope
 from jesip_learn.web.auth import send_mail, send_text, site_link
 from jesip_learn.web.edge import after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error

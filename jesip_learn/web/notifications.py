@@ -26,13 +26,13 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from jesip_learn import audit, compliance
-from jesip_learn.factory import csrf
-from jesip_learn.models import Notice, ReportSubscription, User
+from jesip_learn.accounts.models import User
+from jesip_learn.compliance import status as compliance
 from jesip_learn.notifications import notices, preferences, reports
+from jesip_learn.notifications.models import Notice, ReportSubscription
 from jesip_learn.notifications.settings import FREQUENCIES
-
-from jesip_learn.web.edge import client_address, db
+from jesip_learn.records import audit
+from jesip_learn.web.edge import client_address, csrf, db
 from jesip_learn.web.forms import int_or_none
 
 blueprint = Blueprint("notifications", __name__)

@@ -12,9 +12,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from jesip_learn import allowances, attempts, courses, progress
 from jesip_learn.content import Quiz
-from jesip_learn.models import CourseVersion, QuizAttempt
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import CourseVersion
+from jesip_learn.learning import allowances, attempts, progress
+from jesip_learn.learning.models import QuizAttempt
 from jesip_learn.web.edge import db
 from jesip_learn.web.forms import page_number
 from jesip_learn.web.learn import announce_completion, item_url, load_item, load_version

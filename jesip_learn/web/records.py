@@ -21,11 +21,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 
-from jesip_learn import organisations as orgs
-from jesip_learn import records, records_readable, transfers, users
-from jesip_learn.audit import record_event
-from jesip_learn.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
-
+from jesip_learn.accounts import organisations as orgs
+from jesip_learn.accounts import transfers, users
+from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
+from jesip_learn.records import personal_data as records
+from jesip_learn.records import readable as records_readable
+from jesip_learn.records.audit import record_event
 from jesip_learn.web.auth import send_text, site_link
 from jesip_learn.web.edge import after_commit, client_address, db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, show_error

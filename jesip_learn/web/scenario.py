@@ -1,5 +1,5 @@
 """Scenario walkthroughs: the overview, one step per page, each choice's feedback, the
-METHANE message and the debrief. The moves themselves are in jesip_learn/runs.py."""
+METHANE message and the debrief. The moves themselves are in jesip_learn/learning/runs.py."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 
-from jesip_learn import progress, runs
 from jesip_learn.content import METHANE_FIELDS
-from jesip_learn.models import ScenarioRun
-
+from jesip_learn.learning import progress, runs
+from jesip_learn.learning.models import ScenarioRun
 from jesip_learn.web.edge import db
 from jesip_learn.web.forms import show_error
 from jesip_learn.web.learn import announce_completion, load_item

@@ -24,13 +24,12 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField
 from wtforms.validators import InputRequired
 
-from jesip_learn.db import begin_writing
-from jesip_learn.models import COMMAND_ROLE_LABELS
+from jesip_learn.accounts.models import COMMAND_ROLE_LABELS
+from jesip_learn.accounts.users import AccountError
+from jesip_learn.core.db import begin_writing
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso import sign_in as sso
 from jesip_learn.sso.models import SsoProvider
-from jesip_learn.users import AccountError
-
 from jesip_learn.web import auth
 from jesip_learn.web.auth import begin_second_step, site_link, start_session
 from jesip_learn.web.edge import CONTENT_SECURITY_POLICY, client_address, db

@@ -18,12 +18,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 
-from jesip_learn.models import Organisation
-from jesip_learn.organisations import active_organisations
+from jesip_learn.accounts.models import Organisation
+from jesip_learn.accounts.organisations import active_organisations
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import PROVIDER_KIND_LABELS, SsoOrganisationLink, SsoProvider
 from jesip_learn.sso.sign_in import SsoSettings
-
 from jesip_learn.web.auth import site_link
 from jesip_learn.web.edge import client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error

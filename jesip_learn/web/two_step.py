@@ -23,10 +23,9 @@ from markupsafe import Markup
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from jesip_learn import mfa
-from jesip_learn.models import User
-from jesip_learn.passwords import verify_password
-
+from jesip_learn.accounts import mfa
+from jesip_learn.accounts.models import User
+from jesip_learn.accounts.passwords import verify_password
 from jesip_learn.web.auth import start_session, throttle
 from jesip_learn.web.edge import client_address, db, writes_on_get
 from jesip_learn.web.forms import show_error

@@ -8,10 +8,9 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from jesip_learn import audit
-from jesip_learn.xapi import outbox
-
+from jesip_learn.records import audit
 from jesip_learn.web.edge import client_address, db
+from jesip_learn.xapi import outbox
 
 blueprint = Blueprint("xapi", __name__, url_prefix="/admin/xapi")
 

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from jesip_learn.models import XapiStatement, utcnow
-
+from jesip_learn.core.columns import utcnow
+from jesip_learn.xapi.models import XapiStatement
 from jesip_learn.xapi.settings import XapiSettings, session_settings
 
 QUEUED, SENT, REJECTED = "queued", "sent", "rejected"

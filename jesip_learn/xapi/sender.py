@@ -32,10 +32,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from jesip_learn.db import Database
-from jesip_learn.models import XapiStatement, utcnow
-
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Database
 from jesip_learn.xapi import outbox
+from jesip_learn.xapi.models import XapiStatement
 from jesip_learn.xapi.settings import XapiSettings
 from jesip_learn.xapi.statements import XAPI_VERSION
 

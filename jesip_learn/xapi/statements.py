@@ -25,10 +25,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from jesip_learn.accounts.models import User
 from jesip_learn.content import METHANE_FIELDS, Choice, Question, Quiz, Scenario, Step
-from jesip_learn.models import Completion, CourseVersion, QuizAttempt, ScenarioRun, User
+from jesip_learn.courses.models import CourseVersion
+from jesip_learn.learning.models import Completion, QuizAttempt, ScenarioRun
 from jesip_learn.scoring import QuizScore, is_correct
-
 from jesip_learn.xapi.settings import XapiSettings
 
 XAPI_VERSION = "1.0.3"

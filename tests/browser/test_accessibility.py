@@ -21,12 +21,14 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from jesip_learn import courses, exercises
-from jesip_learn.authoring.changes import create_course
-from jesip_learn.authoring.editors import add_editor
-from jesip_learn.authoring.publishing import publish_draft
-from jesip_learn.demo import seed_demo
-from jesip_learn.models import Course, Organisation, Permission, Service, User
+from jesip_learn.accounts.models import Organisation, Permission, Service, User
+from jesip_learn.cli.demo import seed_demo
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.authoring.changes import create_course
+from jesip_learn.courses.authoring.editors import add_editor
+from jesip_learn.courses.authoring.publishing import publish_draft
+from jesip_learn.courses.models import Course
+from jesip_learn.exercises import recorded as exercises
 from jesip_learn.notifications.reports import subscribe
 from tests.browser.conftest import (
     FIXTURE_COURSE,

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from jesip_learn import progress
-from jesip_learn.models import Completion, Course
+from jesip_learn.courses.models import Course
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion
 from tests.browser.conftest import add_account, sign_in
 from tests.browser.test_authoring import look_at
 

@@ -16,8 +16,9 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from jesip_learn import progress
-from jesip_learn.models import Completion, Course
+from jesip_learn.courses.models import Course
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion
 from tests.browser.conftest import (
     SCREENSHOT_WIDTHS,
     add_account,

@@ -13,8 +13,11 @@ import uuid
 from playwright.sync_api import Page, expect
 from sqlalchemy import delete, select
 
-from jesip_learn import attempts, courses, progress
-from jesip_learn.models import Course, RequirementAcceptance, User
+from jesip_learn.accounts.models import User
+from jesip_learn.compliance.models import RequirementAcceptance
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import Course
+from jesip_learn.learning import attempts, progress
 from tests.browser.conftest import (
     FIXTURE_COURSE,
     SCREENSHOT_WIDTHS,

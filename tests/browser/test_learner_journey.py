@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from jesip_learn import courses
 from jesip_learn.content import Quiz
+from jesip_learn.courses import catalogue as courses
 from tests.browser.conftest import (
     FIXTURE_COURSE,
     SCREENSHOT_WIDTHS,

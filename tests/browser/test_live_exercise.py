@@ -23,13 +23,14 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from jesip_learn import compliance
-from jesip_learn.compliance import ReportFilters, today_in_london
-from jesip_learn.live import actions, sessions
-from jesip_learn.live import log as live_log
-from jesip_learn.live.models import LiveSession
-from jesip_learn.models import ExerciseRequirement, Organisation, Permission, User
-from jesip_learn.users import create_user
+from jesip_learn.accounts.models import Organisation, Permission, User
+from jesip_learn.accounts.users import create_user
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.status import ReportFilters, today_in_london
+from jesip_learn.exercises.live import actions, sessions
+from jesip_learn.exercises.live import log as live_log
+from jesip_learn.exercises.live.models import LiveSession
+from jesip_learn.exercises.models import ExerciseRequirement
 from tests.browser.conftest import (
     Account,
     check_accessibility,

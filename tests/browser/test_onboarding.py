@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from jesip_learn import progress
-from jesip_learn.models import Completion, Course, User
+from jesip_learn.accounts.models import User
+from jesip_learn.courses.models import Course
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion
 from tests.browser.conftest import (
     SCREENSHOT_WIDTHS,
     add_account,

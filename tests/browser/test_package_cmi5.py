@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
-from jesip_learn.packaging import build_package
-from jesip_learn.packaging.manifests import course_iri
+from jesip_learn.courses.packaging import build_package
+from jesip_learn.courses.packaging.manifests import course_iri
 from tests.scorm.harness import LearningSystem
 from tests.scorm.playing import (
     answer_quiz,

@@ -11,8 +11,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from jesip_learn.packaging import build_package
-from jesip_learn.packaging.build import parse_for_package
+from jesip_learn.courses.packaging import build_package
+from jesip_learn.courses.packaging.build import parse_for_package
 from tests.browser.conftest import check_accessibility, save_screenshots
 from tests.scorm.harness import LearningSystem
 from tests.scorm.playing import (

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import delete
 
-from jesip_learn.models import Organisation, Permission, User
+from jesip_learn.accounts.models import Organisation, Permission, User
 from jesip_learn.sso import protocol
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import SsoProvider

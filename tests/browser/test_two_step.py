@@ -6,8 +6,9 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
-from jesip_learn.mfa import RECOVERY_CODE_COUNT, code_for, time_step
-from jesip_learn.models import Permission, User, utcnow
+from jesip_learn.accounts.mfa import RECOVERY_CODE_COUNT, code_for, time_step
+from jesip_learn.accounts.models import Permission, User
+from jesip_learn.core.columns import utcnow
 from tests.browser.conftest import check_accessibility, save_screenshots, sign_in
 
 

@@ -26,7 +26,6 @@ from jesip_learn.content import (
     parse_course_folder,
     write_course_folder,
 )
-
 from tests.content.helpers import FIXTURES, read_folder
 
 EXAMPLES = FIXTURES / "format-examples"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from jesip_learn.content import parse_course_files
-
 from tests.content.helpers import FIXTURES, read_folder
 
 PLANTED = FIXTURES / "planted-mistakes"

@@ -15,7 +15,6 @@ from jesip_learn.content import (
 )
 from jesip_learn.content.files import MAX_FILE_BYTES, MAX_PAGE_BYTES
 from jesip_learn.content.serialise import item_from_data, item_to_data
-
 from tests.content.helpers import COURSE_MD, page
 
 MODULE = page("title: A module")

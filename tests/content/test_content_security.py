@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from jesip_learn.content import parse_course_files, render_markdown, sanitise_html
-
 from tests.content.helpers import all_html, start_tags
 
 PAYLOADS = [

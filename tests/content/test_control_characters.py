@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from jesip_learn import authoring
 from jesip_learn.content import parse_course_files
-
+from jesip_learn.courses import authoring
 from tests.content.helpers import COURSE_MD
 
 # YAML double-quoted escapes, as a hostile file would write them, and what they hold.

@@ -24,7 +24,6 @@ from jesip_learn.content import (
 )
 from jesip_learn.content.exercise import clock, read_clock
 from jesip_learn.content.serialise import item_from_data, item_to_data
-
 from tests.content.helpers import FIXTURES, all_html, course_with, page, read_folder
 from tests.content.test_content_examples import FORMAT_PAGE
 from tests.content.test_content_security import PAYLOADS, assert_safe

@@ -16,7 +16,6 @@ from jesip_learn.content.item_writing import (
     stem_echoes,
     unstressed_negative,
 )
-
 from tests.content.helpers import COURSE_MD, page
 
 QUIZ_HEAD = "title: A quiz\npass_mark: 80"

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from jesip_learn.content import FileUrls, parse_course_files, parse_within, worker
-
 from tests.content.helpers import COURSE_MD, FIXTURES, read_folder
 
 VALID = read_folder(FIXTURES / "valid-course")

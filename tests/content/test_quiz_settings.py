@@ -6,7 +6,6 @@ import pytest
 
 from jesip_learn.content import parse_course_files
 from jesip_learn.content.serialise import item_from_data, item_to_data
-
 from tests.content.helpers import COURSE_MD, page
 
 QUESTION = "\n## Which?\n\n- [x] Right\n- [ ] Wrong\n"

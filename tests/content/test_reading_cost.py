@@ -17,7 +17,6 @@ from jesip_learn.content import parse_course_files, parse_course_folder, render_
 from jesip_learn.content.blocks import split_lines
 from jesip_learn.content.reading_cost import MAX_COURSE_COST, MAX_PIECE_COST, reading_cost
 from jesip_learn.content.render import new_markdown
-
 from tests.content.helpers import COURSE_MD, FIXTURES, read_folder
 
 COURSES = Path(__file__).resolve().parents[2] / "courses"

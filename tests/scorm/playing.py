@@ -9,9 +9,9 @@ from pathlib import Path
 
 from playwright.sync_api import FrameLocator, Page
 
-from jesip_learn import courses
 from jesip_learn.content import Course, Question, Scenario
-from jesip_learn.packaging.build import PLAYABLE_KINDS, parse_for_package
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.packaging.build import PLAYABLE_KINDS, parse_for_package
 
 SHIPPED_COURSES = Path(__file__).resolve().parents[2] / "courses"
 

@@ -19,8 +19,8 @@ from alembic import command
 from sqlalchemy import create_engine, make_url, text
 
 from jesip_learn.cli import alembic_config
-from jesip_learn.config import normalise_database_url
-from jesip_learn.db import Database, begin_writing, is_sqlite
+from jesip_learn.core.config import normalise_database_url
+from jesip_learn.core.db import Database, begin_writing, is_sqlite
 
 
 def configured_url() -> str | None:

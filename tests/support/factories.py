@@ -6,8 +6,9 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from jesip_learn import mfa, organisations, users
-from jesip_learn.models import Organisation, User, utcnow
+from jesip_learn.accounts import mfa, organisations, users
+from jesip_learn.accounts.models import Organisation, User
+from jesip_learn.core.columns import utcnow
 
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from jesip_learn import courses
-from jesip_learn.live import sessions
-from jesip_learn.live.models import LiveSession
-from jesip_learn.models import User
+from jesip_learn.accounts.models import User
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.exercises.live import sessions
+from jesip_learn.exercises.live.models import LiveSession
 from tests.support.factories import make_organisation, make_user
 
 LIVE_COURSE = Path(__file__).resolve().parents[2] / "courses" / "jesip-live-exercises"

@@ -10,9 +10,9 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from jesip_learn import attempts
-from jesip_learn.db import Database
-from jesip_learn.models import QuizAttempt
+from jesip_learn.core.db import Database
+from jesip_learn.learning import attempts
+from jesip_learn.learning.models import QuizAttempt
 
 WAIT_SECONDS = 120
 

@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from jesip_learn import attempts, authoring, bulk_import, runs
-from jesip_learn.models import ImportBatch, QuizAttempt, ScenarioRun
+from jesip_learn.courses import authoring
+from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.imports.models import ImportBatch
+from jesip_learn.learning import attempts, runs
+from jesip_learn.learning.models import QuizAttempt, ScenarioRun
 from tests.support.quizzes import answer_values
 from tests.support.route_world import PNG, World, upload_of, zip_of_draft
 

@@ -34,22 +34,21 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from jesip_learn import (
-    attempts,
-    authoring,
-    bulk_import,
-    compliance,
-    courses,
-    exercises,
-    passwords,
-    runs,
-    transfers,
-)
-from jesip_learn.db import Base
+from jesip_learn.accounts import passwords, transfers
+from jesip_learn.accounts.models import User
+from jesip_learn.compliance import status as compliance
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Base
+from jesip_learn.courses import authoring
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises.live import sessions as live_sessions
 from jesip_learn.factory import create_app
-from jesip_learn.live import sessions as live_sessions
-from jesip_learn.models import Completion, Notice, User, utcnow
+from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.learning import attempts, runs
+from jesip_learn.learning.models import Completion
 from jesip_learn.notifications import preferences, reports
+from jesip_learn.notifications.models import Notice
 from jesip_learn.xapi import outbox
 from tests.support.factories import PASSWORD, make_organisation, make_user
 from tests.support.live import import_live_course

@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 from jinja2 import BytecodeCache
 from sqlalchemy import select
 
-from jesip_learn import mfa
-from jesip_learn.db import Database
-from jesip_learn.models import User, utcnow
+from jesip_learn.accounts import mfa
+from jesip_learn.accounts.models import User
+from jesip_learn.core.columns import utcnow
+from jesip_learn.core.db import Database
 from tests.support.factories import PASSWORD
 from tests.support.pages import read_page
 

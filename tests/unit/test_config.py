@@ -1,4 +1,4 @@
-from jesip_learn.config import normalise_database_url, settings_from_environment
+from jesip_learn.core.config import normalise_database_url, settings_from_environment
 
 
 def test_postgres_urls_use_the_psycopg3_driver():

@@ -14,15 +14,15 @@ import pytest
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
-from jesip_learn.gunicorn_logging import RedactingLogger
-from jesip_learn.log_redaction import (
+from jesip_learn.core.gunicorn_logging import RedactingLogger
+from jesip_learn.core.log_redaction import (
     REDACTED,
     RedactingFilter,
     install_log_redaction,
     redact_record,
     redact_text,
 )
-from jesip_learn.mail import Mailer, OutgoingMail
+from jesip_learn.core.mail import Mailer, OutgoingMail
 
 TOKEN = "Zq8vX2-kP_4tLmN7wR1sYb3c"
 PASSWORD = "Tangerine-Lighthouse-4471"
@@ -176,7 +176,7 @@ def test_the_filter_redacts_what_its_handler_writes(plain_records, lines):
 
 def test_mail_written_to_the_log_has_the_token_of_its_link_redacted(plain_records, caplog):
     install_log_redaction()
-    caplog.set_level(logging.WARNING, logger="jesip_learn.mail")
+    caplog.set_level(logging.WARNING, logger="jesip_learn.core.mail")
     Mailer({"MAIL_BACKEND": "log"}).send(OutgoingMail(
         "sam@northshire.police.uk", "Reset your JESIP Learn password",
         f"Open https://learn.example/reset-password/{TOKEN} within 2 hours."))

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from jesip_learn.mail import MailDeliveryError, Mailer, OutgoingMail, UnsendableMail
+from jesip_learn.core.mail import MailDeliveryError, Mailer, OutgoingMail, UnsendableMail
 
 
 def _closed_port() -> int:

@@ -5,7 +5,7 @@ import pytest
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 
-from jesip_learn.numbers import DATABASE_INTEGER_MAX, whole_number
+from jesip_learn.core.numbers import DATABASE_INTEGER_MAX, whole_number
 from jesip_learn.web.converters import DatabaseIntegerConverter
 
 

@@ -1,12 +1,12 @@
 import pytest
 
-from jesip_learn.factory import create_app
-from jesip_learn.passwords import (
+from jesip_learn.accounts.passwords import (
     hash_password,
     password_problem,
     use_hash_method,
     verify_password,
 )
+from jesip_learn.factory import create_app
 from tests.support.web import TEST_PASSWORD_HASH
 
 

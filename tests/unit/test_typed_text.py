@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jesip_learn.typed_text import control_character_problem, refused_characters
+from jesip_learn.core.typed_text import control_character_problem, refused_characters
 
 REFUSED = ["\x00", "\x07", "\t", "\n", "\r", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9f",
            "\u2028", "\u2029", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066",

@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from jesip_learn.accounts.models import Organisation, User
 from jesip_learn.content import Quiz, Scenario, parse_course_folder
-from jesip_learn.models import (
-    Completion,
-    Course,
-    CourseVersion,
-    Organisation,
-    QuizAttempt,
-    ScenarioRun,
-    User,
-)
+from jesip_learn.courses.models import Course, CourseVersion
+from jesip_learn.learning.models import Completion, QuizAttempt, ScenarioRun
 from jesip_learn.scoring import QuizScore
 from jesip_learn.xapi import statements
 from jesip_learn.xapi.settings import XapiSettings, XapiSettingsError, settings_from_config

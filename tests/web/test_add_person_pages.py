@@ -10,7 +10,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.models import AuditEvent, User
+from jesip_learn.accounts.models import User
+from jesip_learn.records.models import AuditEvent
 
 URL = "/manage/people/new"
 

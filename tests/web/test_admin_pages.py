@@ -3,7 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.models import AuditEvent, Organisation, User
+from jesip_learn.accounts.models import Organisation, User
+from jesip_learn.records.models import AuditEvent
 
 
 @pytest.fixture

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import attempts, authoring, courses, progress
-from jesip_learn.models import AuditEvent, QuizAllowance
+from jesip_learn.courses import authoring
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import attempts, progress
+from jesip_learn.learning.models import QuizAllowance
+from jesip_learn.records.models import AuditEvent
 from tests.support.quizzes import answer_values
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"

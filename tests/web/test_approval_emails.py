@@ -9,7 +9,7 @@ import re
 
 from sqlalchemy import select
 
-from jesip_learn.models import TransferRequest, User
+from jesip_learn.accounts.models import TransferRequest, User
 from tests.web.test_auth_pages import link_in, registration
 
 

@@ -8,8 +8,8 @@ import io
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.audit import record_event
-from jesip_learn.models import AuditEvent
+from jesip_learn.records.audit import record_event
+from jesip_learn.records.models import AuditEvent
 from tests.support.factories import PASSWORD
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.models import User
+from jesip_learn.accounts.models import User
 from tests.support.factories import PASSWORD
 from tests.support.web import Browser
 
@@ -244,7 +244,7 @@ def test_idle_sessions_end_after_thirty_minutes(browser, make, organisation):
 
 
 def test_first_administrator_setup_link(browser, organisation, session):
-    from jesip_learn import users
+    from jesip_learn.accounts import users
     token = users.issue_first_administrator_token(session)
     session.commit()
     page = browser.submit(f"/setup/{token}", registration(organisation, name="Alex Admin",
@@ -260,7 +260,7 @@ def test_first_administrator_setup_link(browser, organisation, session):
 
 
 def test_the_first_administrator_form_lists_every_missing_field(browser, organisation, session):
-    from jesip_learn import users
+    from jesip_learn.accounts import users
     token = users.issue_first_administrator_token(session)
     session.commit()
     page = browser.submit(f"/setup/{token}", {"organisation": ""})

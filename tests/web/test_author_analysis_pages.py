@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from jesip_learn import attempts, courses, runs
 from jesip_learn.content.scenario_map import plain_text
-from jesip_learn.models import CourseEditor
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import CourseEditor
+from jesip_learn.learning import attempts, runs
 from tests.support.quizzes import answer_values
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"

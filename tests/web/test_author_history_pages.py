@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jesip_learn import courses
-from jesip_learn.models import CourseEditor
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import CourseEditor
 from tests.support.pages import read_page
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"

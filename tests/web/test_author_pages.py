@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import courses
-from jesip_learn.models import Course
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import Course
 from tests.support.pages import read_page
 
 FIXTURES = Path(__file__).resolve().parents[1] / "content" / "fixtures"

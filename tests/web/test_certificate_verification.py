@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
-from jesip_learn import certificates, courses, progress
-from jesip_learn.models import Anonymisation
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import certificates, progress
+from jesip_learn.records.models import Anonymisation
 from tests.support.pages import read_page
 from tests.web.test_learn_pages import VALID, complete_course
 

@@ -12,9 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import compliance, courses
-from jesip_learn.models import Course, ReportSubscription
+from jesip_learn.compliance import status as compliance
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import Course
 from jesip_learn.notifications import reports
+from jesip_learn.notifications.models import ReportSubscription
 from tests.web.test_compliance_pages import AS_OF_ARGS, MOMENT, VALID, _complete, _person
 
 COMMANDERS = Path(__file__).resolve().parents[2] / "courses" / "jesip-commanders"

@@ -15,8 +15,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from jesip_learn import compliance, courses, progress
-from jesip_learn.models import AuditEvent, Completion, ItemProgress, Requirement
+from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.models import Requirement
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion, ItemProgress
+from jesip_learn.records.models import AuditEvent
 
 VALID = Path(__file__).parent.parent / "content" / "fixtures" / "valid-course"
 AS_OF = date(2026, 3, 31)

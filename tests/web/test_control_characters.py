@@ -9,7 +9,9 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.models import Exercise, LearningPoint, Organisation, ReportSubscription, User
+from jesip_learn.accounts.models import Organisation, User
+from jesip_learn.exercises.models import Exercise, LearningPoint
+from jesip_learn.notifications.models import ReportSubscription
 from tests.support.pages import read_page
 
 

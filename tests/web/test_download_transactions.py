@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.db import Database
+from jesip_learn.core.db import Database
 from jesip_learn.factory import create_app
-from jesip_learn.models import AuditEvent
+from jesip_learn.records.models import AuditEvent
 from tests.support import database as test_database
 from tests.support.factories import make_organisation, make_user
 from tests.support.web import Browser, app_settings

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.db import Database
+from jesip_learn.accounts.models import User
+from jesip_learn.core.db import Database
 from jesip_learn.factory import create_app
-from jesip_learn.models import User
 from tests.support import database as test_database
 from tests.support.factories import PASSWORD, make_organisation
 from tests.support.web import Browser, app_settings

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.models import Course, CourseVersion
+from jesip_learn.courses.models import Course, CourseVersion
 from tests.support.pages import read_page
 from tests.support.web import Browser
 

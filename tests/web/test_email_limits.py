@@ -10,9 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import users
-from jesip_learn.models import AuditEvent, User
-from jesip_learn.throttle import DatabaseRequestCounter, EmailRequestLimiter, EmailRequestPolicy
+from jesip_learn.accounts import users
+from jesip_learn.accounts.models import User
+from jesip_learn.accounts.throttle import (
+    DatabaseRequestCounter,
+    EmailRequestLimiter,
+    EmailRequestPolicy,
+)
+from jesip_learn.records.models import AuditEvent
 from tests.support.factories import PASSWORD, make_user
 from tests.support.limit_stores import either_store
 from tests.support.web import Browser

@@ -10,9 +10,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.config import ConfigError
+from jesip_learn.accounts.models import TransferRequest
+from jesip_learn.core.config import ConfigError
 from jesip_learn.factory import create_app
-from jesip_learn.models import TransferRequest
 from tests.support.factories import PASSWORD
 from tests.support.pages import read_page
 from tests.support.web import Browser, app_settings

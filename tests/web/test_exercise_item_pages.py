@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from jesip_learn import courses
 from jesip_learn.content import parse_course_files
-from jesip_learn.models import CourseEditor
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.models import CourseEditor
 from tests.test_exercise_items import EXAMPLE, mixed_course
 
 

@@ -11,7 +11,8 @@ import io
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.models import AuditEvent, Exercise, ExerciseParticipant
+from jesip_learn.exercises.models import Exercise, ExerciseParticipant
+from jesip_learn.records.models import AuditEvent
 
 
 @pytest.fixture

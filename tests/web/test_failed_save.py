@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from jesip_learn.db import Database, make_engine
+from jesip_learn.core.db import Database, make_engine
 from jesip_learn.factory import create_app
 from jesip_learn.web.edge import db
 from tests.support import database as test_database

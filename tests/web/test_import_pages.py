@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import bulk_import, courses
-from jesip_learn.models import Completion, ImportBatch, User
+from jesip_learn.accounts.models import User
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.imports.models import ImportBatch
+from jesip_learn.learning.models import Completion
 from tests.support.pages import read_page
 
 LINK = re.compile(r"http://jesip\.test(/\S+)")

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import courses, progress
-from jesip_learn.models import Completion
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from jesip_learn.accounts.models import User
+from jesip_learn.exercises.live import sessions
+from jesip_learn.exercises.live.models import LiveParticipant
 from jesip_learn.factory import create_app
-from jesip_learn.live import sessions
-from jesip_learn.live.models import LiveParticipant
-from jesip_learn.models import AuditEvent, User
+from jesip_learn.records.models import AuditEvent
 from tests.support.live import import_live_course
 from tests.support.pages import StatusCheckedClient
 from tests.support.web import Browser, app_settings

@@ -10,8 +10,9 @@ import socket
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.live import sessions
-from jesip_learn.models import AuditEvent, RateLimitHit
+from jesip_learn.accounts.models import RateLimitHit
+from jesip_learn.exercises.live import sessions
+from jesip_learn.records.models import AuditEvent
 from tests.support.limit_stores import either_store
 from tests.support.live import import_live_course
 from tests.support.web import Browser
@@ -157,6 +158,6 @@ def test_wrong_codes_are_still_limited_while_redis_is_down(limited, make, organi
         assert_wrong(join(browser, WRONG))
     assert_too_many(join(browser, code))
     assert session.scalar(select(func.count()).select_from(RateLimitHit)) == 6
-    outage = [r for r in caplog.records if r.name == "jesip_learn.throttle"
+    outage = [r for r in caplog.records if r.name == "jesip_learn.accounts.throttle"
               and "Redis cannot be reached" in r.getMessage()]
     assert len(outage) == 1

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from jesip_learn.live import sessions
-from jesip_learn.live.models import LiveSession
-from jesip_learn.models import utcnow
+from jesip_learn.core.columns import utcnow
+from jesip_learn.exercises.live import sessions
+from jesip_learn.exercises.live.models import LiveSession
 from tests.support.factories import make_organisation, make_user
 from tests.support.live import import_live_course, live_world
 from tests.support.web import Browser, app_settings
@@ -241,9 +241,9 @@ def test_a_role_nobody_takes_is_played_by_the_facilitator(app, session):
 
 def test_xapi_statements_for_joining_sharing_messages_decisions_and_the_end(
         transactional_db, tmp_path):
+    from jesip_learn.exercises.live import actions
     from jesip_learn.factory import create_app
-    from jesip_learn.live import actions
-    from jesip_learn.models import XapiStatement
+    from jesip_learn.xapi.models import XapiStatement
 
     create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path,
                             XAPI_ENDPOINT="http://127.0.0.1:9/xAPI/",

@@ -15,9 +15,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from jesip_learn import users
+from jesip_learn.accounts import users
+from jesip_learn.core.log_redaction import REDACTED, redact_text
 from jesip_learn.factory import create_app
-from jesip_learn.log_redaction import REDACTED, redact_text
 from tests.support.web import Browser, app_settings
 
 TOKEN_LINK = re.compile(r"http://jesip\.test(/(?:confirm-email|reset-password)/([\w.\-]+))")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from jesip_learn import courses, progress
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import progress
 from tests.support.pages import read_page
 from tests.support.web import Browser
 

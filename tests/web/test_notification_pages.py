@@ -9,9 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import courses
-from jesip_learn.models import AuditEvent, Notice, ReportSubscription, utcnow
+from jesip_learn.core.columns import utcnow
+from jesip_learn.courses import catalogue as courses
 from jesip_learn.notifications import preferences
+from jesip_learn.notifications.models import Notice, ReportSubscription
+from jesip_learn.records.models import AuditEvent
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 

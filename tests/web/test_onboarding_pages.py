@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import courses
-from jesip_learn.models import User
+from jesip_learn.accounts.models import User
+from jesip_learn.courses import catalogue as courses
 from tests.support.web import read_page
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"

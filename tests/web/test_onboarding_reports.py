@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from jesip_learn import courses
+from jesip_learn.courses import catalogue as courses
 from tests.support.web import read_page
 
 VALID = Path(__file__).parent.parent / "content" / "fixtures" / "valid-course"

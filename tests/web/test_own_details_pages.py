@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from jesip_learn.models import AuditEvent, PreviousMembership, TransferRequest, User
+from jesip_learn.accounts.models import PreviousMembership, TransferRequest, User
+from jesip_learn.records.models import AuditEvent
 
 
 def test_a_learner_corrects_their_own_name(browser, make, organisation, session):

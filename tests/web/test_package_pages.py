@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import courses
-from jesip_learn.models import AuditEvent
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.records.models import AuditEvent
 from tests.support.pages import read_page
 
 SHIPPED = Path(__file__).resolve().parents[2] / "courses"

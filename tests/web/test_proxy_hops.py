@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from jesip_learn.factory import create_app
-from jesip_learn.models import AuditEvent
+from jesip_learn.records.models import AuditEvent
 from tests.support.web import Browser, app_settings
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import attempts, courses, progress
-from jesip_learn.models import Completion, QuizAttempt
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import attempts, progress
+from jesip_learn.learning.models import Completion, QuizAttempt
 from tests.support.quizzes import answer_values
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"

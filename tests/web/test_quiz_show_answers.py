@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import attempts, courses
-from jesip_learn.models import QuizAttempt
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import attempts
+from jesip_learn.learning.models import QuizAttempt
 from tests.support.quizzes import answer_values
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"

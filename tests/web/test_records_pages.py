@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import courses, runs, transfers
-from jesip_learn.models import (
-    Anonymisation,
-    AuditEvent,
-    Completion,
-    PreviousMembership,
-    TransferRequest,
-    User,
-    utcnow,
-)
+from jesip_learn.accounts import transfers
+from jesip_learn.accounts.models import PreviousMembership, TransferRequest, User
+from jesip_learn.core.columns import utcnow
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import runs
+from jesip_learn.learning.models import Completion
+from jesip_learn.records.models import Anonymisation, AuditEvent
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 
@@ -256,7 +253,7 @@ def test_an_administrator_refuses_erasure_with_a_reason(browser, session, make, 
 
 
 def test_the_readable_copy_speaks_in_words_and_uk_time():
-    from jesip_learn.records_readable import day, when
+    from jesip_learn.records.readable import day, when
     assert when("2026-07-01T11:05:09.123456+00:00") == "1 July 2026 at 12:05"
     assert when("2026-01-01T11:05:09+00:00") == "1 January 2026 at 11:05"
     assert day("2026-07-01T23:30:00+00:00") == "2 July 2026"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import courses
-from jesip_learn.models import RequirementAcceptance
+from jesip_learn.compliance.models import RequirementAcceptance
+from jesip_learn.courses import catalogue as courses
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 PAGE = "/manage/requirements"

@@ -19,7 +19,8 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
-from jesip_learn.models import Completion, User
+from jesip_learn.accounts.models import User
+from jesip_learn.learning.models import Completion
 from tests.support.pages import read_page
 from tests.support.route_table import A_PEOPLE, NOT_OBJECTS, OBJECT_ROUTES, Case, resolve
 from tests.support.route_world import World, built_world, changed_tables

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import courses
-from jesip_learn.models import ScenarioRun
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning.models import ScenarioRun
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
 OVERVIEW = "/learn/JESIP-AWARE/scenarios/flooding"

@@ -9,7 +9,7 @@ from flask import g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jesip_learn.models import OneTimeToken, TokenPurpose
+from jesip_learn.accounts.models import OneTimeToken, TokenPurpose
 from tests.support.pages import read_page
 
 

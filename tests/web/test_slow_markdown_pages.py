@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import authoring, courses
-from jesip_learn.authoring import drafts, editors
 from jesip_learn.content import worker
-from jesip_learn.db import Database
+from jesip_learn.core.db import Database
+from jesip_learn.courses import authoring
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.courses.authoring import drafts, editors
+from jesip_learn.courses.models import Course
 from jesip_learn.factory import create_app
-from jesip_learn.models import Course, ItemProgress
+from jesip_learn.learning.models import ItemProgress
 from tests.support import database as test_database
 from tests.support.factories import make_organisation, make_user
 from tests.support.pages import read_page

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jesip_learn import attempts, courses, progress
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import attempts, progress
 from tests.support.quizzes import answer_values
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"

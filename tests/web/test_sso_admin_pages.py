@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.models import AuditEvent
+from jesip_learn.records.models import AuditEvent
 from jesip_learn.sso import client_secrets
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import SsoOrganisationLink, SsoProvider, SsoRequirement

@@ -7,15 +7,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from jesip_learn import courses, exercises, progress, records, records_readable, runs
-from jesip_learn.models import (
-    Completion,
-    ItemProgress,
-    LoginFailure,
-    QuizAttempt,
-    utcnow,
-)
+from jesip_learn.accounts.models import LoginFailure
+from jesip_learn.core.columns import utcnow
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.exercises import recorded as exercises
+from jesip_learn.learning import progress, runs
+from jesip_learn.learning.models import Completion, ItemProgress, QuizAttempt
 from jesip_learn.notifications.reports import subscribe
+from jesip_learn.records import personal_data as records
+from jesip_learn.records import readable as records_readable
 from tests.web.test_records_pages import VALID
 
 NOW = utcnow()

@@ -8,8 +8,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from jesip_learn import mfa
-from jesip_learn.models import AuditEvent, User, utcnow
+from jesip_learn.accounts import mfa
+from jesip_learn.accounts.models import User
+from jesip_learn.core.columns import utcnow
+from jesip_learn.records.models import AuditEvent
 from tests.support.factories import PASSWORD
 from tests.support.web import TWO_STEP_PATH, code_from_set_up_page, two_step_code
 

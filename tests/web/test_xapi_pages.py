@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn import courses
+from jesip_learn.core.columns import utcnow
+from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app
-from jesip_learn.models import AuditEvent, XapiStatement, utcnow
+from jesip_learn.records.models import AuditEvent
 from jesip_learn.xapi import outbox
+from jesip_learn.xapi.models import XapiStatement
 from tests.support.web import Browser, app_settings
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from jesip_learn import courses, progress
-from jesip_learn.models import Completion, Organisation
+from jesip_learn.accounts.models import Organisation
+from jesip_learn.courses import catalogue as courses
+from jesip_learn.learning import progress
+from jesip_learn.learning.models import Completion
 
 CORPUS = Path(__file__).resolve().parents[1] / "content" / "xss_payloads.txt"
 PAYLOADS = [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]

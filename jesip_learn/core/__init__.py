@@ -1,0 +1,1 @@
+"""Core: database, settings, mail, log redaction, typed text and numbers, export writers."""

@@ -1,0 +1,1 @@
+"""Courses: the stored catalogue of versions, browser authoring, and SCORM and cmi5 packages."""

@@ -1,0 +1,1 @@
+"""Imports: two-step CSV imports of people and completions."""

@@ -1,0 +1,2 @@
+"""Learning: progress and completions, quiz attempts and allowances, scenario runs,
+certificates, item analysis."""

@@ -1,0 +1,1 @@
+"""Records: the audit log, subject access, erasure and retention."""
