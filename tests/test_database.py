@@ -9,9 +9,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from jesip_learn import tables
 from jesip_learn.accounts.models import Organisation
 from jesip_learn.cli import alembic_config
-from jesip_learn.core.db import Base, Database, begin_writing, begin_writing_after_reading
+from jesip_learn.core.db import Database, begin_writing, begin_writing_after_reading
 from tests.support import database as test_database
 
 
@@ -48,7 +49,7 @@ def test_migrations_upgrade_downgrade_and_upgrade_again(fresh_url):
 def test_migrations_match_the_models(database):
     """A model change without its migration fails here."""
     with database.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(connection), tables.metadata)
     assert differences == []
 
 
