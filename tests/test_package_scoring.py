@@ -20,8 +20,8 @@ from jesip_learn.courses.packaging import player_data
 from jesip_learn.courses.packaging.build import parse_for_package
 from tests.scorm.playing import shipped_course, shipped_folders
 
-SCORING_JS = (Path(__file__).resolve().parents[1] / "jesip_learn" / "courses" / "packaging" / "assets"
-              / "scoring.js")
+SCORING_JS = (Path(__file__).resolve().parents[1] / "jesip_learn" / "courses" / "packaging"
+              / "assets" / "scoring.js")
 FIXTURE = Path(__file__).resolve().parent / "content" / "fixtures" / "valid-course"
 RUNNER = """
 const scoring = require(process.argv[1]);

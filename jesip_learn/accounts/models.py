@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jesip_learn.core.columns import UTCDateTime, utcnow
 from jesip_learn.core.db import Base
+from jesip_learn.core.labelled import LabelledEnum
 
 
 def _joined_when_created(context) -> datetime:
@@ -30,70 +31,35 @@ def _joined_when_created(context) -> datetime:
     return context.get_current_parameters().get("created_at") or utcnow()
 
 
-
-class Service(enum.StrEnum):
-    POLICE = "police"
-    FIRE = "fire"
-    AMBULANCE = "ambulance"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return SERVICE_LABELS[self]
+class Service(LabelledEnum):
+    POLICE = "police", "Police"
+    FIRE = "fire", "Fire and rescue"
+    AMBULANCE = "ambulance", "Ambulance"
+    OTHER = "other", "Other responder"
 
 
-
-SERVICE_LABELS = {
-    Service.POLICE: "Police",
-    Service.FIRE: "Fire and rescue",
-    Service.AMBULANCE: "Ambulance",
-    Service.OTHER: "Other responder",
-}
+SERVICE_LABELS = Service.labels()
 
 
-
-class CommandRole(enum.StrEnum):
-    OPERATIONAL = "operational"
-    TACTICAL = "tactical"
-    STRATEGIC = "strategic"
-    CONTROL_ROOM = "control-room"
-    STAFF = "staff"
-
-    @property
-    def label(self) -> str:
-        return COMMAND_ROLE_LABELS[self]
+class CommandRole(LabelledEnum):
+    OPERATIONAL = "operational", "Operational commander"
+    TACTICAL = "tactical", "Tactical commander"
+    STRATEGIC = "strategic", "Strategic commander"
+    CONTROL_ROOM = "control-room", "Control room"
+    STAFF = "staff", "Staff (no command role)"
 
 
-
-COMMAND_ROLE_LABELS = {
-    CommandRole.OPERATIONAL: "Operational commander",
-    CommandRole.TACTICAL: "Tactical commander",
-    CommandRole.STRATEGIC: "Strategic commander",
-    CommandRole.CONTROL_ROOM: "Control room",
-    CommandRole.STAFF: "Staff (no command role)",
-}
+COMMAND_ROLE_LABELS = CommandRole.labels()
 
 
-
-class Permission(enum.StrEnum):
-    LEARNER = "learner"
-    TRAINER = "trainer"
-    MANAGER = "manager"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return PERMISSION_LABELS[self]
+class Permission(LabelledEnum):
+    LEARNER = "learner", "Learner"
+    TRAINER = "trainer", "Trainer"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "Administrator"
 
 
-
-PERMISSION_LABELS = {
-    Permission.LEARNER: "Learner",
-    Permission.TRAINER: "Trainer",
-    Permission.MANAGER: "Manager",
-    Permission.ADMIN: "Administrator",
-}
-
+PERMISSION_LABELS = Permission.labels()
 
 
 organisation_areas = Table(
@@ -102,7 +68,6 @@ organisation_areas = Table(
     Column("organisation_id", ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True),
     Column("area_id", ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True),
 )
-
 
 
 class Area(Base):
@@ -117,7 +82,6 @@ class Area(Base):
     organisations: Mapped[list[Organisation]] = relationship(
         secondary=organisation_areas, back_populates="areas", order_by="Organisation.name"
     )
-
 
 
 class Organisation(Base):
@@ -148,7 +112,6 @@ class Organisation(Base):
         return ", ".join(area.name for area in self.areas) or "National"
 
 
-
 class OrganisationDomain(Base):
     """An email domain whose owners may register into the organisation without approval."""
 
@@ -161,7 +124,6 @@ class OrganisationDomain(Base):
     domain: Mapped[str] = mapped_column(String(253), unique=True)
 
     organisation: Mapped[Organisation] = relationship(back_populates="domains")
-
 
 
 class User(Base):
@@ -271,7 +233,6 @@ class User(Base):
         return self.status == "active"
 
 
-
 class PermissionGrant(Base):
     """A permission a user holds. A manager's grant always names the organisation or area
     managed: it is never read as "wherever the person belongs now"."""
@@ -303,12 +264,10 @@ class PermissionGrant(Base):
         return ""
 
 
-
 class TokenPurpose(enum.StrEnum):
     PASSWORD_RESET = "password-reset"  # noqa: S105 (a purpose, not a password)
     EMAIL_CONFIRMATION = "email-confirmation"
     FIRST_ADMINISTRATOR = "first-administrator"
-
 
 
 class RecoveryCode(Base):
@@ -321,7 +280,6 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
 
 
 class TwoStepPending(Base):
@@ -338,7 +296,6 @@ class TwoStepPending(Base):
     value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
 
 
 class OneTimeToken(Base):
@@ -359,7 +316,6 @@ class OneTimeToken(Base):
     user: Mapped[User | None] = relationship()
 
 
-
 class LoginFailure(Base):
     """A failed sign-in, counted per account and per address for throttling."""
 
@@ -369,7 +325,6 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
 
 
 class RateLimitHit(Base):
@@ -382,7 +337,6 @@ class RateLimitHit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(80), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
 
 
 class PreviousMembership(Base):
@@ -404,7 +358,6 @@ class PreviousMembership(Base):
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship()
-
 
 
 class TransferRequest(Base):

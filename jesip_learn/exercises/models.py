@@ -19,8 +19,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from jesip_learn.accounts.models import CommandRole, Organisation, User
 from jesip_learn.core.columns import UTCDateTime, utcnow
 from jesip_learn.core.db import Base
+from jesip_learn.core.labelled import LabelledEnum
 
-EXERCISE_KIND_LABELS = {"table-top": "Table-top", "command-post": "Command post", "live": "Live"}
+
+class ExerciseKind(LabelledEnum):
+    TABLE_TOP = "table-top", "Table-top"
+    # control rooms and commanders playing from their own posts
+    COMMAND_POST = "command-post", "Command post"
+    LIVE = "live", "Live"
+
+
+EXERCISE_KIND_LABELS = ExerciseKind.labels()
 
 
 

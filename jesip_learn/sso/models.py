@@ -3,7 +3,6 @@ this module too, so that migrations are compared against them)."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
@@ -12,21 +11,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from jesip_learn.accounts.models import Organisation, User
 from jesip_learn.core.columns import UTCDateTime, utcnow
 from jesip_learn.core.db import Base
+from jesip_learn.core.labelled import LabelledEnum
 
 
-class ProviderKind(enum.StrEnum):
-    ENTRA = "entra"  # Microsoft Entra ID: one multi-tenant app registration, many tenants
-    OIDC = "oidc"  # any other OpenID provider, found by its issuer URL
-
-    @property
-    def label(self) -> str:
-        return PROVIDER_KIND_LABELS[self]
+class ProviderKind(LabelledEnum):
+    # Microsoft Entra ID: one multi-tenant app registration, many tenants
+    ENTRA = "entra", "Microsoft Entra ID (Microsoft 365), many organisations"
+    # any other OpenID provider, found by its issuer URL
+    OIDC = "oidc", "Another OpenID Connect provider"
 
 
-PROVIDER_KIND_LABELS = {
-    ProviderKind.ENTRA: "Microsoft Entra ID (Microsoft 365), many organisations",
-    ProviderKind.OIDC: "Another OpenID Connect provider",
-}
+PROVIDER_KIND_LABELS = ProviderKind.labels()
 
 
 class SsoProvider(Base):

@@ -17,11 +17,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from jesip_learn.accounts.models import User
 from jesip_learn.core.columns import UTCDateTime, utcnow
 from jesip_learn.core.db import Base
+from jesip_learn.core.labelled import LabelledEnum
 from jesip_learn.courses.models import CourseVersion
 from jesip_learn.exercises.models import Exercise
 
-LOBBY, RUNNING, PAUSED, ENDED = "lobby", "running", "paused", "ended"
-STATES = (LOBBY, RUNNING, PAUSED, ENDED)
+
+class LiveState(LabelledEnum):
+    """Where a session is; the label completes "The exercise is …"."""
+
+    LOBBY = "lobby", "in the lobby"
+    RUNNING = "running", "running"
+    PAUSED = "paused", "paused"
+    ENDED = "ended", "ended"
+
+
+LOBBY, RUNNING, PAUSED, ENDED = LiveState
+STATES = tuple(LiveState)
 
 
 class LiveSession(Base):
@@ -50,6 +61,10 @@ class LiveSession(Base):
     exercise: Mapped[Exercise | None] = relationship()
     participants: Mapped[list[LiveParticipant]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="LiveParticipant.id")
+
+    @property
+    def state_label(self) -> str:
+        return LiveState(self.state).label
 
 
 class LiveParticipant(Base):

@@ -15,11 +15,11 @@ from jesip_learn.content import JDM_STAGES
 from jesip_learn.core.columns import utcnow
 from jesip_learn.exercises.live.log import script_of
 from jesip_learn.exercises.live.models import LiveSession
-from jesip_learn.exercises.models import Exercise, ExerciseParticipant
+from jesip_learn.exercises.models import Exercise, ExerciseKind, ExerciseParticipant
 from jesip_learn.records.audit import record_event
 from jesip_learn.xapi import outbox, statements
 
-RECORD_KIND = "command-post"  # control rooms and commanders playing from their own posts
+RECORD_KIND = ExerciseKind.COMMAND_POST
 
 
 def write_record(session: Session, live: LiveSession, now: datetime | None = None) -> Exercise:
