@@ -753,8 +753,9 @@ def _edges(graph: ScenarioGraph, nodes: Mapping[str, MapNode],
         elif "back" in link.flags:
             lane_y = places.bottom + ROW_GAP + lane * BACK_LANE_GAP
             path, arrow, label = _back_link(link, lane_y, lane)
-            # Alone on its lane: as wide as the drawing allows, centred on the lane's run.
-            width = 2 * min(label.x, places.width - label.x) - 8
+            # Alone on its lane: as wide as its run along it, within the drawing.
+            run = abs(link.target.x - link.source.x - link.source.width)
+            width = min(max(run, LABEL_WIDTH), 2 * min(label.x, places.width - label.x) - 8)
             lane += 1
         else:
             path, arrow, label = _forward_link(link)
