@@ -40,7 +40,7 @@ class _ParentTree(NumberTree):
         }
         entries |= {key: elem.ref for key, elem in self.annotations.items()}
         nums = " ".join(f"{key} {entries[key]}" for key in sorted(entries))
-        return super(NumberTree, self).serialize({"/Nums": f"[{nums}]"})
+        return super(NumberTree, self).serialize({"/Nums": f"[{nums}]"}, _security_handler)
 
 
 class _ObjectReference:
