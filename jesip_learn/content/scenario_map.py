@@ -31,13 +31,13 @@ the SVG needs is computed here: a template only copies numbers and text into ele
 
 from __future__ import annotations
 
-import textwrap
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from types import MappingProxyType
 
+from jesip_learn.content.map_labels import RISE, TextLine, stacked_label, wrap
 from jesip_learn.content.model import Choice, Scenario, Step
 
 # --- geometry (SVG user units, about a pixel each) ------------------------------------------
@@ -54,7 +54,7 @@ NODE_HEIGHT = NODE_PADDING * 2 + CAPTION_HEIGHT + LABEL_LINES * LINE_HEIGHT
 COLUMN_GAP = 136  # room for the choices' labels between columns
 UNREACHABLE_GAP = 48  # extra space before the column of unreachable steps
 ROW_GAP = 28
-EDGE_LABEL_CHARACTERS = 20
+LABEL_WIDTH = COLUMN_GAP - 12  # a forward arrow's label, from just past its box
 BACK_LANE_GAP = 16  # between the lanes under the drawing that backward links run along
 ARROW_LENGTH = 9.0
 ARROW_HALF_WIDTH = 4.5
@@ -291,16 +291,6 @@ def _walk(starts: list[str], links: Mapping[str, list[str]]) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class TextLine:
-    """A line of text and where its baseline starts (or is centred: see `anchor`)."""
-
-    text: str
-    x: float
-    y: float
-    anchor: str = "start"  # the SVG text-anchor: "start" or "middle"
-
-
-@dataclass(frozen=True, slots=True)
 class MapNode:
     """A box on the map: a step, or a step a link names that does not exist.
 
@@ -347,7 +337,8 @@ class MapNode:
 class MapEdge:
     """A choice drawn as an arrow: `path` is an SVG path (the `d` attribute) from the source
     box to the target box, `arrow` the points of a small triangle at its end (a `polygon`),
-    and `label` sits at `label_x`, `label_y` with the text-anchor `label_anchor`.
+    and `label_lines` the choice's label over as many lines as there is room for
+    (map_labels), its last line at `label_x`, `label_y` with the text-anchor `label_anchor`.
 
     `flags`: "back" (goes to the same or an earlier column, drawn along a lane under the
     map), "self" (back to its own step), "to-missing" (the target does not exist),
@@ -359,16 +350,29 @@ class MapEdge:
     target: str  # node key
     step_id: str
     choice_id: str
-    label: str  # cut short to fit between columns
+    label_lines: tuple[TextLine, ...]  # the last cut short if the label does not fit
     label_full: str
     score: int
     flags: tuple[str, ...]
     path: str
     arrow: str
-    label_x: float
-    label_y: float
-    label_anchor: str
     line: int
+
+    @property
+    def label(self) -> str:
+        return " ".join(line.text for line in self.label_lines)
+
+    @property
+    def label_x(self) -> float:
+        return self.label_lines[-1].x
+
+    @property
+    def label_y(self) -> float:
+        return self.label_lines[-1].y
+
+    @property
+    def label_anchor(self) -> str:
+        return self.label_lines[-1].anchor
 
     @property
     def classes(self) -> str:
@@ -492,8 +496,7 @@ def scenario_map(scenario: Scenario) -> ScenarioMap:
     by_key = {node.key: node for node in nodes}
     edges, lanes = _edges(graph, by_key, places)
     columns = _columns(places)
-    right = max((column.x + column.width for column in columns), default=MARGIN)
-    width = right + COLUMN_GAP / 2 + MARGIN  # room for links leaving the last column
+    width = places.width
     height = places.bottom + MARGIN
     if lanes:  # the lowest lane the backward links run along, and the margin under it
         height += ROW_GAP + (lanes - 1) * BACK_LANE_GAP
@@ -523,6 +526,13 @@ class _Places:
     columns: tuple[tuple[str, ...], ...]
     unreachable_column: int | None
     bottom: float  # the lowest edge of any box
+
+    @property
+    def width(self) -> float:
+        """The drawing's: room for links leaving the last column, and a margin."""
+        right = max((self.x_of(index) + NODE_WIDTH for index in range(len(self.columns))),
+                    default=MARGIN)
+        return right + COLUMN_GAP / 2 + MARGIN
 
     def x_of(self, column: int) -> float:
         x = MARGIN + column * (NODE_WIDTH + COLUMN_GAP)
@@ -635,7 +645,7 @@ def _node(graph: ScenarioGraph, key: str, column: int, row: int, places: _Places
     flags = _flags(graph, key, step, step_id)
     kind = _kind(step, flags)
     x, y = places.x_of(column), places.y_of(column, row)
-    wrapped = _wrap(shown, LABEL_LINE_CHARACTERS, LABEL_LINES)
+    wrapped = wrap(shown, LABEL_LINE_CHARACTERS, LABEL_LINES)
     first_line = y + NODE_PADDING + CAPTION_HEIGHT + LINE_HEIGHT - 4
     lines = tuple(
         TextLine(text, x + NODE_PADDING, first_line + index * LINE_HEIGHT)
@@ -695,18 +705,6 @@ NODE_PROBLEMS = {
 }
 
 
-def _wrap(text: str, width: int, lines: int) -> tuple[str, ...]:
-    wrapped = textwrap.wrap(text, width, break_long_words=True) or [""]
-    if len(wrapped) > lines:
-        last = " ".join(wrapped[lines - 1:])
-        wrapped = [*wrapped[:lines - 1], _shorten(last, width)]
-    return tuple(wrapped)
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
-
-
 # --- drawing the links ----------------------------------------------------------------------
 
 
@@ -741,27 +739,51 @@ def _edges(graph: ScenarioGraph, nodes: Mapping[str, MapNode],
             flags.append("unreachable")
         links.append(_Link(edge, f"e{edge.source_index}-{edge.choice.id}", source, target, flags))
     _assign_ports(links)
+    ports: dict[str, list[float]] = {}  # where arrows leave each box, for the labels' room
+    for link in links:  # (a loop back to its box: where its label stands, over the box)
+        loop_label = link.source.y - ROW_GAP / 2 - 4
+        ports.setdefault(link.source.key, []).append(
+            loop_label if "self" in link.flags else link.start_y)
     lane = 0
     drawn = []
     for link in links:
+        width, room = LABEL_WIDTH, 0.0  # one line, unless a forward arrow has room above
         if "self" in link.flags:
             path, arrow, label = _self_loop(link.source)
         elif "back" in link.flags:
             lane_y = places.bottom + ROW_GAP + lane * BACK_LANE_GAP
             path, arrow, label = _back_link(link, lane_y, lane)
+            # Alone on its lane: as wide as its run along it, within the drawing.
+            run = abs(link.target.x - link.source.x - link.source.width)
+            width = min(max(run, LABEL_WIDTH), 2 * min(label.x, places.width - label.x) - 8)
             lane += 1
         else:
             path, arrow, label = _forward_link(link)
+            room = label.y - _label_ceiling(link, ports, nodes, places) - 1
         text = plain_text(link.edge.choice.label_html) or f"Choice {link.edge.choice.id}"
         drawn.append(MapEdge(
             key=link.key, source=link.source.key, target=link.target.key,
             step_id=link.edge.source, choice_id=link.edge.choice.id,
-            label=_shorten(text, EDGE_LABEL_CHARACTERS), label_full=text,
+            label_lines=stacked_label(text, label, width, room), label_full=text,
             score=link.edge.choice.score, flags=tuple(link.flags), path=path, arrow=arrow,
-            label_x=label.x, label_y=label.y, label_anchor=label.anchor,
             line=link.edge.choice.line,
         ))
     return tuple(drawn), lane
+
+
+def _label_ceiling(link: _Link, ports: Mapping[str, list[float]],
+                   nodes: Mapping[str, MapNode], places: _Places) -> float:
+    """How high a forward arrow's label may rise: to the arrow leaving its box above it, or
+    for the top one, to the lowest arrow leaving the box above in its column (under the
+    column headings for the top box)."""
+    source = link.source
+    higher = [y for y in ports[source.key] if y < link.start_y]
+    if higher:
+        return max(higher)
+    if source.row == 0:
+        return MARGIN + HEADER_HEIGHT / 2 + 2
+    above = nodes[places.columns[source.column][source.row - 1]]
+    return max(ports.get(above.key, ()), default=above.y + above.height)
 
 
 def _assign_ports(links: list[_Link]) -> None:
@@ -797,7 +819,7 @@ def _forward_link(link: _Link) -> tuple[str, str, TextLine]:
     p1, p2 = (x0 + bend, y0), (x3 - bend, y3)
     path = (f"M {_number(x0)} {_number(y0)} C {_number(p1[0])} {_number(p1[1])}, "
             f"{_number(p2[0])} {_number(p2[1])}, {_number(x3)} {_number(y3)}")
-    label = TextLine("", x0 + 6, y0 - 5, "start")
+    label = TextLine("", x0 + 6, y0 - RISE, "start")
     return path, _arrow(p2, (x3, y3)), label
 
 

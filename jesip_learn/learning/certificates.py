@@ -1,9 +1,9 @@
 """Certificates of completion as PDF. The verification code on each lets anyone check it at
 /verify/CODE, which names the holder, the course, its dates and whether it is in date.
 
-fpdf2 (2.8) cannot tag a PDF's text for screen readers (its structure tree is internal and
-covers only images, links and bookmarks), so the PDF states its language and title, and
-the certificate page on the site, which the PDF repeats, is the accessible version."""
+The PDF is tagged for screen readers (`pdf_tags`): a heading and paragraphs in reading
+order, the address a link inside its paragraph, the border an artifact; it states its
+language, and its title is what a viewer's window shows."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fpdf import FPDF
+    from fpdf.structure_tree import StructElem
+
+    from jesip_learn.core.pdf_tags import TaggedStructure
 
 FONT_FOLDER = resources.files("jesip_learn.data").joinpath("fonts")
 
@@ -38,6 +41,8 @@ def long_date(moment: datetime) -> str:
 def certificate_pdf(details: CertificateDetails) -> bytes:
     from fpdf import FPDF, ViewerPreferences  # several MiB: loaded by the first certificate
 
+    from jesip_learn.core.pdf_tags import TaggedStructure
+
     pdf = FPDF(orientation="landscape", format="A4")
     pdf.set_title(f"Certificate: {details.course}, {details.learner}")
     pdf.set_subject(f"{details.learner} completed {details.course} ({details.code}, version "
@@ -49,14 +54,16 @@ def certificate_pdf(details: CertificateDetails) -> bytes:
     with resources.as_file(FONT_FOLDER) as folder:
         pdf.add_font("DejaVu", "", str(folder / "DejaVuSans.ttf"))
         pdf.add_font("DejaVu", "B", str(folder / "DejaVuSans-Bold.ttf"))
+    tags = TaggedStructure(pdf)
     pdf.add_page()
-    pdf.set_draw_color(11, 12, 12)
-    pdf.set_line_width(1.5)
-    pdf.rect(10, 10, 277, 190)
+    with tags.artifact():
+        pdf.set_draw_color(11, 12, 12)
+        pdf.set_line_width(1.5)
+        pdf.rect(10, 10, 277, 190)
     pdf.set_y(30)
-    line = _writer(pdf)
+    line = _writer(pdf, tags)
     line("JESIP Learn", 14, bold=True)
-    line("Certificate of completion", 28, bold=True, gap=10)
+    line("Certificate of completion", 28, bold=True, gap=10, kind="H1")
     line("This is to certify that", 14)
     line(details.learner, 24, bold=True)
     line(details.organisation, 14, gap=6)
@@ -69,12 +76,13 @@ def certificate_pdf(details: CertificateDetails) -> bytes:
     else:
         line("This course does not expire", 14, gap=10)
     line(f"Verification code: {details.certificate_code}", 12, bold=True)
-    line("Anyone can check it at", 11, gap=0)
-    _address(pdf, details.verify_url, details.certificate_code)
+    paragraph = line("Anyone can check it at", 11, gap=0)
+    _address(pdf, tags, paragraph, details.verify_url, details.certificate_code)
     return bytes(pdf.output())
 
 
-def _address(pdf: FPDF, url: str, code: str, size: float = 11, smallest: float = 7) -> None:
+def _address(pdf: FPDF, tags: TaggedStructure, paragraph: StructElem, url: str, code: str,
+             size: float = 11, smallest: float = 7) -> None:
     """The verification address on one line, a link, in smaller type when a long site
     address needs it: broken across lines, a code is easily copied wrong. Should even the
     smallest type not fit, the break comes before the code, never inside it."""
@@ -84,18 +92,23 @@ def _address(pdf: FPDF, url: str, code: str, size: float = 11, smallest: float =
         size -= 0.5
         pdf.set_font("DejaVu", "", size)
     if pdf.get_string_width(url) > width:
-        pdf.multi_cell(0, size * 0.5, url.removesuffix(code), align="C", link=url,
-                       new_x="LMARGIN", new_y="NEXT")
+        with tags.link(url, paragraph):
+            pdf.multi_cell(0, size * 0.5, url.removesuffix(code), align="C",
+                           new_x="LMARGIN", new_y="NEXT")
         url_line = code
     else:
         url_line = url
-    pdf.cell(0, size * 0.5, url_line, align="C", link=url, new_x="LMARGIN", new_y="NEXT")
+    with tags.link(url, paragraph):
+        pdf.cell(0, size * 0.5, url_line, align="C", new_x="LMARGIN", new_y="NEXT")
 
 
-def _writer(pdf: FPDF):
-    def line(text: str, size: int, *, bold: bool = False, gap: float = 2) -> None:
+def _writer(pdf: FPDF, tags: TaggedStructure):
+    def line(text: str, size: int, *, bold: bool = False, gap: float = 2,
+             kind: str = "P") -> StructElem:
         pdf.set_font("DejaVu", "B" if bold else "", size)
-        pdf.multi_cell(0, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        with tags.element(kind) as elem:
+            pdf.multi_cell(0, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(gap)
+        return elem
 
     return line

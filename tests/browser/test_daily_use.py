@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 
 from jesip_learn.accounts.models import User
 from jesip_learn.compliance.models import RequirementAcceptance
+from jesip_learn.content.scenario_map import LABEL_WIDTH
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course
 from jesip_learn.learning import attempts, progress
@@ -249,4 +250,30 @@ def test_the_scenario_map_shows_whole_at_desktop_width(new_context, live_server,
     overflow = box.evaluate("b => b.scrollWidth - b.clientWidth")
     assert overflow <= 0, f"the map is {overflow}px wider than its box"
     look_at(page, "scenario-map-in-editor", problems)
+    assert problems == []
+
+
+def test_the_scenario_maps_choice_labels_show_whole_over_lines(new_context, live_server,
+                                                                example_course, make_account):
+    url, problems = live_server.url, []
+    admin = make_account("Max Admin", permissions={"admin"})
+    page = new_context(bypass_csp=True).new_page()
+    sign_in(page, url, admin.email)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    response = page.goto(f"{url}/author/courses/{example_course}/scenarios/flooding/analysis")
+    assert response.status == 200
+    labels = page.eval_on_selector_all(
+        "g.map-edge-label", """groups => groups.map(g => ({
+            whole: g.querySelector('title').textContent,
+            lines: [...g.querySelectorAll('tspan')].map(t => [t.textContent,
+                                                              t.getComputedTextLength()])}))""")
+    first = "Ask the caller for an exact location and what they can see"
+    shown = {label["whole"]: " ".join(text for text, _ in label["lines"]) for label in labels}
+    assert shown[first] == first
+    # In the type the browser draws, a forward arrow's lines fit between the columns.
+    back = "Call the caller back for an exact location"
+    widths = [width for label in labels if label["whole"] != back
+              for _, width in label["lines"]]
+    assert widths and max(widths) <= LABEL_WIDTH, widths
+    look_at(page, "scenario-map-analysis", problems)
     assert problems == []

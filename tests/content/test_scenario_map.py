@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from jesip_learn.content import Scenario, parse_course_files, parse_course_folder
+from jesip_learn.content.map_labels import TEXT_HEIGHT
 from jesip_learn.content.scenario_map import (
+    HEADER_HEIGHT,
+    MARGIN,
     NODE_HEIGHT,
     NODE_WIDTH,
     ScenarioMap,
@@ -123,7 +126,8 @@ def test_shipped_arrows_run_from_their_step_to_the_step_they_lead_to(scenario):
             assert x1 == target.x and target.y < y1 < target.y + target.height
         tip = arrow_points(edge.arrow)[0]
         assert tip == pytest.approx((x1, y1))
-        assert 0 <= edge.label_x <= picture.width and 0 <= edge.label_y <= picture.height
+        for line in edge.label_lines:
+            assert 0 <= line.x <= picture.width and TEXT_HEIGHT <= line.y <= picture.height
         assert all(0 <= x <= picture.width and 0 <= y <= picture.height for x, y in points)
 
 
@@ -426,7 +430,7 @@ def test_parallel_choices_get_separate_arrows_and_labels():
     assert first.label == "Send a full message" and second.label == "Send a vague message"
 
 
-def test_long_titles_and_labels_are_wrapped_and_cut_short():
+def test_long_titles_are_wrapped_and_cut_short_and_labels_wrapped_whole():
     long_title = "A very long step title that goes on and on well past three lines of the box"
     scenario = draft(f"""
 ## {long_title} {{#a}}
@@ -441,9 +445,62 @@ def test_long_titles_and_labels_are_wrapped_and_cut_short():
     assert 1 < len(box.lines) <= 3 and box.lines[-1].text.endswith("…")
     assert all(len(line.text) <= 22 for line in box.lines)
     assert all(box.y < line.y < box.y + NODE_HEIGHT for line in box.lines)
+    # The only arrow out of its box has room above it: its label shows whole, over lines
+    # that fit between the columns, the last just above the arrow.
     edge = picture.edges[0]
-    assert len(edge.label) <= 20 and edge.label.endswith("…")
+    assert edge.label == edge.label_full
     assert edge.label_full.startswith("A choice whose text is much longer")
+    assert len(edge.label_lines) > 1 and all(len(line.text) <= 20 for line in edge.label_lines)
+    assert [line.x for line in edge.label_lines] == [edge.label_x] * len(edge.label_lines)
+    assert [line.y for line in edge.label_lines] == sorted(line.y for line in edge.label_lines)
+    assert edge.label_y < path_points(edge.path)[0][1]
+
+
+def test_labels_wrap_into_the_room_between_arrows_and_are_cut_short_only_there():
+    long = "Tell every partner agency in the strategic coordinating group at once"
+    scenario = draft(f"""
+## A {{#a}}
+
+- [{long}](#b)
+- [Wait]({"#c"})
+- [{long.replace("Tell", "Ask")}](#d)
+
+## B {{#b .end result=pass}}
+
+## C {{#c .end result=fail}}
+
+## D {{#d .end}}
+""")
+    picture = scenario_map(scenario)
+    box = node(picture, "a")
+    top, short, crowded = sorted(picture.edges, key=lambda edge: edge.label_y)
+    assert top.label == long and len(top.label_lines) >= 4  # rises over its box
+    assert short.label == "Wait"
+    assert crowded.label != crowded.label_full and crowded.label.endswith("…")
+    assert crowded.label_full == long.replace("Tell", "Ask")
+    # No label reaches up over the arrow above it, or into the column headings.
+    starts = [path_points(edge.path)[0][1] for edge in (top, short, crowded)]
+    assert top.label_lines[0].y - TEXT_HEIGHT > MARGIN + HEADER_HEIGHT / 2
+    for above, edge in ((starts[0], short), (starts[1], crowded)):
+        assert edge.label_lines[0].y - TEXT_HEIGHT > above
+    assert all(len(line.text) <= 20 for edge in picture.edges for line in edge.label_lines)
+    assert box.y < starts[0] < starts[1] < starts[2] < box.y + box.height
+
+
+def test_a_label_stays_under_the_label_of_its_boxs_loop():
+    scenario = draft("""
+## A {#a}
+
+- [Stay and wait](#a)
+- [Go on to the next step, telling every partner agency on the way what you saw](#b)
+
+## B {#b .end result=pass}
+""")
+    loop, onward = sorted(scenario_map(scenario).edges, key=lambda edge: "self" in edge.flags,
+                          reverse=True)
+    assert "self" in loop.flags and loop.label == "Stay and wait"
+    assert len(onward.label_lines) > 1
+    assert onward.label_lines[0].y - TEXT_HEIGHT > loop.label_y
 
 
 def test_node_kinds_flags_and_classes_for_styling():

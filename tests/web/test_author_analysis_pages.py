@@ -95,6 +95,13 @@ def test_scenario_page_draws_the_map_and_counts_choices(as_trainer, make, organi
     page = as_trainer.get(url)
     assert page.soup.select_one("svg[role=img] title").get_text().startswith("Map of")
     assert "The map in words" in page.text and "Nobody has started this scenario" in page.text
+    # A choice's label shows whole where there is room, over lines (one tspan each), and
+    # whole in its arrow's title always.
+    first_choice = plain_text(scenario.step(scenario.start).choices[0].label_html)
+    assert len(first_choice) > 40
+    labels = {label.title.get_text(): label for label in page.soup.select("g.map-edge-label")}
+    lines = labels[first_choice].select("text tspan")
+    assert len(lines) > 1 and " ".join(line.get_text() for line in lines) == first_choice
     learner = make.user(organisation=organisation)
     run = runs.start_run(session, learner, version, scenario)
     first = scenario.step(scenario.start)

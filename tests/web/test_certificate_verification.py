@@ -14,6 +14,7 @@ from jesip_learn.courses import catalogue as courses
 from jesip_learn.learning import certificates, progress
 from jesip_learn.records.models import Anonymisation
 from tests.support.pages import read_page
+from tests.support.tagged_pdf import parent_tree, read_tagged_page
 from tests.web.test_learn_pages import VALID, complete_course
 
 
@@ -120,3 +121,48 @@ def test_the_pdf_never_breaks_the_code_and_states_its_language(site):
     links = [annotation.get_object()["/A"]["/URI"]
              for annotation in reader.pages[0].get("/Annots", [])]
     assert url in links
+
+
+@pytest.mark.parametrize("site", [
+    "https://learn.jesip.example",
+    "https://" + "very-long-name-of-a-site." * 8 + "example",
+])
+def test_the_pdf_is_tagged_for_screen_readers(site):
+    url = f"{site}/verify/JL-ABCDE-FGHJK"
+    tagged = read_tagged_page(certificates.certificate_pdf(_details(url)))
+    catalog = tagged.catalog
+    assert catalog["/MarkInfo"]["/Marked"].value is True
+    assert catalog["/Lang"] == "en-GB"
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"].value is True
+    # Every word is inside an element, read in the order it is shown; the border is not.
+    assert tagged.untagged_text == [] and tagged.untagged_paths == 0
+    assert tagged.artifact_paths == 1
+    assert [(element.kind, element.text) for element in tagged.elements] == [
+        ("P", "JESIP Learn"),
+        ("H1", "Certificate of completion"),
+        ("P", "This is to certify that"),
+        ("P", "Harriet Holder"),
+        ("P", "Northshire Police"),
+        ("P", "has completed"),
+        ("P", "JESIP Awareness"),
+        ("P", "JESIP-AWARE, version 1"),
+        ("P", "Completed on 1 March 2026"),
+        ("P", "In date until 1 March 2027"),
+        ("P", "Verification code: JL-ABCDE-FGHJK"),
+        ("P", "Anyone can check it at"),
+    ]
+    # The address is a link inside its paragraph, tied to its annotation both ways.
+    links = tagged.elements[-1].kids
+    assert {link.kind for link in links} == {"Link"}
+    assert "".join(link.text for link in links).replace(" ", "") == url
+    assert links[-1].text.endswith("JL-ABCDE-FGHJK")
+    tree = parent_tree(tagged.reader)
+    page = tagged.reader.pages[0]
+    by_mcid = tree[page["/StructParents"]]
+    assert len(by_mcid) == len(tagged.text_by_mcid)
+    for mcid, node in enumerate(by_mcid):
+        assert node.get_object()["/K"][0] == mcid
+    for link in links:
+        (annotation,) = link.annotations
+        assert annotation["/A"]["/URI"] == url
+        assert tree[annotation["/StructParent"]].get_object()["/S"] == "/Link"
