@@ -11,21 +11,22 @@ notice is `failed`, for an administrator to see and send again.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from jesip_learn.core import outbox
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.outbox import QUEUED
 from jesip_learn.notifications.models import Notice
 from jesip_learn.notifications.settings import NotificationSettings
 
-QUEUED, SENT, FAILED, CANCELLED = "queued", "sent", "failed", "cancelled"
+SENT, FAILED, CANCELLED = "sent", "failed", "cancelled"
 ERROR_CHARACTERS = 2000
 KIND_LABELS = {"reminder": "Reminder", "overdue": "Overdue notice",
                "digest": "Manager’s digest", "report": "Scheduled report"}
@@ -97,38 +98,19 @@ def latest(session: Session, recipient_id: int, kind: str, subject_key: str) -> 
 # --- the sender's side ------------------------------------------------------------------
 
 
-def _due(now: datetime):
-    return and_(Notice.status == QUEUED, Notice.next_attempt_at <= now,
-                or_(Notice.claimed_until.is_(None), Notice.claimed_until < now))
-
-
 def new_claimant() -> str:
-    return uuid.uuid4().hex
+    return outbox.new_claimant()
 
 
 def claim(session: Session, claimant: str, limit: int, lease_seconds: int,
           now: datetime | None = None) -> list[Notice]:
-    """Up to `limit` due notices, oldest first, held for `claimant` until the lease ends.
-    On PostgreSQL rows another sender is claiming are passed over (SKIP LOCKED) and the
-    UPDATE checks again that they are due; SQLite runs one writer at a time."""
-    now = now or utcnow()
-    chosen = list(session.scalars(select(Notice.id).where(_due(now)).order_by(Notice.id)
-                                  .limit(limit).with_for_update(skip_locked=True)))
-    if not chosen:
-        return []
-    session.execute(
-        update(Notice).where(Notice.id.in_(chosen), _due(now))
-        .values(claimed_by=claimant, claimed_until=now + timedelta(seconds=lease_seconds)),
-        execution_options={"synchronize_session": False})
-    return list(session.scalars(select(Notice).where(
-        Notice.claimed_by == claimant, Notice.status == QUEUED).order_by(Notice.id)
-        .execution_options(populate_existing=True)))
+    """Up to `limit` due notices, oldest first, held for `claimant` until the lease ends."""
+    return outbox.claim(session, Notice, claimant, limit, lease_seconds, now)
 
 
 def backoff(attempts: int, settings: NotificationSettings) -> timedelta:
     """How long to wait after the `attempts`-th failed try: doubling, up to the cap."""
-    seconds = settings.retry_base_seconds * 2 ** min(max(attempts - 1, 0), 30)
-    return timedelta(seconds=min(seconds, settings.retry_max_seconds))
+    return outbox.backoff(attempts, settings.retry_base_seconds, settings.retry_max_seconds)
 
 
 def _held(session: Session, claimant: str, notice_id: int) -> Notice | None:
@@ -216,12 +198,5 @@ def notice_summary(session: Session, limit: int = 50) -> NoticeSummary:
 def retry(session: Session, notice_id: int | None = None, now: datetime | None = None) -> int:
     """Send again at the sender's next run: one notice, or every failed one and every one
     waiting after a failure. Returns how many."""
-    query = update(Notice).where(or_(Notice.status == FAILED,
-                                     and_(Notice.status == QUEUED, Notice.attempts > 0)))
-    if notice_id is not None:
-        query = query.where(Notice.id == notice_id)
-    result = session.execute(
-        query.values(status=QUEUED, next_attempt_at=now or utcnow(), attempts=0,
-                     claimed_by=None, claimed_until=None),
-        execution_options={"synchronize_session": False})
-    return result.rowcount or 0
+    only = Notice.id == notice_id if notice_id is not None else None
+    return outbox.retry(session, Notice, FAILED, only=only, now=now)

@@ -19,11 +19,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from jesip_learn.core import outbox as shared
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.outbox import QUEUED
 from jesip_learn.xapi.models import XapiStatement
 from jesip_learn.xapi.settings import XapiSettings, session_settings
 
-QUEUED, SENT, REJECTED = "queued", "sent", "rejected"
+SENT, REJECTED = "sent", "rejected"
 ERROR_CHARACTERS = 2000  # enough of the store's answer to say what was wrong
 
 
@@ -63,42 +65,19 @@ def summarise(statement: dict) -> str:
 # --- the sender's side ------------------------------------------------------------------
 
 
-def _due(now: datetime):
-    return and_(XapiStatement.status == QUEUED, XapiStatement.next_attempt_at <= now,
-                or_(XapiStatement.claimed_until.is_(None), XapiStatement.claimed_until < now))
-
-
 def claim(session: Session, claimant: str, limit: int, lease_seconds: int,
           now: datetime | None = None) -> list[XapiStatement]:
-    """Up to `limit` due statements, oldest first, held for `claimant` until the lease ends.
-
-    On PostgreSQL the rows are locked as they are chosen, passing over rows another sender
-    is claiming (SKIP LOCKED), and the UPDATE checks again that they are due; SQLite runs
-    one writer at a time. (Choosing inside the UPDATE, as `id IN (SELECT ... LIMIT n FOR
-    UPDATE)`, lets PostgreSQL run the sub-query again for each row and claim them all.)"""
-    now = now or utcnow()
-    chosen = list(session.scalars(select(XapiStatement.id).where(_due(now))
-                                  .order_by(XapiStatement.id).limit(limit)
-                                  .with_for_update(skip_locked=True)))
-    if not chosen:
-        return []
-    session.execute(
-        update(XapiStatement).where(XapiStatement.id.in_(chosen), _due(now))
-        .values(claimed_by=claimant, claimed_until=now + timedelta(seconds=lease_seconds)),
-        execution_options={"synchronize_session": False})
-    return list(session.scalars(select(XapiStatement).where(
-        XapiStatement.claimed_by == claimant, XapiStatement.status == QUEUED)
-        .order_by(XapiStatement.id)))
+    """Up to `limit` due statements, oldest first, held for `claimant` until the lease ends."""
+    return shared.claim(session, XapiStatement, claimant, limit, lease_seconds, now)
 
 
 def new_claimant() -> str:
-    return uuid.uuid4().hex
+    return shared.new_claimant()
 
 
 def backoff(attempts: int, settings: XapiSettings) -> timedelta:
     """How long to wait after the `attempts`-th failed try: doubling, up to the cap."""
-    seconds = settings.retry_base_seconds * 2 ** min(max(attempts - 1, 0), 30)
-    return timedelta(seconds=min(seconds, settings.retry_max_seconds))
+    return shared.backoff(attempts, settings.retry_base_seconds, settings.retry_max_seconds)
 
 
 def _held(claimant: str, ids: Iterable[int]):
@@ -180,13 +159,5 @@ def retry(session: Session, statement_id: str | None = None,
           now: datetime | None = None) -> int:
     """Send again at the sender's next run: one statement (by its statement id), or every
     rejected statement and every one waiting after a failure. Returns how many."""
-    query = update(XapiStatement).where(or_(
-        XapiStatement.status == REJECTED,
-        and_(XapiStatement.status == QUEUED, XapiStatement.attempts > 0)))
-    if statement_id is not None:
-        query = query.where(XapiStatement.statement_id == statement_id)
-    result = session.execute(
-        query.values(status=QUEUED, next_attempt_at=now or utcnow(), attempts=0,
-                     claimed_by=None, claimed_until=None),
-        execution_options={"synchronize_session": False})
-    return result.rowcount or 0
+    only = XapiStatement.statement_id == statement_id if statement_id is not None else None
+    return shared.retry(session, XapiStatement, REJECTED, only=only, now=now)
