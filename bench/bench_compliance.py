@@ -46,7 +46,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError  # noqa: E402
 from jesip_learn.accounts import organisations as orgs  # noqa: E402
 from jesip_learn.accounts.models import Organisation as _Organisation  # noqa: E402
 from jesip_learn.accounts.models import PreviousMembership, User  # noqa: E402
-from jesip_learn.cli import demo  # noqa: E402
+from jesip_learn.cli import demo_data as demo  # noqa: E402
 from jesip_learn.compliance import status as compliance  # noqa: E402
 from jesip_learn.compliance.status import ReportFilters  # noqa: E402
 from jesip_learn.core.columns import UTCDateTime, utcnow  # noqa: E402

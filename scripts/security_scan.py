@@ -117,7 +117,7 @@ def create_scan_accounts(env: dict) -> list[ScanAccount]:
         PermissionGrant,
         User,
     )
-    from jesip_learn.cli.demo import DEMO_DOMAIN
+    from jesip_learn.cli.demo_data import DEMO_DOMAIN
     from jesip_learn.factory import create_app
     from jesip_learn.learning.models import Completion, ItemProgress
 

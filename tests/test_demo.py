@@ -22,7 +22,7 @@ from jesip_learn.accounts.models import (
 )
 from jesip_learn.accounts.permissions import managed_organisation_ids
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
-from jesip_learn.cli import demo
+from jesip_learn.cli import demo_data as demo
 from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.status import ReportFilters
 from jesip_learn.courses import catalogue as courses

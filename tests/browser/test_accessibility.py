@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from jesip_learn.accounts.models import Organisation, Permission, Service, User
-from jesip_learn.cli.demo import seed_demo
+from jesip_learn.cli.demo_data import seed_demo
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.authoring.changes import create_course
 from jesip_learn.courses.authoring.editors import add_editor
