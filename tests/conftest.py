@@ -3,12 +3,15 @@ at its end; an app and a test client bound to that transaction."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
 from jesip_learn.accounts import passwords
 from jesip_learn.core.db import Database
+from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app
 from tests.support import database as test_database
 from tests.support import pages
@@ -20,6 +23,8 @@ from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
 Flask.test_client_class = pages.StatusCheckedClient
 
 passwords.use_hash_method(TEST_PASSWORD_HASH)
+
+VALID_COURSE = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 
 
 @pytest.fixture(scope="session")
@@ -130,3 +135,19 @@ def pages_say_their_status():
     unexpected = pages.unexpected_statuses()
     pages.PAGES_READ.clear()
     assert not unexpected, f"pages answered without the test expecting it: {unexpected}"
+
+
+@pytest.fixture
+def version(session):
+    """The fixture course (tests/content/fixtures/valid-course), imported, published and
+    committed."""
+    outcome, = courses.import_parsed(session, courses.parse_folders(VALID_COURSE))
+    session.commit()
+    return courses.find_version(session, outcome.code)
+
+
+@pytest.fixture
+def learner(session):
+    """A tactical commander, made in the test's session (the web tests' `learner`, in
+    tests/web/conftest.py, is also signed in)."""
+    return make_user(session, command_role="tactical")

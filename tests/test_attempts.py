@@ -24,20 +24,9 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def version(session):
-    outcome, = courses.import_parsed(session, courses.parse_folders(VALID))
-    return courses.find_version(session, outcome.code)
-
-
-@pytest.fixture
 def quiz(version):
     stored = next(item for item in version.items if item.kind == "quiz")
     return courses.version_item(version, stored.slug)
-
-
-@pytest.fixture
-def learner(session):
-    return make_user(session, command_role="tactical")
 
 
 def start(session, learner, version, quiz, seed=1):

@@ -4,8 +4,6 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.learning import progress
 from tests.support.factories import make_user
@@ -13,17 +11,6 @@ from tests.support.factories import make_user
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 SLUG = "the-five-principles"
-
-
-@pytest.fixture
-def version(session):
-    outcome, = courses.import_parsed(session, courses.parse_folders(VALID))
-    return courses.find_version(session, outcome.code)
-
-
-@pytest.fixture
-def learner(session):
-    return make_user(session, command_role="tactical")
 
 
 def complete_all(session, learner, version, when):

@@ -27,19 +27,8 @@ GOOD_MESSAGE = [
 
 
 @pytest.fixture
-def version(session):
-    outcome, = courses.import_parsed(session, courses.parse_folders(VALID))
-    return courses.find_version(session, outcome.code)
-
-
-@pytest.fixture
 def scenario(version):
     return courses.version_item(version, SLUG)
-
-
-@pytest.fixture
-def learner(session):
-    return make_user(session)
 
 
 def step_of(run):

@@ -49,13 +49,6 @@ def app(transactional_db, tmp_path, lrs):
         XAPI_USERNAME=lrs.username, XAPI_PASSWORD=lrs.password, XAPI_HOMEPAGE=HOME))
 
 
-@pytest.fixture
-def version(session):
-    courses.import_parsed(session, courses.parse_folders(VALID))
-    session.commit()
-    return courses.find_version(session, "JESIP-AWARE")
-
-
 def read_modules(browser: Browser, version) -> None:
     for item in courses.version_outline(version):
         if item.kind == "module":

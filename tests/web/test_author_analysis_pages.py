@@ -19,13 +19,6 @@ VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-co
 
 
 @pytest.fixture
-def version(session):
-    courses.import_parsed(session, courses.parse_folders(VALID))
-    session.commit()
-    return courses.find_version(session, "JESIP-AWARE")
-
-
-@pytest.fixture
 def as_trainer(browser, make, organisation, session, version):
     """A trainer named as an editor of the course (only editors see its pages)."""
     trainer = make.user(organisation=organisation, permissions={"trainer"})
