@@ -23,8 +23,12 @@ from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
 from jesip_learn.core.db import Database
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.imports import bulk as bulk_import
-from jesip_learn.imports.bulk import ImportFileError, ImportKind, Outcome
+from jesip_learn.imports import completions as completion_import
+from jesip_learn.imports import csv_files
+from jesip_learn.imports import people as people_import
+from jesip_learn.imports.csv_files import ImportFileError, ImportKind
 from jesip_learn.imports.models import ImportBatch
+from jesip_learn.imports.plan import Outcome
 from jesip_learn.learning.models import Completion
 from jesip_learn.records.models import AuditEvent
 from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
@@ -64,7 +68,7 @@ def course(session):
 
 def read(text: str | bytes, kind=ImportKind.USERS, filename="people.csv"):
     data = text.encode() if isinstance(text, str) else text
-    return bulk_import.read_upload(filename, data, kind)
+    return csv_files.read_upload(filename, data, kind)
 
 
 def dry_run(session, importer, text, kind=ImportKind.USERS, source="NCALT"):
@@ -131,22 +135,22 @@ def test_missing_and_repeated_columns_are_named(header, message):
     ("people.csv", USERS_HEADER.encode() + b"a\x00b,c,d,e\n", "binary data"),
     ("people.csv", USERS_HEADER.encode() + "Zoë".encode("cp1252") + b"\x81,a,b,c\n",
      "characters in the selected file cannot be read"),
-    ("people.csv", b"x" * (bulk_import.MAX_BYTES + 1), "must be smaller than 2 MB"),
+    ("people.csv", b"x" * (csv_files.MAX_BYTES + 1), "must be smaller than 2 MB"),
 ])
 def test_files_that_cannot_be_imported_are_refused_clearly(filename, data, message):
     with pytest.raises(ImportFileError) as refused:
-        bulk_import.read_upload(filename, data, ImportKind.USERS)
+        csv_files.read_upload(filename, data, ImportKind.USERS)
     assert message in refused.value.message
     assert refused.value.field == "file"
 
 
 def test_more_rows_than_the_limit_are_refused_with_the_count():
-    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(bulk_import.MAX_ROWS + 2))
+    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(csv_files.MAX_ROWS + 2))
     with pytest.raises(ImportFileError) as refused:
         read(USERS_HEADER + rows)
     assert "has 5,002 rows. Import at most 5,000 rows" in refused.value.message
-    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(bulk_import.MAX_ROWS))
-    assert len(read(USERS_HEADER + rows).rows) == bulk_import.MAX_ROWS
+    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(csv_files.MAX_ROWS))
+    assert len(read(USERS_HEADER + rows).rows) == csv_files.MAX_ROWS
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
@@ -170,17 +174,17 @@ def test_line_numbers_count_blank_lines_and_quoted_line_breaks():
 
 
 def test_the_source_of_completions_is_required_and_limited():
-    assert bulk_import.check_source("  NCALT   e-learning ") == "NCALT e-learning"
+    assert csv_files.check_source("  NCALT   e-learning ") == "NCALT e-learning"
     for bad, message in (("", "Enter where"), ("x" * 201, "200 characters or fewer")):
         with pytest.raises(ImportFileError) as refused:
-            bulk_import.check_source(bad)
+            csv_files.check_source(bad)
         assert refused.value.field == "source" and message in refused.value.message
 
 
 def test_templates_name_the_columns():
-    assert bulk_import.template_csv(ImportKind.USERS) == (
+    assert csv_files.template_csv(ImportKind.USERS) == (
         "name,email,organisation,command role,joined,left,permissions\r\n")
-    assert bulk_import.template_csv(ImportKind.COMPLETIONS) == (
+    assert csv_files.template_csv(ImportKind.COMPLETIONS) == (
         "email,course code,completion date\r\n")
 
 
@@ -248,7 +252,7 @@ def test_a_new_person_chooses_a_password_through_the_reset_link(session, admin, 
     stored = session.scalar(select(OneTimeToken).where(OneTimeToken.user_id == user.id))
     assert stored.purpose == TokenPurpose.PASSWORD_RESET
     lifetime = stored.expires_at - stored.created_at
-    assert abs(lifetime - bulk_import.ACCOUNT_SETUP_LIFETIME).total_seconds() < 5
+    assert abs(lifetime - people_import.ACCOUNT_SETUP_LIFETIME).total_seconds() < 5
     assert user.shown_status == "invited"
     users.reset_password(session, token, "granite kettle orbit lantern")
     assert user.shown_status == "active"
@@ -450,7 +454,7 @@ def test_only_the_importer_sees_a_batch_and_old_ones_expire(session, admin, mana
     ("2000-01-01", date(2000, 1, 1)),
 ])
 def test_completion_dates_are_read_in_two_forms(text, expected):
-    assert bulk_import.parse_completion_date(text, TODAY) == expected
+    assert completion_import.parse_completion_date(text, TODAY) == expected
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -463,7 +467,7 @@ def test_completion_dates_are_read_in_two_forms(text, expected):
 ])
 def test_bad_completion_dates(text, message):
     with pytest.raises(ValueError, match=message):
-        bulk_import.parse_completion_date(text, TODAY)
+        completion_import.parse_completion_date(text, TODAY)
 
 
 def test_completions_are_recorded_with_their_source_and_expiry(session, admin, north, course):

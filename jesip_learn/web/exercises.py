@@ -41,7 +41,7 @@ from jesip_learn.exercises import participants as exercise_participants
 from jesip_learn.exercises import recorded as exercises
 from jesip_learn.exercises.models import Exercise, ExerciseParticipant, LearningPoint
 from jesip_learn.exercises.recorded import ExerciseDetails, ExerciseError
-from jesip_learn.imports.bulk import ImportFileError, decode_text
+from jesip_learn.imports.csv_files import ImportFileError, decode_text
 from jesip_learn.learning.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
 from jesip_learn.records.audit import record_event
 from jesip_learn.web.edge import client_address, db, writes_on_get

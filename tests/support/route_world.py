@@ -48,6 +48,7 @@ from jesip_learn.exercises.participants import add_participant
 from jesip_learn.exercises.rules import add_exercise_rule
 from jesip_learn.factory import create_app
 from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.imports import csv_files
 from jesip_learn.learning import attempts, runs
 from jesip_learn.learning.models import Completion
 from jesip_learn.notifications import preferences, reports
@@ -338,10 +339,10 @@ def _management(world: World, session: Session, org: str, organisations: dict,
     name = ORGANISATIONS[org][0]
     csv_text = (f"name,email,organisation,command role\nNew Starter {org},"
                 f"new.starter@{ORGANISATIONS[org][2]},{name},operational\n")
-    batch = bulk_import.start_import(session, manager, bulk_import.ImportKind.USERS,
-                                     "people.csv", bulk_import.read_upload(
+    batch = bulk_import.start_import(session, manager, csv_files.ImportKind.USERS,
+                                     "people.csv", csv_files.read_upload(
                                          "people.csv", csv_text.encode(),
-                                         bulk_import.ImportKind.USERS))
+                                         csv_files.ImportKind.USERS))
     subscription = reports.subscribe(session, manager, name=f"Weekly {org}",
                                      query=f"organisation={organisations[org].id}",
                                      file_format="csv", frequency="weekly")
