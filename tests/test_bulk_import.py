@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from jesip_learn.accounts import users
+from jesip_learn.accounts.details import find_user_by_email
 from jesip_learn.accounts.models import (
     OneTimeToken,
     PermissionGrant,
@@ -19,6 +19,8 @@ from jesip_learn.accounts.models import (
     TokenPurpose,
     User,
 )
+from jesip_learn.accounts.password_reset import reset_password
+from jesip_learn.accounts.sign_in import authenticate
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
 from jesip_learn.core.db import Database
 from jesip_learn.courses import catalogue as courses
@@ -222,7 +224,7 @@ def test_applying_creates_and_updates_exactly_what_the_dry_run_showed(session, a
                            ",broken,Nowhere,captain\n")
     plan, applied = run(session, admin, text)
     assert (applied.created, applied.updated, applied.skipped) == (1, 1, 1)
-    new = users.find_user_by_email(session, "new@example.org")
+    new = find_user_by_email(session, "new@example.org")
     assert new.name == "New Person" and new.organisation_id == north.id
     assert new.command_role == "staff" and new.permissions == {"learner"}
     assert new.status == "active" and new.approved_by_id == admin.id
@@ -246,18 +248,18 @@ def test_a_new_person_chooses_a_password_through_the_reset_link(session, admin, 
                      "Northshire Police,operational\n")
     (user, token), = applied.new_accounts
     throttle = DatabaseLoginThrottle(ThrottlePolicy(10, 50, bulk_import.BATCH_LIFETIME))
-    cannot = users.authenticate(session, "nia@example.org", "", address="1.2.3.4",
-                                throttle=throttle)
+    cannot = authenticate(session, "nia@example.org", "", address="1.2.3.4",
+                          throttle=throttle)
     assert cannot.user is None
     stored = session.scalar(select(OneTimeToken).where(OneTimeToken.user_id == user.id))
     assert stored.purpose == TokenPurpose.PASSWORD_RESET
     lifetime = stored.expires_at - stored.created_at
     assert abs(lifetime - people_import.ACCOUNT_SETUP_LIFETIME).total_seconds() < 5
     assert user.shown_status == "invited"
-    users.reset_password(session, token, "granite kettle orbit lantern")
+    reset_password(session, token, "granite kettle orbit lantern")
     assert user.shown_status == "active"
-    signed_in = users.authenticate(session, "nia@example.org", "granite kettle orbit lantern",
-                                   address="1.2.3.4", throttle=throttle)
+    signed_in = authenticate(session, "nia@example.org", "granite kettle orbit lantern",
+                             address="1.2.3.4", throttle=throttle)
     assert signed_in.user.id == user.id
 
 
@@ -275,13 +277,13 @@ def test_the_optional_permissions_column_adds_permissions(session, admin, north,
     assert plan.rows[1].changes == ["Permissions: adds trainer"]
     assert plan.rows[3].errors == [
         "“captain” is not a permission: use learner, trainer, manager or administrator"]
-    nia = users.find_user_by_email(session, "nia@example.org")
+    nia = find_user_by_email(session, "nia@example.org")
     assert nia.permissions == {"learner", "trainer", "manager"}
     assert nia.manager_grant().organisation_id == north.id
     assert existing.permissions == {"learner", "trainer"}
-    assert users.find_user_by_email(session, "lee@example.org").permissions == {"learner"}
+    assert find_user_by_email(session, "lee@example.org").permissions == {"learner"}
     # The broken row is reported and nothing of it is lost: the others were applied.
-    assert applied.skipped == 1 and users.find_user_by_email(session, "bad@example.org") is None
+    assert applied.skipped == 1 and find_user_by_email(session, "bad@example.org") is None
 
 
 def test_a_manager_may_import_learners_only(session, manager, north):
@@ -345,7 +347,7 @@ def test_the_same_email_twice_is_an_error_on_every_line(session, admin, north):
         2: ["The same email address is also on line 4: each person must be on one row only"],
         4: ["The same email address is also on line 2: each person must be on one row only"]}
     plan, applied = run(session, admin, text)
-    assert applied.created == 1 and users.find_user_by_email(session, "dup@example.org") is None
+    assert applied.created == 1 and find_user_by_email(session, "dup@example.org") is None
 
 
 def test_a_manager_imports_only_within_their_scope(session, manager, north, south):
@@ -369,7 +371,7 @@ def test_a_manager_imports_only_within_their_scope(session, manager, north, sout
         "Out Side,out@example.org,Northshire Police,tactical\n"
         "In Renamed,in@example.org,Northshire Police,operational\n"))
     assert (applied.created, applied.updated, applied.skipped) == (1, 1, 1)
-    out = users.find_user_by_email(session, "out@example.org")
+    out = find_user_by_email(session, "out@example.org")
     assert (out.organisation_id, out.command_role) == (south.id, "operational")
     assert inside.name == "In Renamed"
 
@@ -414,7 +416,7 @@ def test_records_changed_since_the_dry_run_stop_the_import(session, admin, north
     session.rollback()  # as the page does
     session.refresh(batch)
     assert batch.applied_at is None
-    assert users.find_user_by_email(session, "cd@example.org") is None
+    assert find_user_by_email(session, "cd@example.org") is None
     fresh = bulk_import.plan_import(session, batch, admin, today=TODAY)
     assert outcomes(fresh) == [Outcome.UPDATE, Outcome.CREATE]
     applied = bulk_import.apply_import(session, batch, admin, fresh.digest, today=TODAY)

@@ -17,8 +17,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from jesip_learn.accounts.details import AccountError, normalise_email
 from jesip_learn.accounts.models import Permission, User
-from jesip_learn.accounts.users import AccountError, normalise_email
 from jesip_learn.imports import bulk as bulk_import
 from jesip_learn.imports import csv_files
 from jesip_learn.imports.bulk import AppliedImport

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jesip_learn.accounts.details import AccountError, check_name
 from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     PERMISSION_LABELS,
@@ -25,8 +26,8 @@ from jesip_learn.accounts.models import (
     User,
 )
 from jesip_learn.accounts.permissions import can_grant
+from jesip_learn.accounts.tokens import issue_token
 from jesip_learn.accounts.transfers import move_user
-from jesip_learn.accounts.users import AccountError, check_name, issue_token
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.imports import dates as import_dates

@@ -15,8 +15,8 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from jesip_learn.accounts.details import AccountError, normalise_email
 from jesip_learn.accounts.models import Organisation, User
-from jesip_learn.accounts.users import AccountError, normalise_email
 from jesip_learn.courses.models import Course
 from jesip_learn.imports.csv_files import ImportKind
 

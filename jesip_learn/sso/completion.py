@@ -18,13 +18,13 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from jesip_learn.accounts.models import Organisation, User
-from jesip_learn.accounts.users import (
+from jesip_learn.accounts.details import (
     AccountError,
     check_name,
     find_user_by_email,
     normalise_email,
 )
+from jesip_learn.accounts.models import Organisation, User
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.records.audit import record_event

@@ -14,9 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from jesip_learn.accounts import passwords
+from jesip_learn.accounts.details import AccountError, check_command_role, find_user_by_email
 from jesip_learn.accounts.models import Organisation, Permission, PermissionGrant, User
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, RedisLoginThrottle
-from jesip_learn.accounts.users import AccountError, check_command_role, find_user_by_email
 from jesip_learn.core.columns import utcnow
 from jesip_learn.records.audit import record_event
 from jesip_learn.sso.completion import Identity, Outcome, record_sign_in, usable_account

@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from jesip_learn.accounts.details import AccountError, normalise_email
 from jesip_learn.accounts.models import Organisation
-from jesip_learn.accounts.users import AccountError, normalise_email
 from jesip_learn.core.columns import utcnow
 from jesip_learn.sso import client_secrets, protocol
 from jesip_learn.sso.models import ProviderKind, SsoFlow, SsoOrganisationLink, SsoProvider

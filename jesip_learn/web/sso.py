@@ -25,8 +25,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField
 from wtforms.validators import InputRequired
 
+from jesip_learn.accounts.details import AccountError
 from jesip_learn.accounts.models import COMMAND_ROLE_LABELS
-from jesip_learn.accounts.users import AccountError
 from jesip_learn.core.db import begin_writing
 from jesip_learn.sso import completion as sso_completion
 from jesip_learn.sso import first_sign_in
