@@ -12,11 +12,11 @@ except ConfigError as error:
     raise SystemExit(f"JESIP Learn cannot start: {error}") from None
 
 if __name__ == "__main__":
-    from jesip_learn.accounts import users
+    from jesip_learn.accounts.administration import issue_first_administrator_token
 
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     with app.extensions["database"].write_session() as session:
-        token = users.issue_first_administrator_token(session)
+        token = issue_first_administrator_token(session)
     if token:
         print(f"No administrator yet. Create one at {app.config['SITE_URL']}/setup/{token}")
     app.run(host=host, port=port)

@@ -62,8 +62,8 @@ def _prepare(url: str, env: dict, participants: int) -> tuple[int, str, list[tup
         subprocess.run([PYTHON_BIN / "flask", "--app", "app", *command], cwd=ROOT, env=env,
                        check=True, capture_output=True)
     from jesip_learn.accounts import passwords
+    from jesip_learn.accounts.administration import create_user
     from jesip_learn.accounts.models import Organisation, User
-    from jesip_learn.accounts.users import create_user
     from jesip_learn.core.db import Database
     from jesip_learn.courses import catalogue as courses
     from jesip_learn.exercises.live import sessions

@@ -109,7 +109,8 @@ def create_scan_accounts(env: dict) -> list[ScanAccount]:
     os.environ.update(env)  # create_app reads its settings from the environment
     from sqlalchemy import func, select
 
-    from jesip_learn.accounts import passwords, users
+    from jesip_learn.accounts import passwords
+    from jesip_learn.accounts.administration import create_user
     from jesip_learn.accounts.models import (
         CommandRole,
         Organisation,
@@ -125,7 +126,7 @@ def create_scan_accounts(env: dict) -> list[ScanAccount]:
     admin_password, learner_password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     with app.extensions["database"].write_session() as session:
         organisation = session.scalars(select(Organisation).order_by(Organisation.id)).first()
-        admin = users.create_user(
+        admin = create_user(
             session, email="security.scan@scan.example.org", name="Security Scan",
             password=admin_password, organisation=organisation,
             command_role=CommandRole.TACTICAL,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jesip_learn.accounts import users
 from jesip_learn.accounts.models import Area
+from jesip_learn.accounts.registration import approvers_for, decider_in_words
 from tests.support.factories import make_organisation, make_user
 
 
@@ -22,8 +22,8 @@ def test_managers_of_the_organisation_or_its_area_hear_of_it(session):
     gone.is_active = False
     make_user(session, organisation=elsewhere, permissions={"admin"})
     session.flush()
-    assert {u.id for u in users.approvers_for(session, person)} == {own.id, by_area.id}
-    assert other.id not in {u.id for u in users.approvers_for(session, person)}
+    assert {u.id for u in approvers_for(session, person)} == {own.id, by_area.id}
+    assert other.id not in {u.id for u in approvers_for(session, person)}
 
 
 def test_a_decision_names_a_manager_and_not_an_administrator(session):
@@ -33,8 +33,8 @@ def test_a_decision_names_a_manager_and_not_an_administrator(session):
     admin = make_user(session, organisation=home, name="Ada Admin", permissions={"admin"})
     both = make_user(session, organisation=make_organisation(session), name="Bo Both",
                      permissions={"admin", "manager"})
-    assert users.decider_in_words(session, manager, home) == (
+    assert decider_in_words(session, manager, home) == (
         "Mo Manager (a manager of Northshire Police)")
-    assert users.decider_in_words(session, admin, home) == "an administrator"
+    assert decider_in_words(session, admin, home) == "an administrator"
     # A manager elsewhere who decided as an administrator.
-    assert users.decider_in_words(session, both, home) == "an administrator"
+    assert decider_in_words(session, both, home) == "an administrator"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from jesip_learn.accounts import users
+from jesip_learn.accounts.details import find_user_by_email
 from jesip_learn.accounts.models import (
     OneTimeToken,
     PermissionGrant,
@@ -19,12 +19,18 @@ from jesip_learn.accounts.models import (
     TokenPurpose,
     User,
 )
+from jesip_learn.accounts.password_reset import reset_password
+from jesip_learn.accounts.sign_in import authenticate
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
 from jesip_learn.core.db import Database
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.imports import bulk as bulk_import
-from jesip_learn.imports.bulk import ImportFileError, ImportKind, Outcome
+from jesip_learn.imports import completions as completion_import
+from jesip_learn.imports import csv_files
+from jesip_learn.imports import people as people_import
+from jesip_learn.imports.csv_files import ImportFileError, ImportKind
 from jesip_learn.imports.models import ImportBatch
+from jesip_learn.imports.plan import Outcome
 from jesip_learn.learning.models import Completion
 from jesip_learn.records.models import AuditEvent
 from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
@@ -64,7 +70,7 @@ def course(session):
 
 def read(text: str | bytes, kind=ImportKind.USERS, filename="people.csv"):
     data = text.encode() if isinstance(text, str) else text
-    return bulk_import.read_upload(filename, data, kind)
+    return csv_files.read_upload(filename, data, kind)
 
 
 def dry_run(session, importer, text, kind=ImportKind.USERS, source="NCALT"):
@@ -131,22 +137,22 @@ def test_missing_and_repeated_columns_are_named(header, message):
     ("people.csv", USERS_HEADER.encode() + b"a\x00b,c,d,e\n", "binary data"),
     ("people.csv", USERS_HEADER.encode() + "Zoë".encode("cp1252") + b"\x81,a,b,c\n",
      "characters in the selected file cannot be read"),
-    ("people.csv", b"x" * (bulk_import.MAX_BYTES + 1), "must be smaller than 2 MB"),
+    ("people.csv", b"x" * (csv_files.MAX_BYTES + 1), "must be smaller than 2 MB"),
 ])
 def test_files_that_cannot_be_imported_are_refused_clearly(filename, data, message):
     with pytest.raises(ImportFileError) as refused:
-        bulk_import.read_upload(filename, data, ImportKind.USERS)
+        csv_files.read_upload(filename, data, ImportKind.USERS)
     assert message in refused.value.message
     assert refused.value.field == "file"
 
 
 def test_more_rows_than_the_limit_are_refused_with_the_count():
-    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(bulk_import.MAX_ROWS + 2))
+    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(csv_files.MAX_ROWS + 2))
     with pytest.raises(ImportFileError) as refused:
         read(USERS_HEADER + rows)
     assert "has 5,002 rows. Import at most 5,000 rows" in refused.value.message
-    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(bulk_import.MAX_ROWS))
-    assert len(read(USERS_HEADER + rows).rows) == bulk_import.MAX_ROWS
+    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(csv_files.MAX_ROWS))
+    assert len(read(USERS_HEADER + rows).rows) == csv_files.MAX_ROWS
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
@@ -170,17 +176,17 @@ def test_line_numbers_count_blank_lines_and_quoted_line_breaks():
 
 
 def test_the_source_of_completions_is_required_and_limited():
-    assert bulk_import.check_source("  NCALT   e-learning ") == "NCALT e-learning"
+    assert csv_files.check_source("  NCALT   e-learning ") == "NCALT e-learning"
     for bad, message in (("", "Enter where"), ("x" * 201, "200 characters or fewer")):
         with pytest.raises(ImportFileError) as refused:
-            bulk_import.check_source(bad)
+            csv_files.check_source(bad)
         assert refused.value.field == "source" and message in refused.value.message
 
 
 def test_templates_name_the_columns():
-    assert bulk_import.template_csv(ImportKind.USERS) == (
+    assert csv_files.template_csv(ImportKind.USERS) == (
         "name,email,organisation,command role,joined,left,permissions\r\n")
-    assert bulk_import.template_csv(ImportKind.COMPLETIONS) == (
+    assert csv_files.template_csv(ImportKind.COMPLETIONS) == (
         "email,course code,completion date\r\n")
 
 
@@ -218,7 +224,7 @@ def test_applying_creates_and_updates_exactly_what_the_dry_run_showed(session, a
                            ",broken,Nowhere,captain\n")
     plan, applied = run(session, admin, text)
     assert (applied.created, applied.updated, applied.skipped) == (1, 1, 1)
-    new = users.find_user_by_email(session, "new@example.org")
+    new = find_user_by_email(session, "new@example.org")
     assert new.name == "New Person" and new.organisation_id == north.id
     assert new.command_role == "staff" and new.permissions == {"learner"}
     assert new.status == "active" and new.approved_by_id == admin.id
@@ -242,18 +248,18 @@ def test_a_new_person_chooses_a_password_through_the_reset_link(session, admin, 
                      "Northshire Police,operational\n")
     (user, token), = applied.new_accounts
     throttle = DatabaseLoginThrottle(ThrottlePolicy(10, 50, bulk_import.BATCH_LIFETIME))
-    cannot = users.authenticate(session, "nia@example.org", "", address="1.2.3.4",
-                                throttle=throttle)
+    cannot = authenticate(session, "nia@example.org", "", address="1.2.3.4",
+                          throttle=throttle)
     assert cannot.user is None
     stored = session.scalar(select(OneTimeToken).where(OneTimeToken.user_id == user.id))
     assert stored.purpose == TokenPurpose.PASSWORD_RESET
     lifetime = stored.expires_at - stored.created_at
-    assert abs(lifetime - bulk_import.ACCOUNT_SETUP_LIFETIME).total_seconds() < 5
+    assert abs(lifetime - people_import.ACCOUNT_SETUP_LIFETIME).total_seconds() < 5
     assert user.shown_status == "invited"
-    users.reset_password(session, token, "granite kettle orbit lantern")
+    reset_password(session, token, "granite kettle orbit lantern")
     assert user.shown_status == "active"
-    signed_in = users.authenticate(session, "nia@example.org", "granite kettle orbit lantern",
-                                   address="1.2.3.4", throttle=throttle)
+    signed_in = authenticate(session, "nia@example.org", "granite kettle orbit lantern",
+                             address="1.2.3.4", throttle=throttle)
     assert signed_in.user.id == user.id
 
 
@@ -271,13 +277,13 @@ def test_the_optional_permissions_column_adds_permissions(session, admin, north,
     assert plan.rows[1].changes == ["Permissions: adds trainer"]
     assert plan.rows[3].errors == [
         "“captain” is not a permission: use learner, trainer, manager or administrator"]
-    nia = users.find_user_by_email(session, "nia@example.org")
+    nia = find_user_by_email(session, "nia@example.org")
     assert nia.permissions == {"learner", "trainer", "manager"}
     assert nia.manager_grant().organisation_id == north.id
     assert existing.permissions == {"learner", "trainer"}
-    assert users.find_user_by_email(session, "lee@example.org").permissions == {"learner"}
+    assert find_user_by_email(session, "lee@example.org").permissions == {"learner"}
     # The broken row is reported and nothing of it is lost: the others were applied.
-    assert applied.skipped == 1 and users.find_user_by_email(session, "bad@example.org") is None
+    assert applied.skipped == 1 and find_user_by_email(session, "bad@example.org") is None
 
 
 def test_a_manager_may_import_learners_only(session, manager, north):
@@ -341,7 +347,7 @@ def test_the_same_email_twice_is_an_error_on_every_line(session, admin, north):
         2: ["The same email address is also on line 4: each person must be on one row only"],
         4: ["The same email address is also on line 2: each person must be on one row only"]}
     plan, applied = run(session, admin, text)
-    assert applied.created == 1 and users.find_user_by_email(session, "dup@example.org") is None
+    assert applied.created == 1 and find_user_by_email(session, "dup@example.org") is None
 
 
 def test_a_manager_imports_only_within_their_scope(session, manager, north, south):
@@ -365,7 +371,7 @@ def test_a_manager_imports_only_within_their_scope(session, manager, north, sout
         "Out Side,out@example.org,Northshire Police,tactical\n"
         "In Renamed,in@example.org,Northshire Police,operational\n"))
     assert (applied.created, applied.updated, applied.skipped) == (1, 1, 1)
-    out = users.find_user_by_email(session, "out@example.org")
+    out = find_user_by_email(session, "out@example.org")
     assert (out.organisation_id, out.command_role) == (south.id, "operational")
     assert inside.name == "In Renamed"
 
@@ -410,7 +416,7 @@ def test_records_changed_since_the_dry_run_stop_the_import(session, admin, north
     session.rollback()  # as the page does
     session.refresh(batch)
     assert batch.applied_at is None
-    assert users.find_user_by_email(session, "cd@example.org") is None
+    assert find_user_by_email(session, "cd@example.org") is None
     fresh = bulk_import.plan_import(session, batch, admin, today=TODAY)
     assert outcomes(fresh) == [Outcome.UPDATE, Outcome.CREATE]
     applied = bulk_import.apply_import(session, batch, admin, fresh.digest, today=TODAY)
@@ -450,7 +456,7 @@ def test_only_the_importer_sees_a_batch_and_old_ones_expire(session, admin, mana
     ("2000-01-01", date(2000, 1, 1)),
 ])
 def test_completion_dates_are_read_in_two_forms(text, expected):
-    assert bulk_import.parse_completion_date(text, TODAY) == expected
+    assert completion_import.parse_completion_date(text, TODAY) == expected
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -463,7 +469,7 @@ def test_completion_dates_are_read_in_two_forms(text, expected):
 ])
 def test_bad_completion_dates(text, message):
     with pytest.raises(ValueError, match=message):
-        bulk_import.parse_completion_date(text, TODAY)
+        completion_import.parse_completion_date(text, TODAY)
 
 
 def test_completions_are_recorded_with_their_source_and_expiry(session, admin, north, course):

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from jesip_learn.accounts import organisations as orgs
-from jesip_learn.accounts import users
 from jesip_learn.accounts.models import (
     CommandRole,
     Organisation,
@@ -20,8 +19,11 @@ from jesip_learn.accounts.models import (
     Service,
     User,
 )
+from jesip_learn.accounts.password_reset import request_password_reset, reset_password
 from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.accounts.sign_in import authenticate
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
+from jesip_learn.accounts.tokens import TokenError
 from jesip_learn.cli import demo_data as demo
 from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.status import ReportFilters
@@ -149,17 +151,17 @@ def test_the_same_seed_invents_the_same_demo(ready):
 def test_demo_accounts_sign_in_with_the_printed_password(ready, seeded):
     learner = ready.scalar(select(User).where(DEMO_USERS, User.is_active.is_(True),
                                               User.approved_at.is_not(None)).order_by(User.id))
-    wrong = users.authenticate(ready, learner.email, "not the demo password",
-                               address="127.0.0.1", throttle=THROTTLE)
+    wrong = authenticate(ready, learner.email, "not the demo password",
+                         address="127.0.0.1", throttle=THROTTLE)
     assert wrong.user is None
-    right = users.authenticate(ready, learner.email, seeded.password, address="127.0.0.1",
-                               throttle=THROTTLE)
+    right = authenticate(ready, learner.email, seeded.password, address="127.0.0.1",
+                         throttle=THROTTLE)
     assert right.user is learner
 
     assert 3 <= len(seeded.managers) <= 9
     manager_account = seeded.managers[0]
-    manager = users.authenticate(ready, manager_account.email, seeded.password,
-                                 address="127.0.0.1", throttle=THROTTLE).user
+    manager = authenticate(ready, manager_account.email, seeded.password,
+                           address="127.0.0.1", throttle=THROTTLE).user
     assert manager is not None and manager.has_permission(Permission.MANAGER)
     scope = managed_organisation_ids(ready, manager)
     assert scope == {manager.manager_grant().organisation_id}
@@ -168,8 +170,8 @@ def test_demo_accounts_sign_in_with_the_printed_password(ready, seeded):
         Organisation.name == account.organisation)) for account in seeded.managers}
     assert managed_services == {"police", "fire", "ambulance"}
 
-    trainer = users.authenticate(ready, seeded.trainer.email, seeded.password,
-                                 address="127.0.0.1", throttle=THROTTLE).user
+    trainer = authenticate(ready, seeded.trainer.email, seeded.password,
+                           address="127.0.0.1", throttle=THROTTLE).user
     assert trainer is not None and trainer.has_permission(Permission.TRAINER)
     assert not trainer.has_permission(Permission.MANAGER)
 
@@ -196,16 +198,16 @@ def test_says_what_to_run_first(session, shipped_courses):
 
 def test_a_new_demo_password_for_every_demo_account(ready, seeded):
     someone = seeded.managers[0].email
-    _, reset_link = users.request_password_reset(ready, someone, timedelta(hours=2))
+    _, reset_link = request_password_reset(ready, someone, timedelta(hours=2))
     password, changed = demo.set_demo_password(ready, "another demo passphrase")
     assert (password, changed) == ("another demo passphrase", 200)
     ready.expire_all()  # the change went straight to the database
-    with pytest.raises(users.TokenError, match="expired"):  # links sent before stop working
-        users.reset_password(ready, reset_link, "a passphrase of my own")
-    assert users.authenticate(ready, someone, seeded.password, address="127.0.0.1",
-                              throttle=THROTTLE).user is None
-    assert users.authenticate(ready, someone, password, address="127.0.0.1",
-                              throttle=THROTTLE).user is not None
+    with pytest.raises(TokenError, match="expired"):  # links sent before stop working
+        reset_password(ready, reset_link, "a passphrase of my own")
+    assert authenticate(ready, someone, seeded.password, address="127.0.0.1",
+                        throttle=THROTTLE).user is None
+    assert authenticate(ready, someone, password, address="127.0.0.1",
+                        throttle=THROTTLE).user is not None
 
 
 @pytest.fixture
@@ -222,8 +224,8 @@ def test_the_command_prints_the_password_once_and_refuses_a_second_run(runner, r
     manager_email = result.output.split("A manager (", 1)[1].split(":", 1)[1].split()[0]
     assert manager_email.endswith("@demo.example.org")
     assert "The trainer:" in result.output
-    assert users.authenticate(ready, manager_email, password, address="127.0.0.1",
-                              throttle=THROTTLE).user is not None
+    assert authenticate(ready, manager_email, password, address="127.0.0.1",
+                        throttle=THROTTLE).user is not None
 
     again = runner.invoke(args=["demo", "seed", "--learners", "40"])
     assert again.exit_code == 1 and "already holds a demo" in again.output
@@ -247,8 +249,8 @@ def test_the_password_command_replaces_the_shared_password(runner, ready, seeded
     assert "New password for 200 demo accounts." in result.output
     password = result.output.split("signs in with the password:", 1)[1].split()[0]
     assert password != seeded.password
-    assert users.authenticate(ready, seeded.trainer.email, password, address="127.0.0.1",
-                              throttle=THROTTLE).user is not None
+    assert authenticate(ready, seeded.trainer.email, password, address="127.0.0.1",
+                        throttle=THROTTLE).user is not None
 
 
 

@@ -13,7 +13,30 @@ from sqlalchemy import select
 from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.status import ReportFilters, RuleError, today_in_london
 from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises.access import (
+    addable_organisation_ids,
+    can_confirm,
+    can_confirm_attendance,
+    can_edit,
+    can_view,
+    shows_contact,
+)
+from jesip_learn.exercises.learning_points import add_learning_point, jol_rows
+from jesip_learn.exercises.participants import (
+    add_participant,
+    add_planned,
+    confirm_attendance,
+    find_people,
+    participants_seen_by,
+    plan_participants,
+    remove_participant,
+)
 from jesip_learn.exercises.recorded import ExerciseDetails, ExerciseError
+from jesip_learn.exercises.rules import (
+    add_exercise_rule,
+    describe_exercise_rule,
+    remove_exercise_rule,
+)
 from jesip_learn.records.models import AuditEvent
 from tests.support.factories import make_organisation, make_user
 
@@ -97,45 +120,45 @@ def test_only_trainers_managers_and_administrators_record(session, world):
 
 
 def test_who_sees_the_exercise_and_which_participants(session, world, exercise):
-    exercises.add_participant(session, world["trainer"], exercise, world["constable"],
-                              "tactical")
-    exercises.add_participant(session, world["fire-manager"], exercise, world["firefighter"],
-                              "tactical")
-    seen = {role: [p.user.name for p in exercises.participants_seen_by(session, world[role],
-                                                                       exercise)]
+    add_participant(session, world["trainer"], exercise, world["constable"],
+                    "tactical")
+    add_participant(session, world["fire-manager"], exercise, world["firefighter"],
+                    "tactical")
+    seen = {role: [p.user.name for p in participants_seen_by(session, world[role],
+                                                             exercise)]
             for role in ("trainer", "admin", "police-manager", "fire-manager")}
     assert seen["trainer"] == seen["admin"] == ["Fran Firefighter", "Pat Constable"]
     assert seen["police-manager"] == ["Pat Constable"]
     assert seen["fire-manager"] == ["Fran Firefighter"]
-    assert not exercises.can_view(session, world["ambulance-manager"], exercise)
+    assert not can_view(session, world["ambulance-manager"], exercise)
     assert exercises.exercises_for(session, world["ambulance-manager"]) == []
     assert exercises.exercises_for(session, world["fire-manager"]) == [exercise]
-    assert not exercises.can_edit(world["fire-manager"], exercise)
+    assert not can_edit(world["fire-manager"], exercise)
 
 
 def test_a_manager_adds_and_confirms_their_own_staff_only(session, world, exercise):
     fire_manager = world["fire-manager"]
     with pytest.raises(ExerciseError, match="Select a person from the search results"):
-        exercises.add_participant(session, fire_manager, exercise, world["constable"], "staff")
-    assert exercises.find_people(session, fire_manager, exercise, "pat") == []
-    assert exercises.find_people(session, world["trainer"], exercise, "PAT") == [
+        add_participant(session, fire_manager, exercise, world["constable"], "staff")
+    assert find_people(session, fire_manager, exercise, "pat") == []
+    assert find_people(session, world["trainer"], exercise, "PAT") == [
         world["constable"]]
-    found = exercises.find_people(session, fire_manager, exercise, "westshire.fire")
+    found = find_people(session, fire_manager, exercise, "westshire.fire")
     assert found == [world["firefighter"]]
-    fran = exercises.add_participant(session, fire_manager, exercise, found[0], "operational")
-    pat = exercises.add_participant(session, world["trainer"], exercise, world["constable"],
-                                    "tactical")
+    fran = add_participant(session, fire_manager, exercise, found[0], "operational")
+    pat = add_participant(session, world["trainer"], exercise, world["constable"],
+                          "tactical")
     with pytest.raises(PermissionError):
-        exercises.confirm_attendance(session, fire_manager, pat)
+        confirm_attendance(session, fire_manager, pat)
     with pytest.raises(PermissionError):  # recording it is not managing the people
-        exercises.confirm_attendance(session, world["trainer"], pat)
-    assert exercises.confirm_attendance(session, fire_manager, fran)
-    assert not exercises.confirm_attendance(session, fire_manager, fran)
+        confirm_attendance(session, world["trainer"], pat)
+    assert confirm_attendance(session, fire_manager, fran)
+    assert not confirm_attendance(session, fire_manager, fran)
     assert fran.confirmed_by_id == fire_manager.id and fran.confirmed_at is not None
-    assert exercises.confirm_attendance(session, world["admin"], pat)
+    assert confirm_attendance(session, world["admin"], pat)
     with pytest.raises(ExerciseError, match="already been added"):
-        exercises.add_participant(session, world["trainer"], exercise, world["constable"],
-                                  "staff")
+        add_participant(session, world["trainer"], exercise, world["constable"],
+                        "staff")
     actions = list(session.scalars(select(AuditEvent.action).where(
         AuditEvent.action.like("exercise.%")).order_by(AuditEvent.id)))
     assert actions == ["exercise.recorded", "exercise.participant_added",
@@ -144,12 +167,12 @@ def test_a_manager_adds_and_confirms_their_own_staff_only(session, world, exerci
 
 
 def test_an_organisation_with_participants_is_not_dropped(session, world, exercise):
-    participant = exercises.add_participant(session, world["fire-manager"], exercise,
-                                            world["firefighter"], "staff")
+    participant = add_participant(session, world["fire-manager"], exercise,
+                                  world["firefighter"], "staff")
     moved = _details(world, organisation_ids=(world["police"].id, world["ambulance"].id))
     with pytest.raises(ExerciseError, match="Westshire Fire"):
         exercises.update_exercise(session, world["trainer"], exercise, moved)
-    exercises.remove_participant(session, world["trainer"], participant)
+    remove_participant(session, world["trainer"], participant)
     exercises.update_exercise(session, world["trainer"], exercise, moved)
     assert [o.name for o in exercise.organisations] == ["Westshire Ambulance",
                                                         "Westshire Police"]
@@ -166,7 +189,7 @@ def test_a_file_of_participants_is_checked_row_by_row(session, world, exercise):
             f"{world['paramedic'].email},staff\n"
             f"{world['learner'].email},general\n"
             ",staff\n")
-    planned = exercises.plan_participants(session, world["trainer"], exercise, text)
+    planned = plan_participants(session, world["trainer"], exercise, text)
     assert [(row.line, row.role, bool(row.error)) for row in planned] == [
         (2, "tactical", False), (3, "operational", False), (4, "staff", True),
         (5, "staff", True), (6, "staff", True), (7, "general", True), (8, "staff", True)]
@@ -178,7 +201,7 @@ def test_a_file_of_participants_is_checked_row_by_row(session, world, exercise):
                                 "organisation's manager adds them")
     assert "not a command role" in planned[5].error
     assert exercise.participants == []  # the dry run changes nothing
-    assert exercises.add_planned(session, world["trainer"], exercise, text) == 2
+    assert add_planned(session, world["trainer"], exercise, text) == 2
     assert sorted(p.user.name for p in exercise.participants) == [
         "Pat Constable", world["police-manager"].name]
 
@@ -198,45 +221,45 @@ def test_people_of_other_organisations_taking_part_are_added_by_their_own_manage
     leaver.is_active = False
     session.flush()
     trainer = world["trainer"]
-    assert exercises.addable_organisation_ids(session, trainer, exercise) == {police.id}
+    assert addable_organisation_ids(session, trainer, exercise) == {police.id}
     for letter in "aeiou":
-        found = exercises.find_people(session, trainer, exercise, letter)
+        found = find_people(session, trainer, exercise, letter)
         assert {person.organisation_id for person in found} <= {police.id}
         assert not {"Una Unapproved", "Uma Unconfirmed", "Lee Leaver"} & {
             person.name for person in found}
-    assert exercises.find_people(session, trainer, exercise, "fran") == []
-    assert exercises.find_people(session, trainer, exercise, "westshire.fire") == []
+    assert find_people(session, trainer, exercise, "fran") == []
+    assert find_people(session, trainer, exercise, "westshire.fire") == []
     for person in (world["firefighter"], unapproved, unconfirmed, leaver):
         with pytest.raises(ExerciseError) as raised:
-            exercises.add_participant(session, trainer, exercise, person, "staff")
+            add_participant(session, trainer, exercise, person, "staff")
         assert raised.value.message == "Select a person from the search results"
     with pytest.raises(ExerciseError) as unknown:
-        exercises.add_participant(session, trainer, exercise, None, "staff")
+        add_participant(session, trainer, exercise, None, "staff")
     assert unknown.value.message == "Select a person from the search results"
     file = "email\n" + "".join(f"{person.email}\n" for person in (
         world["firefighter"], unapproved, unconfirmed, leaver)) + "no.one@westshire.fire.uk\n"
-    rows = exercises.plan_participants(session, trainer, exercise, file)
+    rows = plan_participants(session, trainer, exercise, file)
     assert [(row.user, row.role, row.error.split(" is ")[1]) for row in rows] == [
         (None, "", "not someone you can add: their own organisation's manager adds them")] * 5
-    assert exercises.add_planned(session, trainer, exercise, file) == 0
+    assert add_planned(session, trainer, exercise, file) == 0
 
     # A trainer of an organisation not taking part may add no one at all.
     outsider = make_user(session, organisation=world["ambulance"], permissions={"trainer"})
     theirs = exercises.record_exercise(session, outsider, _details(world))
-    assert exercises.addable_organisation_ids(session, outsider, theirs) == set()
-    assert exercises.find_people(session, outsider, theirs, "a") == []
+    assert addable_organisation_ids(session, outsider, theirs) == set()
+    assert find_people(session, outsider, theirs, "a") == []
 
     # Their own managers add them, and an administrator may add anyone in use.
     fire_manager = world["fire-manager"]
-    assert exercises.find_people(session, fire_manager, exercise, "fran") == [
+    assert find_people(session, fire_manager, exercise, "fran") == [
         world["firefighter"]]
-    exercises.add_participant(session, fire_manager, exercise, world["firefighter"], "tactical")
-    assert exercises.find_people(session, world["admin"], exercise, "pat") == [
+    add_participant(session, fire_manager, exercise, world["firefighter"], "tactical")
+    assert find_people(session, world["admin"], exercise, "pat") == [
         world["constable"]]
-    assert exercises.find_people(session, world["admin"], exercise, "una") == []
+    assert find_people(session, world["admin"], exercise, "una") == []
     participant = next(p for p in exercise.participants if p.user == world["firefighter"])
-    assert not exercises.shows_contact(session, trainer, participant)
-    assert exercises.shows_contact(session, fire_manager, participant)
+    assert not shows_contact(session, trainer, participant)
+    assert shows_contact(session, fire_manager, participant)
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -245,35 +268,35 @@ def test_people_of_other_organisations_taking_part_are_added_by_their_own_manage
 ])
 def test_a_file_that_cannot_be_read_says_why(session, world, exercise, text, message):
     with pytest.raises(ExerciseError, match=message):
-        exercises.plan_participants(session, world["trainer"], exercise, text)
+        plan_participants(session, world["trainer"], exercise, text)
 
 
 def test_learning_points_for_joint_organisational_learning(session, world, exercise):
-    exercises.add_learning_point(session, world["trainer"], exercise,
-                                 text="=HYPERLINK(\"x\") Co-locate sooner",
-                                 principle="co-locate", jdm_stage="information", for_jol=True)
-    exercises.add_learning_point(session, world["trainer"], exercise, text="Local only",
-                                 principle=None, jdm_stage=None, for_jol=False)
+    add_learning_point(session, world["trainer"], exercise,
+                       text="=HYPERLINK(\"x\") Co-locate sooner",
+                       principle="co-locate", jdm_stage="information", for_jol=True)
+    add_learning_point(session, world["trainer"], exercise, text="Local only",
+                       principle=None, jdm_stage=None, for_jol=False)
     with pytest.raises(ExerciseError):
-        exercises.add_learning_point(session, world["trainer"], exercise, text=" ",
-                                     principle=None, jdm_stage=None, for_jol=False)
+        add_learning_point(session, world["trainer"], exercise, text=" ",
+                           principle=None, jdm_stage=None, for_jol=False)
     with pytest.raises(ExerciseError):
-        exercises.add_learning_point(session, world["trainer"], exercise, text="x",
-                                     principle="speed", jdm_stage=None, for_jol=False)
+        add_learning_point(session, world["trainer"], exercise, text="x",
+                           principle="speed", jdm_stage=None, for_jol=False)
     with pytest.raises(PermissionError):
-        exercises.add_learning_point(session, world["fire-manager"], exercise, text="x",
-                                     principle=None, jdm_stage=None, for_jol=False)
-    rows = exercises.jol_rows(session, world["fire-manager"])
+        add_learning_point(session, world["fire-manager"], exercise, text="x",
+                           principle=None, jdm_stage=None, for_jol=False)
+    rows = jol_rows(session, world["fire-manager"])
     assert rows == [("Operation Harbour", HELD, "Table-top", "Westshire HQ",
                      "Westshire Fire; Westshire Police", "Co-locate",
                      "Gather information and intelligence",
                      "=HYPERLINK(\"x\") Co-locate sooner")]
-    assert exercises.jol_rows(session, world["ambulance-manager"]) == []
+    assert jol_rows(session, world["ambulance-manager"]) == []
 
 
 def test_a_learner_sees_the_exercises_they_took_part_in(session, world, exercise):
-    exercises.add_participant(session, world["trainer"], exercise, world["constable"],
-                              "tactical")
+    add_participant(session, world["trainer"], exercise, world["constable"],
+                    "tactical")
     assert [p.exercise for p in exercises.exercises_of(session, world["constable"])] == [
         exercise]
     assert exercises.exercises_of(session, world["firefighter"]) == []
@@ -291,20 +314,20 @@ def _states(session, scope, as_of: date) -> dict[str, str]:
 
 def test_a_rule_requires_an_exercise_within_months_of_commanders(session, world, exercise):
     with pytest.raises(RuleError) as raised:
-        exercises.add_exercise_rule(session, world["admin"], months="0", service=None,
-                                    organisation_id=None, command_role="tactical")
+        add_exercise_rule(session, world["admin"], months="0", service=None,
+                          organisation_id=None, command_role="tactical")
     assert raised.value.field == "months"
     with pytest.raises(RuleError) as raised:  # a manager names their own organisation
-        exercises.add_exercise_rule(session, world["police-manager"], months="36",
-                                    service=None, organisation_id=None, command_role=None)
+        add_exercise_rule(session, world["police-manager"], months="36",
+                          service=None, organisation_id=None, command_role=None)
     assert raised.value.field == "organisation_id"
-    rule = exercises.add_exercise_rule(session, world["admin"], months="36", service=None,
-                                       organisation_id=None, command_role="tactical")
-    assert exercises.describe_exercise_rule(rule) == (
+    rule = add_exercise_rule(session, world["admin"], months="36", service=None,
+                             organisation_id=None, command_role="tactical")
+    assert describe_exercise_rule(rule) == (
         "A multi-agency exercise within 36 months required of tactical commander")
     with pytest.raises(RuleError, match="already exists"):
-        exercises.add_exercise_rule(session, world["admin"], months="36", service=None,
-                                    organisation_id=None, command_role="tactical")
+        add_exercise_rule(session, world["admin"], months="36", service=None,
+                          organisation_id=None, command_role="tactical")
     columns = compliance.required_columns(session)
     assert (columns[-1].id, columns[-1].code, columns[-1].title) == (
         -36, "EXERCISE-36", "Multi-agency exercise (36 months)")
@@ -312,12 +335,12 @@ def test_a_rule_requires_an_exercise_within_months_of_commanders(session, world,
     today = today_in_london()
     assert _states(session, None, today) == {"Pat Constable": "not-started",
                                              "Fran Firefighter": "not-started"}
-    pat = exercises.add_participant(session, world["trainer"], exercise, world["constable"],
-                                    "tactical")
-    exercises.add_participant(session, world["fire-manager"], exercise, world["firefighter"],
-                              "tactical")
+    pat = add_participant(session, world["trainer"], exercise, world["constable"],
+                          "tactical")
+    add_participant(session, world["fire-manager"], exercise, world["firefighter"],
+                    "tactical")
     assert set(_states(session, None, today).values()) == {"in-progress"}
-    exercises.confirm_attendance(session, world["police-manager"], pat)
+    confirm_attendance(session, world["police-manager"], pat)
     assert _states(session, None, today) == {"Pat Constable": "in-date",
                                              "Fran Firefighter": "in-progress"}
     # Held on 14 March 2026: in date for 36 months, expiring in the last 90 days of them.
@@ -342,15 +365,15 @@ def test_a_rule_requires_an_exercise_within_months_of_commanders(session, world,
         session, None, ReportFilters(as_of=today)) if d.course_id < 0}
     assert due[(world["constable"].id, -36)].date() == date(2029, 3, 14)
     assert due[(world["firefighter"].id, -36)] is None
-    exercises.remove_exercise_rule(session, world["admin"], rule)
+    remove_exercise_rule(session, world["admin"], rule)
     assert _states(session, None, today) == {}
 
 
 def test_nobody_confirms_their_own_attendance(session, world, exercise):
     fire_manager = world["fire-manager"]
-    own = exercises.add_participant(session, fire_manager, exercise, fire_manager, "tactical")
-    assert exercises.can_confirm(session, fire_manager, own)
-    assert not exercises.can_confirm_attendance(session, fire_manager, own)
+    own = add_participant(session, fire_manager, exercise, fire_manager, "tactical")
+    assert can_confirm(session, fire_manager, own)
+    assert not can_confirm_attendance(session, fire_manager, own)
     with pytest.raises(PermissionError):
-        exercises.confirm_attendance(session, fire_manager, own)
+        confirm_attendance(session, fire_manager, own)
     assert own.confirmed_at is None

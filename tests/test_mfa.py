@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.accounts import mfa, users
+from jesip_learn.accounts import mfa
 from jesip_learn.accounts.models import RecoveryCode, TwoStepPending
+from jesip_learn.accounts.sign_in import authenticate
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
 from jesip_learn.core.columns import utcnow
 from jesip_learn.records.models import AuditEvent
@@ -55,8 +56,8 @@ def test_turning_on_needs_a_right_code_and_gives_ten_single_use_recovery_codes(s
 
 def test_a_password_alone_does_not_sign_in_someone_who_uses_two_step(session):
     user, _ = enrolled(session)
-    result = users.authenticate(session, user.email, PASSWORD, address="192.0.2.1",
-                                throttle=THROTTLE)
+    result = authenticate(session, user.email, PASSWORD, address="192.0.2.1",
+                          throttle=THROTTLE)
     assert result.user is user and result.needs_second_step
     assert user.last_sign_in_at is None
     assert actions(session, user)[-1] == "sign_in.password_accepted"
@@ -109,8 +110,8 @@ def test_wrong_codes_count_towards_the_account_lock_out(session):
     assert locked.user is None and "too many failed attempts" in locked.error
     assert actions(session, user)[-1] == "sign_in.refused"
     # The password step is refused too: the count is per account, on every path.
-    refused = users.authenticate(session, user.email, PASSWORD, address="198.51.100.7",
-                                 throttle=THROTTLE)
+    refused = authenticate(session, user.email, PASSWORD, address="198.51.100.7",
+                           throttle=THROTTLE)
     assert refused.user is None and "too many failed attempts" in refused.error
 
 

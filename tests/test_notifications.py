@@ -256,7 +256,9 @@ def test_a_claimed_notice_is_nobody_elses_and_is_given_up_after_the_last_try(ses
 
 
 def test_an_exercise_a_rule_requires_is_reminded_like_a_course(session):
+    from jesip_learn.exercises import participants as exercise_participants
     from jesip_learn.exercises import recorded as exercises
+    from jesip_learn.exercises import rules as exercise_rules
     from jesip_learn.exercises.recorded import ExerciseDetails
 
     police = make_organisation(session, service="police")
@@ -266,14 +268,14 @@ def test_an_exercise_a_rule_requires_is_reminded_like_a_course(session):
                           command_role="tactical")
     commander.created_at = commander.approved_at = commander.joined_at = _noon(
         TODAY - timedelta(days=800))
-    exercises.add_exercise_rule(session, admin, months="12", service=None,
-                                organisation_id=None, command_role="tactical")
+    exercise_rules.add_exercise_rule(session, admin, months="12", service=None,
+                                     organisation_id=None, command_role="tactical")
     held = TODAY + timedelta(days=19) - timedelta(days=365)  # runs out in 19 days
     exercise = exercises.record_exercise(session, admin, ExerciseDetails(
         title="Operation Harbour", held_on=held, kind="table-top", location="Westshire HQ",
         organisation_ids=(police.id, fire.id), command_roles=("tactical",),
         principles=("co-locate",), jdm_stages=("information",)))
-    exercises.confirm_attendance(session, admin, exercises.add_participant(
+    exercise_participants.confirm_attendance(session, admin, exercise_participants.add_participant(
         session, admin, exercise, commander, "tactical"))
     session.flush()
 

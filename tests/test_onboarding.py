@@ -17,8 +17,10 @@ from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.status import ReportFilters
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.imports import csv_files
 from jesip_learn.imports import dates as import_dates
-from jesip_learn.imports.bulk import ImportKind, Outcome
+from jesip_learn.imports.csv_files import ImportKind
+from jesip_learn.imports.plan import Outcome
 from jesip_learn.records.models import AuditEvent
 from tests.support.factories import make_organisation, make_user
 
@@ -50,7 +52,7 @@ def course(session):
 
 
 def dry_run(session, importer, text, kind=ImportKind.USERS):
-    parsed = bulk_import.read_upload("file.csv", text.encode(), kind)
+    parsed = csv_files.read_upload("file.csv", text.encode(), kind)
     batch = bulk_import.start_import(session, importer, kind, "file.csv", parsed, "NCALT")
     return batch, bulk_import.plan_import(session, batch, importer, today=TODAY)
 
@@ -82,15 +84,15 @@ def counted(session, as_of: date) -> set[str]:
 
 
 def test_the_joined_and_left_columns_are_optional_and_listed_in_the_template():
-    parsed = bulk_import.read_upload("p.csv", b"name,email,organisation,command role\n"
-                                     b"A B,a@example.org,Northshire Police,staff\n",
-                                     ImportKind.USERS)
+    parsed = csv_files.read_upload("p.csv", b"name,email,organisation,command role\n"
+                                   b"A B,a@example.org,Northshire Police,staff\n",
+                                   ImportKind.USERS)
     assert parsed.rows[0].values["joined"] == parsed.rows[0].values["left"] == ""
-    assert bulk_import.template_csv(ImportKind.USERS).startswith(
+    assert csv_files.template_csv(ImportKind.USERS).startswith(
         "name,email,organisation,command role,joined,left")
-    with pytest.raises(bulk_import.ImportFileError) as refused:
-        bulk_import.read_upload("p.csv", b"name,email,joined\nA,a@example.org,2020-01-01\n",
-                                ImportKind.USERS)
+    with pytest.raises(csv_files.ImportFileError) as refused:
+        csv_files.read_upload("p.csv", b"name,email,joined\nA,a@example.org,2020-01-01\n",
+                              ImportKind.USERS)
     assert refused.value.message.endswith(
         "Its first row must name the columns: name, email, organisation, command role.")
 

@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from jesip_learn.accounts import transfers, users
+from jesip_learn.accounts import transfers
+from jesip_learn.accounts.administration import AccountChanges, update_account
+from jesip_learn.accounts.details import AccountError
 from jesip_learn.accounts.models import (
     LoginFailure,
     OneTimeToken,
@@ -30,6 +32,7 @@ from jesip_learn.accounts.permissions import (
     manageable_user_ids,
     managed_organisation_ids,
 )
+from jesip_learn.accounts.user_search import UserSearch, search_users
 from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.status import ReportFilters
 from jesip_learn.core.db import Base
@@ -171,7 +174,7 @@ def test_an_administrators_change_of_organisation_is_a_move(session):
     north, south = make_organisation(session), make_organisation(session)
     admin = make_user(session, organisation=north, permissions={"admin"})
     mover = make_user(session, organisation=north, command_role="tactical")
-    users.update_account(session, admin, mover, users.AccountChanges(
+    update_account(session, admin, mover, AccountChanges(
         name=mover.name, organisation_id=south.id, command_role="strategic",
         permissions={"learner"}))
     session.flush()
@@ -208,7 +211,7 @@ def test_a_manager_whose_move_is_approved_manages_no_one_in_the_new_organisation
     assert mover.organisation_id == south.id and mover.manager_grant() is None
     assert managed_organisation_ids(session, mover) == set()
     assert not can_manage_user(session, mover, stranger)
-    assert users.search_users(session, mover, users.UserSearch()).users == []
+    assert search_users(session, mover, UserSearch()).users == []
     ended = session.scalar(select(AuditEvent).where(
         AuditEvent.action == "account.manager_ended", AuditEvent.subject_user_id == mover.id))
     assert ended.actor_id == receiving.id and ended.organisation_id == north.id
@@ -223,7 +226,7 @@ def test_an_area_manager_who_moves_stops_managing_the_area(session):
     south = make_organisation(session, area_ids=[area.id])
     admin = make_user(session, permissions={"admin"})
     mover = make_user(session, organisation=north)
-    users.update_account(session, admin, mover, users.AccountChanges(
+    update_account(session, admin, mover, AccountChanges(
         name=mover.name, organisation_id=north.id, command_role="strategic",
         permissions={"manager"}, manager_area_id=area.id))
     session.flush()
@@ -251,23 +254,23 @@ def test_an_administrator_moving_a_manager_decides_again_whether_they_manage(ses
     north, south = make_organisation(session), make_organisation(session)
     admin = make_user(session, organisation=north, permissions={"admin"})
     manager = make_user(session, organisation=north, permissions={"manager"})
-    carried_over = users.AccountChanges(name=manager.name, organisation_id=south.id,
-                                        command_role="staff",
-                                        permissions={"learner", "manager"})
-    with pytest.raises(users.AccountError) as refused:
-        users.update_account(session, admin, manager, carried_over)
+    carried_over = AccountChanges(name=manager.name, organisation_id=south.id,
+                                  command_role="staff",
+                                  permissions={"learner", "manager"})
+    with pytest.raises(AccountError) as refused:
+        update_account(session, admin, manager, carried_over)
     assert refused.value.field == "permissions"
     assert str(refused.value) == (
         f"Moving {manager.name} to {south.name} ends their management of {north.name}. "
         f"Untick Manager to move them, then give the permission again if they are to "
         f"manage in {south.name}.")
     assert manager.organisation_id == north.id
-    users.update_account(session, admin, manager, users.AccountChanges(
+    update_account(session, admin, manager, AccountChanges(
         name=manager.name, organisation_id=south.id, command_role="staff",
         permissions={"learner"}))
     session.flush()
     assert manager.manager_grant() is None and manager.organisation_id == south.id
-    users.update_account(session, admin, manager, users.AccountChanges(
+    update_account(session, admin, manager, AccountChanges(
         name=manager.name, organisation_id=south.id, command_role="staff",
         permissions={"learner", "manager"}))
     session.flush()
@@ -462,8 +465,8 @@ def test_erasure_on_request_anonymises_and_is_recorded(session, course):
     with pytest.raises(records.ErasureError, match="already"):
         records.erase_on_request(session, admin, person, reason="again")
     # Nor can an administrator bring the nameless account back into the figures.
-    with pytest.raises(users.AccountError, match="anonymised"):
-        users.update_account(session, admin, person, users.AccountChanges(
+    with pytest.raises(AccountError, match="anonymised"):
+        update_account(session, admin, person, AccountChanges(
             name="Erin Erase", organisation_id=police.id, command_role="operational",
             permissions=set(), is_active=True))
     assert not person.is_active

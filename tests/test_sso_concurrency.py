@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from jesip_learn.accounts.models import User
 from jesip_learn.core.db import Database
 from jesip_learn.records.models import AuditEvent
-from jesip_learn.sso import protocol
+from jesip_learn.sso import completion as sso_completion
+from jesip_learn.sso import first_sign_in, protocol
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso import sign_in as sso
 from jesip_learn.sso.models import SsoIdentity, SsoProvider
@@ -94,8 +95,8 @@ def test_a_providers_answer_signs_in_once(database):
     answer = sso.Answer(claims={"iss": ISSUER, "sub": "ray-subject", "name": "Ray",
                                 "email": f"ray@{domain}", "email_verified": True})
     outcomes = race(database, lambda session: sso.returning_flow(session, state, SETTINGS),
-                    lambda session, returning: sso.complete(session, returning, answer,
-                                                            settings=SETTINGS))
+                    lambda session, returning: sso_completion.complete(session, returning, answer,
+                                                                       settings=SETTINGS))
     assert reasons(outcomes) == ["signed-in"] + ["state-used-or-expired"] * (ATTEMPTS - 1)
     assert count(database, select(func.count()).select_from(AuditEvent).where(
         AuditEvent.subject_user_id == user_id, AuditEvent.action == "sign_in.succeeded")) == 1
@@ -109,9 +110,11 @@ def test_a_first_sign_in_creates_one_account(database):
                                 "email": email, "email_verified": True})
     with database.write_session() as session:
         returning = sso.returning_flow(session, state, SETTINGS)
-        assert sso.complete(session, returning, answer, settings=SETTINGS).kind == "new-account"
-    outcomes = race(database, lambda session: sso.waiting_identity(session, state),
-                    lambda session, waiting: sso.create_account(session, waiting, "staff"))
+        outcome = sso_completion.complete(session, returning, answer, settings=SETTINGS)
+        assert outcome.kind == "new-account"
+    outcomes = race(database, lambda session: first_sign_in.waiting_identity(session, state),
+                    lambda session, waiting: first_sign_in.create_account(session, waiting,
+                                                                          "staff"))
     assert reasons(outcomes) == ["identity-finished"] * (ATTEMPTS - 1) + ["signed-in"]
     assert count(database, select(func.count()).select_from(User)
                  .where(User.email == email)) == 1

@@ -25,8 +25,12 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from jesip_learn.accounts import mfa, passwords, users
+from jesip_learn.accounts import mfa, passwords
+from jesip_learn.accounts.details import find_user_by_email
+from jesip_learn.accounts.email_requests import TooManyEmails
 from jesip_learn.accounts.models import User
+from jesip_learn.accounts.password_reset import request_password_reset, reset_password
+from jesip_learn.accounts.sign_in import WRONG_DETAILS, authenticate
 from jesip_learn.accounts.throttle import (
     DatabaseLoginThrottle,
     DatabaseRequestCounter,
@@ -36,6 +40,7 @@ from jesip_learn.accounts.throttle import (
     RedisRequestCounter,
     ThrottlePolicy,
 )
+from jesip_learn.accounts.tokens import TokenError
 from jesip_learn.core.db import Database
 from jesip_learn.records.models import AuditEvent
 from tests.support.database import (
@@ -139,13 +144,13 @@ def login_throttle(request, racing_database):
 
 def sign_in(database: Database, throttle, email: str, address: str, password: str):
     with database.write_session() as session:
-        return users.authenticate(session, email, password, address=address, throttle=throttle)
+        return authenticate(session, email, password, address=address, throttle=throttle)
 
 
 def outcomes(results) -> Counter:
     problems = [r for r in results if isinstance(r, Exception)]
     assert not problems, problems
-    return Counter("checked" if r.error == users.WRONG_DETAILS else "refused"
+    return Counter("checked" if r.error == WRONG_DETAILS else "refused"
                    if "too many failed attempts" in (r.error or "") else r.error
                    for r in results)
 
@@ -188,9 +193,9 @@ def test_reset_emails_asked_for_at_once_send_exactly_the_limit(racing_database, 
     def ask(number: int):
         with racing_database.write_session() as session:
             try:
-                return users.request_password_reset(session, email, timedelta(hours=2),
-                                                    f"192.0.2.{number}", limiter=email_limiter)
-            except users.TooManyEmails:
+                return request_password_reset(session, email, timedelta(hours=2),
+                                              f"192.0.2.{number}", limiter=email_limiter)
+            except TooManyEmails:
                 return "refused"
 
     results = at_once(THREADS, ask)
@@ -202,21 +207,21 @@ def test_reset_emails_asked_for_at_once_send_exactly_the_limit(racing_database, 
 def reset_with(database: Database, token: str, number: int) -> str:
     with database.write_session() as session:
         try:
-            users.reset_password(session, token, f"brand new passphrase number {number} here")
-        except users.TokenError:
+            reset_password(session, token, f"brand new passphrase number {number} here")
+        except TokenError:
             return "refused"
     return "reset"
 
 
 def reset_links(database: Database, email: str, count: int) -> list[str]:
     with database.write_session() as session:
-        return [users.request_password_reset(session, email, timedelta(hours=2))[1]
+        return [request_password_reset(session, email, timedelta(hours=2))[1]
                 for _ in range(count)]
 
 
 def resets_of(database: Database, email: str) -> int:
     with database.session() as session:
-        user = users.find_user_by_email(session, email)
+        user = find_user_by_email(session, email)
         return session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "password.reset", AuditEvent.subject_user_id == user.id))
 

@@ -15,8 +15,8 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from jesip_learn.accounts import users
 from jesip_learn.accounts.models import LoginFailure
+from jesip_learn.accounts.sign_in import authenticate
 from jesip_learn.accounts.throttle import (
     DatabaseLoginThrottle,
     RedisHealth,
@@ -61,38 +61,38 @@ def throttle(request):
 def test_ten_failures_lock_the_account_for_the_window(session, throttle):
     user = make_user(session)
     for number in range(10):  # from ten addresses, so only the account's count is reached
-        users.authenticate(session, user.email, "wrong password!", address=f"10.1.0.{number}",
-                           throttle=throttle)
-    locked = users.authenticate(session, user.email, PASSWORD, address="10.1.1.1",
-                                throttle=throttle)
+        authenticate(session, user.email, "wrong password!", address=f"10.1.0.{number}",
+                     throttle=throttle)
+    locked = authenticate(session, user.email, PASSWORD, address="10.1.1.1",
+                          throttle=throttle)
     assert locked.user is None and "too many failed attempts to sign in to this account" in (
         locked.error)
     later = utcnow() + timedelta(minutes=16)
-    assert users.authenticate(session, user.email, PASSWORD, address="10.1.1.1",
-                              throttle=throttle, now=later).user is user
+    assert authenticate(session, user.email, PASSWORD, address="10.1.1.1",
+                        throttle=throttle, now=later).user is user
 
 
 def test_an_address_guessing_across_accounts_is_throttled(session, throttle):
     for number in range(3):
-        users.authenticate(session, f"guess{number}.{uuid.uuid4().hex[:6]}@example.org",
-                           "x" * 12, address="10.9.8.7", throttle=throttle)
+        authenticate(session, f"guess{number}.{uuid.uuid4().hex[:6]}@example.org",
+                     "x" * 12, address="10.9.8.7", throttle=throttle)
     user = make_user(session)
-    result = users.authenticate(session, user.email, PASSWORD, address="10.9.8.7",
-                                throttle=throttle)
+    result = authenticate(session, user.email, PASSWORD, address="10.9.8.7",
+                          throttle=throttle)
     assert result.user is None and "from your network" in result.error
 
 
 def test_a_success_clears_the_accounts_failures(session, throttle):
     user = make_user(session)
     for _ in range(9):
-        users.authenticate(session, user.email, "wrong password!", address=f"10.2.0.{_}",
-                           throttle=throttle)
-    assert users.authenticate(session, user.email, PASSWORD, address="10.2.1.1",
-                              throttle=throttle).user is user
-    users.authenticate(session, user.email, "wrong password!", address="10.2.1.2",
-                       throttle=throttle)
-    assert users.authenticate(session, user.email, PASSWORD, address="10.2.1.3",
-                              throttle=throttle).user is user
+        authenticate(session, user.email, "wrong password!", address=f"10.2.0.{_}",
+                     throttle=throttle)
+    assert authenticate(session, user.email, PASSWORD, address="10.2.1.1",
+                        throttle=throttle).user is user
+    authenticate(session, user.email, "wrong password!", address="10.2.1.2",
+                 throttle=throttle)
+    assert authenticate(session, user.email, PASSWORD, address="10.2.1.3",
+                        throttle=throttle).user is user
 
 
 def test_workers_with_their_own_redis_connections_share_the_count(session, redis_client,
@@ -101,10 +101,10 @@ def test_workers_with_their_own_redis_connections_share_the_count(session, redis
     workers = [RedisLoginThrottle(POLICY, redis.Redis.from_url(REDIS_URL), prefix=prefix)
                for _ in range(2)]
     for number in range(10):
-        users.authenticate(session, user.email, "wrong password!", address=f"10.3.0.{number}",
-                           throttle=workers[number % 2])
-    refused = users.authenticate(session, user.email, PASSWORD, address="10.3.1.1",
-                                 throttle=workers[0])
+        authenticate(session, user.email, "wrong password!", address=f"10.3.0.{number}",
+                     throttle=workers[number % 2])
+    refused = authenticate(session, user.email, PASSWORD, address="10.3.1.1",
+                           throttle=workers[0])
     assert refused.user is None
     assert session.scalar(select(func.count()).select_from(LoginFailure)) == 0
 
@@ -238,11 +238,11 @@ def test_while_redis_is_down_it_is_tried_again_only_after_a_pause(session):
     store = RedisOrDatabase(Watched(POLICY, dead), DatabaseLoginThrottle(POLICY), health)
     user = make_user(session)
     for _ in range(3):
-        users.authenticate(session, user.email, "wrong password!", address="10.4.0.1",
-                           throttle=store)
+        authenticate(session, user.email, "wrong password!", address="10.4.0.1",
+                     throttle=store)
     assert calls == ["redis"] and health.down
     assert session.scalar(select(func.count()).select_from(LoginFailure)) == 3
     clock[0] += 31
-    users.authenticate(session, user.email, "wrong password!", address="10.4.0.1",
-                       throttle=store)
+    authenticate(session, user.email, "wrong password!", address="10.4.0.1",
+                 throttle=store)
     assert calls == ["redis", "redis"]

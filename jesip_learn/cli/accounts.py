@@ -10,8 +10,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from jesip_learn.accounts import administration as account_administration
+from jesip_learn.accounts import details as account_details
 from jesip_learn.accounts import organisations as orgs
-from jesip_learn.accounts import users
 from jesip_learn.accounts.models import CommandRole, Organisation, Permission
 from jesip_learn.cli.database import database
 
@@ -52,10 +53,10 @@ def users_create(email, name, organisation, command_role, permissions, password_
                 "Run `flask --app app organisations seed`, or check the name on the "
                 "Organisations page.")
         try:
-            user = users.create_user(session, email=email, name=name, password=password,
-                                     organisation=found, command_role=command_role,
-                                     permissions=set(permissions))
-        except users.AccountError as error:
+            user = account_administration.create_user(
+                session, email=email, name=name, password=password, organisation=found,
+                command_role=command_role, permissions=set(permissions))
+        except account_details.AccountError as error:
             raise click.ClickException(error.message) from error
         click.echo(f"Created {user.email} ({', '.join(sorted(user.permissions))}).")
 
@@ -65,7 +66,7 @@ def users_create(email, name, organisation, command_role, permissions, password_
 def users_setup_link(base_url: str | None):
     base_url = base_url or current_app.config["SITE_URL"]
     with database().write_session() as session:
-        token = users.issue_first_administrator_token(session)
+        token = account_administration.issue_first_administrator_token(session)
     if token is None:
         click.echo("This site has an administrator already: sign in at "
                    f"{base_url.rstrip('/')}/sign-in")

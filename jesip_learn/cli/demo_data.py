@@ -39,7 +39,7 @@ from jesip_learn.accounts.models import (
     Service,
     User,
 )
-from jesip_learn.accounts.users import revoke_password_reset_links
+from jesip_learn.accounts.tokens import revoke_password_reset_links
 from jesip_learn.compliance.status import DEFAULT_EXPIRING_DAYS, STATES, requirement_lines
 from jesip_learn.core.columns import utcnow
 from jesip_learn.courses.catalogue import FACILITATED_KINDS

@@ -17,6 +17,8 @@ from jesip_learn.cli.database import database
 from jesip_learn.core.db import begin_writing
 from jesip_learn.core.mail import MailDeliveryError, OutgoingMail
 from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.imports import csv_files
+from jesip_learn.imports import people as people_import
 from jesip_learn.web.auth import site_link
 
 imports_group = AppGroup("imports", help="Bulk imports from CSV files, as on the import pages: "
@@ -44,7 +46,7 @@ csv_file = click.argument("path", metavar="FILE",
 @dry_run_option
 @skip_option
 def imports_people(path: Path, importer_email: str, dry_run: bool, skip_bad_rows: bool):
-    _run_import(bulk_import.ImportKind.USERS, path, importer_email, "", dry_run, skip_bad_rows)
+    _run_import(csv_files.ImportKind.USERS, path, importer_email, "", dry_run, skip_bad_rows)
 
 
 @imports_group.command("completions", help="Record the completions in FILE (columns: email, "
@@ -57,14 +59,14 @@ def imports_people(path: Path, importer_email: str, dry_run: bool, skip_bad_rows
 @skip_option
 def imports_completions(path: Path, source: str, importer_email: str, dry_run: bool,
                         skip_bad_rows: bool):
-    _run_import(bulk_import.ImportKind.COMPLETIONS, path, importer_email, source, dry_run,
+    _run_import(csv_files.ImportKind.COMPLETIONS, path, importer_email, source, dry_run,
                 skip_bad_rows)
 
 
 def _run_import(kind, path: Path, importer_email: str, source: str, dry_run: bool,
                 skip_bad_rows: bool) -> None:
     with path.open("rb") as file:
-        data = file.read(bulk_import.MAX_BYTES + 1)
+        data = file.read(csv_files.MAX_BYTES + 1)
     session = database().session()
     try:
         if not dry_run:
@@ -78,7 +80,7 @@ def _run_import(kind, path: Path, importer_email: str, source: str, dry_run: boo
             session.commit()
         else:
             session.rollback()
-    except (command_line_imports.ImporterError, bulk_import.ImportFileError) as error:
+    except (command_line_imports.ImporterError, csv_files.ImportFileError) as error:
         session.rollback()
         raise click.ClickException(f"{error} Nothing was imported.") from None
     except (bulk_import.PlanChanged, IntegrityError):
@@ -117,7 +119,7 @@ def _send_setup_emails(links: list[tuple[User, str, str]]) -> int:
     unsent = 0
     for user, link, forgot in links:
         text = render_template("mail/account_created.txt", user=user, link=link,
-                               days=bulk_import.ACCOUNT_SETUP_LIFETIME.days, forgot_link=forgot)
+                               days=people_import.ACCOUNT_SETUP_LIFETIME.days, forgot_link=forgot)
         try:
             current_app.extensions["mailer"].send(OutgoingMail(
                 to=user.email, subject="Your JESIP Learn account", text=text))

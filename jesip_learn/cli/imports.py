@@ -17,10 +17,14 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from jesip_learn.accounts.details import AccountError, normalise_email
 from jesip_learn.accounts.models import Permission, User
-from jesip_learn.accounts.users import AccountError, normalise_email
 from jesip_learn.imports import bulk as bulk_import
-from jesip_learn.imports.bulk import AppliedImport, ImportBatch, ImportKind, ImportPlan, Outcome
+from jesip_learn.imports import csv_files
+from jesip_learn.imports.bulk import AppliedImport
+from jesip_learn.imports.csv_files import ImportKind
+from jesip_learn.imports.models import ImportBatch
+from jesip_learn.imports.plan import ImportPlan, Outcome
 
 # Where the audit log says a command-line import came from, in place of an address.
 AUDIT_ADDRESS = "command line"
@@ -116,9 +120,9 @@ def run_import(session: Session, importer: User, kind: ImportKind, filename: str
     `skip_bad_rows`), apply it. The caller commits when `applied` is set, and rolls back
     otherwise. ImportFileError for a problem with the file as a whole; PlanChanged when the
     records changed between the check and applying it."""
-    parsed = bulk_import.read_upload(filename, data, kind)
+    parsed = csv_files.read_upload(filename, data, kind)
     if kind == ImportKind.COMPLETIONS:
-        source = bulk_import.check_source(source)
+        source = csv_files.check_source(source)
     if dry_run:
         # Kept out of the session: a dry run writes nothing, not even the batch.
         batch = ImportBatch(kind=kind, filename=filename, content=parsed.text, source=source,

@@ -34,7 +34,8 @@ from jesip_learn.compliance.status import LONDON, start_of_day
 from jesip_learn.records.audit import record_event
 
 if TYPE_CHECKING:
-    from jesip_learn.imports.bulk import ImportBatch, RowPlan
+    from jesip_learn.imports.models import ImportBatch
+    from jesip_learn.imports.plan import RowPlan
 
 # Joined dates go further back than any completion: people serve for decades.
 EARLIEST_JOINED = date(1950, 1, 1)

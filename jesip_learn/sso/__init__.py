@@ -7,8 +7,12 @@ across many tenants and any other OpenID provider an organisation runs.
 - `protocol`: the OpenID Connect client (Authlib and joserfc): discovery, the authorisation
   request with PKCE, state and nonce, the code exchange, and the ID token's checks.
 - `providers`: what administrators configure, each change in the audit log.
-- `sign_in`: a sign-in from start to finish: which provider, the answer checked, then the
-  account signed in, created or linked.
+- `sign_in`: a sign-in as far as the provider's answer: which provider, the sign-in under
+  way, the answer checked; and the provider's own sign-out.
+- `completion`: what the checked answer does: refused, the account signed in, or the
+  identity held for a first sign-in.
+- `first_sign_in`: after a first sign-in, the new account created or the existing one
+  linked.
 
 Like the rest of the domain, nothing here imports Flask.
 """

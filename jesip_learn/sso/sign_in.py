@@ -1,55 +1,36 @@
-"""A sign-in with the organisation's own account, from the email address typed to the
-account signed in.
+"""A sign-in with the organisation's own account, as far as the provider's answer: which
+provider, the sign-in under way kept on the server, and the answer checked. What the
+checked answer does to accounts is in `jesip_learn.sso.completion` and, after a first
+sign-in, `jesip_learn.sso.first_sign_in`.
 
 1. `choose_providers`: the email's domain names the organisation, and so its providers;
    a domain no organisation lists goes to Entra ID's multi-tenant sign-in, whose tenant
    then decides.
 2. `start`: a sign-in under way is kept on the server (`SsoFlow`) with its state (hashed),
    nonce and PKCE verifier; the person goes to the provider's authorisation URL.
-3. `check_answer` (no database): the provider's code exchanged for tokens, the ID token
-   checked (protocol.py). The web layer calls it between two transactions, so that no
-   database lock is held while the provider answers.
-4. `complete`: the sign-in under way is claimed, once (a conditional update), and the
-   answer recorded: refused (a tenant no organisation lists, an account of another
-   organisation...) with the reason in the audit log, or the person's account signed in,
-   or the identity held for the person to create their account (`create_account`: their
-   command role, asked once) or to link the existing account with their email address
-   (`link_account`: their password).
+3. `returning_flow` finds the sign-in the person comes back with, and `check_answer` (no
+   database) exchanges the provider's code for tokens and checks the ID token
+   (protocol.py). The web layer calls it between two transactions, so that no database
+   lock is held while the provider answers.
 
-The subject (Entra ID: the tenant's issuer and the object id `oid`; otherwise `iss` and
-`sub`) is what finds the account afterwards, never the email address.
+Also here: the settings of single sign-on, the problem that stops a sign-in
+(`SignInProblem`), and the provider's own sign-out.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from jesip_learn.accounts import passwords
-from jesip_learn.accounts.models import Organisation, Permission, PermissionGrant, User
-from jesip_learn.accounts.throttle import DatabaseLoginThrottle, RedisLoginThrottle
-from jesip_learn.accounts.users import (
-    AccountError,
-    check_command_role,
-    check_name,
-    find_user_by_email,
-    normalise_email,
-)
+from jesip_learn.accounts.details import AccountError, normalise_email
+from jesip_learn.accounts.models import Organisation
 from jesip_learn.core.columns import utcnow
-from jesip_learn.core.typed_text import control_character_problem
-from jesip_learn.records.audit import record_event
 from jesip_learn.sso import client_secrets, protocol
-from jesip_learn.sso.models import (
-    ProviderKind,
-    SsoFlow,
-    SsoIdentity,
-    SsoOrganisationLink,
-    SsoProvider,
-)
+from jesip_learn.sso.models import ProviderKind, SsoFlow, SsoOrganisationLink, SsoProvider
 from jesip_learn.sso.providers import TENANT_ID, client_secret, organisations_for_domain
 
 FLOW_LIFETIME = timedelta(minutes=10)
@@ -84,8 +65,8 @@ class SignInProblem(Exception):
         self.organisation = organisation
 
 
-def _problem(reason: str, message: str, *, status: int = 403,
-             title: str = "You could not be signed in") -> SignInProblem:
+def sign_in_problem(reason: str, message: str, *, status: int = 403,
+                    title: str = "You could not be signed in") -> SignInProblem:
     return SignInProblem(reason, title, message, status=status)
 
 
@@ -143,15 +124,17 @@ class ProviderConfig:
 
 def provider_config(provider: SsoProvider, settings: SsoSettings) -> ProviderConfig:
     if not provider.is_active:
-        raise _problem("provider-inactive", f"Signing in through {provider.name} has been "
-                       "turned off. Sign in with your password, or ask your training manager.")
+        raise sign_in_problem("provider-inactive", f"Signing in through {provider.name} has "
+                              "been turned off. Sign in with your password, or ask your training "
+                              "manager.")
     try:
         secret = client_secret(provider, settings.secret_key)
     except client_secrets.SecretUnavailable as error:
-        raise _problem("provider-secret", "JESIP Learn’s connection to your organisation’s "
-                       "sign-in service is not set up properly, so no one can sign in through "
-                       "it at the moment. Sign in with your password, or tell the JESIP Learn "
-                       f"administrators ({error})", status=503) from error
+        raise sign_in_problem("provider-secret", "JESIP Learn’s connection to your "
+                              "organisation’s sign-in service is not set up properly, so no one "
+                              "can sign in through it at the moment. Sign in with your password, "
+                              f"or tell the JESIP Learn administrators ({error})",
+                              status=503) from error
     if provider.is_entra:
         url = (f"{settings.entra_authority}/{provider.entra_directory}/v2.0"
                f"{protocol.DISCOVERY_PATH}")
@@ -179,7 +162,7 @@ def metadata_for(config: ProviderConfig, settings: SsoSettings) -> protocol.Meta
                             "not available", f"{UNAVAILABLE} ({error})", status=503) from error
 
 
-def _hash(state: str) -> str:
+def state_hash(state: str) -> str:
     return hashlib.sha256((state or "").encode()).hexdigest()
 
 
@@ -190,7 +173,7 @@ def start(session: Session, config: ProviderConfig, metadata: protocol.Metadata,
     now = now or utcnow()
     _forget_expired(session, now)
     state = protocol.new_secret(43)
-    flow = SsoFlow(state_hash=_hash(state), provider_id=config.id,
+    flow = SsoFlow(state_hash=state_hash(state), provider_id=config.id,
                    nonce=protocol.new_secret(43), code_verifier=protocol.new_secret(64),
                    login_hint=login_hint[:254], next_url=(next_url or "")[:500],
                    created_at=now, expires_at=now + FLOW_LIFETIME)
@@ -232,10 +215,10 @@ class Returning:
 def returning_flow(session: Session, state: str, settings: SsoSettings, *,
                    now: datetime | None = None) -> Returning:
     now = now or utcnow()
-    flow = session.scalar(select(SsoFlow).where(SsoFlow.state_hash == _hash(state)))
+    flow = session.scalar(select(SsoFlow).where(SsoFlow.state_hash == state_hash(state)))
     if flow is None or flow.returned_at is not None or flow.expires_at <= now:
-        raise _problem("state-used-or-expired", USED_OR_EXPIRED, status=400,
-                       title="Start signing in again")
+        raise sign_in_problem("state-used-or-expired", USED_OR_EXPIRED, status=400,
+                              title="Start signing in again")
     return Returning(flow_id=flow.id, state=state, nonce=flow.nonce,
                      code_verifier=flow.code_verifier, next_url=flow.next_url,
                      provider=provider_config(flow.provider, settings))
@@ -290,365 +273,6 @@ def check_answer(returning: Returning, *, code: str, error: str, redirect_uri: s
     except protocol.AnswerRefused as refusal:
         return Answer(refusal=refusal.reason, detail=refusal.detail[:500])
     return Answer(claims=claims)
-
-
-# --- 4. completing -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who the provider says the person is, checked; kept on the flow as a dict."""
-
-    provider_id: int
-    provider_name: str
-    issuer: str
-    subject: str
-    tenant_id: str
-    organisation_id: int
-    organisation_name: str
-    email: str
-    email_trusted: bool
-    name: str
-    provider_mfa: bool
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How the sign-in ends: `signed-in` (`second_step` when the site's code is still to
-    come), `new-account` (the command role is asked next) or `link-account` (the password
-    of the existing account is asked next)."""
-
-    kind: str
-    identity: Identity
-    next_url: str
-    user: User | None = None
-    second_step: bool = False
-
-
-REFUSALS = {
-    "provider-error": (400, "You did not finish signing in with your organisation’s account, "
-                       "so you are not signed in. Try again, or sign in with your password."),
-    "provider-unavailable": (503, UNAVAILABLE),
-    "token-exchange": (403, "Your organisation’s sign-in service did not accept this sign-in "
-                       "(it may have taken too long, or been used already). Try again."),
-    "signature": (403, "The answer from your organisation’s sign-in service was not signed "
-                  "with its keys, so it cannot be trusted. Try again; if it happens again, "
-                  "tell your IT service desk."),
-    "issuer": (403, "The answer came from a sign-in service other than the one expected, so "
-               "it cannot be trusted. Try again; if it happens again, tell your IT service "
-               "desk."),
-    "audience": (403, "The answer from your organisation’s sign-in service was meant for "
-                 "another application, not JESIP Learn, so it cannot be used."),
-    "expired": (403, "The answer from your organisation’s sign-in service had already run out "
-                "when it arrived. This happens when its clock, or ours, is wrong. Try again; "
-                "if it happens again, tell your IT service desk."),
-    "issued-in-future": (403, "The answer from your organisation’s sign-in service is dated in "
-                         "the future. This happens when its clock, or ours, is wrong. Try "
-                         "again; if it happens again, tell your IT service desk."),
-    "nonce": (403, "The answer from your organisation’s sign-in service belongs to another "
-              "sign-in, not this one, so it cannot be used. Start again from the sign-in "
-              "page."),
-    "claims": (403, "The answer from your organisation’s sign-in service is missing details "
-               "JESIP Learn needs. Tell your IT service desk."),
-}
-
-
-def _claim(session: Session, flow_id: int, now: datetime) -> None:
-    """Mark the sign-in as answered: of requests sending the same state at once, one wins."""
-    claimed = session.execute(
-        update(SsoFlow).where(SsoFlow.id == flow_id, SsoFlow.returned_at.is_(None),
-                              SsoFlow.expires_at > now)
-        .values(returned_at=now).execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
-        raise _problem("state-used-or-expired", USED_OR_EXPIRED, status=400,
-                       title="Start signing in again")
-
-
-def _refuse(session: Session, reason: str, *, provider: str, address: str,
-            details: dict | None = None, organisation_id: int | None = None,
-            status: int | None = None, message: str = "") -> SignInProblem:
-    record_event(session, "sign_in.sso_refused", address=address, organisation_id=organisation_id,
-                 summary=f"Single sign-on through {provider} refused: {reason}",
-                 details={"provider": provider, "reason": reason, **(details or {})})
-    default_status, default_message = REFUSALS.get(reason, (403, ""))
-    return _problem(reason, message or default_message, status=status or default_status)
-
-
-def complete(session: Session, returning: Returning, answer: Answer, *, settings: SsoSettings,
-             address: str = "", now: datetime | None = None) -> Outcome:
-    """Claim the sign-in and act on the answer; SignInProblem (recorded in the audit log)
-    when the person is not to be signed in."""
-    now = now or utcnow()
-    _claim(session, returning.flow_id, now)
-    config = returning.provider
-    if answer.claims is None:
-        raise _refuse(session, answer.refusal, provider=config.name, address=address,
-                      details={"detail": answer.detail, "provider_error": answer.provider_error})
-    identity = _identity(session, config, answer.claims, address=address)
-    linked = session.scalar(select(SsoIdentity).where(SsoIdentity.issuer == identity.issuer,
-                                                      SsoIdentity.subject == identity.subject))
-    if linked is not None:
-        user = _usable(session, linked.user, identity, address)
-        linked.last_used_at = now
-        _finish(session, returning.flow_id, now)
-        return Outcome("signed-in", identity, returning.next_url, user=user,
-                       second_step=_signed_in(session, user, identity, address, now))
-    return _hold_for_account(session, returning, identity, address, now)
-
-
-def _identity(session: Session, config: ProviderConfig, claims: dict, *,
-              address: str) -> Identity:
-    issuer = claims["iss"]
-    if config.is_entra:
-        tenant, subject = claims["tid"], claims.get("oid")
-    else:
-        tenant, subject = "", claims["sub"]
-    if not isinstance(subject, str) or not subject or len(subject) > 255:
-        raise _refuse(session, "claims", provider=config.name, address=address,
-                      details={"detail": "no usable subject (oid or sub)"})
-    link = session.scalar(select(SsoOrganisationLink).where(
-        SsoOrganisationLink.provider_id == config.id, SsoOrganisationLink.tenant_id == tenant))
-    if link is None or not link.organisation.is_active:
-        raise _refuse(session, "tenant-not-listed", provider=config.name, address=address,
-                      details={"tenant_id": tenant, "issuer": issuer},
-                      message="Your organisation’s account is not one that JESIP Learn "
-                      "accepts: your organisation has not been connected to JESIP Learn "
-                      "(or not with this account). Ask your training manager to have your "
-                      "organisation connected, or sign in with your password.")
-    organisation = link.organisation
-    try:
-        name = check_name(_name(claims))
-    except AccountError as error:
-        raise _refuse(session, "name", provider=config.name, address=address,
-                      organisation_id=organisation.id, details={"detail": error.message},
-                      message=NAME_UNUSABLE) from error
-    email, trusted = _email(claims, organisation, config)
-    return Identity(provider_id=config.id, provider_name=config.name, issuer=issuer,
-                    subject=subject, tenant_id=tenant, organisation_id=organisation.id,
-                    organisation_name=organisation.name, email=email, email_trusted=trusted,
-                    name=name,
-                    provider_mfa=config.enforces_mfa or _reports_mfa(claims.get("amr")))
-
-
-NAME_UNUSABLE = ("Your organisation’s account gives your name in a form JESIP Learn cannot "
-                 "use: it is missing, longer than 200 characters, or holds line breaks, tabs, "
-                 "other control characters or characters that change the direction of text. "
-                 "Ask your IT service desk to correct your name in your organisation’s "
-                 "directory, or sign in with your password.")
-
-
-def _name(claims: dict) -> str:
-    name = claims.get("name")
-    if not isinstance(name, str) or not name.strip():
-        parts = [claims.get("given_name"), claims.get("family_name")]
-        name = " ".join(p for p in parts if isinstance(p, str))
-    return name if isinstance(name, str) else ""
-
-
-def _email(claims: dict, organisation: Organisation, config: ProviderConfig) -> tuple[str, bool]:
-    """The email address in the token, and whether it can be trusted: the provider says it
-    verified it, or it is at one of the organisation's own domains."""
-    candidates = [claims.get("email")]
-    if config.is_entra:
-        candidates.append(claims.get("preferred_username"))  # the sign-in name, an address
-    for candidate in candidates:
-        if not isinstance(candidate, str) or control_character_problem(candidate, "x"):
-            continue
-        try:
-            email = normalise_email(candidate)
-        except AccountError:
-            continue
-        domains = {d.domain for d in organisation.domains}
-        trusted = (claims.get("email_verified") is True or claims.get("xms_edov") is True
-                   or email.rsplit("@", 1)[1] in domains)
-        return email, trusted
-    return "", False
-
-
-def _reports_mfa(amr) -> bool:
-    return isinstance(amr, list) and "mfa" in amr
-
-
-def _usable(session: Session, user: User, identity: Identity, address: str) -> User:
-    if user.organisation_id != identity.organisation_id:
-        raise _refuse(session, "other-organisation", provider=identity.provider_name,
-                      address=address, organisation_id=identity.organisation_id,
-                      details={"user_id": user.id},
-                      message=f"Your JESIP Learn account belongs to {user.organisation.name}, "
-                      f"but you signed in with an account of {identity.organisation_name}. "
-                      "Ask your training manager to move your account, or sign in with your "
-                      "password.")
-    if not user.is_active:
-        raise _refuse(session, "deactivated", provider=identity.provider_name, address=address,
-                      organisation_id=identity.organisation_id, details={"user_id": user.id},
-                      message="Your JESIP Learn account has been deactivated. Contact your "
-                      "organisation’s training manager.")
-    return user
-
-
-def _hold_for_account(session: Session, returning: Returning, identity: Identity,
-                      address: str, now: datetime) -> Outcome:
-    """A first sign-in: the identity waits on the flow for the person's next step."""
-    if not identity.email or not identity.email_trusted:
-        raise _refuse(session, "email", provider=identity.provider_name, address=address,
-                      organisation_id=identity.organisation_id,
-                      message="Your organisation’s account does not give an email address "
-                      f"that JESIP Learn can trust as yours (one at {identity.organisation_name}’s "
-                      "own email domains, or one it has verified). Ask your training manager "
-                      "to have your organisation’s email domain listed, or sign in with your "
-                      "password.")
-    existing = find_user_by_email(session, identity.email)
-    if existing is not None:
-        _usable(session, existing, identity, address)
-    flow = session.get(SsoFlow, returning.flow_id)
-    flow.identity = asdict(identity)
-    flow.user_id = existing.id if existing else None
-    flow.expires_at = now + FLOW_LIFETIME  # ten minutes to choose the role or type a password
-    kind = "link-account" if existing else "new-account"
-    return Outcome(kind, identity, returning.next_url, user=existing)
-
-
-def _finish(session: Session, flow_id: int, now: datetime) -> None:
-    session.execute(update(SsoFlow).where(SsoFlow.id == flow_id)
-                    .values(finished_at=now, identity=None)
-                    .execution_options(synchronize_session=False))
-
-
-def _signed_in(session: Session, user: User, identity: Identity, address: str,
-               now: datetime) -> bool:
-    """Record the sign-in; True when the site's own two-step code must follow: the person
-    uses it, and the provider did not report (or enforce) a second factor of its own."""
-    details = {"method": "single sign-on", "provider": identity.provider_name,
-               "provider_mfa": identity.provider_mfa}
-    if user.mfa_enabled and not identity.provider_mfa:
-        record_event(session, "sign_in.provider_accepted", subject=user, address=address,
-                     details=details)
-        return True
-    user.last_sign_in_at = now
-    user.invited_at = None  # signed in with their work account: no longer waiting for them
-    record_event(session, "sign_in.succeeded", actor=user, subject=user, address=address,
-                 details=details)
-    return False
-
-
-# --- the person's next step after a first sign-in -------------------------------------------
-
-
-@dataclass(frozen=True)
-class Waiting:
-    flow_id: int
-    identity: Identity
-    next_url: str
-    user: User | None  # the account to link, for link-account
-
-
-def waiting_identity(session: Session, state: str, *, now: datetime | None = None) -> Waiting:
-    """The identity held after a first sign-in, for its next page."""
-    now = now or utcnow()
-    flow = session.scalar(select(SsoFlow).where(SsoFlow.state_hash == _hash(state)))
-    if flow is not None and flow.finished_at is not None:
-        raise _already_finished()
-    if flow is None or flow.identity is None or flow.expires_at <= now:
-        raise _problem("identity-used-or-expired", USED_OR_EXPIRED, status=400,
-                       title="Start signing in again")
-    user = session.get(User, flow.user_id) if flow.user_id else None
-    return Waiting(flow_id=flow.id, identity=Identity(**flow.identity),
-                   next_url=flow.next_url, user=user)
-
-
-def _already_finished() -> SignInProblem:
-    """The page sent twice (a double click, two tabs): the first one has done it."""
-    return SignInProblem("identity-finished", "You have already finished signing in",
-                         "Your account was set up a moment ago, from this page sent once "
-                         "before. Go to My training; if you are not signed in, sign in with "
-                         "your organisation’s account again.", status=409)
-
-
-def _take(session: Session, waiting: Waiting, now: datetime) -> None:
-    """Finish the flow: of two tabs sending the same page, one wins."""
-    taken = session.execute(
-        update(SsoFlow).where(SsoFlow.id == waiting.flow_id, SsoFlow.finished_at.is_(None),
-                              SsoFlow.expires_at > now)
-        .values(finished_at=now, identity=None).execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        raise _already_finished()
-
-
-def _link(session: Session, user: User, identity: Identity, now: datetime) -> None:
-    session.add(SsoIdentity(user_id=user.id, provider_id=identity.provider_id,
-                            issuer=identity.issuer, subject=identity.subject, created_at=now,
-                            last_used_at=now))
-
-
-def create_account(session: Session, waiting: Waiting, command_role: str, *,
-                   address: str = "", now: datetime | None = None) -> Outcome:
-    """The account of someone signing in for the first time, in their organisation: name and
-    email from their organisation's account, confirmed and approved (the tenant vouches
-    for them), with no password; their command role as they chose it."""
-    now = now or utcnow()
-    identity = waiting.identity
-    command_role = check_command_role(command_role)
-    if waiting.user is not None or find_user_by_email(session, identity.email) is not None:
-        raise _problem("identity-used-or-expired", USED_OR_EXPIRED, status=400,
-                       title="Start signing in again")
-    _take(session, waiting, now)
-    organisation = session.get(Organisation, identity.organisation_id)
-    user = User(name=identity.name, email=identity.email, password_hash="",
-                organisation=organisation, command_role=command_role, email_confirmed_at=now,
-                approved_at=now, grants=[PermissionGrant(permission=Permission.LEARNER)])
-    session.add(user)
-    session.flush()
-    _link(session, user, identity, now)
-    record_event(session, "account.registered", actor=user, subject=user, address=address,
-                 summary=f"Registered with {organisation.name} through {identity.provider_name}",
-                 details={"method": "single sign-on", "needs_approval": False})
-    record_event(session, "sso.account_linked", actor=user, subject=user, address=address,
-                 summary=f"Signs in through {identity.provider_name}",
-                 details={"provider": identity.provider_name, "tenant_id": identity.tenant_id})
-    return Outcome("signed-in", identity, waiting.next_url, user=user,
-                   second_step=_signed_in(session, user, identity, address, now))
-
-
-WRONG_PASSWORD = ("The password is not right. Enter the password of your JESIP Learn "  # noqa: S105
-                  "account.")
-
-
-def link_account(session: Session, waiting: Waiting, password: str, *, address: str,
-                 throttle: DatabaseLoginThrottle | RedisLoginThrottle,
-                 now: datetime | None = None) -> Outcome:
-    """Link the existing account with the same (trusted) email address, in the same
-    organisation, once its password proves it is the person's. Wrong passwords count
-    towards the sign-in throttle like any other."""
-    now = now or utcnow()
-    user, identity = waiting.user, waiting.identity
-    if user is None:
-        raise _problem("identity-used-or-expired", USED_OR_EXPIRED, status=400,
-                       title="Start signing in again")
-    refusal = throttle.refusal(session, user.email, address, now)
-    if refusal:
-        record_event(session, "sign_in.refused", subject=user, address=address,
-                     details={"email": user.email, "step": "single sign-on link"})
-        raise AccountError("password", refusal)
-    if not passwords.verify_password(user.password_hash, password or ""):
-        throttle.record_failure(session, user.email, address, now)
-        record_event(session, "sign_in.failed", subject=user, address=address,
-                     details={"email": user.email, "step": "single sign-on link"})
-        raise AccountError("password", WRONG_PASSWORD)
-    _usable(session, user, identity, address)
-    _take(session, waiting, now)
-    throttle.clear(session, user.email)
-    # The organisation's account vouches for the address and the organisation, as an
-    # emailed link and a manager's approval would.
-    user.email_confirmed_at = user.email_confirmed_at or now
-    if user.approved_at is None:
-        user.approved_at = now
-    _link(session, user, identity, now)
-    record_event(session, "sso.account_linked", actor=user, subject=user, address=address,
-                 summary=f"Linked to their account at {identity.provider_name}",
-                 details={"provider": identity.provider_name, "tenant_id": identity.tenant_id})
-    return Outcome("signed-in", identity, waiting.next_url, user=user,
-                   second_step=_signed_in(session, user, identity, address, now))
 
 
 # --- signing out at the provider ------------------------------------------------------------

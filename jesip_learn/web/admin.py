@@ -21,7 +21,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired
 
-from jesip_learn.accounts import mfa, users
+from jesip_learn.accounts import administration as account_administration
+from jesip_learn.accounts import details as account_details
+from jesip_learn.accounts import mfa, user_search
 from jesip_learn.accounts import organisations as orgs
 from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
@@ -82,7 +84,7 @@ ADMIN_SECTIONS = [
 
 @blueprint.route("/users", endpoint="users")
 def users_list():
-    search = users.UserSearch(
+    search = user_search.UserSearch(
         text=request.args.get("q", "")[:200],
         organisation_id=int_or_none(request.args.get("organisation")),
         permission=request.args.get("permission", "") if request.args.get("permission")
@@ -93,7 +95,7 @@ def users_list():
         else "",
         page=page_number(request.args.get("page")),
     )
-    result = users.search_users(db(), current_user, search)
+    result = user_search.search_users(db(), current_user, search)
     return render_template("admin/users.html", result=result, search=search,
                            organisations=orgs.active_organisations(db()),
                            status_labels=STATUS_LABELS)
@@ -133,13 +135,13 @@ def user_edit(user_id: int):
     user = db().get(User, user_id) or abort(404)
     form = _account_form(user)
     if form.validate_on_submit():
-        changes = users.AccountChanges(
+        changes = account_administration.AccountChanges(
             name=form.name.data, organisation_id=int_or_none(form.organisation.data),
             command_role=form.command_role.data or "", permissions=set(form.permissions.data),
             manager_area_id=int_or_none(form.manager_area.data), is_active=form.is_active.data)
         try:
-            users.update_account(db(), current_user, user, changes)
-        except users.AccountError as error:
+            account_administration.update_account(db(), current_user, user, changes)
+        except account_details.AccountError as error:
             db().rollback()
             show_error(form, error.field, error.message)
         else:

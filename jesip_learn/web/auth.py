@@ -26,9 +26,16 @@ from flask_wtf.csrf import generate_csrf
 from wtforms import PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired
 
-from jesip_learn.accounts import users
+from jesip_learn.accounts import administration as account_administration
+from jesip_learn.accounts import own_account, password_reset
+from jesip_learn.accounts import registration as account_registration
+from jesip_learn.accounts import sign_in as password_sign_in
+from jesip_learn.accounts import tokens as account_tokens
+from jesip_learn.accounts.details import AccountError
+from jesip_learn.accounts.email_requests import TooManyEmails
 from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, TokenPurpose
 from jesip_learn.accounts.organisations import active_organisations
+from jesip_learn.accounts.registration import Registration
 from jesip_learn.accounts.throttle import (
     DatabaseLoginThrottle,
     DatabaseRequestCounter,
@@ -43,6 +50,7 @@ from jesip_learn.accounts.throttle import (
     RedisRequestCounter,
     ThrottlePolicy,
 )
+from jesip_learn.accounts.tokens import TokenError
 from jesip_learn.core.mail import MailDeliveryError, OutgoingMail
 from jesip_learn.web.edge import ERROR_TITLES, after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
@@ -66,7 +74,8 @@ def init_login(app: Flask) -> None:
     login_manager.login_message = "Sign in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-    login_manager.user_loader(lambda session_id: users.user_for_session(db(), session_id))
+    login_manager.user_loader(
+        lambda session_id: password_sign_in.user_for_session(db(), session_id))
     app.before_request(_end_stale_sessions)
 
 
@@ -216,8 +225,8 @@ def sign_in():
         return redirect(url_for("main.home"))
     form = SignInForm()
     if form.validate_on_submit():
-        result = users.authenticate(db(), form.email.data, form.password.data,
-                                    address=client_address(), throttle=throttle())
+        result = password_sign_in.authenticate(db(), form.email.data, form.password.data,
+                                               address=client_address(), throttle=throttle())
         if result.needs_second_step:
             begin_second_step(result.user, request.args.get("next"))
             return redirect(url_for("two_step.verify"))
@@ -231,7 +240,7 @@ def sign_in():
 @blueprint.route("/sign-out", methods=["POST"])
 def sign_out():
     if current_user.is_authenticated:
-        users.sign_out_everywhere(db(), current_user)
+        own_account.sign_out_everywhere(db(), current_user)
     ended = dict(session)
     logout_user()
     session.clear()
@@ -259,14 +268,14 @@ def register():
     form.organisation.choices = organisation_choices()
     if form.validate_on_submit():
         try:
-            registration = users.register_user(
+            registration = account_registration.register_user(
                 db(), name=form.name.data, email=form.email.data, password=form.password.data,
                 organisation_id=int_or_none(form.organisation.data),
                 command_role=form.command_role.data, address=client_address(),
                 limiter=email_requests())
-        except users.AccountError as error:
+        except AccountError as error:
             show_error(form, error.field, error.message)
-        except users.TooManyEmails as refused:
+        except TooManyEmails as refused:
             return too_many_emails(refused.limited)
         else:
             _send_registration_email(registration)
@@ -293,7 +302,7 @@ def _send_confirmation(user, token: str) -> None:
                       "confirm_email", user=user, link=link)
 
 
-def _send_registration_email(registration: users.Registration) -> None:
+def _send_registration_email(registration: Registration) -> None:
     if not registration.already_registered:
         _send_confirmation(registration.user, registration.confirmation_token)
     elif registration.send_email:
@@ -322,9 +331,9 @@ def confirm_email(token: str):
     # The link opens a page with a button: mail scanners that fetch links must not use it up.
     form = ConfirmForm()
     try:
-        pending = users.peek_token(db(), token, TokenPurpose.EMAIL_CONFIRMATION)
+        pending = account_tokens.peek_token(db(), token, TokenPurpose.EMAIL_CONFIRMATION)
         if form.validate_on_submit():
-            user = users.confirm_email(db(), token)
+            user = account_registration.confirm_email(db(), token)
             if user.status == "pending":
                 _tell_approvers(user)
             if user.can_sign_in:
@@ -333,7 +342,7 @@ def confirm_email(token: str):
                 flash("Your email address is confirmed. A manager at "
                       f"{user.organisation.name} now needs to approve your account.", "success")
             return redirect(url_for("auth.sign_in"))
-    except users.TokenError as error:
+    except TokenError as error:
         return render_template("auth/link_problem.html", problem=str(error),
                                resend=True), 410
     return render_template("auth/confirm_email.html", form=form, user=pending.user)
@@ -346,7 +355,7 @@ def _tell_approvers(user) -> None:
     mails = [(approver.email, render_template(
         "mail/account_waiting.txt", name=approver.name, person=user.name, email=user.email,
         organisation=user.organisation.name, link=link))
-        for approver in users.approvers_for(db(), user)]
+        for approver in account_registration.approvers_for(db(), user)]
     for address, text in mails:
         after_commit(partial(send_text, address,
                              f"An account waits for your approval: {user.name}", text))
@@ -361,9 +370,9 @@ def resend_confirmation():
     form = EmailForm()
     if form.validate_on_submit():
         try:
-            found = users.new_confirmation_token(db(), form.email.data, client_address(),
-                                                 limiter=email_requests())
-        except users.TooManyEmails as refused:
+            found = account_registration.new_confirmation_token(
+                db(), form.email.data, client_address(), limiter=email_requests())
+        except TooManyEmails as refused:
             return too_many_emails(refused.limited)
         if found:
             _send_confirmation(*found)
@@ -379,9 +388,10 @@ def forgot_password():
     if form.validate_on_submit():
         hours = current_app.config["PASSWORD_RESET_HOURS"]
         try:
-            found = users.request_password_reset(db(), form.email.data, timedelta(hours=hours),
-                                                 client_address(), limiter=email_requests())
-        except users.TooManyEmails as refused:
+            found = password_reset.request_password_reset(
+                db(), form.email.data, timedelta(hours=hours), client_address(),
+                limiter=email_requests())
+        except TooManyEmails as refused:
             return too_many_emails(refused.limited)
         if found:
             user, token = found
@@ -402,14 +412,14 @@ class NewPasswordForm(FlaskForm):
 def reset_password(token: str):
     form = NewPasswordForm()
     try:
-        users.peek_token(db(), token, TokenPurpose.PASSWORD_RESET)
+        account_tokens.peek_token(db(), token, TokenPurpose.PASSWORD_RESET)
         if form.validate_on_submit():
-            users.reset_password(db(), token, form.password.data, client_address())
+            password_reset.reset_password(db(), token, form.password.data, client_address())
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.sign_in"))
-    except users.AccountError as error:
+    except AccountError as error:
         show_error(form, "password", error.message)
-    except users.TokenError as error:
+    except TokenError as error:
         return render_template("auth/link_problem.html", problem=str(error),
                                reset=True), 410
     return render_template("auth/reset_password.html", form=form)
@@ -426,9 +436,9 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            users.change_password(db(), current_user, form.current_password.data,
-                                  form.new_password.data, client_address())
-        except users.AccountError as error:
+            own_account.change_password(db(), current_user, form.current_password.data,
+                                        form.new_password.data, client_address())
+        except AccountError as error:
             show_error(form, error.field, error.message)
         else:
             start_session(current_user)  # this session carries on; all others have ended
@@ -445,22 +455,22 @@ class FirstAdministratorForm(RegisterForm):
 @blueprint.route("/setup/<token>", methods=["GET", "POST"])
 def first_administrator(token: str):
     try:
-        users.peek_token(db(), token, TokenPurpose.FIRST_ADMINISTRATOR)
-    except users.TokenError as error:
+        account_tokens.peek_token(db(), token, TokenPurpose.FIRST_ADMINISTRATOR)
+    except TokenError as error:
         return render_template("auth/link_problem.html", problem=str(error)), 410
-    if users.administrator_exists(db()):
+    if account_administration.administrator_exists(db()):
         abort(404)
     form = FirstAdministratorForm()
     form.organisation.choices = organisation_choices()
     if form.validate_on_submit():
         try:
-            user = users.create_first_administrator(
+            user = account_administration.create_first_administrator(
                 db(), token, email=form.email.data, name=form.name.data,
                 password=form.password.data, organisation_id=int_or_none(form.organisation.data),
                 command_role=form.command_role.data)
-        except users.AccountError as error:
+        except AccountError as error:
             show_error(form, error.field, error.message)
-        except users.TokenError as error:
+        except TokenError as error:
             return render_template("auth/link_problem.html", problem=str(error)), 410
         else:
             start_session(user)

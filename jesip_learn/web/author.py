@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from jesip_learn.accounts import users
+from jesip_learn.accounts import details as account_details
 from jesip_learn.accounts.models import Permission, User
 from jesip_learn.content.scenario_map import scenario_map
 from jesip_learn.courses import authoring
@@ -386,7 +386,7 @@ def editors(code: str):
         if not can_manage:
             abort(403)
         if form.validate_on_submit():
-            person = users.find_user_by_email(db(), form.email.data)
+            person = account_details.find_user_by_email(db(), form.email.data)
             if person is None:
                 show_error(form, "email", "There is no account with that email address")
             else:

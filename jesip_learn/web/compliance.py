@@ -52,6 +52,7 @@ from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, Report
 from jesip_learn.core import exports
 from jesip_learn.courses.models import Course
 from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises import rules as exercise_rules
 from jesip_learn.exercises.models import ExerciseRequirement
 from jesip_learn.learning import allowances, history, progress
 from jesip_learn.records.audit import record_event
@@ -437,9 +438,9 @@ def requirements():
         proposals=requirement_acceptance.proposals(db(), current_user, include_declined=True),
         course_options=[(course.id, f"{course.code}: {course.title}") for course in courses]
         + [(EXERCISE_CHOICE, "A multi-agency exercise")],
-        exercise_rules=exercises.exercise_rules_in_scope(db(), current_user),
-        describe_exercise_rule=exercises.describe_exercise_rule,
-        can_change_exercise_rule=lambda rule: exercises.can_change_exercise_rule(
+        exercise_rules=exercise_rules.exercise_rules_in_scope(db(), current_user),
+        describe_exercise_rule=exercise_rules.describe_exercise_rule,
+        can_change_exercise_rule=lambda rule: exercise_rules.can_change_exercise_rule(
             db(), current_user, rule),
         organisation_options=[(org.id, org.name)
                               for org in organisations_in_scope(db(), current_user)],
@@ -460,7 +461,7 @@ def _add_rule(values: dict) -> str:
     who = {"service": values["service"] or None, "organisation_id": number("organisation_id"),
            "command_role": values["command_role"] or None}
     if values["course_id"] == EXERCISE_CHOICE:
-        return exercises.describe_exercise_rule(exercises.add_exercise_rule(
+        return exercise_rules.describe_exercise_rule(exercise_rules.add_exercise_rule(
             db(), current_user, months=values["months"], **who))
     rule = compliance.add_rule(db(), current_user, course_id=number("course_id"), **who)
     return compliance.describe_rule(db(), rule)
@@ -512,11 +513,11 @@ def decide_requirement(code: str):
 @blueprint.route("/requirements/exercise/<int:rule_id>/remove", methods=["POST"])
 def remove_exercise_requirement(rule_id: int):
     rule = db().get(ExerciseRequirement, rule_id)
-    if rule is None or not exercises.can_change_exercise_rule(db(), current_user, rule):
+    if rule is None or not exercise_rules.can_change_exercise_rule(db(), current_user, rule):
         abort(404)
     if FlaskForm().validate_on_submit():
-        description = exercises.describe_exercise_rule(rule)
-        exercises.remove_exercise_rule(db(), current_user, rule)
+        description = exercise_rules.describe_exercise_rule(rule)
+        exercise_rules.remove_exercise_rule(db(), current_user, rule)
         flash(f"Rule removed: {description}.", "success")
     return redirect(url_for("compliance.requirements"))
 

@@ -1,7 +1,7 @@
 """Multi-agency exercises for trainers, managers and administrators: record one, add the
 people who took part (by search or from a CSV file, checked before anything is added),
 confirm attendance, note the debrief's learning points and download those marked for Joint
-Organisational Learning. Who may do what is decided in `jesip_learn.exercises.recorded`."""
+Organisational Learning. Who may do what is decided in `jesip_learn.exercises.access`."""
 
 from __future__ import annotations
 
@@ -35,10 +35,13 @@ from jesip_learn.accounts import organisations as orgs
 from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, SERVICE_LABELS, User
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
 from jesip_learn.core import exports
+from jesip_learn.exercises import access as exercise_access
+from jesip_learn.exercises import learning_points as exercise_learning_points
+from jesip_learn.exercises import participants as exercise_participants
 from jesip_learn.exercises import recorded as exercises
 from jesip_learn.exercises.models import Exercise, ExerciseParticipant, LearningPoint
 from jesip_learn.exercises.recorded import ExerciseDetails, ExerciseError
-from jesip_learn.imports.bulk import ImportFileError, decode_text
+from jesip_learn.imports.csv_files import ImportFileError, decode_text
 from jesip_learn.learning.runs import JDM_STAGE_LABELS, PRINCIPLE_LABELS
 from jesip_learn.records.audit import record_event
 from jesip_learn.web.edge import client_address, db, writes_on_get
@@ -51,21 +54,21 @@ MAX_UPLOAD_BYTES = 200 * 1024
 @blueprint.before_request
 @login_required
 def require_recorder():
-    if not exercises.can_record(current_user):
+    if not exercise_access.can_record(current_user):
         abort(403)
 
 
 def _exercise(exercise_id: int) -> Exercise:
     """The exercise, when the viewer may open it; another organisation's is not found."""
     found = db().get(Exercise, exercise_id)
-    if found is None or not exercises.can_view(db(), current_user, found):
+    if found is None or not exercise_access.can_view(db(), current_user, found):
         abort(404)
     return found
 
 
 def _editable(exercise_id: int) -> Exercise:
     found = _exercise(exercise_id)
-    if not exercises.can_edit(current_user, found):
+    if not exercise_access.can_edit(current_user, found):
         abort(403)
     return found
 
@@ -73,7 +76,7 @@ def _editable(exercise_id: int) -> Exercise:
 def _participant(exercise: Exercise, participant_id: int) -> ExerciseParticipant:
     found = db().get(ExerciseParticipant, participant_id)
     if found is None or found.exercise_id != exercise.id or found not in (
-            exercises.participants_seen_by(db(), current_user, exercise)):
+            exercise_participants.participants_seen_by(db(), current_user, exercise)):
         abort(404)
     return found
 
@@ -180,11 +183,11 @@ def _render_page(exercise: Exercise, point_form: LearningPointForm | None = None
     return render_template(
         "exercises/page.html", exercise=exercise,
         principle_labels=PRINCIPLE_LABELS, jdm_labels=JDM_STAGE_LABELS,
-        participants=exercises.participants_seen_by(db(), current_user, exercise),
-        can_edit=exercises.can_edit(current_user, exercise),
-        addable=exercises.addable_organisation_ids(db(), current_user, exercise),
-        can_confirm=lambda p: exercises.can_confirm(db(), current_user, p),
-        shows_contact=lambda p: exercises.shows_contact(db(), current_user, p),
+        participants=exercise_participants.participants_seen_by(db(), current_user, exercise),
+        can_edit=exercise_access.can_edit(current_user, exercise),
+        addable=exercise_access.addable_organisation_ids(db(), current_user, exercise),
+        can_confirm=lambda p: exercise_access.can_confirm(db(), current_user, p),
+        shows_contact=lambda p: exercise_access.shows_contact(db(), current_user, p),
         form=FlaskForm(), point_form=point_form or LearningPointForm())
 
 
@@ -199,7 +202,7 @@ def add_learning_point(exercise_id: int):
     form = LearningPointForm()
     if form.validate_on_submit():
         try:
-            exercises.add_learning_point(
+            exercise_learning_points.add_learning_point(
                 db(), current_user, exercise, text=form.text.data or "",
                 principle=form.principle.data, jdm_stage=form.jdm_stage.data,
                 for_jol=form.for_jol.data, address=client_address())
@@ -219,7 +222,7 @@ def remove_learning_point(exercise_id: int, point_id: int):
     if point is None or point.exercise_id != exercise.id:
         abort(404)
     if FlaskForm().validate_on_submit():
-        exercises.remove_learning_point(db(), current_user, point, client_address())
+        exercise_learning_points.remove_learning_point(db(), current_user, point, client_address())
         flash("The learning point has been removed.", "success")
     return redirect(url_for("exercises.page", exercise_id=exercise.id,
                             _anchor="learning-points"))
@@ -231,11 +234,12 @@ def learning_points_download():
     heading = exports.ReportHeading(title="Learning points for Joint Organisational Learning",
                                     generated_at=datetime.now(UTC),
                                     generated_by=current_user.name)
-    rows = exercises.jol_rows(db(), current_user)
+    rows = exercise_learning_points.jol_rows(db(), current_user)
     record_event(db(), "exercise.learning_points_downloaded", actor=current_user,
                  address=client_address(), organisation_id=current_user.organisation_id,
                  details={"rows": len(rows)})
-    return Response(stream_with_context(exports.csv_chunks(heading, exercises.JOL_HEADER, rows)),
+    return Response(stream_with_context(exports.csv_chunks(
+                        heading, exercise_learning_points.JOL_HEADER, rows)),
                     mimetype="text/csv", headers={
                         "Content-Disposition": "attachment; filename="
                         f"\"{exports.download_filename(heading, 'csv')}\"",
@@ -253,7 +257,7 @@ class AddParticipantForm(FlaskForm):
 @blueprint.route("/<int:exercise_id>/participants/add", methods=["GET", "POST"])
 def add_participant(exercise_id: int):
     exercise = _exercise(exercise_id)
-    if not exercises.addable_organisation_ids(db(), current_user, exercise):
+    if not exercise_access.addable_organisation_ids(db(), current_user, exercise):
         abort(403)
     form = AddParticipantForm()
     if form.validate_on_submit():
@@ -261,8 +265,8 @@ def add_participant(exercise_id: int):
         # No role chosen: the one they hold, which is the role most people play.
         role = form.role.data or (person.command_role if person is not None else "")
         try:
-            exercises.add_participant(db(), current_user, exercise, person, role,
-                                      client_address())
+            exercise_participants.add_participant(db(), current_user, exercise, person, role,
+                                                  client_address())
         except ExerciseError as error:
             show_error(form, error.field, error.message)
         else:
@@ -270,7 +274,7 @@ def add_participant(exercise_id: int):
             return redirect(url_for("exercises.page", exercise_id=exercise.id,
                                     _anchor="participants"))
     query = request.args.get("q", "")
-    found = exercises.find_people(db(), current_user, exercise, query)
+    found = exercise_participants.find_people(db(), current_user, exercise, query)
     if len(found) == 1 and not form.role.data:
         form.role.data, form.user_id.data = found[0].command_role, str(found[0].id)
     return render_template("exercises/add_participant.html", exercise=exercise, form=form,
@@ -288,7 +292,7 @@ class PlannedForm(FlaskForm):
 @blueprint.route("/<int:exercise_id>/participants/upload", methods=["GET", "POST"])
 def upload_participants(exercise_id: int):
     exercise = _exercise(exercise_id)
-    addable = exercises.addable_organisation_ids(db(), current_user, exercise)
+    addable = exercise_access.addable_organisation_ids(db(), current_user, exercise)
     if not addable:
         abort(403)
     form = UploadForm()
@@ -296,7 +300,7 @@ def upload_participants(exercise_id: int):
         upload = request.files.get(form.file.name)
         try:
             text = _uploaded_text(upload)
-            rows = exercises.plan_participants(db(), current_user, exercise, text)
+            rows = exercise_participants.plan_participants(db(), current_user, exercise, text)
         except (ExerciseError, ImportFileError) as error:
             show_error(form, "file", error.message)
         else:
@@ -304,7 +308,7 @@ def upload_participants(exercise_id: int):
                                    rows=rows, form=PlannedForm(text=text),
                                    ready=sum(1 for row in rows if not row.error))
     return render_template("exercises/upload_participants.html", exercise=exercise, form=form,
-                           max_rows=exercises.MAX_UPLOAD_ROWS, addable_names=", ".join(
+                           max_rows=exercise_participants.MAX_UPLOAD_ROWS, addable_names=", ".join(
                                o.name for o in exercise.organisations if o.id in addable))
 
 
@@ -322,14 +326,14 @@ def _uploaded_text(upload) -> str:
 @blueprint.route("/<int:exercise_id>/participants/upload/apply", methods=["POST"])
 def apply_participants(exercise_id: int):
     exercise = _exercise(exercise_id)
-    if not exercises.addable_organisation_ids(db(), current_user, exercise):
+    if not exercise_access.addable_organisation_ids(db(), current_user, exercise):
         abort(403)
     form = PlannedForm()
     if not form.validate_on_submit() or not form.text.data:
         return redirect(url_for("exercises.upload_participants", exercise_id=exercise.id))
     try:
-        added = exercises.add_planned(db(), current_user, exercise, form.text.data,
-                                      client_address())
+        added = exercise_participants.add_planned(db(), current_user, exercise, form.text.data,
+                                                  client_address())
     except ExerciseError as error:
         flash(error.message)
         return redirect(url_for("exercises.upload_participants", exercise_id=exercise.id))
@@ -342,14 +346,14 @@ def apply_participants(exercise_id: int):
 def confirm_participant(exercise_id: int, participant_id: int):
     exercise = _exercise(exercise_id)
     participant = _participant(exercise, participant_id)
-    if not exercises.can_confirm(db(), current_user, participant):
+    if not exercise_access.can_confirm(db(), current_user, participant):
         abort(403)
     if participant.user_id == current_user.id:
         flash("Another manager of your organisation, or an administrator, must confirm your "
               "own attendance.")
         return redirect(url_for("exercises.page", exercise_id=exercise.id,
                                 _anchor="participants"))
-    if FlaskForm().validate_on_submit() and exercises.confirm_attendance(
+    if FlaskForm().validate_on_submit() and exercise_participants.confirm_attendance(
             db(), current_user, participant, client_address()):
         flash(f"{participant.user.name}'s attendance has been confirmed.", "success")
     return redirect(url_for("exercises.page", exercise_id=exercise.id, _anchor="participants"))
@@ -360,11 +364,11 @@ def confirm_participant(exercise_id: int, participant_id: int):
 def remove_participant(exercise_id: int, participant_id: int):
     exercise = _exercise(exercise_id)
     participant = _participant(exercise, participant_id)
-    if not (exercises.can_edit(current_user, exercise)
-            or exercises.can_confirm(db(), current_user, participant)):
+    if not (exercise_access.can_edit(current_user, exercise)
+            or exercise_access.can_confirm(db(), current_user, participant)):
         abort(403)
     if FlaskForm().validate_on_submit():
         name = participant.user.name
-        exercises.remove_participant(db(), current_user, participant, client_address())
+        exercise_participants.remove_participant(db(), current_user, participant, client_address())
         flash(f"{name} has been removed.", "success")
     return redirect(url_for("exercises.page", exercise_id=exercise.id, _anchor="participants"))

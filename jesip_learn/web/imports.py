@@ -25,8 +25,11 @@ from jesip_learn.accounts.models import Permission
 from jesip_learn.accounts.permissions import organisations_in_scope
 from jesip_learn.courses.models import Course
 from jesip_learn.imports import bulk as bulk_import
-from jesip_learn.imports.bulk import ImportFileError, ImportKind
+from jesip_learn.imports import csv_files
+from jesip_learn.imports import people as people_import
+from jesip_learn.imports.csv_files import ImportFileError, ImportKind
 from jesip_learn.imports.models import ImportBatch
+from jesip_learn.imports.plan import Outcome
 from jesip_learn.web.auth import send_text, site_link
 from jesip_learn.web.edge import after_commit, client_address, db
 from jesip_learn.web.forms import show_error
@@ -65,7 +68,7 @@ def index():
 @blueprint.route("/<kind>/template.csv")
 def template(kind: str):
     kind = _kind(kind)
-    return Response(bulk_import.template_csv(kind), mimetype="text/csv", headers={
+    return Response(csv_files.template_csv(kind), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=jesip-learn-{kind}-template.csv"})
 
 
@@ -84,7 +87,7 @@ def upload(kind: str):
             return redirect(url_for("imports.check", batch_id=batch.id))
     courses = list(db().scalars(select(Course.code).order_by(Course.code)))
     return render_template("imports/upload.html", form=form, kind=kind, title=TITLES[kind],
-                           columns=bulk_import.COLUMNS[kind], max_rows=bulk_import.MAX_ROWS,
+                           columns=csv_files.COLUMNS[kind], max_rows=csv_files.MAX_ROWS,
                            organisations=organisations_in_scope(db(), current_user),
                            course_codes=courses)
 
@@ -94,7 +97,7 @@ def _start(form: UploadForm, kind: ImportKind) -> ImportBatch | None:
     problems = []
     if kind == ImportKind.COMPLETIONS:
         try:
-            bulk_import.check_source(form.source.data)
+            csv_files.check_source(form.source.data)
         except ImportFileError as error:
             problems.append(error)
     upload = request.files.get(form.file.name)
@@ -103,8 +106,8 @@ def _start(form: UploadForm, kind: ImportKind) -> ImportBatch | None:
         problems.append(ImportFileError("Select a CSV file"))
     else:
         try:
-            parsed = bulk_import.read_upload(upload.filename, upload.stream.read(
-                bulk_import.MAX_BYTES + 1), kind)
+            parsed = csv_files.read_upload(upload.filename, upload.stream.read(
+                csv_files.MAX_BYTES + 1), kind)
         except ImportFileError as error:
             problems.append(error)
     for problem in problems:
@@ -130,7 +133,7 @@ def check(batch_id: int):
         return redirect(url_for("imports.upload", kind=kind))
     plan = bulk_import.plan_import(db(), batch, current_user)
     return render_template("imports/check.html", batch=batch, kind=kind, title=TITLES[kind],
-                           plan=plan, form=ApplyForm(plan=plan.digest), Outcome=bulk_import.Outcome)
+                           plan=plan, form=ApplyForm(plan=plan.digest), Outcome=Outcome)
 
 
 @blueprint.route("/<int:batch_id>/apply", methods=["POST"])
@@ -161,7 +164,7 @@ def _send_setup_emails_after_commit(accounts) -> None:
     """Each new person's link to choose a password, sent once the import is saved: a link
     to an account that a failed commit never made would lead nowhere. Those that cannot be
     sent are counted in the log; the people can use "Forgot your password?"."""
-    days = bulk_import.ACCOUNT_SETUP_LIFETIME.days
+    days = people_import.ACCOUNT_SETUP_LIFETIME.days
     forgot = site_link("auth.forgot_password")
     mails = [(user.email, render_template(
         "mail/account_created.txt", user=user, days=days, forgot_link=forgot,

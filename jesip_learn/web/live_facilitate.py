@@ -28,7 +28,7 @@ from wtforms import (
 )
 
 from jesip_learn.accounts.models import User
-from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises import learning_points as exercise_learning_points
 from jesip_learn.exercises.live import feed, sessions
 from jesip_learn.exercises.live.actions import send_extra
 from jesip_learn.exercises.live.log import LiveError, clock_at, entries, script_of
@@ -274,7 +274,7 @@ def learning_point(live_id: int):
         abort(404)
     if form.validate_on_submit():
         try:
-            exercises.add_learning_point(
+            exercise_learning_points.add_learning_point(
                 db(), current_user, live.exercise, text=form.text.data or "",
                 principle=form.principle.data or None, jdm_stage=form.jdm_stage.data or None,
                 for_jol=bool(form.for_jol.data), address=client_address())

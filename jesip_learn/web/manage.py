@@ -10,7 +10,10 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 
-from jesip_learn.accounts import transfers, users
+from jesip_learn.accounts import administration as account_administration
+from jesip_learn.accounts import details as account_details
+from jesip_learn.accounts import registration as account_registration
+from jesip_learn.accounts import transfers, user_search
 from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, Permission, User
 from jesip_learn.accounts.permissions import can_grant, can_manage_user, organisations_in_scope
 from jesip_learn.web.auth import send_mail, send_text, site_link
@@ -39,13 +42,13 @@ def _user_in_scope(user_id: int) -> User:
 def people():
     return render_template(
         "manage/people.html",
-        pending=len(users.pending_approvals(db(), current_user)),
+        pending=len(user_search.pending_approvals(db(), current_user)),
         moves=len(transfers.requests_to_decide(db(), current_user)))
 
 
 @blueprint.route("/approvals")
 def approvals():
-    return render_template("manage/approvals.html", pending=users.pending_approvals(db(),
+    return render_template("manage/approvals.html", pending=user_search.pending_approvals(db(),
                            current_user), form=FlaskForm())
 
 
@@ -54,7 +57,7 @@ def approve(user_id: int):
     user = _user_in_scope(user_id)
     if FlaskForm().validate_on_submit():
         if user.approved_at is None and user.is_active:
-            users.approve_user(db(), current_user, user)
+            account_registration.approve_user(db(), current_user, user)
             _tell_person(user, "account_approved", "Your JESIP Learn account is approved")
         flash(f"{user.name} can now sign in. We have emailed them.", "success")
     return redirect(url_for("manage.approvals"))
@@ -65,7 +68,7 @@ def reject(user_id: int):
     user = _user_in_scope(user_id)
     if FlaskForm().validate_on_submit():
         if user.approved_at is None and user.is_active:
-            users.reject_user(db(), current_user, user)
+            account_registration.reject_user(db(), current_user, user)
             _tell_person(user, "account_refused", "Your JESIP Learn registration")
         flash(f"The registration of {user.name} has been refused. We have emailed them.",
               "success")
@@ -76,7 +79,7 @@ def _tell_person(user: User, template: str, subject: str) -> None:
     """The decision, emailed once it is saved, naming who made it."""
     text = render_template(f"mail/{template}.txt", name=user.name, email=user.email,
                            organisation=user.organisation.name,
-                           decider=_capitalised(users.decider_in_words(
+                           decider=_capitalised(account_registration.decider_in_words(
                                db(), current_user, user.organisation)),
                            link=site_link("auth.sign_in"))
     after_commit(partial(send_text, user.email, subject, text))
@@ -87,8 +90,8 @@ def _capitalised(words: str) -> str:
 
 
 class PersonForm(FlaskForm):
-    # Required fields are checked by users.invite_user, so that every missing one is named
-    # at once in the error summary.
+    # Required fields are checked by account_administration.invite_user, so that every
+    # missing one is named at once in the error summary.
     name = StringField()
     email = StringField()
     organisation = SelectField(validate_choice=False)
@@ -116,13 +119,13 @@ def add_person():
         problems = _missing_fields(form)
         if not problems:
             try:
-                user, token = users.invite_user(
+                user, token = account_administration.invite_user(
                     db(), current_user, email=form.email.data or "",
                     name=form.name.data or "",
                     organisation_id=int_or_none(form.organisation.data),
                     command_role=form.command_role.data or "",
                     permissions=set(form.permissions.data or ()), address=client_address())
-            except users.AccountError as error:
+            except account_details.AccountError as error:
                 db().rollback()
                 show_error(form, error.field, error.message)
             else:
@@ -168,7 +171,7 @@ def _invite_after_commit(user: User, token: str) -> None:
     def send() -> None:
         if not send_mail(email, "Your JESIP Learn account", "account_invited", name=name,
                          email=email, organisation=organisation, link=link,
-                         days=users.INVITATION_LIFETIME.days, forgot_link=forgot):
+                         days=account_administration.INVITATION_LIFETIME.days, forgot_link=forgot):
             current_app.logger.warning("An invitation email could not be sent")
 
     after_commit(send)

@@ -21,8 +21,10 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 
+from jesip_learn.accounts import details as account_details
 from jesip_learn.accounts import organisations as orgs
-from jesip_learn.accounts import transfers, users
+from jesip_learn.accounts import own_account, transfers
+from jesip_learn.accounts import registration as account_registration
 from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
 from jesip_learn.records import personal_data as records
 from jesip_learn.records import readable as records_readable
@@ -131,9 +133,9 @@ def change_name():
     form = NameForm(data={"name": current_user.name})
     if form.validate_on_submit():
         try:
-            changed = users.rename_self(db(), current_user, form.name.data or "",
-                                        client_address())
-        except users.AccountError as error:
+            changed = own_account.rename_self(db(), current_user, form.name.data or "",
+                                              client_address())
+        except account_details.AccountError as error:
             show_error(form, "name", error.message)
         else:
             flash("Your name has been changed." if changed else "Your name is unchanged.",
@@ -220,7 +222,7 @@ def decide(request_id: int, decision: str):
         return redirect(url_for("transfers.requests"))
     person = found.user
     # Sent once the decision is saved, saying who made it.
-    decider = users.decider_in_words(db(), current_user, found.to_organisation)
+    decider = account_registration.decider_in_words(db(), current_user, found.to_organisation)
     kind = "role_change" if found.is_role_change else "transfer"
     text = render_template(f"mail/{kind}_{decision}d.txt", user=person, request=found,
                            decider=decider, link=site_link("learn.my_training"))

@@ -1,6 +1,7 @@
 """Signing in with the organisation's own account (OpenID Connect): the email page that
 finds the provider, the provider's return, the first sign-in's account or link, and the
-offer to sign out at the provider too. The work is in jesip_learn.sso.sign_in.
+offer to sign out at the provider too. The work is in jesip_learn.sso.sign_in (as far as
+the provider's answer), jesip_learn.sso.completion and jesip_learn.sso.first_sign_in.
 
 A request that waits for the provider (its discovery document, the code exchange) first
 ends its database transaction, so that no lock is held while the provider answers, and
@@ -24,9 +25,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField
 from wtforms.validators import InputRequired
 
+from jesip_learn.accounts.details import AccountError
 from jesip_learn.accounts.models import COMMAND_ROLE_LABELS
-from jesip_learn.accounts.users import AccountError
 from jesip_learn.core.db import begin_writing
+from jesip_learn.sso import completion as sso_completion
+from jesip_learn.sso import first_sign_in
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso import sign_in as sso
 from jesip_learn.sso.models import SsoProvider
@@ -140,8 +143,8 @@ def callback():
         answer = _after_provider(lambda: sso.check_answer(
             returning, code=request.args.get("code", ""), error=request.args.get("error", ""),
             redirect_uri=_redirect_uri(), settings=_settings()))
-        outcome = sso.complete(db(), returning, answer, settings=_settings(),
-                               address=client_address())
+        outcome = sso_completion.complete(db(), returning, answer, settings=_settings(),
+                                          address=client_address())
     except sso.SignInProblem as problem:
         return _problem_page(problem)
     finally:
@@ -153,7 +156,7 @@ def callback():
                             else "sso.link_account"))
 
 
-def _signed_in(outcome: sso.Outcome):
+def _signed_in(outcome: sso_completion.Outcome):
     """Into the site, or on to the site's own two-step code when it is still needed."""
     identity = outcome.identity
     provider = {"provider_id": identity.provider_id, "issuer": identity.issuer}
@@ -168,8 +171,8 @@ def _signed_in(outcome: sso.Outcome):
     return redirect(safe_next_url(outcome.next_url, url_for("main.home")))
 
 
-def _waiting() -> sso.Waiting:
-    return sso.waiting_identity(db(), session.get(WAITING, ""))
+def _waiting() -> first_sign_in.Waiting:
+    return first_sign_in.waiting_identity(db(), session.get(WAITING, ""))
 
 
 class NewAccountForm(FlaskForm):
@@ -183,8 +186,8 @@ def new_account():
     try:
         waiting = _waiting()
         if form.validate_on_submit():
-            outcome = sso.create_account(db(), waiting, form.command_role.data,
-                                         address=client_address())
+            outcome = first_sign_in.create_account(db(), waiting, form.command_role.data,
+                                                   address=client_address())
             session.pop(WAITING, None)
             return _signed_in(outcome)
     except AccountError as error:
@@ -204,8 +207,8 @@ def link_account():
     try:
         waiting = _waiting()
         if form.validate_on_submit():
-            outcome = sso.link_account(db(), waiting, form.password.data,
-                                       address=client_address(), throttle=auth.throttle())
+            outcome = first_sign_in.link_account(db(), waiting, form.password.data,
+                                                 address=client_address(), throttle=auth.throttle())
             session.pop(WAITING, None)
             return _signed_in(outcome)
     except AccountError as error:

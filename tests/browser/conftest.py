@@ -25,9 +25,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from jesip_learn.accounts.administration import create_user
 from jesip_learn.accounts.models import Organisation, OrganisationDomain, Permission
 from jesip_learn.accounts.organisations import seed_reference_organisations
-from jesip_learn.accounts.users import create_user
 from jesip_learn.core.db import Database
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app

@@ -28,6 +28,7 @@ from jesip_learn.courses.authoring.changes import create_course
 from jesip_learn.courses.authoring.editors import add_editor
 from jesip_learn.courses.authoring.publishing import publish_draft
 from jesip_learn.courses.models import Course
+from jesip_learn.exercises import participants as exercise_participants
 from jesip_learn.exercises import recorded as exercises
 from jesip_learn.notifications.reports import subscribe
 from tests.browser.conftest import (
@@ -112,7 +113,7 @@ def _fill(server: LiveServer) -> dict[str, Account]:
             command_roles=("operational", "tactical"),
             principles=("co-locate", "communicate"), jdm_stages=("information",)))
         for person in (people["learner"], session.get(User, long_named.id)):
-            exercises.add_participant(session, manager, exercise, person, "operational")
+            exercise_participants.add_participant(session, manager, exercise, person, "operational")
         subscribe(session, manager, name="Monthly compliance for the whole organisation by course",
                   query="", file_format="csv", frequency="monthly")
     return accounts

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
+from jesip_learn.accounts.administration import issue_first_administrator_token
 from jesip_learn.accounts.mfa import code_for, time_step
-from jesip_learn.accounts.users import issue_first_administrator_token
 from jesip_learn.core.columns import utcnow
 from tests.browser.conftest import home_organisation, save_screenshots, sign_in
 from tests.support.factories import PASSWORD

@@ -23,8 +23,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from jesip_learn.accounts.administration import create_user
 from jesip_learn.accounts.models import Organisation, Permission, User
-from jesip_learn.accounts.users import create_user
 from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.status import ReportFilters, today_in_london
 from jesip_learn.exercises.live import actions, sessions

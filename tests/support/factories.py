@@ -6,7 +6,8 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from jesip_learn.accounts import mfa, organisations, users
+from jesip_learn.accounts import mfa, organisations
+from jesip_learn.accounts.administration import create_user
 from jesip_learn.accounts.models import Organisation, User
 from jesip_learn.core.columns import utcnow
 
@@ -31,7 +32,7 @@ def make_user(session: Session, *, organisation: Organisation | None = None,
     need it to sign in) unless `two_step=False`."""
     number = next(_numbers)
     organisation = organisation or make_organisation(session)
-    user = users.create_user(
+    user = create_user(
         session, email=email or f"person{number}@example.org", name=name or f"Person {number}",
         password=password, organisation=organisation, command_role=command_role,
         permissions=permissions or set())

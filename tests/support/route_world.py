@@ -42,9 +42,13 @@ from jesip_learn.core.db import Base
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises.learning_points import add_learning_point
 from jesip_learn.exercises.live import sessions as live_sessions
+from jesip_learn.exercises.participants import add_participant
+from jesip_learn.exercises.rules import add_exercise_rule
 from jesip_learn.factory import create_app
 from jesip_learn.imports import bulk as bulk_import
+from jesip_learn.imports import csv_files
 from jesip_learn.learning import attempts, runs
 from jesip_learn.learning.models import Completion
 from jesip_learn.notifications import preferences, reports
@@ -278,13 +282,13 @@ def _exercise(world: World, session: Session, org: str, organisations: dict,
         organisation_ids=(organisations[org].id, organisations["c"].id),
         command_roles=("tactical",), principles=("co-locate",), jdm_stages=("information",))
     exercise = exercises.record_exercise(session, people[f"{org}.trainer"], details)
-    participant = exercises.add_participant(session, admin, exercise, people[f"{org}.learner"],
-                                            "operational")
-    exercises.add_participant(session, admin, exercise, people["c.responder"], "operational")
-    point = exercises.add_learning_point(session, people[f"{org}.trainer"], exercise,
-                                         text=f"Share the risk picture sooner ({org}).",
-                                         principle="risk", jdm_stage="information",
-                                         for_jol=True)
+    participant = add_participant(session, admin, exercise, people[f"{org}.learner"],
+                                  "operational")
+    add_participant(session, admin, exercise, people["c.responder"], "operational")
+    point = add_learning_point(session, people[f"{org}.trainer"], exercise,
+                               text=f"Share the risk picture sooner ({org}).",
+                               principle="risk", jdm_stage="information",
+                               for_jol=True)
     session.flush()
     ids.update({f"{org}.exercise": exercise.id, f"{org}.participant": participant.id,
                 f"{org}.learning_point": point.id})
@@ -298,8 +302,8 @@ def _shared_exercise(world: World, session: Session, organisations: dict,
         title="Operation Shared", held_on=date(2026, 2, 1), kind="live", location="Docks",
         organisation_ids=(organisations["a"].id, organisations["b"].id)))
     for org in ("a", "b"):
-        participant = exercises.add_participant(session, people["a.admin"], exercise,
-                                                people[f"{org}.learner"], "operational")
+        participant = add_participant(session, people["a.admin"], exercise,
+                                      people[f"{org}.learner"], "operational")
         session.flush()
         world.ids[f"{org}.shared_participant"] = participant.id
     world.ids["shared_exercise"] = exercise.id
@@ -329,16 +333,16 @@ def _management(world: World, session: Session, org: str, organisations: dict,
     version = courses.find_version(session, COURSE_CODES[org])
     rule = compliance.add_rule(session, manager, course_id=version.course_id, service=None,
                                organisation_id=organisations[org].id, command_role="tactical")
-    exercise_rule = exercises.add_exercise_rule(session, manager, months="36", service=None,
-                                                organisation_id=organisations[org].id,
-                                                command_role="strategic")
+    exercise_rule = add_exercise_rule(session, manager, months="36", service=None,
+                                      organisation_id=organisations[org].id,
+                                      command_role="strategic")
     name = ORGANISATIONS[org][0]
     csv_text = (f"name,email,organisation,command role\nNew Starter {org},"
                 f"new.starter@{ORGANISATIONS[org][2]},{name},operational\n")
-    batch = bulk_import.start_import(session, manager, bulk_import.ImportKind.USERS,
-                                     "people.csv", bulk_import.read_upload(
+    batch = bulk_import.start_import(session, manager, csv_files.ImportKind.USERS,
+                                     "people.csv", csv_files.read_upload(
                                          "people.csv", csv_text.encode(),
-                                         bulk_import.ImportKind.USERS))
+                                         csv_files.ImportKind.USERS))
     subscription = reports.subscribe(session, manager, name=f"Weekly {org}",
                                      query=f"organisation={organisations[org].id}",
                                      file_format="csv", frequency="weekly")

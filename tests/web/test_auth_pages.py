@@ -244,8 +244,8 @@ def test_idle_sessions_end_after_thirty_minutes(browser, make, organisation):
 
 
 def test_first_administrator_setup_link(browser, organisation, session):
-    from jesip_learn.accounts import users
-    token = users.issue_first_administrator_token(session)
+    from jesip_learn.accounts.administration import issue_first_administrator_token
+    token = issue_first_administrator_token(session)
     session.commit()
     page = browser.submit(f"/setup/{token}", registration(organisation, name="Alex Admin",
                                                           email="alex@northshire.police.uk"))
@@ -260,8 +260,8 @@ def test_first_administrator_setup_link(browser, organisation, session):
 
 
 def test_the_first_administrator_form_lists_every_missing_field(browser, organisation, session):
-    from jesip_learn.accounts import users
-    token = users.issue_first_administrator_token(session)
+    from jesip_learn.accounts.administration import issue_first_administrator_token
+    token = issue_first_administrator_token(session)
     session.commit()
     page = browser.submit(f"/setup/{token}", {"organisation": ""})
     assert page.status == 200

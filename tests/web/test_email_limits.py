@@ -10,13 +10,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.accounts import users
 from jesip_learn.accounts.models import User
+from jesip_learn.accounts.password_reset import request_password_reset
+from jesip_learn.accounts.registration import register_user
 from jesip_learn.accounts.throttle import (
     DatabaseRequestCounter,
     EmailRequestLimiter,
     EmailRequestPolicy,
 )
+from jesip_learn.core.columns import utcnow
 from jesip_learn.records.models import AuditEvent
 from tests.support.factories import PASSWORD, make_user
 from tests.support.limit_stores import either_store
@@ -117,13 +119,13 @@ def test_an_account_with_too_many_emails_lately_gets_no_more_and_nobody_is_told(
     user = make_user(session, organisation=organisation)
     limiter = EmailRequestLimiter(EmailRequestPolicy(per_account=2), DatabaseRequestCounter())
     for _ in range(2):  # as if sent under other spellings of the address
-        assert limiter.check_account(session, user.id, users.utcnow()) is None
-    found = users.request_password_reset(session, user.email, timedelta(hours=2),
-                                         "192.0.2.13", limiter=limiter)
+        assert limiter.check_account(session, user.id, utcnow()) is None
+    found = request_password_reset(session, user.email, timedelta(hours=2),
+                                   "192.0.2.13", limiter=limiter)
     assert found is None
-    again = users.register_user(session, name="Sam Jones", email=user.email, password=PASSWORD,
-                                organisation_id=organisation.id, command_role="staff",
-                                limiter=limiter)
+    again = register_user(session, name="Sam Jones", email=user.email, password=PASSWORD,
+                          organisation_id=organisation.id, command_role="staff",
+                          limiter=limiter)
     assert again.already_registered and not again.send_email
     assert session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "email_request.not_sent")) == 2

@@ -15,7 +15,8 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from jesip_learn.accounts import users
+from jesip_learn.accounts import tokens as account_tokens
+from jesip_learn.accounts.administration import issue_first_administrator_token
 from jesip_learn.core.log_redaction import REDACTED, redact_text
 from jesip_learn.factory import create_app
 from tests.support.web import Browser, app_settings
@@ -121,7 +122,7 @@ def test_confirmation_sign_in_and_password_changes_log_no_secret(browser, organi
 
 def test_the_first_administrators_link_logs_no_secret(browser, organisation, session,
                                                       log_text):
-    token = users.issue_first_administrator_token(session)
+    token = issue_first_administrator_token(session)
     session.commit()
     data = {**registration(organisation, ADMIN_PASSWORD), "name": "Alex Admin",
             "email": "alex@northshire.police.uk"}
@@ -142,7 +143,7 @@ def test_an_error_on_a_link_logs_its_reference_and_no_token(app, monkeypatch, lo
     def database_gone(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(users, "peek_token", database_gone)
+    monkeypatch.setattr(account_tokens, "peek_token", database_gone)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = app.test_client().get(f"/reset-password/{token}?token={token}")
     assert response.status_code == 500

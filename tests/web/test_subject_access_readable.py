@@ -10,6 +10,7 @@ import pytest
 from jesip_learn.accounts.models import LoginFailure
 from jesip_learn.core.columns import utcnow
 from jesip_learn.courses import catalogue as courses
+from jesip_learn.exercises import participants as exercise_participants
 from jesip_learn.exercises import recorded as exercises
 from jesip_learn.learning import progress, runs
 from jesip_learn.learning.models import Completion, ItemProgress, QuizAttempt
@@ -55,7 +56,7 @@ def person(session, make, organisation, other_organisation, course):
     exercise = exercises.record_exercise(session, recorder, exercises.ExerciseDetails(
         title="Operation Riverbank", held_on=date(2026, 3, 14), kind="table-top",
         location="Maidstone", organisation_ids=(organisation.id, other_organisation.id)))
-    exercises.add_participant(session, recorder, exercise, person, "tactical")
+    exercise_participants.add_participant(session, recorder, exercise, person, "tactical")
     subscribe(session, person, name="Monthly figures", query="", file_format="csv",
               frequency="monthly")
     session.commit()

@@ -4,7 +4,7 @@ their roles, join codes, and the clock's start, pause, resume and end.
 Who may do what:
 - trainers, managers and administrators facilitate (create sessions from a published
   script); only the session's facilitator runs it;
-- the facilitator invites people they may already see (exercises.people_scope: a trainer
+- the facilitator invites people they may already see (exercises.access.people_scope: a trainer
   their own organisation, a manager the organisations they manage), or makes a join code
   that anyone signed in may use, once they hold it, until it expires;
 - wrong join codes are limited per person and per network address (`join_with_code`);
@@ -30,7 +30,7 @@ from jesip_learn.accounts.throttle import GuessLimiter, Limited
 from jesip_learn.core.columns import utcnow
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course, CourseVersion
-from jesip_learn.exercises import recorded as exercises
+from jesip_learn.exercises import access as exercise_access
 from jesip_learn.exercises.live.log import (
     LiveError,
     append,
@@ -63,7 +63,7 @@ JOIN_CODE_MAX_HOURS = 72
 
 
 def can_facilitate(user: User) -> bool:
-    return exercises.can_record(user)
+    return exercise_access.can_record(user)
 
 
 def is_facilitator(user: User, live: LiveSession) -> bool:
@@ -146,7 +146,7 @@ def invitable_people(session: Session, viewer: User, live: LiveSession,
                      text: str) -> list[User]:
     """People the facilitator may already see whose name or email holds the text."""
     words = " ".join(text.split()).lower()
-    scope = exercises.people_scope(session, viewer)
+    scope = exercise_access.people_scope(session, viewer)
     if not words:
         return []
     pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -165,7 +165,7 @@ def invite(session: Session, actor: User, live: LiveSession, user: User | None,
            role_id: str = "", address: str = "") -> LiveParticipant:
     _check_facilitator(actor, live)
     check_open(live)
-    scope = exercises.people_scope(session, actor)
+    scope = exercise_access.people_scope(session, actor)
     # One message for "no such person" and "not someone you may see".
     if (user is None or user.status != "active"
             or (scope is not None and user.organisation_id not in scope)):
