@@ -383,6 +383,22 @@ def sideways_scrolling(page: Page, label: str) -> list[str]:
             + "".join(f"\n    {culprit}" for culprit in culprits)]
 
 
+def look_at(page: Page, name: str, problems: list[str], checker: Page | None = None) -> None:
+    """axe and the page's width at each screenshot width, then full-page screenshots to look
+    at. With JavaScript turned off the page cannot run axe: `checker`, a scripted page, is
+    given its HTML and checked instead."""
+    target = checker or page
+    if checker is not None:
+        checker.set_content(page.content(), wait_until="load")
+    original = target.viewport_size or {"width": 1280, "height": 800}
+    for width in SCREENSHOT_WIDTHS:
+        target.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
+        problems += check_accessibility(target, f"{name} at {width}px")
+        problems += sideways_scrolling(target, f"{name} at {width}px")
+    target.set_viewport_size(original)
+    save_screenshots(page, name)
+
+
 def format_violation(label: str, violation: dict, examples: int = 3) -> str:
     lines = [f"{label}: {violation['id']} ({violation.get('impact')}) – {violation['help']}"
              f" [{len(violation['nodes'])} element(s)] {violation.get('helpUrl', '')}"]

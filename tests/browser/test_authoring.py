@@ -11,21 +11,10 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import (
-    SCREENSHOT_WIDTHS,
-    check_accessibility,
+    look_at,
     save_screenshots,
-    sideways_scrolling,
     sign_in,
 )
-
-
-def look_at(page: Page, name: str, problems: list[str]) -> None:
-    for width in SCREENSHOT_WIDTHS:
-        page.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
-        problems += check_accessibility(page, f"{name} at {width}px")
-        problems += sideways_scrolling(page, f"{name} at {width}px")
-    save_screenshots(page, name)
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def replace_text(page: Page, text: str) -> None:

@@ -10,7 +10,7 @@ import re
 import shutil
 import uuid
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import delete, select
 
 from jesip_learn.accounts.models import User
@@ -21,26 +21,15 @@ from jesip_learn.courses.models import Course
 from jesip_learn.learning import attempts, progress
 from tests.browser.conftest import (
     FIXTURE_COURSE,
-    SCREENSHOT_WIDTHS,
     answer_quiz,
     check_accessibility,
+    look_at,
     save_screenshots,
     sign_in,
 )
 from tests.support.quizzes import answer_values
 
 SLUG = "check-your-understanding"
-
-
-def look_at(page: Page, name: str, problems: list[str]) -> None:
-    for width in SCREENSHOT_WIDTHS:
-        page.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
-        problems += check_accessibility(page, f"{name} at {width}px")
-        scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        if scroll_width > width:
-            problems.append(f"{name} at {width}px: the page is {scroll_width}px wide")
-    save_screenshots(page, name)
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def use_every_attempt(database, user_id: int, code: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from jesip_learn.accounts.models import User
@@ -16,24 +16,11 @@ from jesip_learn.courses.models import Course
 from jesip_learn.learning import progress
 from jesip_learn.learning.models import Completion
 from tests.browser.conftest import (
-    SCREENSHOT_WIDTHS,
     add_account,
-    check_accessibility,
     home_organisation,
-    save_screenshots,
+    look_at,
     sign_in,
 )
-
-
-def look_at(page: Page, name: str, problems: list[str]) -> None:
-    for width in SCREENSHOT_WIDTHS:
-        page.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
-        problems += check_accessibility(page, f"{name} at {width}px")
-        scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        if scroll_width > width:
-            problems.append(f"{name} at {width}px: the page is {scroll_width}px wide")
-    save_screenshots(page, name)
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def test_an_administrator_imports_people_with_the_days_they_joined_and_left(

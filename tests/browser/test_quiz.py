@@ -16,10 +16,8 @@ from jesip_learn.content import Quiz
 from jesip_learn.courses import catalogue as courses
 from tests.browser.conftest import (
     FIXTURE_COURSE,
-    SCREENSHOT_WIDTHS,
     answer_quiz,
-    check_accessibility,
-    save_screenshots,
+    look_at,
     sign_in,
 )
 
@@ -50,19 +48,6 @@ def axe_checker(new_context, live_server) -> Page:
     return checker
 
 
-def look_at(page: Page, checker: Page, name: str, violations: list[str]) -> None:
-    """axe at each width on a copy of the page, no sideways scrolling, then screenshots."""
-    checker.set_content(page.content(), wait_until="load")
-    for width in SCREENSHOT_WIDTHS:
-        checker.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
-        violations += check_accessibility(checker, f"{name} at {width}px")
-        scroll_width = checker.evaluate("document.documentElement.scrollWidth")
-        if scroll_width > width:
-            violations.append(f"{name} at {width}px: the page is {scroll_width}px wide, so it "
-                              "scrolls sideways")
-    save_screenshots(page, name)
-
-
 def watch_console(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text)
@@ -82,7 +67,7 @@ def test_a_learner_fails_the_quiz_then_passes_it(javascript, new_context, live_s
     violations: list[str] = []
 
     def look(name: str) -> None:
-        look_at(page, checker, f"{name}{suffix}", violations)
+        look_at(page, f"{name}{suffix}", violations, checker=checker)
 
     sign_in(page, live_server.url, person.email)
     page.goto("/learn/JESIP-AWARE")

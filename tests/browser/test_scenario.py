@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import (
-    SCREENSHOT_WIDTHS,
-    check_accessibility,
+    look_at,
     save_screenshots,
     sign_in,
 )
@@ -45,24 +44,6 @@ def axe_checker(new_context, live_server) -> Page:
     checker.route("**/static/js/*.js", lambda route: route.abort())
     checker.goto(f"{live_server.url}/accessibility")  # the site's origin, for its CSS
     return checker
-
-
-def look_at(page: Page, name: str, violations: list[str], checker: Page | None = None) -> None:
-    """axe at each width (on `checker` when the page has JavaScript turned off), no sideways
-    scrolling, then full-page screenshots to look at."""
-    target = checker or page
-    if checker is not None:
-        checker.set_content(page.content(), wait_until="load")
-    original = target.viewport_size
-    for width in SCREENSHOT_WIDTHS:
-        target.set_viewport_size({"width": width, "height": 800 if width > 600 else 740})
-        violations += check_accessibility(target, f"{name} at {width}px")
-        scroll_width = target.evaluate("document.documentElement.scrollWidth")
-        if scroll_width > width:
-            violations.append(f"{name} at {width}px: the page is {scroll_width}px wide, so "
-                              "it scrolls sideways")
-    target.set_viewport_size(original)
-    save_screenshots(page, name)
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
