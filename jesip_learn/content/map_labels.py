@@ -12,7 +12,8 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-CHARACTER_WIDTH = 6.2  # an average character of the labels' 11 px type, in SVG units
+LABEL_TYPE = 11  # the labels' type size in SVG units (static/css/app.css), the map's smallest
+CHARACTER_WIDTH = 6.2  # an average character of that type, in SVG units
 LINE_HEIGHT = 13  # between the baselines of a label's lines
 TEXT_HEIGHT = 8  # from a line's baseline to the top of its capitals
 RISE = 5  # a label's baseline stands this far above the arrow it labels

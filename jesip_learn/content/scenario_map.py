@@ -37,10 +37,10 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from types import MappingProxyType
 
-from jesip_learn.content.map_labels import RISE, TextLine, stacked_label, wrap
+from jesip_learn.content.map_labels import LABEL_TYPE, RISE, TextLine, stacked_label, wrap
 from jesip_learn.content.model import Choice, Scenario, Step
 
-# --- geometry (SVG user units, about a pixel each) ------------------------------------------
+# --- geometry (SVG user units, each shown SHOWN_SCALE pixels wide) ---------------------------
 
 MARGIN = 32  # wide enough for the channels of backward links left of the first column
 HEADER_HEIGHT = 30  # the column headings above the nodes
@@ -58,6 +58,10 @@ LABEL_WIDTH = COLUMN_GAP - 12  # a forward arrow's label, from just past its box
 BACK_LANE_GAP = 16  # between the lanes under the drawing that backward links run along
 ARROW_LENGTH = 9.0
 ARROW_HALF_WIDTH = 4.5
+# The map is shown this many screen pixels to a unit, so that its smallest type (the labels')
+# is 12 px on screen. A map wider than the page scrolls inside its own box: shrunk to the
+# page, a shipped scenario's words would be 3 or 4 px high.
+SHOWN_SCALE = 12 / LABEL_TYPE
 
 KIND_LABELS = {
     "start": "Start",
@@ -454,6 +458,15 @@ class ScenarioMap:
     @property
     def view_box(self) -> str:
         return f"0 0 {_number(self.width)} {_number(self.height)}"
+
+    @property
+    def shown_width(self) -> str:
+        """The SVG's width on screen, in CSS pixels (see SHOWN_SCALE)."""
+        return _number(self.width * SHOWN_SCALE)
+
+    @property
+    def shown_height(self) -> str:
+        return _number(self.height * SHOWN_SCALE)
 
     @property
     def unreachable(self) -> tuple[str, ...]:

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from jesip_learn.content import Scenario, parse_course_files, parse_course_folder
-from jesip_learn.content.map_labels import TEXT_HEIGHT
+from jesip_learn.content.map_labels import LABEL_TYPE, TEXT_HEIGHT
 from jesip_learn.content.scenario_map import (
     HEADER_HEIGHT,
     MARGIN,
     NODE_HEIGHT,
     NODE_WIDTH,
+    SHOWN_SCALE,
     ScenarioMap,
     plain_text,
     scenario_graph,
@@ -536,6 +537,18 @@ def test_node_kinds_flags_and_classes_for_styling():
     assert entry.text == ("Ending 'Never' (no result: add result=pass or result=fail, can't "
                           "be reached from the start).")
     assert picture.view_box == f"0 0 {int(picture.width)} {int(picture.height)}"
+
+
+def test_a_map_is_shown_large_enough_that_its_smallest_words_are_12_px():
+    picture = scenario_map(SCENARIOS[0])
+    assert float(picture.shown_width) == pytest.approx(picture.width * SHOWN_SCALE, abs=0.05)
+    assert float(picture.shown_height) == pytest.approx(picture.height * SHOWN_SCALE, abs=0.05)
+    # The scale assumes the labels' type is the map's smallest, as the site's styles set it.
+    styles = (REPO / "static" / "css" / "app.css").read_text()
+    sizes = [float(size) for selector, rule in re.findall(r"([^{}]*)\{([^}]*)\}", styles)
+             if ".map-" in selector for size in re.findall(r"font-size:\s*([\d.]+)px", rule)]
+    assert sizes and min(sizes) == LABEL_TYPE
+    assert round(LABEL_TYPE * SHOWN_SCALE, 6) == 12  # so the smallest words are 12 px
 
 
 def test_markup_in_titles_and_labels_becomes_plain_text():

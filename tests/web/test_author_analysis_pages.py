@@ -87,6 +87,12 @@ def test_scenario_page_draws_the_map_and_counts_choices(as_trainer, make, organi
     url = f"/author/courses/JESIP-AWARE/scenarios/{scenario.slug}/analysis"
     page = as_trainer.get(url)
     assert page.soup.select_one("svg[role=img] title").get_text().startswith("Map of")
+    # Drawn larger than its units (never shrunk to the page), in a box the keyboard reaches.
+    svg = page.soup.select_one("svg.app-scenario-map__svg")
+    assert float(svg["width"]) > float(svg["viewbox"].split()[2])
+    box = svg.find_parent("div")
+    assert (box["role"], box["tabindex"]) == ("region", "0")
+    assert box["aria-label"] == f"Map of {scenario.title}"
     assert "The map in words" in page.text and "Nobody has started this scenario" in page.text
     # A choice's label shows whole where there is room, over lines (one tspan each), and
     # whole in its arrow's title always.
