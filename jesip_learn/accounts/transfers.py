@@ -28,7 +28,7 @@ from jesip_learn.accounts.models import (
     TransferRequest,
     User,
 )
-from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.accounts.permissions import is_manager, managed_organisation_ids
 from jesip_learn.core.columns import utcnow
 from jesip_learn.records.audit import record_event
 
@@ -264,7 +264,7 @@ def requests_to_decide(session: Session, viewer: User) -> list[TransferRequest]:
 
 
 def can_decide(session: Session, viewer: User, request: TransferRequest) -> bool:
-    if not (viewer.is_admin or viewer.has_permission(Permission.MANAGER)):
+    if not is_manager(viewer):
         return False
     scope = managed_organisation_ids(session, viewer)
     return scope is None or request.to_organisation_id in scope

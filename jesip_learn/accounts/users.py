@@ -27,7 +27,12 @@ from jesip_learn.accounts.models import (
     organisation_areas,
 )
 from jesip_learn.accounts.organisations import escape_like
-from jesip_learn.accounts.permissions import can_grant, can_manage_user, managed_organisation_ids
+from jesip_learn.accounts.permissions import (
+    can_grant,
+    can_manage_user,
+    is_manager,
+    managed_organisation_ids,
+)
 from jesip_learn.accounts.throttle import (
     DatabaseLoginThrottle,
     EmailRequestLimiter,
@@ -592,7 +597,7 @@ def invite_user(
     if (organisation is None or not organisation.is_active
             or (scope is not None and organisation.id not in scope)):
         raise AccountError("organisation", "Select an organisation from the list")
-    if not (actor.is_admin or actor.has_permission(Permission.MANAGER)):
+    if not is_manager(actor):
         raise AccountError("organisation", "Only administrators and managers can add people")
     unknown = permissions - set(Permission)
     if unknown:

@@ -35,7 +35,7 @@ from jesip_learn.accounts.models import (
     Service,
     User,
 )
-from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.accounts.permissions import managed_organisation_ids, may_record_exercises
 from jesip_learn.compliance.status import RuleError, check_rule_scope, today_in_london
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
 from jesip_learn.core.columns import utcnow
@@ -89,8 +89,7 @@ class ExerciseDetails:
 # --- who may do what ---------------------------------------------------------------------
 
 
-def can_record(user: User) -> bool:
-    return bool(user.permissions & {Permission.TRAINER, Permission.MANAGER, Permission.ADMIN})
+can_record = may_record_exercises
 
 
 def can_edit(viewer: User, exercise: Exercise) -> bool:

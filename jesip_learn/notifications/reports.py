@@ -19,10 +19,9 @@ from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     SERVICE_LABELS,
     Organisation,
-    Permission,
     User,
 )
-from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.accounts.permissions import managed_organisation_ids, may_subscribe_to_reports
 from jesip_learn.compliance import report_rows
 from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, ReportFilters
@@ -51,8 +50,7 @@ class SubscriptionError(ValueError):
         self.message = message
 
 
-def may_subscribe(user: User) -> bool:
-    return user.is_admin or user.has_permission(Permission.MANAGER)
+may_subscribe = may_subscribe_to_reports
 
 
 def subscriptions_of(session: Session, user: User) -> list[ReportSubscription]:

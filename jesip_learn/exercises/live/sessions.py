@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import User
+from jesip_learn.accounts.permissions import may_facilitate
 from jesip_learn.accounts.throttle import GuessLimiter, Limited
 from jesip_learn.core.columns import utcnow
 from jesip_learn.courses import catalogue as courses
@@ -62,8 +63,7 @@ JOIN_CODE_MAX_HOURS = 72
 # --- who may do what ---------------------------------------------------------------------
 
 
-def can_facilitate(user: User) -> bool:
-    return exercises.can_record(user)
+can_facilitate = may_facilitate
 
 
 def is_facilitator(user: User, live: LiveSession) -> bool:
