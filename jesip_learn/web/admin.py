@@ -16,7 +16,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired
@@ -48,13 +48,6 @@ STATUS_LABELS = {
     "deactivated": "Deactivated",
     "invited": "Invited",
 }
-
-
-@blueprint.before_request
-@login_required
-def require_administrator():
-    if not current_user.is_admin:
-        abort(403)
 
 
 @blueprint.route("/", endpoint="index")

@@ -27,7 +27,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import func, select
@@ -35,7 +35,7 @@ from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from jesip_learn.accounts import users
-from jesip_learn.accounts.models import Permission, User
+from jesip_learn.accounts.models import User
 from jesip_learn.content.scenario_map import scenario_map
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
@@ -50,13 +50,6 @@ from jesip_learn.web.edge import content_parse_seconds, db, reads_before_writing
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("author", __name__, url_prefix="/author")
-
-
-@blueprint.before_request
-@login_required
-def require_trainer():
-    if not (current_user.is_admin or current_user.has_permission(Permission.TRAINER)):
-        abort(403)
 
 
 @blueprint.context_processor

@@ -14,14 +14,13 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField, StringField
 
-from jesip_learn.accounts.models import Permission
 from jesip_learn.accounts.permissions import organisations_in_scope
 from jesip_learn.courses.models import Course
 from jesip_learn.imports import bulk as bulk_import
@@ -37,13 +36,6 @@ TITLES = {
     ImportKind.USERS: "Import people",
     ImportKind.COMPLETIONS: "Import completions from another system",
 }
-
-
-@blueprint.before_request
-@login_required
-def require_manager():
-    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)):
-        abort(403)
 
 
 def _kind(kind: str) -> ImportKind:

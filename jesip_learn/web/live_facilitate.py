@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
@@ -40,13 +40,6 @@ from jesip_learn.web.forms import choices, int_or_none, show_error
 from jesip_learn.web.live import LearningPointForm, up_to_date
 
 blueprint = Blueprint("live_facilitate", __name__, url_prefix="/exercises/live")
-
-
-@blueprint.before_request
-@login_required
-def require_facilitator():
-    if not sessions.can_facilitate(current_user):
-        abort(403)
 
 
 def _own(live_id: int) -> LiveSession:

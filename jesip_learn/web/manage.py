@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 
@@ -18,13 +18,6 @@ from jesip_learn.web.edge import after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("manage", __name__, url_prefix="/manage")
-
-
-@blueprint.before_request
-@login_required
-def require_manager():
-    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)):
-        abort(403)
 
 
 def _user_in_scope(user_id: int) -> User:

@@ -17,16 +17,17 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 
 from jesip_learn.accounts import organisations as orgs
 from jesip_learn.accounts import transfers, users
-from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
+from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, TransferRequest, User
 from jesip_learn.records import personal_data as records
 from jesip_learn.records import readable as records_readable
 from jesip_learn.records.audit import record_event
+from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.auth import send_text, site_link
 from jesip_learn.web.edge import after_commit, client_address, db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, show_error
@@ -37,6 +38,7 @@ admin_blueprint = Blueprint("records_admin", __name__, url_prefix="/admin")
 
 
 @blueprint.route("/privacy")
+@for_audience(Audience.PUBLIC)
 def privacy():
     return render_template("records/privacy.html",
                            contact=current_app.config.get("PRIVACY_CONTACT", ""),
@@ -72,7 +74,6 @@ def _json_download(export: dict, person: User) -> Response:
 
 
 @blueprint.route("/account/my-data")
-@login_required
 @writes_on_get
 def my_data():
     export = _subject_access(current_user, by_administrator=False, kind="html")
@@ -80,7 +81,6 @@ def my_data():
 
 
 @blueprint.route("/account/my-data.json")
-@login_required
 @writes_on_get
 def my_data_json():
     return _json_download(_subject_access(current_user, by_administrator=False, kind="json"),
@@ -97,7 +97,6 @@ class TransferForm(FlaskForm):
 
 
 @blueprint.route("/account/transfer", methods=["GET", "POST"])
-@login_required
 def transfer():
     form = TransferForm(data={"command_role": current_user.command_role})
     form.organisation.choices = choices((o.id, o.name) for o in orgs.active_organisations(db())
@@ -125,7 +124,6 @@ class NameForm(FlaskForm):
 
 
 @blueprint.route("/account/name", methods=["GET", "POST"])
-@login_required
 def change_name():
     """The person corrects their own name: it is on their certificates."""
     form = NameForm(data={"name": current_user.name})
@@ -148,7 +146,6 @@ class RoleForm(FlaskForm):
 
 
 @blueprint.route("/account/command-role", methods=["GET", "POST"])
-@login_required
 def change_role():
     """The person asks to change their command role: it changes the training required of
     them, so a manager of their organisation approves it."""
@@ -171,7 +168,6 @@ def change_role():
 
 
 @blueprint.route("/account/transfer/cancel", methods=["POST"])
-@login_required
 def cancel_transfer():
     if FlaskForm().validate_on_submit() and transfers.cancel_request(
             db(), current_user, client_address()):
@@ -180,13 +176,6 @@ def cancel_transfer():
 
 
 # --- managers decide on moves into their organisations ---------------------------------------
-
-
-@manage_blueprint.before_request
-@login_required
-def require_manager():
-    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)):
-        abort(403)
 
 
 @manage_blueprint.route("/transfers")
@@ -240,13 +229,6 @@ def decide(request_id: int, decision: str):
 
 
 # --- administrators: subject access and erasure ----------------------------------------------
-
-
-@admin_blueprint.before_request
-@login_required
-def require_administrator():
-    if not current_user.is_admin:
-        abort(403)
 
 
 @admin_blueprint.route("/users/<int:user_id>/subject-access")

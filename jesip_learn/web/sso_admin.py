@@ -14,7 +14,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 
@@ -28,13 +28,6 @@ from jesip_learn.web.edge import client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("sso_admin", __name__, url_prefix="/admin/single-sign-on")
-
-
-@blueprint.before_request
-@login_required
-def require_administrator():
-    if not current_user.is_admin:
-        abort(403)
 
 
 def _secret_key() -> str:
