@@ -30,6 +30,7 @@ from jesip_learn.accounts.models import (
 )
 from jesip_learn.accounts.permissions import is_manager, managed_organisation_ids
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.records.audit import record_event
 
 
@@ -317,6 +318,6 @@ def decline_transfer(session: Session, approver: User, request: TransferRequest,
 
 def _check_decision(session: Session, approver: User, request: TransferRequest) -> None:
     if not can_decide(session, approver, request):
-        raise PermissionError("not in the approver's scope")
+        raise NotAllowed(reason="not in the approver's scope")
     if request.status != "pending":
         raise TransferError("request", "This request has already been dealt with")

@@ -41,6 +41,7 @@ from jesip_learn.accounts.throttle import (
     RedisOrDatabase,
 )
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.records.audit import record_event
 from jesip_learn.records.models import Anonymisation
@@ -306,7 +307,7 @@ def confirm_email(session: Session, raw_token: str) -> User:
 
 def approve_user(session: Session, approver: User, user: User) -> None:
     if not can_manage_user(session, approver, user):
-        raise PermissionError("not in the approver's scope")
+        raise NotAllowed(reason="not in the approver's scope")
     if user.approved_at is None:
         user.approved_at = utcnow()
         user.approved_by_id = approver.id
@@ -348,7 +349,7 @@ def decider_in_words(session: Session, decider: User | None, organisation: Organ
 def reject_user(session: Session, approver: User, user: User) -> None:
     """Refuse a pending registration: the account is deactivated, not deleted, for the log."""
     if not can_manage_user(session, approver, user):
-        raise PermissionError("not in the approver's scope")
+        raise NotAllowed(reason="not in the approver's scope")
     if user.approved_at is None and user.is_active:
         user.is_active = False
         record_event(session, "account.rejected", actor=approver, subject=user)
@@ -737,7 +738,7 @@ class AccountChanges:
 def update_account(session: Session, actor: User, user: User, changes: AccountChanges) -> None:
     """An administrator's or manager's edit of someone's account, checked and logged."""
     if not can_manage_user(session, actor, user):
-        raise PermissionError("not in the actor's scope")
+        raise NotAllowed(reason="not in the actor's scope")
     if session.scalar(select(Anonymisation.id).where(Anonymisation.user_id == user.id)):
         # The details are gone for good; an edit would only bring a nameless person back
         # into the organisation's figures.

@@ -40,6 +40,7 @@ from jesip_learn.compliance.status import RuleError, check_rule_scope, today_in_
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.numbers import whole_number
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.exercises.models import (
     EXERCISE_KIND_LABELS,
@@ -237,7 +238,7 @@ def _snapshot(exercise: Exercise) -> dict:
 def record_exercise(session: Session, actor: User, details: ExerciseDetails,
                     address: str = "") -> Exercise:
     if not can_record(actor):
-        raise PermissionError("only trainers, managers and administrators record exercises")
+        raise NotAllowed(reason="only trainers, managers and administrators record exercises")
     held_on, organisations = _checked(session, details)
     exercise = Exercise(recorded_by_id=actor.id)
     _apply(exercise, details, held_on, organisations)
@@ -253,7 +254,7 @@ def record_exercise(session: Session, actor: User, details: ExerciseDetails,
 def update_exercise(session: Session, actor: User, exercise: Exercise, details: ExerciseDetails,
                     address: str = "") -> None:
     if not can_edit(actor, exercise):
-        raise PermissionError("only the person who recorded it, or an administrator")
+        raise NotAllowed(reason="only the person who recorded it, or an administrator")
     held_on, organisations = _checked(session, details)
     kept = {organisation.id for organisation in organisations}
     left = sorted({p.user.organisation.name for p in exercise.participants
@@ -341,7 +342,7 @@ def remove_participant(session: Session, actor: User, participant: ExerciseParti
                        address: str = "") -> None:
     exercise = participant.exercise
     if not (can_edit(actor, exercise) or can_confirm(session, actor, participant)):
-        raise PermissionError("the person who recorded it, or a manager of the person")
+        raise NotAllowed(reason="the person who recorded it, or a manager of the person")
     record_event(session, "exercise.participant_removed", actor=actor, subject=participant.user,
                  address=address, summary=f"Removed from the exercise {exercise.title}",
                  details={"exercise_id": exercise.id, "role": participant.role,
@@ -354,9 +355,9 @@ def confirm_attendance(session: Session, actor: User, participant: ExerciseParti
                        address: str = "") -> bool:
     """Confirm that the person took part. False when it was already confirmed."""
     if not can_confirm(session, actor, participant):
-        raise PermissionError("managers confirm attendance of their own staff only")
+        raise NotAllowed(reason="managers confirm attendance of their own staff only")
     if participant.user_id == actor.id:
-        raise PermissionError("nobody confirms their own attendance")
+        raise NotAllowed(reason="nobody confirms their own attendance")
     if participant.confirmed_at is not None:
         return False
     participant.confirmed_at, participant.confirmed_by_id = utcnow(), actor.id
@@ -466,7 +467,7 @@ def add_learning_point(session: Session, actor: User, exercise: Exercise, *, tex
                        principle: str | None, jdm_stage: str | None, for_jol: bool,
                        address: str = "") -> LearningPoint:
     if not can_edit(actor, exercise):
-        raise PermissionError("only the person who recorded it, or an administrator")
+        raise NotAllowed(reason="only the person who recorded it, or an administrator")
     cleaned = text.strip()
     if refused := control_character_problem(cleaned, "The learning point", multi_line=True):
         raise ExerciseError("text", refused)
@@ -496,7 +497,7 @@ def remove_learning_point(session: Session, actor: User, point: LearningPoint,
                           address: str = "") -> None:
     exercise = point.exercise
     if not can_edit(actor, exercise):
-        raise PermissionError("only the person who recorded it, or an administrator")
+        raise NotAllowed(reason="only the person who recorded it, or an administrator")
     record_event(session, "exercise.learning_point_removed", actor=actor, address=address,
                  organisation_id=actor.organisation_id,
                  summary=f"Removed a learning point from the exercise {exercise.title}",
@@ -614,7 +615,7 @@ def can_change_exercise_rule(session: Session, viewer: User, rule: ExerciseRequi
 
 def remove_exercise_rule(session: Session, actor: User, rule: ExerciseRequirement) -> None:
     if not can_change_exercise_rule(session, actor, rule):
-        raise PermissionError("not in the actor's scope")
+        raise NotAllowed(reason="not in the actor's scope")
     record_event(session, "requirement.removed", actor=actor,
                  organisation_id=rule.organisation_id, summary=describe_exercise_rule(rule),
                  details={"before": {"exercise_within_months": rule.months,

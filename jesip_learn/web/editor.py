@@ -31,7 +31,6 @@ from jesip_learn.courses.models import Course
 from jesip_learn.web.edge import (
     content_parse_seconds,
     db,
-    error_page,
     reads_before_writing,
     stop_writing,
 )
@@ -41,16 +40,6 @@ blueprint = Blueprint("editor", __name__, url_prefix="/author")
 
 DRAFT = "/courses/<code>/draft"
 PAGE = DRAFT + "/pages/<path:path>"
-
-
-@blueprint.errorhandler(authoring.NotAllowed)
-def _not_allowed(error: authoring.NotAllowed):
-    return error_page(403, error.message)
-
-
-@blueprint.errorhandler(authoring.NotFound)
-def _not_found(error: authoring.NotFound):
-    return error_page(404, error.message)
 
 
 def _course(code: str) -> Course:

@@ -272,7 +272,8 @@ def learning_point(live_id: int):
                 principle=form.principle.data or None, jdm_stage=form.jdm_stage.data or None,
                 for_jol=bool(form.for_jol.data), address=client_address())
         except (ExerciseError, PermissionError) as error:
-            flash(getattr(error, "message", "You cannot add learning points to this exercise"))
+            flash(getattr(error, "message", "")
+                  or "You cannot add learning points to this exercise")
         else:
             flash("The learning point has been added.", "success")
     return redirect(url_for("live.debrief_page", live_id=live.id, _anchor="learning-points"))

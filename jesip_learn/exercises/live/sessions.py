@@ -29,6 +29,7 @@ from jesip_learn.accounts.models import User
 from jesip_learn.accounts.permissions import may_facilitate
 from jesip_learn.accounts.throttle import GuessLimiter, Limited
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course, CourseVersion
 from jesip_learn.exercises import recorded as exercises
@@ -117,7 +118,7 @@ def published_scripts(session: Session) -> list[ScriptChoice]:
 def create_session(session: Session, actor: User, version_id: int | None, slug: str,
                    address: str = "") -> LiveSession:
     if not can_facilitate(actor):
-        raise PermissionError("trainers, managers and administrators facilitate")
+        raise NotAllowed(reason="trainers, managers and administrators facilitate")
     chosen = next((c for c in published_scripts(session)
                    if c.version_id == version_id and c.slug == slug), None)
     if chosen is None:
@@ -322,7 +323,7 @@ def mark_joined(session: Session, live: LiveSession, participant: LiveParticipan
 
 def _check_facilitator(actor: User, live: LiveSession) -> None:
     if not is_facilitator(actor, live):
-        raise PermissionError("only the session's facilitator")
+        raise NotAllowed(reason="only the session's facilitator")
 
 
 def _everyone(live: LiveSession) -> list[str]:
