@@ -34,7 +34,7 @@ from jesip_learn.accounts.models import (
 from jesip_learn.compliance import status as compliance
 from jesip_learn.core import exports
 from jesip_learn.records import audit
-from jesip_learn.web.edge import client_address, db, writes_on_get
+from jesip_learn.web.edge import abandon_changes, client_address, db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, page_number, show_error
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -133,7 +133,7 @@ def user_edit(user_id: int):
         try:
             users.update_account(db(), current_user, user, changes)
         except users.AccountError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, error.field, error.message)
         else:
             flash(f"Changes to {user.name}’s account have been saved.", "success")
@@ -207,7 +207,7 @@ def organisation_edit(organisation_id: int | None = None):
                 area_ids=[area for area in map(int_or_none, form.areas.data) if area],
                 domains=orgs.parse_domains(form.domains.data), organisation=organisation)
         except orgs.OrganisationError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, error.field, error.message)
         else:
             saved.is_active = form.is_active.data

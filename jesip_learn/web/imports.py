@@ -27,7 +27,7 @@ from jesip_learn.imports import bulk as bulk_import
 from jesip_learn.imports.bulk import ImportFileError, ImportKind
 from jesip_learn.imports.models import ImportBatch
 from jesip_learn.web.auth import send_text, site_link
-from jesip_learn.web.edge import after_commit, client_address, db
+from jesip_learn.web.edge import abandon_changes, after_commit, client_address, db
 from jesip_learn.web.forms import show_error
 
 blueprint = Blueprint("imports", __name__, url_prefix="/manage/imports")
@@ -140,7 +140,7 @@ def apply(batch_id: int):
         flash("That check has expired. Upload the file again.")
         return redirect(url_for("imports.upload", kind=batch.kind))
     except (bulk_import.PlanChanged, IntegrityError):
-        db().rollback()
+        abandon_changes()
         flash("Records changed since you checked this file, so nothing was imported. Check "
               "the results below again, then apply them.")
     else:

@@ -14,7 +14,7 @@ from jesip_learn.accounts import transfers, users
 from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, Permission, User
 from jesip_learn.accounts.permissions import can_grant, can_manage_user, organisations_in_scope
 from jesip_learn.web.auth import send_mail, send_text, site_link
-from jesip_learn.web.edge import after_commit, client_address, db
+from jesip_learn.web.edge import abandon_changes, after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("manage", __name__, url_prefix="/manage")
@@ -116,7 +116,7 @@ def add_person():
                     command_role=form.command_role.data or "",
                     permissions=set(form.permissions.data or ()), address=client_address())
             except users.AccountError as error:
-                db().rollback()
+                abandon_changes()
                 show_error(form, error.field, error.message)
             else:
                 _invite_after_commit(user, token)

@@ -29,7 +29,7 @@ from jesip_learn.records import readable as records_readable
 from jesip_learn.records.audit import record_event
 from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.auth import send_text, site_link
-from jesip_learn.web.edge import after_commit, client_address, db, writes_on_get
+from jesip_learn.web.edge import abandon_changes, after_commit, client_address, db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("records", __name__)
@@ -108,7 +108,7 @@ def transfer():
                                        command_role=form.command_role.data or "",
                                        address=client_address())
         except transfers.TransferError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, error.field, error.message)
         else:
             flash("Your request has been sent. A manager of the organisation you are moving "
@@ -156,7 +156,7 @@ def change_role():
                                           command_role=form.command_role.data or "",
                                           address=client_address())
         except transfers.TransferError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, "command_role", error.message)
         else:
             flash("Your request has been sent. A manager of "
@@ -204,7 +204,7 @@ def decide(request_id: int, decision: str):
     try:
         decide_now(db(), current_user, found, client_address())
     except transfers.TransferError as error:
-        db().rollback()
+        abandon_changes()
         flash(error.message, "error")
         return redirect(url_for("transfers.requests"))
     person = found.user
@@ -263,7 +263,7 @@ def erasure(user_id: int):
         try:
             confirmed = _decide_erasure(person, form)
         except records.ErasureError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, error.field, error.message)
         else:
             if confirmed:
