@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     live_notify.install(app.config["DATABASE_URL"], app.config.get("REDIS_URL"))
 
     from jesip_learn.web import (
+        access,
         admin,
         allowances,
         auth,
@@ -88,6 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
         two_step,
         xapi,
     )
+    from jesip_learn.web.access import Audience
 
     edge.init_app(app)
     if app.config.get("PROXY_HOPS"):
@@ -96,16 +98,35 @@ def create_app(config: dict | None = None) -> Flask:
         # and the site's own address comes from SITE_URL.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     auth.init_login(app)
-    two_step.init_two_step(app)
     sso.init_sso(app)
-    for blueprint in (main.blueprint, auth.blueprint, learn.blueprint, author.blueprint,
-                      admin.blueprint, manage.blueprint, quiz.blueprint, scenario.blueprint,
-                      compliance.blueprint, imports.blueprint, editor.blueprint,
-                      two_step.blueprint, xapi.blueprint, notifications.blueprint,
-                      records.blueprint, records.manage_blueprint, records.admin_blueprint,
-                      exercises.blueprint, live_facilitate.blueprint, live.blueprint,
-                      sso.blueprint, sso_admin.blueprint, allowances.blueprint):
-        app.register_blueprint(blueprint)
+    access.init_access(app, session_checks=(auth.end_stale_sessions,
+                                            two_step.require_two_step_where_needed))
+    # Each blueprint with its audience: the one role check its every view passes first.
+    for blueprint, audience in (
+            (main.blueprint, Audience.PUBLIC),
+            (auth.blueprint, Audience.PUBLIC),
+            (two_step.blueprint, Audience.PUBLIC),
+            (sso.blueprint, Audience.PUBLIC),
+            (records.blueprint, Audience.LEARNER),
+            (notifications.blueprint, Audience.LEARNER),
+            (learn.blueprint, Audience.LEARNER),
+            (quiz.blueprint, Audience.LEARNER),
+            (scenario.blueprint, Audience.LEARNER),
+            (live.blueprint, Audience.LEARNER),
+            (author.blueprint, Audience.AUTHOR),
+            (editor.blueprint, Audience.AUTHOR),
+            (exercises.blueprint, Audience.TRAINER_OR_MANAGER),
+            (live_facilitate.blueprint, Audience.TRAINER_OR_MANAGER),
+            (allowances.blueprint, Audience.TRAINER_OR_MANAGER),
+            (manage.blueprint, Audience.MANAGER),
+            (compliance.blueprint, Audience.MANAGER),
+            (imports.blueprint, Audience.MANAGER),
+            (records.manage_blueprint, Audience.MANAGER),
+            (admin.blueprint, Audience.ADMINISTRATOR),
+            (records.admin_blueprint, Audience.ADMINISTRATOR),
+            (sso_admin.blueprint, Audience.ADMINISTRATOR),
+            (xapi.blueprint, Audience.ADMINISTRATOR)):
+        access.register(app, blueprint, audience)
 
     from jesip_learn.cli import register_commands
 

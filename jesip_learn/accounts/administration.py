@@ -30,7 +30,12 @@ from jesip_learn.accounts.models import (
     TokenPurpose,
     User,
 )
-from jesip_learn.accounts.permissions import can_grant, can_manage_user, managed_organisation_ids
+from jesip_learn.accounts.permissions import (
+    can_grant,
+    can_manage_user,
+    is_manager,
+    managed_organisation_ids,
+)
 from jesip_learn.accounts.tokens import (
     TokenError,
     issue_token,
@@ -39,6 +44,7 @@ from jesip_learn.accounts.tokens import (
     revoke_password_reset_links,
 )
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.records.audit import record_event
 from jesip_learn.records.models import Anonymisation
 
@@ -108,7 +114,7 @@ def invite_user(
     if (organisation is None or not organisation.is_active
             or (scope is not None and organisation.id not in scope)):
         raise AccountError("organisation", "Select an organisation from the list")
-    if not (actor.is_admin or actor.has_permission(Permission.MANAGER)):
+    if not is_manager(actor):
         raise AccountError("organisation", "Only administrators and managers can add people")
     unknown = permissions - set(Permission)
     if unknown:
@@ -181,7 +187,7 @@ class AccountChanges:
 def update_account(session: Session, actor: User, user: User, changes: AccountChanges) -> None:
     """An administrator's or manager's edit of someone's account, checked and logged."""
     if not can_manage_user(session, actor, user):
-        raise PermissionError("not in the actor's scope")
+        raise NotAllowed(reason="not in the actor's scope")
     if session.scalar(select(Anonymisation.id).where(Anonymisation.user_id == user.id)):
         # The details are gone for good; an edit would only bring a nameless person back
         # into the organisation's figures.

@@ -12,6 +12,49 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import Organisation, Permission, User
 
+# --- roles ---------------------------------------------------------------------------------
+
+
+def is_administrator(user: User) -> bool:
+    return user.is_admin
+
+
+def is_manager(user: User) -> bool:
+    """A manager of some organisation or area, or an administrator."""
+    return user.is_admin or user.has_permission(Permission.MANAGER)
+
+
+def is_author(user: User) -> bool:
+    """A trainer or an administrator, with an active account."""
+    return bool(user.is_active) and (user.is_admin or user.has_permission(Permission.TRAINER))
+
+
+def is_trainer_or_manager(user: User) -> bool:
+    """Trainers, managers and administrators: everyone but learners."""
+    return bool(user.permissions & {Permission.TRAINER, Permission.MANAGER, Permission.ADMIN})
+
+
+def may_record_exercises(user: User) -> bool:
+    return is_trainer_or_manager(user)
+
+
+def may_facilitate(user: User) -> bool:
+    """Live exercises are run by those who may record exercises."""
+    return may_record_exercises(user)
+
+
+def may_subscribe_to_reports(user: User) -> bool:
+    return is_manager(user)
+
+
+def may_edit_course(user: User, editor_role: str | None) -> bool:
+    """`editor_role` is the user's role on the course ("owner", "editor" or None); the
+    courses area reads it (courses.authoring.editors.can_edit)."""
+    return is_author(user) and (user.is_admin or editor_role is not None)
+
+
+# --- organisation scope ----------------------------------------------------------------------
+
 
 def managed_organisation_ids(session: Session, viewer: User) -> set[int] | None:
     """Organisations whose people the viewer manages; None means every organisation."""

@@ -36,6 +36,7 @@ from jesip_learn.accounts.permissions import can_manage_user
 from jesip_learn.accounts.throttle import EmailRequestLimiter
 from jesip_learn.accounts.tokens import issue_token, redeem_token
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.records.audit import record_event
 
 EMAIL_CONFIRMATION_LIFETIME = timedelta(days=3)
@@ -123,7 +124,7 @@ def confirm_email(session: Session, raw_token: str) -> User:
 
 def approve_user(session: Session, approver: User, user: User) -> None:
     if not can_manage_user(session, approver, user):
-        raise PermissionError("not in the approver's scope")
+        raise NotAllowed(reason="not in the approver's scope")
     if user.approved_at is None:
         user.approved_at = utcnow()
         user.approved_by_id = approver.id
@@ -165,7 +166,7 @@ def decider_in_words(session: Session, decider: User | None, organisation: Organ
 def reject_user(session: Session, approver: User, user: User) -> None:
     """Refuse a pending registration: the account is deactivated, not deleted, for the log."""
     if not can_manage_user(session, approver, user):
-        raise PermissionError("not in the approver's scope")
+        raise NotAllowed(reason="not in the approver's scope")
     if user.approved_at is None and user.is_active:
         user.is_active = False
         record_event(session, "account.rejected", actor=approver, subject=user)

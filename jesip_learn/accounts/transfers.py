@@ -28,8 +28,9 @@ from jesip_learn.accounts.models import (
     TransferRequest,
     User,
 )
-from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.accounts.permissions import is_manager, managed_organisation_ids
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.records.audit import record_event
 
 
@@ -264,7 +265,7 @@ def requests_to_decide(session: Session, viewer: User) -> list[TransferRequest]:
 
 
 def can_decide(session: Session, viewer: User, request: TransferRequest) -> bool:
-    if not (viewer.is_admin or viewer.has_permission(Permission.MANAGER)):
+    if not is_manager(viewer):
         return False
     scope = managed_organisation_ids(session, viewer)
     return scope is None or request.to_organisation_id in scope
@@ -317,6 +318,6 @@ def decline_transfer(session: Session, approver: User, request: TransferRequest,
 
 def _check_decision(session: Session, approver: User, request: TransferRequest) -> None:
     if not can_decide(session, approver, request):
-        raise PermissionError("not in the approver's scope")
+        raise NotAllowed(reason="not in the approver's scope")
     if request.status != "pending":
         raise TransferError("request", "This request has already been dealt with")

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.details import AccountError, normalise_email
-from jesip_learn.accounts.models import Permission, User
+from jesip_learn.accounts.models import User
+from jesip_learn.accounts.permissions import is_manager
 from jesip_learn.imports import bulk as bulk_import
 from jesip_learn.imports import csv_files
 from jesip_learn.imports.bulk import AppliedImport
@@ -57,7 +58,7 @@ def find_importer(session: Session, email: str) -> User:
     if not user.can_sign_in:
         raise ImporterError(f"The account {address} is {user.status}: name an active "
                             "administrator or manager")
-    if not (user.is_admin or user.has_permission(Permission.MANAGER)):
+    if not is_manager(user):
         raise ImporterError(f"{address} is not an administrator or manager: only they may "
                             "import")
     return user

@@ -68,6 +68,7 @@ from jesip_learn.compliance import acceptance as requirement_acceptance
 from jesip_learn.compliance.models import Requirement
 from jesip_learn.core.columns import UTCDateTime
 from jesip_learn.core.numbers import whole_number
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.courses.models import Course, CourseVersion
 from jesip_learn.exercises.models import Exercise, ExerciseParticipant, ExerciseRequirement
 from jesip_learn.learning.models import Completion, ItemProgress
@@ -309,7 +310,7 @@ def check_rule_scope(session: Session, actor: User, *, service: str | None,
 
 def remove_rule(session: Session, actor: User, rule: Requirement) -> None:
     if not can_change_rule(session, actor, rule):
-        raise PermissionError("not in the actor's scope")
+        raise NotAllowed(reason="not in the actor's scope")
     record_event(session, "requirement.removed", actor=actor,
                  organisation_id=rule.organisation_id, summary=describe_rule(session, rule),
                  details={"before": _rule_snapshot(rule)})

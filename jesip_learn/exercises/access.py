@@ -20,12 +20,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import Permission, User
-from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.accounts.permissions import managed_organisation_ids, may_record_exercises
 from jesip_learn.exercises.models import Exercise, ExerciseParticipant
 
-
-def can_record(user: User) -> bool:
-    return bool(user.permissions & {Permission.TRAINER, Permission.MANAGER, Permission.ADMIN})
+can_record = may_record_exercises
 
 
 def can_edit(viewer: User, exercise: Exercise) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import User
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.exercises.access import can_edit
 from jesip_learn.exercises.models import Exercise, LearningPoint
@@ -23,7 +24,7 @@ def add_learning_point(session: Session, actor: User, exercise: Exercise, *, tex
                        principle: str | None, jdm_stage: str | None, for_jol: bool,
                        address: str = "") -> LearningPoint:
     if not can_edit(actor, exercise):
-        raise PermissionError("only the person who recorded it, or an administrator")
+        raise NotAllowed(reason="only the person who recorded it, or an administrator")
     cleaned = text.strip()
     if refused := control_character_problem(cleaned, "The learning point", multi_line=True):
         raise ExerciseError("text", refused)
@@ -53,7 +54,7 @@ def remove_learning_point(session: Session, actor: User, point: LearningPoint,
                           address: str = "") -> None:
     exercise = point.exercise
     if not can_edit(actor, exercise):
-        raise PermissionError("only the person who recorded it, or an administrator")
+        raise NotAllowed(reason="only the person who recorded it, or an administrator")
     record_event(session, "exercise.learning_point_removed", actor=actor, address=address,
                  organisation_id=actor.organisation_id,
                  summary=f"Removed a learning point from the exercise {exercise.title}",

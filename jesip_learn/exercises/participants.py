@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import CommandRole, User
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.exercises.access import (
     addable_organisation_ids,
     can_confirm,
@@ -85,7 +86,7 @@ def remove_participant(session: Session, actor: User, participant: ExerciseParti
                        address: str = "") -> None:
     exercise = participant.exercise
     if not (can_edit(actor, exercise) or can_confirm(session, actor, participant)):
-        raise PermissionError("the person who recorded it, or a manager of the person")
+        raise NotAllowed(reason="the person who recorded it, or a manager of the person")
     record_event(session, "exercise.participant_removed", actor=actor, subject=participant.user,
                  address=address, summary=f"Removed from the exercise {exercise.title}",
                  details={"exercise_id": exercise.id, "role": participant.role,
@@ -98,9 +99,9 @@ def confirm_attendance(session: Session, actor: User, participant: ExerciseParti
                        address: str = "") -> bool:
     """Confirm that the person took part. False when it was already confirmed."""
     if not can_confirm(session, actor, participant):
-        raise PermissionError("managers confirm attendance of their own staff only")
+        raise NotAllowed(reason="managers confirm attendance of their own staff only")
     if participant.user_id == actor.id:
-        raise PermissionError("nobody confirms their own attendance")
+        raise NotAllowed(reason="nobody confirms their own attendance")
     if participant.confirmed_at is not None:
         return False
     participant.confirmed_at, participant.confirmed_by_id = utcnow(), actor.id

@@ -22,6 +22,7 @@ from jesip_learn.compliance.status import today_in_london
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.numbers import whole_number
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.exercises.access import can_edit, can_record, organisation_ids
 from jesip_learn.exercises.models import (
@@ -135,7 +136,7 @@ def _snapshot(exercise: Exercise) -> dict:
 def record_exercise(session: Session, actor: User, details: ExerciseDetails,
                     address: str = "") -> Exercise:
     if not can_record(actor):
-        raise PermissionError("only trainers, managers and administrators record exercises")
+        raise NotAllowed(reason="only trainers, managers and administrators record exercises")
     held_on, organisations = _checked(session, details)
     exercise = Exercise(recorded_by_id=actor.id)
     _apply(exercise, details, held_on, organisations)
@@ -151,7 +152,7 @@ def record_exercise(session: Session, actor: User, details: ExerciseDetails,
 def update_exercise(session: Session, actor: User, exercise: Exercise, details: ExerciseDetails,
                     address: str = "") -> None:
     if not can_edit(actor, exercise):
-        raise PermissionError("only the person who recorded it, or an administrator")
+        raise NotAllowed(reason="only the person who recorded it, or an administrator")
     held_on, organisations = _checked(session, details)
     kept = {organisation.id for organisation in organisations}
     left = sorted({p.user.organisation.name for p in exercise.participants

@@ -13,6 +13,7 @@ from jesip_learn.accounts.models import SERVICE_LABELS, CommandRole, Service, Us
 from jesip_learn.accounts.permissions import managed_organisation_ids
 from jesip_learn.compliance.status import RuleError, check_rule_scope
 from jesip_learn.core.numbers import whole_number
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.exercises.models import ExerciseRequirement
 from jesip_learn.records.audit import record_event
 
@@ -77,7 +78,7 @@ def can_change_exercise_rule(session: Session, viewer: User, rule: ExerciseRequi
 
 def remove_exercise_rule(session: Session, actor: User, rule: ExerciseRequirement) -> None:
     if not can_change_exercise_rule(session, actor, rule):
-        raise PermissionError("not in the actor's scope")
+        raise NotAllowed(reason="not in the actor's scope")
     record_event(session, "requirement.removed", actor=actor,
                  organisation_id=rule.organisation_id, summary=describe_exercise_rule(rule),
                  details={"before": {"exercise_within_months": rule.months,

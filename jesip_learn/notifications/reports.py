@@ -19,15 +19,15 @@ from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     SERVICE_LABELS,
     Organisation,
-    Permission,
     User,
 )
-from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.accounts.permissions import managed_organisation_ids, may_subscribe_to_reports
 from jesip_learn.compliance import report_rows
 from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, ReportFilters
 from jesip_learn.core import exports
 from jesip_learn.core.mail import Attachment
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.notifications.models import ReportSubscription
 from jesip_learn.notifications.settings import FREQUENCIES
@@ -51,8 +51,7 @@ class SubscriptionError(ValueError):
         self.message = message
 
 
-def may_subscribe(user: User) -> bool:
-    return user.is_admin or user.has_permission(Permission.MANAGER)
+may_subscribe = may_subscribe_to_reports
 
 
 def subscriptions_of(session: Session, user: User) -> list[ReportSubscription]:
@@ -160,7 +159,7 @@ def subscribe(session: Session, user: User, *, name: str, query: str, file_forma
               frequency: str) -> ReportSubscription:
     """A new scheduled report of the dashboard as `query` filters it."""
     if not may_subscribe(user):
-        raise PermissionError("only managers and administrators see the dashboard")
+        raise NotAllowed(reason="only managers and administrators see the dashboard")
     # The name is the subject of every email of the report: no line breaks or controls.
     problem = control_character_problem(name or "", "The name")
     if problem:
@@ -194,7 +193,7 @@ def subscribe(session: Session, user: User, *, name: str, query: str, file_forma
 def unsubscribe_report(session: Session, user: User, subscription: ReportSubscription,
                        address: str = "") -> None:
     if subscription.user_id != user.id:
-        raise PermissionError("not this person's report")
+        raise NotAllowed(reason="not this person's report")
     record_event(session, "notifications.report_unsubscribed", actor=user, subject=user,
                  address=address, summary=f"scheduled report “{subscription.name}” stopped",
                  details={"subscription": subscription.id, "name": subscription.name})

@@ -1,1 +1,2 @@
-"""The web layer: one blueprint per audience, each thin (parse, authorise, call, render)."""
+"""The web layer: the request edge (edge.py), who may come in (access.py), and blueprints
+registered each with its audience, each thin (parse, authorise, call, render)."""

@@ -16,7 +16,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired
@@ -36,7 +36,7 @@ from jesip_learn.accounts.models import (
 from jesip_learn.compliance import status as compliance
 from jesip_learn.core import exports
 from jesip_learn.records import audit
-from jesip_learn.web.edge import client_address, db, writes_on_get
+from jesip_learn.web.edge import abandon_changes, client_address, db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, page_number, show_error
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -50,13 +50,6 @@ STATUS_LABELS = {
     "deactivated": "Deactivated",
     "invited": "Invited",
 }
-
-
-@blueprint.before_request
-@login_required
-def require_administrator():
-    if not current_user.is_admin:
-        abort(403)
 
 
 @blueprint.route("/", endpoint="index")
@@ -142,7 +135,7 @@ def user_edit(user_id: int):
         try:
             account_administration.update_account(db(), current_user, user, changes)
         except account_details.AccountError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, error.field, error.message)
         else:
             flash(f"Changes to {user.name}’s account have been saved.", "success")
@@ -216,7 +209,7 @@ def organisation_edit(organisation_id: int | None = None):
                 area_ids=[area for area in map(int_or_none, form.areas.data) if area],
                 domains=orgs.parse_domains(form.domains.data), organisation=organisation)
         except orgs.OrganisationError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, error.field, error.message)
         else:
             saved.is_active = form.is_active.data

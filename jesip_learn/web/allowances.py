@@ -4,27 +4,17 @@ managers of the person and administrators (`jesip_learn.learning.allowances` dec
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField
 
-from jesip_learn.accounts.models import Permission, User
+from jesip_learn.accounts.models import User
 from jesip_learn.courses import authoring
 from jesip_learn.learning import allowances, attempts
 from jesip_learn.web.edge import db
 from jesip_learn.web.forms import choices, int_or_none
 
 blueprint = Blueprint("allowances", __name__, url_prefix="/people")
-
-
-@blueprint.before_request
-@login_required
-def require_helper():
-    """Learners are refused outright; whom a trainer or manager may help is decided per
-    person and course below."""
-    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)
-            or current_user.has_permission(Permission.TRAINER)):
-        abort(403)
 
 
 class GrantForm(FlaskForm):

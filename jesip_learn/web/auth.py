@@ -20,7 +20,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from wtforms import PasswordField, RadioField, SelectField, StringField
@@ -52,6 +52,7 @@ from jesip_learn.accounts.throttle import (
 )
 from jesip_learn.accounts.tokens import TokenError
 from jesip_learn.core.mail import MailDeliveryError, OutgoingMail
+from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.edge import ERROR_TITLES, after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
 from jesip_learn.web.safety import safe_next_url
@@ -76,10 +77,9 @@ def init_login(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(
         lambda session_id: password_sign_in.user_for_session(db(), session_id))
-    app.before_request(_end_stale_sessions)
 
 
-def _end_stale_sessions():
+def end_stale_sessions():
     """Sign out after 30 minutes idle or 12 hours in all (NCSC and ASVS session limits)."""
     if "_user_id" not in session:
         return
@@ -431,7 +431,7 @@ class ChangePasswordForm(FlaskForm):
 
 
 @blueprint.route("/account/password", methods=["GET", "POST"])
-@login_required
+@for_audience(Audience.LEARNER)
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():

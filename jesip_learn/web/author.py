@@ -20,14 +20,13 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
     send_file,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import func, select
@@ -35,7 +34,7 @@ from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from jesip_learn.accounts import details as account_details
-from jesip_learn.accounts.models import Permission, User
+from jesip_learn.accounts.models import User
 from jesip_learn.content.scenario_map import scenario_map
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
@@ -46,17 +45,16 @@ from jesip_learn.courses.packaging.versions import package_version, site_address
 from jesip_learn.learning import allowances
 from jesip_learn.learning import item_analysis as analysis
 from jesip_learn.learning.models import Completion
-from jesip_learn.web.edge import content_parse_seconds, db, reads_before_writing, writes_on_get
+from jesip_learn.web.edge import (
+    abandon_changes,
+    content_parse_seconds,
+    db,
+    reads_before_writing,
+    writes_on_get,
+)
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("author", __name__, url_prefix="/author")
-
-
-@blueprint.before_request
-@login_required
-def require_trainer():
-    if not (current_user.is_admin or current_user.has_permission(Permission.TRAINER)):
-        abort(403)
 
 
 @blueprint.context_processor
@@ -74,11 +72,6 @@ def _course(code: str) -> Course:
     if not authoring.can_edit(db(), current_user, course):
         abort(403)
     return course
-
-
-def _refused():
-    """A domain refusal after something may have been flushed: roll the request back."""
-    g.request_failed = True
 
 
 class UploadForm(FlaskForm):
@@ -132,7 +125,7 @@ def course_import():
                     db(), current_user, upload.read(), filename=upload.filename,
                     seconds=content_parse_seconds())
             except authoring.AuthoringError as error:
-                _refused()
+                abandon_changes()  # the refusal may have come after a flush
                 show_error(form, "archive", error.message)
                 problems = getattr(error, "problems", ())
             else:
@@ -278,7 +271,7 @@ def restore(code: str, number: int):
                 needs_renewal=form.needs_renewal.data == "yes", note=form.note.data.strip(),
                 seconds=content_parse_seconds())
         except authoring.PublishRefused as refused:
-            _refused()
+            abandon_changes()
             show_error(form, "needs_renewal", refused.message)
             problems = refused.problems
         else:
@@ -354,7 +347,7 @@ def import_draft(code: str):
                                                        upload.read(), expected_revision=revision,
                                                        seconds=content_parse_seconds())
             except authoring.AuthoringError as error:
-                _refused()
+                abandon_changes()
                 show_error(form, "archive", error.message)
                 problems = getattr(error, "problems", ())
             else:
@@ -393,7 +386,7 @@ def editors(code: str):
                 try:
                     authoring.add_editor(db(), current_user, course, person, form.role.data)
                 except authoring.AuthoringError as error:
-                    _refused()
+                    abandon_changes()
                     show_error(form, "role" if error.field == "role" else "email",
                                error.message)
                 else:

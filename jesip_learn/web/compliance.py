@@ -22,7 +22,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
@@ -30,7 +30,6 @@ from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     SERVICE_LABELS,
     Organisation,
-    Permission,
     User,
 )
 from jesip_learn.accounts.permissions import (
@@ -68,13 +67,6 @@ DOWNLOADS = {
     "report.xlsx": "Excel workbook: summary and details",
     "summary.pdf": "PDF summary",
 }
-
-
-@blueprint.before_request
-@login_required
-def require_manager():
-    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)):
-        abort(403)
 
 
 # --- reading the filters -----------------------------------------------------------------

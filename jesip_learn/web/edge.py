@@ -43,6 +43,7 @@ from jesip_learn.accounts.models import (
     Permission,
 )
 from jesip_learn.content.worker import DEFAULT_SECONDS
+from jesip_learn.core import refusals
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.db import begin_writing, is_database_busy, is_database_unavailable
 
@@ -123,12 +124,24 @@ def reads_before_writing(view: Callable) -> Callable:
 
 
 def stop_writing() -> None:
-    """After a refusal that wrote nothing, end the request's transaction, so that what the
-    view does next (a preview parses the course) reads without holding SQLite's write
-    lock. The edge still commits once at the end: an empty reading transaction."""
+    """End the request's transaction and go on, when it has written nothing to keep: after
+    a refusal, so that what the view does next (a preview parses the course) reads without
+    holding SQLite's write lock; before waiting on another service (an identity provider),
+    so that no transaction is open meanwhile. The edge still commits once at the end."""
     session = g.get("db_session")
     if session is not None:
         session.rollback()
+
+
+def abandon_changes() -> None:
+    """Keep nothing this request has written: after a refusal (a form error, a domain
+    `Refusal`) that may have come after a flush. The session is rolled back now, so that the
+    page shown next reads only what is saved, and the request is marked failed, so that the
+    edge ends it with a rollback rather than its commit."""
+    g.request_failed = True
+    session = g.get("db_session")
+    if session is not None:
+        _quietly_end(session)
 
 
 def content_parse_seconds() -> float:
@@ -339,6 +352,13 @@ def _handle_http_error(error: HTTPException):
     return error_page(status)
 
 
+def _handle_refusal(error: refusals.Refusal):
+    """A domain refusal no view caught: its page (403, or 404 when not found), never a 500,
+    and nothing the request wrote is kept."""
+    abandon_changes()
+    return error_page(404 if isinstance(error, refusals.NotFound) else 403, error.message)
+
+
 def _handle_csrf_error(error: CSRFError):
     return error_page(
         400,
@@ -506,6 +526,7 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_close_leftover_session)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(refusals.Refusal, _handle_refusal)
     for database_error in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
         app.register_error_handler(database_error, _handle_database_error)
     app.register_error_handler(DataError, _handle_data_error)

@@ -18,12 +18,11 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 
-from jesip_learn.accounts.models import Permission
 from jesip_learn.content import FileUrls
 from jesip_learn.content.scenario_map import scenario_map
 from jesip_learn.courses import authoring
@@ -32,7 +31,6 @@ from jesip_learn.courses.models import Course
 from jesip_learn.web.edge import (
     content_parse_seconds,
     db,
-    error_page,
     reads_before_writing,
     stop_writing,
 )
@@ -42,23 +40,6 @@ blueprint = Blueprint("editor", __name__, url_prefix="/author")
 
 DRAFT = "/courses/<code>/draft"
 PAGE = DRAFT + "/pages/<path:path>"
-
-
-@blueprint.before_request
-@login_required
-def require_trainer():
-    if not (current_user.is_admin or current_user.has_permission(Permission.TRAINER)):
-        abort(403)
-
-
-@blueprint.errorhandler(authoring.NotAllowed)
-def _not_allowed(error: authoring.NotAllowed):
-    return error_page(403, error.message)
-
-
-@blueprint.errorhandler(authoring.NotFound)
-def _not_found(error: authoring.NotFound):
-    return error_page(404, error.message)
 
 
 def _course(code: str) -> Course:

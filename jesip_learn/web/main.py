@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from jesip_learn.accounts.models import Permission
 from jesip_learn.content import is_download_only, media_type
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.learning import progress
+from jesip_learn.web.access import Audience, admits, for_audience
 from jesip_learn.web.edge import db
 
 blueprint = Blueprint("main", __name__)
@@ -23,16 +23,16 @@ def navigation_items() -> list[dict]:
         links = [("auth.sign_in", "Sign in"), ("auth.register", "Create an account")]
     else:
         links = [("learn.my_training", "My training")]
-        if current_user.has_permission(Permission.TRAINER) or current_user.is_admin:
+        if admits(Audience.AUTHOR, current_user):
             links.append(("author.course_list", "Courses"))
-        if current_user.has_permission(Permission.MANAGER) or current_user.is_admin:
+        if admits(Audience.MANAGER, current_user):
             links.append(("compliance.dashboard", "Compliance"))
             # Adding, approving, moving and importing people: one page, so that an
             # administrator's navigation fits one line at desktop width.
             links.append(("manage.people", "People"))
-        if current_user.permissions & {Permission.TRAINER, Permission.MANAGER, Permission.ADMIN}:
+        if admits(Audience.TRAINER_OR_MANAGER, current_user):
             links.append(("exercises.index", "Exercises"))
-        if current_user.is_admin:
+        if admits(Audience.ADMINISTRATOR, current_user):
             # One link: the administration page lists every part of running the site.
             links.append(("admin.index", "Administration"))
         links.append(("main.account", "Your account"))
@@ -54,7 +54,7 @@ def home():
 
 
 @blueprint.route("/account")
-@login_required
+@for_audience(Audience.LEARNER)
 def account():
     return render_template("main/account.html", user=current_user)
 
@@ -75,7 +75,7 @@ def healthz():
 
 
 @blueprint.route("/course-files/<content_hash>/<path:path>")
-@login_required
+@for_audience(Audience.LEARNER)
 def course_file(content_hash: str, path: str):
     """An image or PDF a course ships. SVG and anything else that could run script in
     the browser is only ever a download, inside a sandbox."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 
@@ -17,17 +17,10 @@ from jesip_learn.accounts import transfers, user_search
 from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, PERMISSION_LABELS, Permission, User
 from jesip_learn.accounts.permissions import can_grant, can_manage_user, organisations_in_scope
 from jesip_learn.web.auth import send_mail, send_text, site_link
-from jesip_learn.web.edge import after_commit, client_address, db
+from jesip_learn.web.edge import abandon_changes, after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("manage", __name__, url_prefix="/manage")
-
-
-@blueprint.before_request
-@login_required
-def require_manager():
-    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)):
-        abort(403)
 
 
 def _user_in_scope(user_id: int) -> User:
@@ -126,7 +119,7 @@ def add_person():
                     command_role=form.command_role.data or "",
                     permissions=set(form.permissions.data or ()), address=client_address())
             except account_details.AccountError as error:
-                db().rollback()
+                abandon_changes()
                 show_error(form, error.field, error.message)
             else:
                 _invite_after_commit(user, token)

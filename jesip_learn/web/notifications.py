@@ -10,8 +10,6 @@ address, which only the recipient has, is what authorises it.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import (
     Blueprint,
     abort,
@@ -22,7 +20,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
@@ -32,37 +30,17 @@ from jesip_learn.notifications import notices, preferences, reports
 from jesip_learn.notifications.models import Notice, ReportSubscription
 from jesip_learn.notifications.settings import FREQUENCIES
 from jesip_learn.records import audit
+from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.edge import client_address, csrf, db
 from jesip_learn.web.forms import int_or_none
 
 blueprint = Blueprint("notifications", __name__)
 
 
-def _managers_only(view):
-    @wraps(view)
-    @login_required
-    def checked(*args, **kwargs):
-        if not reports.may_subscribe(current_user):
-            abort(403)
-        return view(*args, **kwargs)
-    return checked
-
-
-def _administrators_only(view):
-    @wraps(view)
-    @login_required
-    def checked(*args, **kwargs):
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-    return checked
-
-
 # --- preferences -------------------------------------------------------------------------
 
 
 @blueprint.route("/account/notifications", methods=["GET", "POST"])
-@login_required
 def preferences_page():
     form, errors = FlaskForm(), []
     is_manager = reports.may_subscribe(current_user)
@@ -97,6 +75,7 @@ def _unsubscribe_request(token: str) -> preferences.UnsubscribeRequest:
 
 
 @blueprint.route("/unsubscribe/<token>")
+@for_audience(Audience.PUBLIC)
 def unsubscribe(token: str):
     asked = _unsubscribe_request(token)
     subscription = (db().get(ReportSubscription, asked.subscription_id)
@@ -106,6 +85,7 @@ def unsubscribe(token: str):
 
 
 @blueprint.route("/unsubscribe/<token>", methods=["POST"])
+@for_audience(Audience.PUBLIC)
 @csrf.exempt
 def unsubscribe_confirmed(token: str):
     asked = _unsubscribe_request(token)
@@ -117,7 +97,7 @@ def unsubscribe_confirmed(token: str):
 
 
 @blueprint.route("/manage/subscriptions")
-@_managers_only
+@for_audience(Audience.MANAGER)
 def subscriptions():
     return render_template("notifications/subscriptions.html", form=FlaskForm(),
                            subscriptions=reports.subscriptions_of(db(), current_user),
@@ -127,7 +107,7 @@ def subscriptions():
 
 
 @blueprint.route("/manage/subscriptions/new", methods=["GET", "POST"])
-@_managers_only
+@for_audience(Audience.MANAGER)
 def new_subscription():
     form, errors = FlaskForm(), []
     values = {"filters": reports.kept_filters(request.query_string.decode("latin-1")),
@@ -156,7 +136,7 @@ def new_subscription():
 
 
 @blueprint.route("/manage/subscriptions/<int:subscription_id>/stop", methods=["POST"])
-@_managers_only
+@for_audience(Audience.MANAGER)
 def stop_subscription(subscription_id: int):
     subscription = db().get(ReportSubscription, subscription_id)
     if subscription is None or subscription.user_id != current_user.id:
@@ -172,7 +152,7 @@ def stop_subscription(subscription_id: int):
 
 
 @blueprint.route("/admin/notifications")
-@_administrators_only
+@for_audience(Audience.ADMINISTRATOR)
 def admin_page():
     return render_template(
         "admin/notifications.html", summary=notices.notice_summary(db()), form=FlaskForm(),
@@ -182,7 +162,7 @@ def admin_page():
 
 
 @blueprint.route("/admin/notifications/retry", methods=["POST"])
-@_administrators_only
+@for_audience(Audience.ADMINISTRATOR)
 def retry():
     if FlaskForm().validate_on_submit():
         raw = request.form.get("notice", "").strip()

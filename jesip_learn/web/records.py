@@ -17,7 +17,7 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 
@@ -25,12 +25,13 @@ from jesip_learn.accounts import details as account_details
 from jesip_learn.accounts import organisations as orgs
 from jesip_learn.accounts import own_account, transfers
 from jesip_learn.accounts import registration as account_registration
-from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, Permission, TransferRequest, User
+from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, TransferRequest, User
 from jesip_learn.records import personal_data as records
 from jesip_learn.records import readable as records_readable
 from jesip_learn.records.audit import record_event
+from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.auth import send_text, site_link
-from jesip_learn.web.edge import after_commit, client_address, db, writes_on_get
+from jesip_learn.web.edge import abandon_changes, after_commit, client_address, db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("records", __name__)
@@ -39,6 +40,7 @@ admin_blueprint = Blueprint("records_admin", __name__, url_prefix="/admin")
 
 
 @blueprint.route("/privacy")
+@for_audience(Audience.PUBLIC)
 def privacy():
     return render_template("records/privacy.html",
                            contact=current_app.config.get("PRIVACY_CONTACT", ""),
@@ -74,7 +76,6 @@ def _json_download(export: dict, person: User) -> Response:
 
 
 @blueprint.route("/account/my-data")
-@login_required
 @writes_on_get
 def my_data():
     export = _subject_access(current_user, by_administrator=False, kind="html")
@@ -82,7 +83,6 @@ def my_data():
 
 
 @blueprint.route("/account/my-data.json")
-@login_required
 @writes_on_get
 def my_data_json():
     return _json_download(_subject_access(current_user, by_administrator=False, kind="json"),
@@ -99,7 +99,6 @@ class TransferForm(FlaskForm):
 
 
 @blueprint.route("/account/transfer", methods=["GET", "POST"])
-@login_required
 def transfer():
     form = TransferForm(data={"command_role": current_user.command_role})
     form.organisation.choices = choices((o.id, o.name) for o in orgs.active_organisations(db())
@@ -111,7 +110,7 @@ def transfer():
                                        command_role=form.command_role.data or "",
                                        address=client_address())
         except transfers.TransferError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, error.field, error.message)
         else:
             flash("Your request has been sent. A manager of the organisation you are moving "
@@ -127,7 +126,6 @@ class NameForm(FlaskForm):
 
 
 @blueprint.route("/account/name", methods=["GET", "POST"])
-@login_required
 def change_name():
     """The person corrects their own name: it is on their certificates."""
     form = NameForm(data={"name": current_user.name})
@@ -150,7 +148,6 @@ class RoleForm(FlaskForm):
 
 
 @blueprint.route("/account/command-role", methods=["GET", "POST"])
-@login_required
 def change_role():
     """The person asks to change their command role: it changes the training required of
     them, so a manager of their organisation approves it."""
@@ -161,7 +158,7 @@ def change_role():
                                           command_role=form.command_role.data or "",
                                           address=client_address())
         except transfers.TransferError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, "command_role", error.message)
         else:
             flash("Your request has been sent. A manager of "
@@ -173,7 +170,6 @@ def change_role():
 
 
 @blueprint.route("/account/transfer/cancel", methods=["POST"])
-@login_required
 def cancel_transfer():
     if FlaskForm().validate_on_submit() and transfers.cancel_request(
             db(), current_user, client_address()):
@@ -182,13 +178,6 @@ def cancel_transfer():
 
 
 # --- managers decide on moves into their organisations ---------------------------------------
-
-
-@manage_blueprint.before_request
-@login_required
-def require_manager():
-    if not (current_user.is_admin or current_user.has_permission(Permission.MANAGER)):
-        abort(403)
 
 
 @manage_blueprint.route("/transfers")
@@ -217,7 +206,7 @@ def decide(request_id: int, decision: str):
     try:
         decide_now(db(), current_user, found, client_address())
     except transfers.TransferError as error:
-        db().rollback()
+        abandon_changes()
         flash(error.message, "error")
         return redirect(url_for("transfers.requests"))
     person = found.user
@@ -242,13 +231,6 @@ def decide(request_id: int, decision: str):
 
 
 # --- administrators: subject access and erasure ----------------------------------------------
-
-
-@admin_blueprint.before_request
-@login_required
-def require_administrator():
-    if not current_user.is_admin:
-        abort(403)
 
 
 @admin_blueprint.route("/users/<int:user_id>/subject-access")
@@ -283,7 +265,7 @@ def erasure(user_id: int):
         try:
             confirmed = _decide_erasure(person, form)
         except records.ErasureError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, error.field, error.message)
         else:
             if confirmed:

@@ -4,7 +4,7 @@ METHANE message and the debrief. The moves themselves are in jesip_learn/learnin
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 
@@ -36,12 +36,6 @@ class MethaneForm(FlaskForm):
     access = TextAreaField()
     casualties = TextAreaField()
     emergency_services = TextAreaField()
-
-
-@blueprint.before_request
-@login_required
-def require_sign_in():
-    return None
 
 
 def run_url(endpoint: str, run: ScenarioRun) -> str:

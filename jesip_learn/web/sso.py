@@ -35,7 +35,7 @@ from jesip_learn.sso import sign_in as sso
 from jesip_learn.sso.models import SsoProvider
 from jesip_learn.web import auth
 from jesip_learn.web.auth import begin_second_step, site_link, start_session
-from jesip_learn.web.edge import CONTENT_SECURITY_POLICY, client_address, db
+from jesip_learn.web.edge import CONTENT_SECURITY_POLICY, client_address, db, stop_writing
 from jesip_learn.web.forms import choices, show_error
 from jesip_learn.web.safety import safe_next_url
 from jesip_learn.web.two_step import SECOND_STEP_BY_PROVIDER
@@ -77,7 +77,7 @@ def _problem_page(problem: sso.SignInProblem):
 
 def _after_provider(work):
     """Run `work` (a call to the provider) outside any transaction, then begin writing."""
-    db().rollback()
+    stop_writing()  # no transaction stays open while the provider answers
     try:
         return work()
     finally:

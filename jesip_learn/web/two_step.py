@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from flask import (
     Blueprint,
-    Flask,
     abort,
     flash,
     redirect,
@@ -17,7 +16,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import PasswordField, StringField
@@ -26,6 +25,7 @@ from wtforms.validators import DataRequired, Length
 from jesip_learn.accounts import mfa
 from jesip_learn.accounts.models import User
 from jesip_learn.accounts.passwords import verify_password
+from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.auth import start_session, throttle
 from jesip_learn.web.edge import client_address, db, writes_on_get
 from jesip_learn.web.forms import show_error
@@ -44,11 +44,7 @@ OPEN_WHILE_SETTING_UP = {"two_step.set_up", "two_step.recovery_codes", "auth.sig
 SECOND_STEP_BY_PROVIDER = "second_step_by_provider"
 
 
-def init_two_step(app: Flask) -> None:
-    app.before_request(_require_two_step_where_needed)
-
-
-def _require_two_step_where_needed():
+def require_two_step_where_needed():
     if (current_user.is_authenticated and current_user.mfa_required
             and not current_user.mfa_enabled and not session.get(SECOND_STEP_BY_PROVIDER)
             and request.endpoint not in OPEN_WHILE_SETTING_UP):
@@ -135,7 +131,7 @@ def qr_code_svg(uri: str) -> Markup:
 
 
 @blueprint.route("/account/two-step/set-up", methods=["GET", "POST"])
-@login_required
+@for_audience(Audience.LEARNER)
 @writes_on_get  # the key waits on the server, not in the session cookie
 def set_up():
     form = SetUpForm()
@@ -156,7 +152,7 @@ def set_up():
 
 
 @blueprint.route("/account/two-step/recovery-codes", methods=["GET", "POST"])
-@login_required
+@for_audience(Audience.LEARNER)
 def recovery_codes():
     """New codes are shown once, straight after they are made."""
     form = FlaskForm()
@@ -170,7 +166,7 @@ def recovery_codes():
 
 
 @blueprint.route("/account/two-step", methods=["GET"])
-@login_required
+@for_audience(Audience.LEARNER)
 def settings():
     left = mfa.recovery_codes_left(db(), current_user) if current_user.mfa_enabled else 0
     return render_template("auth/two_step_settings.html", user=current_user, codes_left=left,
@@ -178,7 +174,7 @@ def settings():
 
 
 @blueprint.route("/account/two-step/new-recovery-codes", methods=["POST"])
-@login_required
+@for_audience(Audience.LEARNER)
 def new_recovery_codes():
     return _after_code_check(_replace_codes)
 
@@ -189,7 +185,7 @@ def _replace_codes():
 
 
 @blueprint.route("/account/two-step/turn-off", methods=["POST"])
-@login_required
+@for_audience(Audience.LEARNER)
 def turn_off():
     return _after_code_check(_turn_off)
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from jesip_learn.accounts.models import User
 from jesip_learn.core.db import Database
 from jesip_learn.factory import create_app
+from jesip_learn.web.access import Audience, for_audience
 from tests.support import database as test_database
 from tests.support.factories import PASSWORD, make_organisation
 from tests.support.web import Browser, app_settings
@@ -58,6 +59,7 @@ def test_not_found_page(browser):
 
 def test_unexpected_errors_show_a_reference_and_no_trace(app, caplog):
     @app.route("/explode")
+    @for_audience(Audience.PUBLIC)
     def explode():
         raise RuntimeError("secret internals")
 

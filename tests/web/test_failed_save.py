@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from jesip_learn.core.db import Database, make_engine
 from jesip_learn.factory import create_app
+from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.edge import db
 from tests.support import database as test_database
 from tests.support.factories import make_organisation, make_user
@@ -241,6 +242,7 @@ def test_connections_ended_by_the_server_mid_request_get_the_busy_page_then_reco
     ended = []
 
     @app.route("/test-only/cut-off")
+    @for_audience(Audience.PUBLIC)
     def cut_off():
         db().execute(text("SELECT 1"))
         ended.append(_end_the_apps_connections(outage_database))

@@ -18,7 +18,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from jesip_learn.accounts.models import Organisation, Permission, User
+from jesip_learn.accounts import permissions
+from jesip_learn.accounts.models import Organisation, User
 from jesip_learn.content.files import COURSE_PAGE
 from jesip_learn.courses.authoring.errors import AuthoringError, NotAllowed
 from jesip_learn.courses.authoring.pages import page_title
@@ -39,9 +40,7 @@ ROLES = (OWNER, EDITOR)
 ROLE_LABELS = {OWNER: "Owner", EDITOR: "Editor", "admin": "Administrator"}
 
 
-def is_author(user: User) -> bool:
-    """A trainer or an administrator, with an active account."""
-    return bool(user.is_active) and (user.is_admin or user.has_permission(Permission.TRAINER))
+is_author = permissions.is_author
 
 
 def can_create_courses(user: User) -> bool:
@@ -57,7 +56,7 @@ def editor_role(session: Session, user: User, course: Course) -> str | None:
 def can_edit(session: Session, user: User, course: Course) -> bool:
     if not is_author(user):
         return False
-    return user.is_admin or editor_role(session, user, course) is not None
+    return permissions.may_edit_course(user, editor_role(session, user, course))
 
 
 def can_manage_editors(session: Session, user: User, course: Course) -> bool:

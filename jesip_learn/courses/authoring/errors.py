@@ -1,12 +1,16 @@
 """Why an authoring operation was refused, in words a trainer can act on.
 
 Every refusal is an `AuthoringError`: the web layer shows `message` (beside the form field
-named by `field`, when there is one) and changes nothing.
+named by `field`, when there is one) and changes nothing. `NotAllowed` and `NotFound` are
+also the core refusals of the same names, which the request edge answers with its 403 and
+404 pages wherever they are not caught.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+
+from jesip_learn.core import refusals
 
 
 class AuthoringError(Exception):
@@ -18,11 +22,11 @@ class AuthoringError(Exception):
         self.field = field
 
 
-class NotAllowed(AuthoringError):
+class NotAllowed(AuthoringError, refusals.NotAllowed):
     """The user may not do this to this course."""
 
 
-class NotFound(AuthoringError):
+class NotFound(AuthoringError, refusals.NotFound):
     """No such page, file or version in the course."""
 
 

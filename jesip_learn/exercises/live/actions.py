@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import User
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.exercises.live.log import (
     FACILITATOR,
@@ -60,7 +61,7 @@ def acting_as(live: LiveSession, user: User, as_role: str = "") -> Acting:
             raise LiveError("You can only act as your own role")
         return Acting(user, participant.role_id)
     if not is_facilitator(user, live):
-        raise PermissionError("not in this exercise")
+        raise NotAllowed(reason="not in this exercise")
     if as_role and as_role not in {role.id for role in untaken_roles(live)}:
         raise LiveError("Select a role nobody else plays", "as_role")
     return Acting(user, as_role)
@@ -251,7 +252,7 @@ def send_extra(session: Session, live: LiveSession, actor: User, *, title: str, 
                now: datetime | None = None) -> LiveEvent:
     """An event the script does not have, from the facilitator to the roles chosen."""
     if not is_facilitator(actor, live):
-        raise PermissionError("only the session's facilitator")
+        raise NotAllowed(reason="only the session's facilitator")
     now = now or utcnow()
     heading = _plain(title, "Title", 120, field="title")
     body = _plain(text, "Text", EXTRA_MAX, field="text", multi_line=True)

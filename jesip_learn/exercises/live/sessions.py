@@ -26,8 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import User
+from jesip_learn.accounts.permissions import may_facilitate
 from jesip_learn.accounts.throttle import GuessLimiter, Limited
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course, CourseVersion
 from jesip_learn.exercises import access as exercise_access
@@ -62,8 +64,7 @@ JOIN_CODE_MAX_HOURS = 72
 # --- who may do what ---------------------------------------------------------------------
 
 
-def can_facilitate(user: User) -> bool:
-    return exercise_access.can_record(user)
+can_facilitate = may_facilitate
 
 
 def is_facilitator(user: User, live: LiveSession) -> bool:
@@ -117,7 +118,7 @@ def published_scripts(session: Session) -> list[ScriptChoice]:
 def create_session(session: Session, actor: User, version_id: int | None, slug: str,
                    address: str = "") -> LiveSession:
     if not can_facilitate(actor):
-        raise PermissionError("trainers, managers and administrators facilitate")
+        raise NotAllowed(reason="trainers, managers and administrators facilitate")
     chosen = next((c for c in published_scripts(session)
                    if c.version_id == version_id and c.slug == slug), None)
     if chosen is None:
@@ -322,7 +323,7 @@ def mark_joined(session: Session, live: LiveSession, participant: LiveParticipan
 
 def _check_facilitator(actor: User, live: LiveSession) -> None:
     if not is_facilitator(actor, live):
-        raise PermissionError("only the session's facilitator")
+        raise NotAllowed(reason="only the session's facilitator")
 
 
 def _everyone(live: LiveSession) -> list[str]:
