@@ -29,7 +29,10 @@ from tests.content.helpers import FIXTURES, course_with, page
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(path for path in (REPO / "courses").iterdir() if (path / "course.md").is_file())
-MODULE = REPO / "jesip_learn" / "content" / "scenario_map.py"
+CONTENT = REPO / "jesip_learn" / "content"
+# The map and the modules it is built from.
+MODULES = [CONTENT / "scenario_map.py", CONTENT / "scenario_graph.py",
+           *sorted(CONTENT.glob("map_*.py"))]
 
 
 def shipped_scenarios() -> list[Scenario]:
@@ -568,8 +571,9 @@ def test_markup_in_titles_and_labels_becomes_plain_text():
 # --- purity ------------------------------------------------------------------------------------
 
 
-def test_the_map_imports_only_the_standard_library_and_the_content_package():
-    tree = ast.parse(MODULE.read_text())
+@pytest.mark.parametrize("module", MODULES, ids=lambda path: path.name)
+def test_the_map_imports_only_the_standard_library_and_the_content_package(module):
+    tree = ast.parse(module.read_text())
     for statement in ast.walk(tree):
         if isinstance(statement, ast.Import):
             names = [alias.name for alias in statement.names]
