@@ -345,35 +345,48 @@ def edit_page(code: str, path: str):
     course = _course(code)
     form = PageForm()
     conflict = None
-    page = authoring.page_text(db(), current_user, course, path) if not form.is_submitted() \
-        else None
+    page = None if form.is_submitted() else authoring.page_text(db(), current_user, course,
+                                                                 path)
     if page is not None:
         form.text.data, form.base_sha256.data = page.text, page.sha256
     elif form.validate_on_submit():
-        text = (form.text.data or "").replace("\r\n", "\n")
-        try:
-            change = authoring.save_page(db(), current_user, course, path, text,
-                                         base_sha256=form.base_sha256.data or "",
-                                         seconds=content_parse_seconds())
-        except authoring.DraftConflict as error:
-            stop_writing()  # the preview below parses: not under the write lock
-            conflict = error
-            if error.current_sha256 is None:
-                flash(error.message, "warning")
-                return _to_draft(code)
-            form.text.data = error.submitted_text
-            form.base_sha256.data = error.current_sha256
-        except authoring.NotFound:
-            raise
-        except authoring.AuthoringError as error:
-            stop_writing()
-            show_error(form, "text", error.message)
-        else:
-            # Saved, but not ready to publish: an "Important" banner, not "Success".
-            flash(_saved_message(change, path),
-                  "warning" if change.problems_in(path) else "success")
-            anchor = "preview" if request.form.get("action") == "preview" else None
-            return redirect(url_for("editor.edit_page", code=code, path=path, _anchor=anchor))
+        saved, conflict = _save_page(course, path, form)
+        if saved is not None:
+            return saved
+    return _edit_page(course, path, form, page, conflict)
+
+
+def _save_page(course: Course, path: str, form: PageForm):
+    """Save the posted text: a redirect once saved (or when the page went away), else None
+    with the form showing why, and the conflict with someone else's save if there was one."""
+    text = (form.text.data or "").replace("\r\n", "\n")
+    try:
+        change = authoring.save_page(db(), current_user, course, path, text,
+                                     base_sha256=form.base_sha256.data or "",
+                                     seconds=content_parse_seconds())
+    except authoring.DraftConflict as error:
+        stop_writing()  # the preview below parses: not under the write lock
+        if error.current_sha256 is None:
+            flash(error.message, "warning")
+            return _to_draft(course.code), None
+        form.text.data = error.submitted_text
+        form.base_sha256.data = error.current_sha256
+        return None, error
+    except authoring.NotFound:
+        raise
+    except authoring.AuthoringError as error:
+        stop_writing()
+        show_error(form, "text", error.message)
+        return None, None
+    # Saved, but not ready to publish: an "Important" banner, not "Success".
+    flash(_saved_message(change, path), "warning" if change.problems_in(path) else "success")
+    anchor = "preview" if request.form.get("action") == "preview" else None
+    return redirect(url_for("editor.edit_page", code=course.code, path=path,
+                            _anchor=anchor)), None
+
+
+def _edit_page(course: Course, path: str, form: PageForm, page, conflict):
+    """The editor with its preview: of the posted text when it was not saved."""
     unsaved = None if page is not None else form.text.data
     context = _preview_context(course, path, unsaved)
     if page is None:
@@ -452,39 +465,11 @@ def publish(code: str):
     course = _course(code)
     view = authoring.draft_view(db(), current_user, course)
     form = PublishForm()
-    problems: tuple = ()
-    conflict = None
-    first = course.published_version_id is None
+    problems, conflict = (), None
     if form.validate_on_submit():
-        if first:
-            # Nobody has completed a course never published: there is nothing to renew.
-            form.needs_renewal.data = "no"
-        if form.needs_renewal.data not in ("yes", "no"):
-            show_error(form, "needs_renewal",
-                       "Select yes if everyone needs to complete the course again")
-        else:
-            try:
-                outcome = authoring.publish_draft(
-                    db(), current_user, course, needs_renewal=form.needs_renewal.data == "yes",
-                    note=(form.note.data or "").strip(), replace_newer=form.replace_newer.data,
-                    seconds=content_parse_seconds())
-            except authoring.PublishRefused as refused:
-                stop_writing()
-                problems = refused.problems
-                form.form_errors.append(refused.message)
-            except authoring.DraftConflict as error:
-                stop_writing()  # the page below checks the draft again: not under the lock
-                conflict = error
-                show_error(form, "replace_newer", error.message)
-            else:
-                if outcome.changed:
-                    flash(f"{code} was published as version {outcome.version_number}."
-                          + (" Everyone who completed it before must complete it again."
-                             if outcome.needs_renewal else ""), "success")
-                else:
-                    flash(f"{code} has not changed since version {outcome.version_number}: "
-                          "nothing new was published.", "success")
-                return redirect(url_for("author.course", code=code))
+        published, problems, conflict = _publish(course, form)
+        if published is not None:
+            return published
     if not problems:
         problems = authoring.validate_draft(db(), current_user, course,
                                             seconds=content_parse_seconds()).problems
@@ -493,6 +478,39 @@ def publish(code: str):
                            problems=problems, conflict=conflict, page_paths=_page_paths(view),
                            has_errors=bool(form.errors or form.form_errors),
                            kind_labels=authoring.KIND_LABELS)
+
+
+def _publish(course: Course, form: PublishForm):
+    """Publish the draft: a redirect once done, else None with the problems that stopped it
+    and the conflict with a newer version, the form showing why."""
+    if course.published_version_id is None:
+        # Nobody has completed a course never published: there is nothing to renew.
+        form.needs_renewal.data = "no"
+    if form.needs_renewal.data not in ("yes", "no"):
+        show_error(form, "needs_renewal",
+                   "Select yes if everyone needs to complete the course again")
+        return None, (), None
+    try:
+        outcome = authoring.publish_draft(
+            db(), current_user, course, needs_renewal=form.needs_renewal.data == "yes",
+            note=(form.note.data or "").strip(), replace_newer=form.replace_newer.data,
+            seconds=content_parse_seconds())
+    except authoring.PublishRefused as refused:
+        stop_writing()
+        form.form_errors.append(refused.message)
+        return None, refused.problems, None
+    except authoring.DraftConflict as error:
+        stop_writing()  # the page below checks the draft again: not under the lock
+        show_error(form, "replace_newer", error.message)
+        return None, (), error
+    if outcome.changed:
+        flash(f"{course.code} was published as version {outcome.version_number}."
+              + (" Everyone who completed it before must complete it again."
+                 if outcome.needs_renewal else ""), "success")
+    else:
+        flash(f"{course.code} has not changed since version {outcome.version_number}: "
+              "nothing new was published.", "success")
+    return redirect(url_for("author.course", code=course.code)), (), None
 
 
 @blueprint.route("/format")
