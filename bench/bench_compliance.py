@@ -304,11 +304,11 @@ def raw_matrix_counts(database: Database, dialect: str, filters, organisation_id
 
 
 def dashboard_figures(database: Database, filters, limit: float):
-    """What the dashboard computes, cold: the matrix, then the trend of the eleven months
-    before (its last month is the matrix's total)."""
+    """What the dashboard computes, cold: the matrix and the trend of the eleven months
+    before, in one statement (the trend's last month is the matrix's total)."""
     with database.session() as session, time_limit(session, limit):
-        matrix = compliance.compliance_matrix(session, None, filters)
-        trend = compliance.compliance_trend(session, None, filters, last=matrix.total)
+        dashboard = compliance.compliance_dashboard(session, None, filters)
+    matrix, trend = dashboard.matrix, dashboard.trend
     counts = {(int(row.key), course_id, state): people
               for row in matrix.rows for course_id, cell in row.cells.items()
               for state, people in cell.counts.items() if people}
@@ -470,18 +470,18 @@ def sqlite_database():
 
 
 @contextmanager
-def postgres_database(server_url: str):
+def postgres_database(server_url: str, name: str = BENCH_DATABASE):
     server = make_url(server_url).set(drivername="postgresql+psycopg")
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
                           connect_args={"connect_timeout": 3})
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield server.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+        yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -577,7 +577,8 @@ def run(url: str, label: str, args) -> None:
         print(f"  {total:,} person-course statuses in {len(sizes)} organisations; the "
               f"largest, {name}: {people:,}", flush=True)
 
-        measure("dashboard with trend, cold (matrix + 12 months) / raw SQL (aim 1.5)",
+        measure("dashboard with trend, cold (matrix + 12 months) / raw SQL "
+                "(aim 1.5, and under 1 s)",
                 lambda: dashboard_figures(database, filters, limit),
                 lambda: raw_dashboard_figures(database, dialect, filters),
                 rounds=rounds, limit=limit)
@@ -590,7 +591,7 @@ def run(url: str, label: str, args) -> None:
                 lambda: matrix_counts(database, None, filters, limit),
                 lambda: raw_matrix_counts(database, dialect, filters),
                 rounds=rounds, limit=limit)
-        measure(f"one organisation's matrix ({name}) / raw SQL",
+        measure(f"one organisation's matrix ({name}) / raw SQL (aim 1.5)",
                 lambda: matrix_counts(database, {largest}, filters, limit),
                 lambda: raw_matrix_counts(database, dialect, filters, largest),
                 rounds=rounds, limit=limit)
@@ -613,8 +614,12 @@ def run(url: str, label: str, args) -> None:
         figures = []
         for what, organisation_id in peaks:
             scope = {organisation_id} if organisation_id is not None else None
-            peak, rows = peak_kib(lambda scope=scope: export_rows(database, filters, limit,
-                                                                  scope))
+            try:
+                peak, rows = peak_kib(lambda scope=scope: export_rows(database, filters, limit,
+                                                                      scope))
+            except TimedOut:  # tracemalloc slows Python several times over
+                figures.append(f"not finished within {limit:.0f} s ({what})")
+                continue
             figures.append(f"{peak:,.0f} KiB for {rows:,} rows ({what})")
         listed, _ = peak_kib(lambda: raw_listed(database, dialect, filters))
         print(f"  export peak Python memory (tracemalloc): {'; '.join(figures)}; the raw "
@@ -634,6 +639,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="5,000 learners, 3 rounds")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument("--postgres-database", default=BENCH_DATABASE,
+                        help="the database created (and dropped) for the run: another name "
+                        "lets two runs share a server")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--month-by-month", action="store_true",
                         help="also time the trend as it was worked out before, a status "
@@ -653,7 +661,7 @@ def main() -> None:
         if problem:
             print(f"PostgreSQL: skipped, no server at {args.postgres_url} ({problem})")
             return
-        with postgres_database(args.postgres_url) as url:
+        with postgres_database(args.postgres_url, args.postgres_database) as url:
             run(url, "PostgreSQL", args)
 
 

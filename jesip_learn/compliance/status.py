@@ -574,30 +574,7 @@ class Matrix:
 def compliance_matrix(session: Session, scope: set[int] | None,
                       filters: ReportFilters) -> Matrix:
     """Counts of each status by organisation (or command role) and course."""
-    statuses = status_select(session, scope, filters)
-    courses = _course_columns(session, filters)
-    if statuses is None:
-        return Matrix(filters, courses, [], {}, Cell())
-    statuses = statuses.subquery("statuses")
-    group = (statuses.c.organisation_id if filters.group_by == "organisation"
-             else statuses.c.command_role)
-    counted = session.execute(
-        select(group.label("group_key"), statuses.c.course_id, statuses.c.state,
-               func.count().label("people"))
-        .group_by(group, statuses.c.course_id, statuses.c.state))
-    grid: dict[str, dict[int, Cell]] = {}
-    for key, course_id, state, people in counted:
-        grid.setdefault(str(key), {}).setdefault(course_id, Cell()).counts[state] += people
-    rows = [_matrix_row(key, label, service, grid.get(key, {}), courses)
-            for key, label, service in _row_labels(session, filters, grid)]
-    totals = {course.id: Cell() for course in courses}
-    for row in rows:
-        for course_id, cell in row.cells.items():
-            totals[course_id].add(cell)
-    total = Cell()
-    for cell in totals.values():
-        total.add(cell)
-    return Matrix(filters, courses, rows, totals, total)
+    return compliance_dashboard(session, scope, filters, months=1).matrix
 
 
 def _course_columns(session: Session, filters: ReportFilters) -> list[CourseColumn]:
@@ -681,7 +658,7 @@ def _matrix_row(key, label, service, cells: dict[int, Cell], courses) -> MatrixR
     return MatrixRow(key, label, service, cells, total)
 
 
-# --- over time ---------------------------------------------------------------------------
+# --- the matrix and the trend, counted in one statement ----------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -695,6 +672,15 @@ class TrendPoint:
         return round(100 * self.compliant / self.total, 1) if self.total else None
 
 
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """The matrix as of the filters' date and the share compliant at each month-end before
+    it; the trend's last point is the matrix's total."""
+
+    matrix: Matrix
+    trend: list[TrendPoint]
+
+
 def month_ends(last: date, count: int) -> list[date]:
     """The last day of each of `count` months up to `last`'s, ending with `last` itself."""
     points = [last]
@@ -705,47 +691,133 @@ def month_ends(last: date, count: int) -> list[date]:
     return sorted(points)
 
 
+def compliance_dashboard(session: Session, scope: set[int] | None, filters: ReportFilters,
+                         months: int = 12) -> Dashboard:
+    """The matrix and the share compliant at the end of each of the last `months` months,
+    all from one SQL statement that reads each table once and returns only counts: the
+    headline, the matrix and the chart are worked out together on every view, never kept,
+    so they cannot disagree."""
+    courses = _course_columns(session, filters)
+    days = month_ends(filters.as_of, months)[:-1]
+    counted, earlier = _counts(session, scope, filters, days)
+    grid: dict[str, dict[int, Cell]] = {}
+    for key, course_id, state, people in counted:
+        grid.setdefault(str(key), {}).setdefault(course_id, Cell()).counts[state] += people
+    rows = [_matrix_row(key, label, service, grid.get(key, {}), courses)
+            for key, label, service in _row_labels(session, filters, grid)]
+    totals = {course.id: Cell() for course in courses}
+    for row in rows:
+        for course_id, cell in row.cells.items():
+            totals[course_id].add(cell)
+    total = Cell()
+    for cell in totals.values():
+        total.add(cell)
+    matrix = Matrix(filters, courses, rows, totals, total)
+    trend = [TrendPoint(day, compliant, people)
+             for day, (compliant, people) in zip(days, earlier, strict=True)]
+    trend.append(TrendPoint(filters.as_of, total.compliant, total.total))
+    return Dashboard(matrix, trend)
+
+
 def compliance_trend(session: Session, scope: set[int] | None, filters: ReportFilters,
                      months: int = 12, *, last: Cell | None = None) -> list[TrendPoint]:
-    """The share compliant at the end of each of the last `months` months, from one SQL
-    statement that reads each table once, whatever the number of months. `last`, the
-    matrix's total for the as-of date when the caller has it, is the final point: the
-    headline and the chart's last month are then the same figures.
-
-    For the trend only compliant and total matter, so each completion counts as compliant
-    over one span: from its completion until the next completion of the course by the same
-    person (which then decides), its expiry or the first version needing renewal published
-    after it, whichever comes first. Each person's memberships (previous ones, then their
-    current one) are spans too. A month-end is then a test of which spans hold it, and
-    every month is a column of the same pass instead of a query of its own."""
-    days = month_ends(filters.as_of, months)
+    """The share compliant at the end of each of the last `months` months (see
+    `compliance_dashboard`). `last`, the matrix's total for the as-of date when the caller
+    has it, is the final point."""
+    trend = compliance_dashboard(session, scope, filters, months).trend
     if last is not None:
-        days = days[:-1]
-    points = []
-    if days:
-        figures = _trend_figures(session, scope, filters, days)
-        points = [TrendPoint(day, compliant, total) for day, (compliant, total)
-                  in zip(days, figures, strict=True)]
-    if last is not None:
-        points.append(TrendPoint(filters.as_of, last.compliant, last.total))
-    return points
+        trend[-1] = TrendPoint(filters.as_of, last.compliant, last.total)
+    return trend
 
 
-def _trend_figures(session: Session, scope: set[int] | None, filters: ReportFilters,
-                   days: list[date]) -> list[tuple[int, int]]:
-    """(compliant, total) at the end of each day, as `compliance_matrix` counts them."""
+def _counts(session: Session, scope: set[int] | None, filters: ReportFilters,
+            days: list[date]) -> tuple[list[tuple], list[tuple[int, int]]]:
+    """The people of each row (organisation or command role), course and state as of the
+    filters' date, as (row key, course id, state, people); and (compliant, total) at the
+    end of each of `days`, counted as the matrix would count them then.
+
+    Each completion counts as compliant over one span: from its completion until the next
+    completion of the course by the same person (which then decides), its expiry or the
+    first version needing renewal published after it, whichever comes first. Each person's
+    memberships (previous ones, then their current one) are spans too. A moment is then a
+    test of which spans hold it, and every moment is a column of the same pass instead of a
+    query of its own; the as-of date, last, also gets each person's state, and the counts
+    are summed in the database, so only a few hundred rows come back whatever the number
+    of people."""
+    nothing = [], [(0, 0)] * len(days)
     lines = requirement_lines(session, filters.course_id) + exercise_lines(session,
                                                                           filters.course_id)
     if filters.course_ids:
         lines = [line for line in lines if line.course_id in filters.course_ids]
-    if not lines:
-        return [(0, 0)] * len(days)
+    required, organisation_ids = _required_table(session, scope, filters, lines)
+    if required is None:
+        return nothing
+    # Within a few organisations only their members' memberships and completions are
+    # read, through the indexes on organisation; over all of them, every row is.
+    members = (sorted(organisation_ids)
+               if scope is not None or filters.organisation_id is not None else None)
     moments = [literal(end_of_day(day), UTCDateTime) for day in days]
-    users = User.__table__
+    moments.append(literal(filters.moment, UTCDateTime))
+    now = len(moments) - 1
+    stints = _stints(filters, moments, members)
+    held = _held(filters, moments, members)
+    rows = stints.join(required, and_(required.c.organisation_id == stints.c.organisation_id,
+                                      required.c.command_role == stints.c.command_role))
+    rows = rows.outerjoin(held, and_(held.c.user_id == stints.c.user_id,
+                                     held.c.course_id == required.c.course_id))
+    exercise_months = sorted({-line.course_id for line in lines if line.course_id < 0})
+    attended = None
+    if exercise_months:
+        attended = _attended(filters, days, moments, exercise_months)
+        rows = rows.outerjoin(attended, attended.c.user_id == stints.c.user_id)
 
-    # Which (organisation, command role) must hold which course, worked out here from the
-    # requirement lines: a table of a few thousand rows at most, which the database then
-    # knows the size of (from a join of the lines it would guess one row and plan for it).
+    def compliant_at(k):
+        ok = func.coalesce(getattr(held.c, f"ok_{k}"), 0)
+        if attended is None:
+            return ok
+        return case(*((required.c.course_id == exercise_column_id(number),
+                       func.coalesce(getattr(attended.c, f"ok_{k}_{number}"), 0))
+                      for number in exercise_months), else_=ok)
+
+    # The state as of the date, for those counted then only: whether someone who never
+    # completed the course had started it is looked up in the index, person by person.
+    progress = ItemProgress.__table__
+    started = exists().where(progress.c.user_id == stints.c.user_id,
+                             progress.c.course_id == required.c.course_id,
+                             progress.c.started_at <= moments[now])
+    states = [(getattr(stints.c, f"in_{now}") == 0, literal(None, String))]
+    if attended is not None:
+        states.append((required.c.course_id < 0, _exercise_state_then(
+            attended, required.c.course_id, filters, exercise_months)))
+    states.append((held.c.state.is_(None),
+                   case((started, literal("in-progress")), else_=literal("not-started"))))
+    state = case(*states, else_=held.c.state).label("state")
+    group = (stints.c.organisation_id if filters.group_by == "organisation"
+             else stints.c.command_role).label("group_key")
+    columns = [group, required.c.course_id, state,
+               func.sum(getattr(stints.c, f"in_{now}")).label("people")]
+    for k in range(now):
+        inside = getattr(stints.c, f"in_{k}")
+        columns += [func.sum(case((and_(inside == 1, compliant_at(k) == 1), 1), else_=0)),
+                    func.sum(inside)]
+    result = session.execute(select(*columns).select_from(rows)
+                             .group_by(group, required.c.course_id, state)).all()
+    counted = [(key, course_id, state_, int(people)) for key, course_id, state_, people, *_
+               in result if state_ is not None]
+    earlier = [(sum(int(row[4 + 2 * k] or 0) for row in result),
+                sum(int(row[5 + 2 * k] or 0) for row in result)) for k in range(now)]
+    return counted, earlier
+
+
+def _required_table(session: Session, scope: set[int] | None, filters: ReportFilters,
+                    lines: list[RequirementLine]):
+    """Which (organisation, command role) must hold which course, within scope and
+    filters, worked out here from the requirement lines: a table of a few thousand rows at
+    most, which the database then knows the size of (from a join of the lines it would
+    guess one row and plan for it), and the organisations it names. None when nobody is
+    required to hold anything."""
+    if not lines:
+        return None, set()
     organisations = select(Organisation.id, Organisation.service)
     if scope is not None:
         organisations = organisations.where(Organisation.id.in_(sorted(scope)) if scope
@@ -762,14 +834,19 @@ def _trend_figures(session: Session, scope: set[int] | None, filters: ReportFilt
                    and line.organisation_id in (None, organisation_id)
                    and line.command_role in (None, role)})
     if not rows:
-        return [(0, 0)] * len(days)
-    required = values(column("organisation_id", Integer), column("command_role", String),
-                      column("course_id", Integer), name="required",
-                      literal_binds=True).data(rows).cte("required")
+        return None, set()
+    table = values(column("organisation_id", Integer), column("command_role", String),
+                   column("course_id", Integer), name="required",
+                   literal_binds=True).data(rows).cte("required")
+    return table, {organisation_id for organisation_id, _, _ in rows}
 
-    # Memberships: a previous one holds from its start until its end; the current one from
-    # joining, at the moments no previous one holds. Either only while the account is open.
-    previous = PreviousMembership.__table__
+
+def _stints(filters: ReportFilters, moments: list, members: list[int] | None):
+    """Each membership of each approved person (of the organisations `members`, when
+    given), with in_k 1 when it held at moment k. A previous one holds from its start
+    until its end; the current one from joining, at the moments no previous one holds.
+    Either only while the account is open."""
+    users, previous = User.__table__, PreviousMembership.__table__
     moved = (
         select(previous.c.user_id,
                *(func.max(case((and_(previous.c.started_at <= moment,
@@ -802,22 +879,35 @@ def _trend_figures(session: Session, scope: set[int] | None, filters: ReportFilt
         .select_from(previous.join(users, users.c.id == previous.c.user_id))
         .where(*people_where)
     )
-    stints = union_all(current, earlier).subquery("stints")
+    if members is not None:
+        current = current.where(users.c.organisation_id.in_(members))
+        earlier = earlier.where(previous.c.organisation_id.in_(members))
+    return union_all(current, earlier).subquery("stints")
 
-    # For each person and course, at which moments a completion made them compliant.
-    completions = Completion.__table__
+
+def _held(filters: ReportFilters, moments: list, members: list[int] | None):
+    """Per person and course they completed: ok_k 1 when their latest completion by moment
+    k was in date then (every moment but the last), and `state`, the state their latest
+    completion puts them in at the last moment (the as-of date)."""
+    completions, versions = Completion.__table__, CourseVersion.__table__
+    now = len(moments) - 1
     spans = (
         select(completions.c.user_id, completions.c.course_id, completions.c.completed_at,
                completions.c.expires_at,
                func.lead(completions.c.completed_at).over(
                    partition_by=(completions.c.user_id, completions.c.course_id),
                    order_by=(completions.c.completed_at, completions.c.id)).label("next_at"))
-        .where(completions.c.completed_at <= moments[-1])
+        .where(completions.c.completed_at <= moments[now])
     )
     if filters.course_id is not None:
         spans = spans.where(completions.c.course_id == filters.course_id)
+    if members is not None:
+        users, previous = User.__table__, PreviousMembership.__table__
+        spans = spans.where(completions.c.user_id.in_(
+            select(users.c.id).where(users.c.organisation_id.in_(members))
+            .union(select(previous.c.user_id)
+                   .where(previous.c.organisation_id.in_(members)))))
     spans = spans.subquery("spans")
-    versions = CourseVersion.__table__
     cutoffs = (
         select(versions.c.course_id,
                *(func.max(case((versions.c.published_at <= moment, versions.c.published_at)))
@@ -833,58 +923,69 @@ def _trend_figures(session: Session, scope: set[int] | None, filters: ReportFilt
                     or_(spans.c.expires_at.is_(None), spans.c.expires_at > moment),
                     or_(cutoff.is_(None), cutoff <= spans.c.completed_at))
 
-    held = (
+    # Every span starts by the last moment, so the latest completion then is the one with
+    # no next: only one per person and course, which `max` picks out.
+    window_end = literal(filters.moment + timedelta(days=filters.expiring_days), UTCDateTime)
+    state_then = case(
+        (getattr(cutoffs.c, f"cutoff_{now}") > spans.c.completed_at, literal("expired")),
+        (spans.c.expires_at.is_(None), literal("in-date")),
+        (spans.c.expires_at <= moments[now], literal("expired")),
+        (spans.c.expires_at <= window_end, literal("expiring")),
+        else_=literal("in-date"))
+    return (
         select(spans.c.user_id, spans.c.course_id,
                *(func.max(case((holds(k, moment), 1), else_=0)).label(f"ok_{k}")
-                 for k, moment in enumerate(moments)))
+                 for k, moment in enumerate(moments[:now])),
+               func.max(case((spans.c.next_at.is_(None), state_then))).label("state"))
         .select_from(spans.outerjoin(cutoffs, cutoffs.c.course_id == spans.c.course_id))
         .group_by(spans.c.user_id, spans.c.course_id)
     ).subquery("held")
 
-    pairs = stints.join(required, and_(required.c.organisation_id == stints.c.organisation_id,
-                                       required.c.command_role == stints.c.command_role))
-    pairs = pairs.outerjoin(held, and_(held.c.user_id == stints.c.user_id,
-                                       held.c.course_id == required.c.course_id))
-    exercise_months = sorted({-line.course_id for line in lines if line.course_id < 0})
-    attended = None
-    if exercise_months:
-        attended = _exercise_spans(filters, days, moments, exercise_months)
-        pairs = pairs.outerjoin(attended, attended.c.user_id == stints.c.user_id)
 
-    def compliant_at(k):
-        ok = func.coalesce(getattr(held.c, f"ok_{k}"), 0)
-        if attended is None:
-            return ok
-        return case(*((required.c.course_id == exercise_column_id(number),
-                       func.coalesce(getattr(attended.c, f"ok_{k}_{number}"), 0))
-                      for number in exercise_months), else_=ok)
-
-    columns = []
-    for k in range(len(moments)):
-        inside = getattr(stints.c, f"in_{k}")
-        columns += [func.sum(case((and_(inside == 1, compliant_at(k) == 1), 1), else_=0)),
-                    func.sum(inside)]
-    row = session.execute(select(*columns).select_from(pairs)).one()
-    return [(int(row[2 * k] or 0), int(row[2 * k + 1] or 0)) for k in range(len(moments))]
-
-
-def _exercise_spans(filters: ReportFilters, days: list[date], moments: list,
-                    exercise_months: list[int]):
-    """Per person, for each moment and period of exercise a rule requires: 1 when their
-    latest exercise attended (confirmed by the moment) was held within the period."""
+def _attended(filters: ReportFilters, days: list[date], moments: list,
+              exercise_months: list[int]):
+    """Per person who took part in an exercise: for each moment but the last and each
+    period of exercise a rule requires, ok_k_months 1 when their latest exercise attended
+    (confirmed by the moment) was held within the period; and as of the filters' date, the
+    day of the latest exercise attended (`held_on`) and whether one awaits confirmation
+    (`waiting`)."""
     participants, exercises = ExerciseParticipant.__table__, Exercise.__table__
+    moment, as_of = moments[-1], literal(filters.as_of, Date)
     columns = []
-    for k, (day, moment) in enumerate(zip(days, moments, strict=True)):
+    for k, (day, moment_k) in enumerate(zip(days, moments[:-1], strict=True)):
         for number in exercise_months:
-            within = and_(participants.c.confirmed_at <= moment,
+            within = and_(participants.c.confirmed_at <= moment_k,
                           exercises.c.held_on <= literal(day, Date),
                           exercises.c.held_on > literal(add_months(day, -number), Date))
             columns.append(func.max(case((within, 1), else_=0)).label(f"ok_{k}_{number}"))
+    confirmed = and_(participants.c.confirmed_at <= moment, exercises.c.held_on <= as_of)
+    waiting = and_(or_(participants.c.confirmed_at.is_(None),
+                       participants.c.confirmed_at > moment), exercises.c.held_on <= as_of)
+    columns += [func.max(case((confirmed, exercises.c.held_on))).label("held_on"),
+                func.max(case((waiting, 1), else_=0)).label("waiting")]
     return (
         select(participants.c.user_id, *columns)
         .select_from(participants.join(exercises, exercises.c.id == participants.c.exercise_id))
         .group_by(participants.c.user_id)
     ).subquery("attended")
+
+
+def _exercise_state_then(attended, course_id, filters: ReportFilters,
+                         exercise_months: list[int]):
+    """An exercise column's state as of the filters' date, as `_exercise_state` finds it."""
+    as_of = filters.as_of
+    expiring_from = as_of + timedelta(days=filters.expiring_days)
+    return case(
+        (attended.c.held_on.is_(None),
+         case((attended.c.waiting == 1, literal("in-progress")), else_=literal("not-started"))),
+        *((and_(course_id == exercise_column_id(number),
+                attended.c.held_on <= literal(add_months(as_of, -number), Date)),
+           literal("expired")) for number in exercise_months),
+        *((and_(course_id == exercise_column_id(number),
+                attended.c.held_on <= literal(add_months(expiring_from, -number), Date)),
+           literal("expiring")) for number in exercise_months),
+        else_=literal("in-date"),
+    )
 
 
 # --- the people behind a number ----------------------------------------------------------

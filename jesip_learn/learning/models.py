@@ -27,10 +27,14 @@ class ItemProgress(Base):
     it survives new versions that keep the slug."""
 
     __tablename__ = "item_progress"
-    __table_args__ = (UniqueConstraint("user_id", "course_id", "item_slug"),)
+    # Reports ask whether someone had started a course by a moment from the index alone;
+    # its first column serves the lookups by learner.
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "item_slug"),
+                      Index("ix_item_progress_user_course_started", "user_id", "course_id",
+                            "started_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
     item_slug: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -78,10 +82,14 @@ class QuizAllowance(Base):
     form sent twice grants once."""
 
     __tablename__ = "quiz_allowances"
-    __table_args__ = (UniqueConstraint("user_id", "course_id", "item_slug"),)
+    # Reports ask whether someone had started a course by a moment from the index alone;
+    # its first column serves the lookups by learner.
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "item_slug"),
+                      Index("ix_item_progress_user_course_started", "user_id", "course_id",
+                            "started_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
     item_slug: Mapped[str] = mapped_column(String(200))
     extra_attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -121,9 +129,10 @@ class Completion(Base):
     verifies its certificate."""
 
     __tablename__ = "completions"
-    # Reports find each learner's latest completion of each course through this index.
-    __table_args__ = (Index("ix_completions_user_course_completed", "user_id", "course_id",
-                            "completed_at"),)
+    # Reports read each learner's completions of each course in order, and when each runs
+    # out, from this index alone.
+    __table_args__ = (Index("ix_completions_user_course_order", "user_id", "course_id",
+                            "completed_at", "id", "expires_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -226,10 +226,10 @@ def _filter_choices() -> dict:
 def dashboard():
     filters, errors, shown = _read_filters()
     scope = _scope()
-    matrix = compliance.compliance_matrix(db(), scope, filters)
-    # Worked out on every view (one statement for all the months), never kept: the chart's
+    # The matrix and the trend from one statement on every view, never kept: the chart's
     # last month is the headline's own figures.
-    trend = compliance.compliance_trend(db(), scope, filters, last=matrix.total)
+    figures = compliance.compliance_dashboard(db(), scope, filters)
+    matrix, trend = figures.matrix, figures.trend
     sort, descending = _read_sort(matrix)
     rows = compliance.sorted_matrix_rows(matrix, sort, descending)
     table = compliance.matrix_page(rows, page_number(request.args.get("page")))
