@@ -82,14 +82,10 @@ class QuizAllowance(Base):
     form sent twice grants once."""
 
     __tablename__ = "quiz_allowances"
-    # Reports ask whether someone had started a course by a moment from the index alone;
-    # its first column serves the lookups by learner.
-    __table_args__ = (UniqueConstraint("user_id", "course_id", "item_slug"),
-                      Index("ix_item_progress_user_course_started", "user_id", "course_id",
-                            "started_at"))
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "item_slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
     item_slug: Mapped[str] = mapped_column(String(200))
     extra_attempts: Mapped[int] = mapped_column(Integer, default=0)
