@@ -37,7 +37,12 @@ from werkzeug.exceptions import HTTPException, InternalServerError, SecurityErro
 from werkzeug.sansio.utils import host_is_trusted
 
 from jesip_learn.content.worker import DEFAULT_SECONDS
-from jesip_learn.db import begin_writing, is_database_busy, is_database_unavailable
+from jesip_learn.db import (
+    begin_writing,
+    has_written,
+    is_database_busy,
+    is_database_unavailable,
+)
 from jesip_learn.models import (
     COMMAND_ROLE_LABELS,
     PERMISSION_LABELS,
@@ -121,7 +126,7 @@ def reads_before_writing(view: Callable) -> Callable:
 def stop_writing() -> None:
     """After a refusal that wrote nothing, end the request's transaction, so that what the
     view does next (a preview parses the course) reads without holding SQLite's write
-    lock. The edge still commits once at the end: an empty reading transaction."""
+    lock. The edge ends what follows as any other request: a commit only if it wrote."""
     session = g.get("db_session")
     if session is not None:
         session.rollback()
@@ -145,8 +150,9 @@ def client_address() -> str:
 
 
 def after_commit(action: Callable[[], None]) -> None:
-    """Run `action` once the request's transaction has committed, never when it does not:
-    an email about a change is sent only once the change is saved."""
+    """Run `action` once the request's transaction has committed (or, having written
+    nothing, ended), never when it fails: an email about a change is sent only once the
+    change is saved."""
     g.setdefault("after_commit", []).append(action)
 
 
@@ -165,6 +171,10 @@ def _finish_transaction(response):
     try:
         if g.get("request_failed"):
             _quietly_end(database_session)
+        elif not has_written(database_session):
+            # Only read: ending the transaction saves nothing a commit would, and costs less.
+            _quietly_end(database_session, close=True)
+            _run_after_commit()
         else:
             try:
                 database_session.commit()
