@@ -1,5 +1,7 @@
-"""A reading module's page, for a signed-in learner, under gunicorn (2 workers): its
-throughput as a share of /healthz's on the same server in the same run."""
+"""A reading module's page, for a signed-in learner with years of training behind them
+among thousands of others (`support.seed_histories`, `support.give_history`), under
+gunicorn (2 workers): its throughput as a share of /healthz's on the same server in the
+same run."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import (  # noqa: E402
+    give_history,
     gunicorn_server,
     measure_throughput,
     prepared_database,
@@ -22,11 +25,11 @@ MODULE = "/learn/JESIP-AWARE/modules/the-five-principles"
 
 
 def main() -> None:
-    with prepared_database() as env:
-        run_cli(env, "courses", "import", "courses")
+    with prepared_database(histories=True) as env:
         run_cli(env, "users", "create", "--email", "learner@kent.police.uk", "--name",
                 "Bench Learner", "--organisation", "Kent Police", "--role", "operational",
                 "--password-stdin", stdin=PASSWORD + "\n")
+        give_history(env["DATABASE_URL"], "learner@kent.police.uk", attempts=20)
         with gunicorn_server(env) as port:
             cookie = {"Cookie": signed_in_cookie(port, "learner@kent.police.uk", PASSWORD)}
             measure_throughput(port, "/healthz", seconds=1)
