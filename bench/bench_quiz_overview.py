@@ -1,5 +1,5 @@
 """The quiz overview of a learner with a long history: its time for a learner with 200
-submitted attempts at the quiz (and 40 at each of the course's other quizzes), as a
+submitted attempts at the quiz (and 40 at each of the other courses' quizzes), as a
 multiple of the same page's for a learner with 1, in the same run
 (the app in this process, through Flask's test client; CPU time, which other sessions'
 load moves far less than wall-clock time). The page should cost about the same whatever
@@ -65,7 +65,7 @@ def main() -> None:
                     "operational", "--password-stdin", stdin=PASSWORD + "\n")
             # Both moved once and completed their courses over the years; only the
             # attempts differ.
-            give_history(env["DATABASE_URL"], email, attempts=count, quiz=QUIZ,
+            give_history(env["DATABASE_URL"], email, attempts=count, quiz=(COURSE, QUIZ),
                          other_attempts=OTHER_QUIZZES if count == LONG else 0)
         os.environ.update(env)
         from jesip_learn.factory import create_app

@@ -29,13 +29,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def prepared_database(*, histories: bool = False):
-    """A fresh SQLite database, migrated and seeded, in a temporary folder. With
-    `histories`, it also holds the shipped courses and people with years of training behind
-    them (`seed_histories`), as a site in use has: a benchmark should not measure a site
-    whose only people are its own fresh learners."""
-    with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/bench.db",
+def prepared_database(*, histories: bool = False, postgres_url: str | None = None):
+    """A fresh SQLite database, migrated and seeded, in a temporary folder (or, given
+    `postgres_url`, a PostgreSQL database of its own on that server, dropped at the end).
+    With `histories`, it also holds the shipped courses and people with years of training
+    behind them (`seed_histories`), as a site in use has: a benchmark should not measure a
+    site whose only people are its own fresh learners."""
+    with tempfile.TemporaryDirectory() as folder, _database_url(folder, postgres_url) as url:
+        env = {**os.environ, "DATABASE_URL": url,
                "SECRET_KEY": "benchmark", "SESSION_COOKIE_SECURE": "0",
                "SITE_URL": "http://127.0.0.1", "TRUSTED_HOSTS": "127.0.0.1"}
         commands = [["db", "upgrade"], ["organisations", "seed"]]
@@ -47,6 +48,27 @@ def prepared_database(*, histories: bool = False):
         if histories:
             seed_histories(env["DATABASE_URL"])
         yield env
+
+
+@contextmanager
+def _database_url(folder: str, postgres_url: str | None):
+    if postgres_url is None:
+        yield f"sqlite:///{folder}/bench.db"
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    server = make_url(postgres_url).set(drivername="postgresql+psycopg")
+    name = f"bench_{os.getpid()}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @dataclass(frozen=True)
@@ -199,11 +221,11 @@ def seed_histories(url: str, *, learners: int = HISTORY_LEARNERS) -> None:
 
 
 def give_history(url: str, email: str, *, attempts: int, other_attempts: int | None = None,
-                 quiz: str | None = None) -> None:
+                 quiz: tuple[str, str] | None = None) -> None:
     """One of the benchmark's own learners, as someone who has trained for years: they moved
-    organisation once, completed every course of theirs three times over the past years
-    (renewing it), and submitted `attempts` attempts at each quiz (`other_attempts` at each
-    but `quiz`, when given)."""
+    organisation once, completed every course three times over the past years (renewing
+    it), and submitted `attempts` attempts at each quiz (when `quiz`, a course's code and a
+    quiz's slug, is given: at that quiz, and `other_attempts` at each other)."""
     import random
 
     from sqlalchemy import select
@@ -309,7 +331,7 @@ def _complete_over_years(session, user, rng) -> None:
 
 
 def _add_attempts(session, user, count: int, rng, *, other_attempts: int | None = None,
-                  only_quiz: str | None = None) -> None:
+                  only_quiz: tuple[str, str] | None = None) -> None:
     """Submitted attempts at each quiz of each published course, over the past 300 days,
     some passed, made through the quiz code so each holds its questions and answers."""
     from datetime import timedelta
@@ -331,7 +353,7 @@ def _add_attempts(session, user, count: int, rng, *, other_attempts: int | None 
             quiz = courses.version_item(version, stored.slug)
             if not isinstance(quiz, Quiz):
                 continue
-            number = count if only_quiz in (None, quiz.slug) else (other_attempts or 0)
+            number = count if only_quiz in (None, (code, quiz.slug)) else (other_attempts or 0)
             for index in range(number):
                 moment = now - timedelta(days=300) * (1 - index / max(1, number))
                 attempt = attempts.start_attempt(session, user, version, quiz, rng, moment)
