@@ -96,14 +96,20 @@ def gunicorn_server(env: dict, workers: int = 2, *, production: bool = True,
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
+        # Ready once a worker answers, not once the master listens: on a busy machine
+        # workers loading the app each may take longer than a request's timeout.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    connection.close()
                     break
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.2)
         else:
+            process.terminate()
             raise RuntimeError("gunicorn did not start: " + process.stderr.read().decode())
         if server is not None:
             server.append(Server(port, process.pid))
