@@ -14,7 +14,7 @@ export MAIL_BACKEND ?= $(if $(SMTP_HOST),smtp,console)
 export SITE_URL ?= http://$(HOST):$(PORT)
 export TRUSTED_HOSTS ?= $(HOST),localhost
 
-.PHONY: run serve setup demo test test-suite test-unit lint bench scan clean-venv vendor-frontend chromium
+.PHONY: run serve setup demo test test-suite test-unit lint bench scan clean-venv vendor-frontend fingerprint-static chromium
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -137,6 +137,10 @@ scan: $(VENV)/.runtime-installed
 ## vendor-frontend: rebuild static/vendor from the versions pinned in scripts/frontend
 vendor-frontend:
 	bash scripts/vendor-frontend.sh
+
+## fingerprint-static: after changing a file in static/, give the references to it the new fingerprint
+fingerprint-static:
+	$(PYTHON) scripts/fingerprint_static.py
 
 clean-venv:
 	rm -rf $(VENV) $(RALPH_VENV) tests/scorm/node_modules tests/oidc/node_modules

@@ -5,7 +5,8 @@ One submission is what a learner's browser does: POST the quiz overview's start 
 the attempt page it redirects to, and POST "Submit answers" with an answer to every
 question drawn (read from the page's radios, check boxes and position selects). Attempts
 are per learner, so each client thread signs in as a learner of its own. The shipped
-JESIP Awareness quiz allows any number of attempts.
+JESIP Awareness quiz allows any number of attempts. Each learner starts with years of
+history (`support.give_history`) among thousands of others (`support.seed_histories`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import (  # noqa: E402
+    give_history,
     gunicorn_server,
     measure_throughput,
     prepared_database,
@@ -35,6 +37,7 @@ SECONDS = 4.0
 MAX_SUBMISSIONS = 2_000  # per round, across all clients: the loop is bounded both ways
 PASSWORD = "benchmark passphrase for learners"
 OVERVIEW = "/learn/JESIP-AWARE/quizzes/check-your-understanding"
+PREVIOUS_ATTEMPTS = 40  # each learner's at each quiz before the run, among seeded histories
 
 
 @dataclass
@@ -193,12 +196,12 @@ def measure_submissions(learners: list[Learner], forms: list[QuizForm], *,
 
 def main() -> None:
     emails = [f"quiz.learner{index}@kent.police.uk" for index in range(CLIENTS)]
-    with prepared_database() as env:
-        run_cli(env, "courses", "import", "courses")
+    with prepared_database(histories=True) as env:
         for index, email in enumerate(emails):
             run_cli(env, "users", "create", "--email", email, "--name",
                     f"Quiz Learner {index}", "--organisation", "Kent Police", "--role",
                     "operational", "--password-stdin", stdin=PASSWORD + "\n")
+            give_history(env["DATABASE_URL"], email, attempts=PREVIOUS_ATTEMPTS)
         with gunicorn_server(env) as port:
             learners = [Learner(port, signed_in_cookie(port, email, PASSWORD))
                         for email in emails]

@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import (  # noqa: E402
+    give_history,
     gunicorn_server,
     measure_throughput,
     prepared_database,
@@ -60,11 +61,11 @@ def summary(figures: list[dict[str, int]]) -> tuple[float, float]:
 
 
 def main() -> None:
-    with prepared_database() as env:
-        run_cli(env, "courses", "import", "courses")
+    with prepared_database(histories=True) as env:
         run_cli(env, "users", "create", "--email", "learner@kent.police.uk", "--name",
                 "Bench Learner", "--organisation", "Kent Police", "--role", "operational",
                 "--password-stdin", stdin=PASSWORD + "\n")
+        give_history(env["DATABASE_URL"], "learner@kent.police.uk", attempts=20)
         separate = summary(under_load(env, production=False))
         preloaded = summary(under_load(env, production=True))
     print(f"memory per gunicorn worker under load ({WORKERS} workers, "

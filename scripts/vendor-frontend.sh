@@ -16,6 +16,8 @@
 #                                                          scripts/frontend/codemirror.js)
 #   static/vendor/codemirror/LICENSE.txt, VERSIONS
 #   tests/browser/vendor/axe.min.js, AXE_VERSION, axe-core licence files
+#   then scripts/fingerprint_static.py: the references between files in static/ (the CSS's
+#   url()s, scripts' imports) carry the fingerprint of the file they name
 #
 # Needs node and npm; reaches only the npm registry (npm ci).
 set -euo pipefail
@@ -204,5 +206,10 @@ for font in DejaVuSans.ttf DejaVuSans-Bold.ttf; do
 done
 cp "$FONT_PKG/LICENSE" "$FONT_OUT/LICENSE-DejaVu"
 wrote "$FONT_OUT/LICENSE-DejaVu"
+
+echo "==> Fingerprinting the references between static files (url()s, imports)"
+# Each reference gets ?v=<the named file's fingerprint>, so a page's every file may be kept
+# for a year; the crest's url()s become none (it is not vendored).
+python3 "$ROOT/scripts/fingerprint_static.py"
 
 echo "==> Done: govuk-frontend $GOVUK_VERSION, axe-core $AXE_VERSION, codemirror, dejavu-fonts-ttf"

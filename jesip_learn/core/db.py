@@ -229,9 +229,25 @@ def begin_writing_after_reading(session: Session) -> None:
 WROTE = "jesip_wrote"
 
 
+def has_written(session: Session) -> bool:
+    """Whether the session's transaction holds anything to save: objects added, changed or
+    deleted and not yet flushed, or statements already sent that may have written (a flush,
+    or an INSERT, UPDATE or DELETE through `session.execute`). A transaction that only read
+    can be rolled back instead of committed: the same outcome, without the commit."""
+    return bool(session.info.get(WROTE) or session.new or session.dirty or session.deleted)
+
+
 @event.listens_for(Session, "after_flush")
 def _note_writing(session: Session, _context) -> None:
     session.info[WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement_writing(state) -> None:
+    # Anything but a SELECT may write: bulk INSERT ... ON CONFLICT, UPDATE and DELETE
+    # statements, and plain SQL text, which is not read to find out.
+    if not state.is_select:
+        state.session.info[WROTE] = True
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -45,7 +45,12 @@ from jesip_learn.accounts.models import (
 from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.core import refusals
 from jesip_learn.core.columns import utcnow
-from jesip_learn.core.db import begin_writing, is_database_busy, is_database_unavailable
+from jesip_learn.core.db import (
+    begin_writing,
+    has_written,
+    is_database_busy,
+    is_database_unavailable,
+)
 
 log = logging.getLogger("jesip_learn.web")
 
@@ -127,7 +132,8 @@ def stop_writing() -> None:
     """End the request's transaction and go on, when it has written nothing to keep: after
     a refusal, so that what the view does next (a preview parses the course) reads without
     holding SQLite's write lock; before waiting on another service (an identity provider),
-    so that no transaction is open meanwhile. The edge still commits once at the end."""
+    so that no transaction is open meanwhile. The edge ends what follows as any other
+    request: a commit only if it wrote."""
     session = g.get("db_session")
     if session is not None:
         session.rollback()
@@ -162,8 +168,9 @@ def client_address() -> str:
 
 
 def after_commit(action: Callable[[], None]) -> None:
-    """Run `action` once the request's transaction has committed, never when it does not:
-    an email about a change is sent only once the change is saved."""
+    """Run `action` once the request's transaction has committed (or, having written
+    nothing, ended), never when it fails: an email about a change is sent only once the
+    change is saved."""
     g.setdefault("after_commit", []).append(action)
 
 
@@ -182,6 +189,10 @@ def _finish_transaction(response):
     try:
         if g.get("request_failed"):
             _quietly_end(database_session)
+        elif not has_written(database_session):
+            # Only read: ending the transaction saves nothing a commit would, and costs less.
+            _quietly_end(database_session, close=True)
+            _run_after_commit()
         else:
             try:
                 database_session.commit()

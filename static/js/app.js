@@ -1,5 +1,5 @@
 // Progressive enhancement only: every page works without this file.
-import { initAll } from "/static/vendor/govuk-frontend/govuk-frontend.min.js";
+import { initAll } from "../vendor/govuk-frontend/govuk-frontend.min.js?v=8982af0b181bb907";
 
 // GOV.UK Frontend styles its interactive components only when this class is present.
 // It is set here, not inline, because the Content-Security-Policy allows no inline script.
