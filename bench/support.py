@@ -208,7 +208,7 @@ def seed_histories(url: str, *, learners: int = HISTORY_LEARNERS) -> None:
     from sqlalchemy import select
 
     from jesip_learn.accounts.models import User
-    from jesip_learn.cli import demo
+    from jesip_learn.cli import demo_data as demo
     from jesip_learn.core.db import Database
 
     database = Database(url)

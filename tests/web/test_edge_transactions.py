@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from jesip_learn.accounts.models import Organisation, User
+from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.edge import after_commit, db
 
 
@@ -75,6 +76,8 @@ def writing_views(app):
     sent = []
 
     @app.route("/test-only/flushed")
+
+    @for_audience(Audience.PUBLIC)
     def flushed():
         db().add(Organisation(name="Flushed Fire Service", service="fire"))
         db().flush()  # nothing new or changed remains in the session: the flush wrote it
@@ -82,6 +85,8 @@ def writing_views(app):
         return "ok"
 
     @app.route("/test-only/statement")
+
+    @for_audience(Audience.PUBLIC)
     def statement():
         db().execute(
             update(Organisation)
@@ -91,11 +96,15 @@ def writing_views(app):
         return "ok"
 
     @app.route("/test-only/pending")
+
+    @for_audience(Audience.PUBLIC)
     def pending():
         db().add(Organisation(name="Pending Police", service="police"))  # flushed at commit
         return "ok"
 
     @app.route("/test-only/reads")
+
+    @for_audience(Audience.PUBLIC)
     def reads():
         db().scalar(select(Organisation.id))
         after_commit(lambda: sent.append("read"))
