@@ -147,6 +147,12 @@ def version(session):
 
 
 @pytest.fixture
+def admin(make, organisation):
+    """An administrator of the test's organisation, not signed in."""
+    return make.user(organisation=organisation, permissions={"admin"}, name="Alex Admin")
+
+
+@pytest.fixture
 def learner(session):
     """A tactical commander, made in the test's session (the web tests' `learner`, in
     tests/web/conftest.py, is also signed in)."""

@@ -60,11 +60,6 @@ def colleague(make, organisation):
 
 
 @pytest.fixture
-def admin(make, organisation):
-    return make.user(organisation=organisation, name="Ada Admin", permissions={"admin"})
-
-
-@pytest.fixture
 def learner(make, organisation):
     return make.user(organisation=organisation, name="Lee Learner")
 
@@ -250,7 +245,7 @@ def test_the_first_change_starts_the_draft_from_the_published_files_byte_for_byt
     image = session.scalar(select(DraftFile).where(DraftFile.path == "images/fcp.png"))
     assert image.text is None and image.blob_sha256 == image.sha256
     view = authoring.draft_view(session, admin, folder_course)
-    assert view.exists and view.has_changes and view.updated_by == "Ada Admin"
+    assert view.exists and view.has_changes and view.updated_by == "Alex Admin"
 
 
 # --- editing pages ---------------------------------------------------------------------------
@@ -861,7 +856,7 @@ def test_a_zip_does_not_replace_a_draft_changed_since_it_was_looked_at(
         session, folder_course, admin):
     seen = authoring.draft_view(session, admin, folder_course).revision
     authoring.add_item(session, admin, folder_course, kind="module", title="Mine")
-    with pytest.raises(authoring.DraftConflict, match="Ada Admin changed the draft"):
+    with pytest.raises(authoring.DraftConflict, match="Alex Admin changed the draft"):
         authoring.import_zip_as_draft(session, admin, folder_course, zip_of(folder_files()),
                                       expected_revision=seen)
 

@@ -72,11 +72,6 @@ def app(transactional_db, tmp_path, idp):
 
 
 @pytest.fixture
-def admin(make, organisation):
-    return make.user(organisation=organisation, permissions={"admin"}, name="Ada Admin")
-
-
-@pytest.fixture
 def entra(session, admin, organisation):
     """The site's Entra ID app registration, with Northshire Police linked to tenant A."""
     provider = sso_providers.save_provider(

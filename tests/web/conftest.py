@@ -7,12 +7,6 @@ import pytest
 
 
 @pytest.fixture
-def admin(make, organisation):
-    """An administrator, not signed in."""
-    return make.user(organisation=organisation, permissions={"admin"}, name="Alex Admin")
-
-
-@pytest.fixture
 def learner(make, organisation, browser):
     """A tactical commander with no other permission, signed in on `browser`."""
     user = make.user(organisation=organisation, name="Lee Learner", command_role="tactical")

@@ -32,13 +32,6 @@ def quiz(course_version):
     return courses.version_item(course_version, SLUG)
 
 
-@pytest.fixture
-def learner(make, organisation, browser):
-    user = make.user(organisation=organisation, name="Quinn Learner", command_role="tactical")
-    browser.sign_in(user.email)
-    return user
-
-
 def start_quiz(browser):
     """Press "Start quiz" (or "Continue quiz") on the overview; the attempt page follows."""
     return browser.submit(f"{OVERVIEW}/start", {}, form_url=OVERVIEW)

@@ -46,13 +46,6 @@ def publish(session, tmp_path):
     return publish
 
 
-@pytest.fixture
-def learner(make, organisation, browser):
-    user = make.user(organisation=organisation, name="Sam Settings", command_role="tactical")
-    browser.sign_in(user.email)
-    return user
-
-
 def take(browser, session, learner, *, right: bool):
     """Start (or try again), answer every question right or wrong, submit: the result page
     and the attempt's id."""
