@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from jesip_learn.accounts.models import User
 from jesip_learn.content.archive import MAX_ENTRIES, MAX_TOTAL_BYTES
 from jesip_learn.content.files import COURSE_PAGE, MAX_PAGE_BYTES
-from jesip_learn.content.validate import control_character_problem
+from jesip_learn.content.front_matter_values import control_character_problem
 from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.core.db import begin_writing_after_reading
 from jesip_learn.courses.authoring import editors, pages
