@@ -44,7 +44,7 @@ def add_attempts(url: str, email: str, count: int, others: int) -> None:
     from jesip_learn.core.columns import utcnow
     from jesip_learn.core.db import Database
     from jesip_learn.courses import catalogue as courses
-    from jesip_learn.learning import attempts
+    from jesip_learn.learning import attempt_answers, attempts
     from tests.support.quizzes import answer_values
 
     database = Database(url)
@@ -64,7 +64,7 @@ def add_attempts(url: str, email: str, count: int, others: int) -> None:
                     moment = now - timedelta(days=300) * (1 - index / max(1, number))
                     attempt = attempts.start_attempt(session, user, version, quiz, rng,
                                                      moment)
-                    values = answer_values(attempts.attempt_questions(attempt),
+                    values = answer_values(attempt_answers.attempt_questions(attempt),
                                            right=rng.random() < 0.2)
                     attempts.submit_attempt(session, attempt, values, moment)
     finally:
