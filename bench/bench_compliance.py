@@ -55,7 +55,8 @@ from jesip_learn.courses import catalogue as courses  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
 
 try:  # the report downloads' writer, when this checkout has it
-    from jesip_learn.core.exports import ReportHeading, csv_chunks  # noqa: E402
+    from jesip_learn.core.exports.csv_writer import csv_chunks  # noqa: E402
+    from jesip_learn.core.exports.heading import ReportHeading  # noqa: E402
 except ImportError:
     csv_chunks = None
 
@@ -357,7 +358,7 @@ def export_rows(database: Database, filters, limit: float, scope=None) -> int:
 
 
 def export_download(database: Database, filters, limit: float) -> int:
-    """The detail CSV as the download streams it (exports.csv_chunks: cells neutralised,
+    """The detail CSV as the download streams it (csv_writer.csv_chunks: cells neutralised,
     times in London time)."""
     heading = ReportHeading("Training compliance", compliance.end_of_day(filters.as_of))
     sink, count = NullSink(), 0
@@ -603,7 +604,7 @@ def run(url: str, label: str, args) -> None:
             rounds=export_rounds, limit=limit,
             same=lambda: same_detail(database, dialect, filters, limit) == total)
         if finished and csv_chunks is not None:
-            measure("detail download (exports.csv_chunks) / raw SQL + csv.writer",
+            measure("detail download (csv_writer.csv_chunks) / raw SQL + csv.writer",
                     lambda: export_download(database, filters, limit),
                     lambda: raw_export_rows(database, dialect, filters),
                     rounds=export_rounds, limit=limit)

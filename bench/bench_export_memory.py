@@ -14,7 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jesip_learn.core.exports import ReportHeading, csv_chunks, xlsx_chunks  # noqa: E402
+from jesip_learn.core.exports.csv_writer import csv_chunks  # noqa: E402
+from jesip_learn.core.exports.heading import ReportHeading  # noqa: E402
+from jesip_learn.core.exports.xlsx_writer import xlsx_chunks  # noqa: E402
 
 SMALL, LARGE = 10_000, 100_000
 ROUNDS = 3

@@ -352,7 +352,7 @@ def _add_attempts(session, user, count: int, rng, *, other_attempts: int | None 
     from jesip_learn.core.columns import utcnow
     from jesip_learn.courses import catalogue as courses
     from jesip_learn.courses.models import Course
-    from jesip_learn.learning import attempts
+    from jesip_learn.learning import attempt_answers, attempts
     from tests.support.quizzes import answer_values
 
     now = utcnow()
@@ -369,6 +369,6 @@ def _add_attempts(session, user, count: int, rng, *, other_attempts: int | None 
             for index in range(number):
                 moment = now - timedelta(days=300) * (1 - index / max(1, number))
                 attempt = attempts.start_attempt(session, user, version, quiz, rng, moment)
-                values = answer_values(attempts.attempt_questions(attempt),
+                values = answer_values(attempt_answers.attempt_questions(attempt),
                                        right=rng.random() < 0.2)
                 attempts.submit_attempt(session, attempt, values, moment)

@@ -16,7 +16,7 @@ from jesip_learn.core.db import Database
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course
-from jesip_learn.learning import allowances, attempts
+from jesip_learn.learning import allowances, attempt_answers, attempt_lookup, attempts
 from jesip_learn.learning.models import QuizAllowance
 from jesip_learn.records.models import AuditEvent
 from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
@@ -30,8 +30,8 @@ SLUG = "check-your-understanding"
 def use_every_attempt(session, learner, version, quiz):
     for number in range(quiz.max_attempts):
         attempt = attempts.start_attempt(session, learner, version, quiz, random.Random(number))
-        attempts.submit_attempt(session, attempt,
-                                answer_values(attempts.attempt_questions(attempt), right=False))
+        questions = attempt_answers.attempt_questions(attempt)
+        attempts.submit_attempt(session, attempt, answer_values(questions, right=False))
 
 
 @pytest.fixture
@@ -63,14 +63,14 @@ def world(session):
 def test_a_used_up_quiz_is_a_dead_end_until_more_attempts_are_given(session, world):
     version, quiz, people = world
     learner = people["learner"]
-    standing = attempts.quiz_standing(session, learner, version.course, quiz)
+    standing = attempt_lookup.quiz_standing(session, learner, version.course, quiz)
     assert standing.used_up and standing.left == 0
     with pytest.raises(attempts.AttemptRefused):
         attempts.start_attempt(session, learner, version, quiz)
     grant = allowances.grant_attempts(session, people["manager"], learner, version.course,
                                       SLUG, 2, seen=0)
     assert grant.granted and grant.extra == 2
-    standing = attempts.quiz_standing(session, learner, version.course, quiz)
+    standing = attempt_lookup.quiz_standing(session, learner, version.course, quiz)
     assert (standing.limit, standing.left, standing.extra, standing.used_up) == (5, 2, 2, False)
     assert attempts.start_attempt(session, learner, version, quiz).submitted_at is None
     event = session.scalar(select(AuditEvent).where(
@@ -87,7 +87,7 @@ def test_the_same_form_sent_twice_grants_once(session, world):
     again = allowances.grant_attempts(session, people["trainer"], learner, version.course,
                                       SLUG, 1, seen=0)
     assert first.granted and not again.granted
-    assert attempts.extra_attempts(session, learner, version.course, SLUG) == 1
+    assert attempt_lookup.extra_attempts(session, learner, version.course, SLUG) == 1
     # A form shown after the first grant carries 1, and grants again.
     assert allowances.grants_seen(session, learner, version.course, SLUG) == 1
     assert allowances.grant_attempts(session, people["trainer"], learner, version.course,
@@ -145,7 +145,7 @@ def test_attempts_given_in_an_earlier_round_do_not_count_in_the_next(session, wo
     original = progress.cycle_start
     try:
         progress.cycle_start = lambda *args: row.granted_at
-        assert attempts.extra_attempts(session, learner, version.course, SLUG, later) == 0
+        assert attempt_lookup.extra_attempts(session, learner, version.course, SLUG, later) == 0
     finally:
         progress.cycle_start = original
 

@@ -14,7 +14,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from jesip_learn import scoring
 from jesip_learn.core.columns import utcnow
 from jesip_learn.courses import catalogue as courses
-from jesip_learn.learning import attempts, progress
+from jesip_learn.learning import (
+    attempt_answers,
+    attempt_lookup,
+    attempt_results,
+    attempts,
+    progress,
+)
 from jesip_learn.learning.models import Completion, QuizAttempt
 from tests.support.factories import make_user
 from tests.support.quizzes import answer_values
@@ -34,7 +40,7 @@ def start(session, learner, version, quiz, seed=1):
 
 
 def questions_of(attempt):
-    return attempts.attempt_questions(attempt)
+    return attempt_answers.attempt_questions(attempt)
 
 
 def submit(session, attempt, *, right=True):
@@ -99,7 +105,7 @@ def test_an_open_attempt_is_resumed_instead_of_starting_another(session, learner
     again = start(session, learner, version, quiz, seed=2)
     assert again.id == first.id
     assert count(session, QuizAttempt, QuizAttempt.user_id == learner.id) == 1
-    standing = attempts.quiz_standing(session, learner, version.course, quiz, NOW)
+    standing = attempt_lookup.quiz_standing(session, learner, version.course, quiz, NOW)
     assert standing.open_attempt.id == first.id and standing.used == 0
 
 
@@ -107,7 +113,7 @@ def test_max_attempts_is_enforced(session, learner, version, quiz):
     assert quiz.max_attempts == 3
     for seed in range(3):
         submit(session, start(session, learner, version, quiz, seed), right=False)
-    standing = attempts.quiz_standing(session, learner, version.course, quiz, NOW)
+    standing = attempt_lookup.quiz_standing(session, learner, version.course, quiz, NOW)
     assert standing.used == 3 and standing.left == 0 and not standing.can_start
     assert standing.refusal == ("You have used all 3 attempts at this quiz, so you cannot "
                                 "take it again.")
@@ -115,7 +121,7 @@ def test_max_attempts_is_enforced(session, learner, version, quiz):
         start(session, learner, version, quiz, seed=9)
     assert refused.value.message == standing.refusal
     assert count(session, QuizAttempt, QuizAttempt.user_id == learner.id) == 3
-    page = attempts.submitted_page(session, learner, version.course, quiz.slug, 1)
+    page = attempt_lookup.submitted_page(session, learner, version.course, quiz.slug, 1)
     assert [number for number, _a in page.attempts] == [3, 2, 1]
 
 
@@ -127,17 +133,17 @@ def test_attempts_and_a_pass_count_again_after_a_renewal(session, learner, versi
                                          earlier)
         attempts.submit_attempt(session, attempt, answer_values(questions_of(attempt),
                                                                 right=seed == 2), earlier)
-    standing = attempts.quiz_standing(session, learner, version.course, quiz, earlier)
+    standing = attempt_lookup.quiz_standing(session, learner, version.course, quiz, earlier)
     assert standing.passed and standing.used == 3 and not standing.can_start
     copy = tmp_path / "valid-course"
     shutil.copytree(VALID, copy)
     (copy / "course.md").write_text((copy / "course.md").read_text() + "\nRenewed.\n")
     courses.import_parsed(session, courses.parse_folders(copy), needs_renewal=True)
     renewed = version.course.published_version
-    standing = attempts.quiz_standing(session, learner, version.course, quiz)
+    standing = attempt_lookup.quiz_standing(session, learner, version.course, quiz)
     assert not standing.passed and standing.used == 0 and standing.can_start
     # the old attempts stay in the history
-    assert attempts.submitted_page(session, learner, version.course, quiz.slug, 1).total == 3
+    assert attempt_lookup.submitted_page(session, learner, version.course, quiz.slug, 1).total == 3
     fresh = attempts.start_attempt(session, learner, renewed, quiz, random.Random(5))
     assert fresh.version_id == renewed.id
 
@@ -146,7 +152,7 @@ def test_unlimited_attempts(session, learner, version, quiz):
     unlimited = dataclasses.replace(quiz, max_attempts=None)
     for seed in range(4):
         submit(session, start(session, learner, version, unlimited, seed), right=False)
-    standing = attempts.quiz_standing(session, learner, version.course, unlimited, NOW)
+    standing = attempt_lookup.quiz_standing(session, learner, version.course, unlimited, NOW)
     assert standing.used == 4 and standing.left is None and standing.can_start
 
 
@@ -160,11 +166,11 @@ def test_the_standing_pages_submitted_attempts_newest_first(session, learner, ve
             questions_of(attempt), right=seed in (3, 7)), moment)
     open_one = attempts.start_attempt(session, learner, version, unlimited, random.Random(),
                                       NOW + timedelta(hours=1))
-    standing = attempts.quiz_standing(session, learner, version.course, unlimited, NOW)
+    standing = attempt_lookup.quiz_standing(session, learner, version.course, unlimited, NOW)
 
     def submitted_page(page, per_page):
-        return attempts.submitted_page(session, learner, version.course, quiz.slug, page,
-                                       per_page)
+        return attempt_lookup.submitted_page(session, learner, version.course, quiz.slug, page,
+                                             per_page)
 
     first = submitted_page(1, per_page=5)
     assert [number for number, _a in first.attempts] == [12, 11, 10, 9, 8]  # 13 is open
@@ -181,8 +187,8 @@ def test_the_standing_pages_submitted_attempts_newest_first(session, learner, ve
 
 
 def test_a_learner_with_no_attempts_has_one_empty_page(session, learner, version, quiz):
-    standing = attempts.quiz_standing(session, learner, version.course, quiz, NOW)
-    page = attempts.submitted_page(session, learner, version.course, quiz.slug, 2)
+    standing = attempt_lookup.quiz_standing(session, learner, version.course, quiz, NOW)
+    page = attempt_lookup.submitted_page(session, learner, version.course, quiz.slug, 2)
     assert (page.attempts, page.page, page.pages, page.total, page.first) == ([], 1, 1, 0, 0)
     assert standing.best is None
 
@@ -198,7 +204,7 @@ def test_answers_are_saved_partly_and_shown_again(session, learner, version, qui
     session.expire_all()
     attempt = session.get(QuizAttempt, attempt.id)
     assert attempt.answers[single.id] == right[single.id]
-    shown = {q.id: q for q in attempts.shown_questions(attempt)}
+    shown = {q.id: q for q in attempt_answers.shown_questions(attempt)}
     assert shown[single.id].selected == frozenset(right[single.id])
     assert attempt.submitted_at is None
 
@@ -217,11 +223,11 @@ def test_an_unfinished_ordering_is_saved_as_chosen(session, learner, version, qu
     session.expire_all()
     attempt = session.get(QuizAttempt, attempt.id)
     assert attempt.answers[ordering.id] == {first: 1, second: 2}
-    shown = next(q for q in attempts.shown_questions(attempt) if q.id == ordering.id)
+    shown = next(q for q in attempt_answers.shown_questions(attempt) if q.id == ordering.id)
     assert shown.positions == {first: "1", second: "2"}
     # Right so far, but never an answer that can be marked.
-    assert attempts.saved_answer(attempt, ordering) == []
-    assert not scoring.is_correct(ordering, attempts.saved_answer(attempt, ordering))
+    assert attempt_answers.saved_answer(attempt, ordering) == []
+    assert not scoring.is_correct(ordering, attempt_answers.saved_answer(attempt, ordering))
     assert attempt.submitted_at is None
 
 
@@ -230,7 +236,7 @@ def test_positions_used_twice_are_saved_as_chosen(session, learner, version, qui
     ordering = ordering_of(attempt)
     values = {f"{ordering.id}.{option.id}": ["2"] for option in ordering.options}
     attempts.save_answers(session, attempt, values)
-    shown = next(q for q in attempts.shown_questions(attempt) if q.id == ordering.id)
+    shown = next(q for q in attempt_answers.shown_questions(attempt) if q.id == ordering.id)
     assert shown.positions == {option.id: "2" for option in ordering.options}
 
 
@@ -239,7 +245,7 @@ def test_a_full_ordering_is_saved_as_the_order(session, learner, version, quiz):
     ordering = ordering_of(attempt)
     attempts.save_answers(session, attempt, answer_values([ordering], right=False))
     assert attempt.answers[ordering.id] == list(reversed(ordering.correct_order))
-    shown = next(q for q in attempts.shown_questions(attempt) if q.id == ordering.id)
+    shown = next(q for q in attempt_answers.shown_questions(attempt) if q.id == ordering.id)
     assert shown.positions == {oid: str(n) for n, oid in
                                enumerate(reversed(ordering.correct_order), start=1)}
 
@@ -259,7 +265,7 @@ def test_submitting_an_unfinished_ordering_marks_nothing_and_keeps_the_positions
     assert not submission.submitted and attempt.correct is None
     assert attempt.answers[ordering.id] == {first: 1, second: 2}  # kept, as a save keeps it
     with pytest.raises(ValueError):
-        attempts.attempt_result(attempt, show_answers="always", passed=False)
+        attempt_results.attempt_result(attempt, show_answers="always", passed=False)
 
 
 def test_the_result_shows_the_order_submitted_not_the_one_saved(session, learner, version,
@@ -272,7 +278,7 @@ def test_the_result_shows_the_order_submitted_not_the_one_saved(session, learner
     submission = submit(session, attempt, right=False)
     assert submission.recorded and attempt.correct == 0
     assert attempt.answers[ordering.id] == list(reversed(ordering.correct_order))
-    result = attempts.attempt_result(attempt, show_answers="always", passed=False)
+    result = attempt_results.attempt_result(attempt, show_answers="always", passed=False)
     marked = next(q for q in result.questions if q.kind == "ordering")
     html = {option.id: option.html for option in ordering.options}
     assert marked.given_html == tuple(html[oid] for oid in reversed(ordering.correct_order))
@@ -303,7 +309,7 @@ def test_positions_used_twice_are_an_unanswered_ordering_question(session, learn
         values[f"{ordering.id}.{option.id}"] = ["1"]
     submission = attempts.submit_attempt(session, attempt, values, NOW)
     assert list(submission.problems) == [ordering.id]
-    shown = next(q for q in attempts.shown_questions(attempt, values, submission.problems)
+    shown = next(q for q in attempt_answers.shown_questions(attempt, values, submission.problems)
                  if q.id == ordering.id)
     assert set(shown.positions.values()) == {"1"} and shown.problem  # as the learner sent it
 
@@ -315,7 +321,7 @@ def test_wrong_answers_fail(session, learner, version, quiz):
     assert (attempt.correct, attempt.total, attempt.percent, attempt.passed) == (0, 3, 0.0,
                                                                                 False)
     assert attempt.submitted_at == NOW
-    result = attempts.attempt_result(attempt, show_answers="always", passed=False)
+    result = attempt_results.attempt_result(attempt, show_answers="always", passed=False)
     assert not result.passed and not any(q.correct for q in result.questions)
     assert progress.item_states(session, learner, version, NOW)[quiz.slug] == "in-progress"
 
@@ -334,7 +340,7 @@ def test_passing_completes_the_quiz(session, learner, version, quiz):
     assert submission.recorded and attempt.passed and attempt.correct == 3
     assert submission.completion is None  # the other items are not done yet
     assert progress.item_states(session, learner, version, NOW)[quiz.slug] == "completed"
-    result = attempts.attempt_result(attempt, show_answers="always", passed=False)
+    result = attempt_results.attempt_result(attempt, show_answers="always", passed=False)
     assert result.passed and all(q.correct for q in result.questions)
     ordering = next(q for q in result.questions if q.kind == "ordering")
     assert ordering.right_html == ("Major incident declared?", "Exact location",
@@ -401,7 +407,7 @@ def test_a_new_version_does_not_change_an_attempt_in_progress(session, learner, 
                                                        "- [ ] Communicate clearly\n"))
     courses.import_parsed(session, courses.parse_folders(copy))
     assert version.course.published_version.number == 2
-    shown = [o.html for q in attempts.shown_questions(attempt) for o in q.options]
+    shown = [o.html for q in attempt_answers.shown_questions(attempt) for o in q.options]
     assert "Communicate" in shown and "Communicate clearly" not in shown
     submission = submit(session, attempt)
     assert submission.recorded and attempt.passed and attempt.version_id == version.id
@@ -412,28 +418,28 @@ def test_a_new_version_does_not_change_an_attempt_in_progress(session, learner, 
 def test_an_attempt_belongs_to_its_learner(session, learner, version, quiz):
     attempt = start(session, learner, version, quiz)
     other = make_user(session)
-    assert attempts.attempt_for(session, learner, attempt.id) is attempt
-    assert attempts.attempt_for(session, other, attempt.id) is None
-    assert attempts.attempt_for(session, learner, attempt.id + 1000) is None
+    assert attempt_lookup.attempt_for(session, learner, attempt.id) is attempt
+    assert attempt_lookup.attempt_for(session, other, attempt.id) is None
+    assert attempt_lookup.attempt_for(session, learner, attempt.id + 1000) is None
 
 
 def test_history_lists_every_attempt_newest_first(session, learner, version, quiz):
     first = start(session, learner, version, quiz)
     submit(session, first, right=False)
     second = start(session, learner, version, quiz, seed=2)
-    history = attempts.attempt_history(session, learner, version.course)
+    history = attempt_lookup.attempt_history(session, learner, version.course)
     assert [a.id for a in history] == [second.id, first.id]
-    assert attempts.attempt_number(session, second) == 2
-    assert attempts.attempt_history(session, make_user(session), version.course) == []
+    assert attempt_lookup.attempt_number(session, second) == 2
+    assert attempt_lookup.attempt_history(session, make_user(session), version.course) == []
 
 
 def test_the_page_of_an_open_attempt_holds_no_answers(session, learner, version, quiz):
     attempt = start(session, learner, version, quiz)
-    fields = {f.name for f in dataclasses.fields(attempts.ShownQuestion)}
+    fields = {f.name for f in dataclasses.fields(attempt_answers.ShownQuestion)}
     assert not fields & {"correct", "correct_order", "explanation_html", "options_correct"}
-    assert {f.name for f in dataclasses.fields(attempts.ShownOption)} == {"id", "html"}
+    assert {f.name for f in dataclasses.fields(attempt_answers.ShownOption)} == {"id", "html"}
     with pytest.raises(ValueError):
-        attempts.attempt_result(attempt, show_answers="always", passed=False)
+        attempt_results.attempt_result(attempt, show_answers="always", passed=False)
 
 
 # --- when the right answers are shown ------------------------------------------------------
@@ -443,20 +449,20 @@ def test_the_page_of_an_open_attempt_holds_no_answers(session, learner, version,
     ("after-pass", False, True), ("always", True, True), ("never", False, False)])
 def test_the_right_answers_are_shown_as_the_quiz_setting_says(setting, before_a_pass,
                                                               after_a_pass):
-    assert attempts.shows_right_answers(setting, passed=False) is before_a_pass
-    assert attempts.shows_right_answers(setting, passed=True) is after_a_pass
+    assert attempt_results.shows_right_answers(setting, passed=False) is before_a_pass
+    assert attempt_results.shows_right_answers(setting, passed=True) is after_a_pass
 
 
 def test_a_result_without_the_right_answers_still_says_what_was_wrong_and_why(
         session, learner, version, quiz):
     attempt = start(session, learner, version, quiz)
     submit(session, attempt, right=False)
-    result = attempts.attempt_result(attempt, show_answers="after-pass", passed=False)
+    result = attempt_results.attempt_result(attempt, show_answers="after-pass", passed=False)
     assert not result.right_answers_shown and result.show_answers == "after-pass"
     assert all(q.right_html == () for q in result.questions)
     assert [q.number for q in result.wrong] == [1, 2, 3]
     assert all(q.given_html and q.explanation_html for q in result.questions)
-    shown = attempts.attempt_result(attempt, show_answers="after-pass", passed=True)
+    shown = attempt_results.attempt_result(attempt, show_answers="after-pass", passed=True)
     assert shown.right_answers_shown and all(q.right_html for q in shown.questions)
 
 
@@ -464,15 +470,16 @@ def test_the_review_reads_whether_the_learner_passed_and_the_published_setting(
         session, learner, version, quiz):
     failed = start(session, learner, version, quiz)
     submit(session, failed, right=False)
-    review = attempts.attempt_review(session, learner, failed, quiz, NOW)
+    review = attempt_results.attempt_review(session, learner, failed, quiz, NOW)
     assert review.standing is not None and not review.standing.passed
     assert not review.result.right_answers_shown
     passed = start(session, learner, version, quiz, seed=2)
     submit(session, passed)
-    assert attempts.attempt_review(session, learner, failed, quiz, NOW).result.right_answers_shown
+    review = attempt_results.attempt_review(session, learner, failed, quiz, NOW)
+    assert review.result.right_answers_shown
     never = dataclasses.replace(quiz, show_answers="never")
-    assert not attempts.attempt_review(session, learner, failed, never,
-                                       NOW).result.right_answers_shown
+    assert not attempt_results.attempt_review(session, learner, failed, never,
+                                              NOW).result.right_answers_shown
     # A quiz no longer published: its own version's setting, and no standing to show.
-    unpublished = attempts.attempt_review(session, learner, failed, None, NOW)
+    unpublished = attempt_results.attempt_review(session, learner, failed, None, NOW)
     assert unpublished.standing is None and unpublished.result.right_answers_shown

@@ -28,7 +28,7 @@ from jesip_learn.core.columns import utcnow
 from jesip_learn.core.db import Database
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
-from jesip_learn.courses.authoring import diffs, pages, uploads
+from jesip_learn.courses.authoring import diffs, pages, uploads, working_copy
 from jesip_learn.courses.models import CourseDraft, CourseVersion, DraftFile, FileBlob
 from jesip_learn.learning.models import Completion
 from jesip_learn.records.models import AuditEvent
@@ -237,7 +237,7 @@ def test_the_first_change_starts_the_draft_from_the_published_files_byte_for_byt
                                  page.text + "\nA new line.\n", base_sha256=page.sha256)
     assert change.changed and change.revision == 1
     published = courses.version_sources(folder_course.published_version)
-    drafted = authoring.drafts.working_sources(session, folder_course)
+    drafted = working_copy.working_sources(session, folder_course)
     assert set(drafted) == set(published)
     assert {p for p in published if published[p] != drafted[p]} == {page.path}
     # Images are shared with the version, not copied.
@@ -621,7 +621,7 @@ def test_publishing_makes_a_version_learners_see(session, own_course, trainer):
     assert version.published_by_id == trainer.id
     assert [item.slug for item in version.items] == ["introduction"]
     assert version.content_hash == content_hash(
-        authoring.drafts.working_sources(session, own_course))
+        working_copy.working_sources(session, own_course))
     view = authoring.draft_view(session, trainer, own_course)
     assert not view.has_changes and view.base_version == 1 and not view.is_outdated
     assert {c.path for c in outcome.summary.files} == {"course.md", "01-introduction.md"}
@@ -845,7 +845,7 @@ def test_a_zip_as_the_draft_of_a_course_says_what_changes(session, folder_course
     retitled = next(i for i in summary.items if i.slug == "why-interoperability")
     assert retitled.retitled and retitled.old_title == "Why interoperability matters"
     assert result.revision == 1
-    assert authoring.drafts.working_sources(session, folder_course) == files
+    assert working_copy.working_sources(session, folder_course) == files
     assert courses.find_version(session, "JESIP-AWARE").number == 1  # nothing published
     event = events(session, "draft.zip_imported")[-1]
     assert event.details["after"]["content_hash"] == content_hash(files)

@@ -15,7 +15,7 @@ import pytest
 
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
-from jesip_learn.courses.authoring import drafts
+from jesip_learn.courses.authoring import checking
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 
@@ -29,7 +29,7 @@ def trainer(make, organisation):
 def parses(monkeypatch):
     """The parses the authoring package asks for; any parse inside the import fails."""
     calls = []
-    real = drafts.parse_within
+    real = checking.parse_within
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("resolve_file"))
@@ -38,7 +38,7 @@ def parses(monkeypatch):
     def parse_again(*_args, **_kwargs):
         pytest.fail("the import parsed the course again")
 
-    monkeypatch.setattr(drafts, "parse_within", counting)
+    monkeypatch.setattr(checking, "parse_within", counting)
     monkeypatch.setattr(courses, "parse_course_files", parse_again)
     return calls
 

@@ -35,7 +35,7 @@ from jesip_learn.accounts.models import User
 from jesip_learn.core.db import Database
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import CourseVersion
-from jesip_learn.learning import attempts, progress, runs
+from jesip_learn.learning import attempt_answers, attempts, progress, runs
 from jesip_learn.learning.models import Completion, ItemProgress, QuizAttempt, ScenarioRun
 from tests.support.database import committing_database
 from tests.support.factories import make_organisation
@@ -169,7 +169,7 @@ def count(session: Session, model, *where) -> int:
 def submit_quiz(user_id: int, *, right: bool = True) -> Callable[[Session], object]:
     def action(session: Session):
         attempt = session.scalar(select(QuizAttempt).where(QuizAttempt.user_id == user_id))
-        values = answer_values(attempts.attempt_questions(attempt), right=right)
+        values = answer_values(attempt_answers.attempt_questions(attempt), right=right)
         submission = attempts.submit_attempt(session, attempt, values)
         return submission.completion is not None
     return action

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from jesip_learn.accounts.models import User
 from jesip_learn.core.db import Database
 from jesip_learn.courses import catalogue as courses
-from jesip_learn.learning import attempts, progress
+from jesip_learn.learning import attempt_answers, attempts, progress
 from jesip_learn.learning.models import Completion, QuizAttempt
 from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
 from tests.support.factories import make_organisation
@@ -71,7 +71,7 @@ def prepare(url: str) -> list[Job]:
                 completes_course, passes = number % 2 == 0, number % 3 != 0
                 user, attempt = add_learner(session, organisation, version, quiz, number,
                                             completes_course=completes_course)
-                questions = attempts.attempt_questions(attempt)
+                questions = attempt_answers.attempt_questions(attempt)
                 rival = shared[number // 2]
                 jobs.append(Job(
                     attempt_id=attempt.id, user_id=user.id,
@@ -79,7 +79,7 @@ def prepare(url: str) -> list[Job]:
                     replay=answer_values(questions, right=not passes),
                     passes=passes, completes_course=completes_course,
                     shared_attempt_id=rival.id,
-                    shared_values=answer_values(attempts.attempt_questions(rival),
+                    shared_values=answer_values(attempt_answers.attempt_questions(rival),
                                                 right=number % 2 == 0)))
     finally:
         database.engine.dispose()
@@ -147,8 +147,8 @@ def check(url: str, jobs: list[Job], outcomes: Outcomes) -> None:
                 assert second["submitted_at"] == first["submitted_at"]
                 assert stored.passed is job.passes
                 assert (stored.correct, stored.total) == ((3 if job.passes else 0), 3)
-                questions = attempts.attempt_questions(stored)
-                assert stored.answers == attempts.read_answers(questions, job.values)
+                questions = attempt_answers.attempt_questions(stored)
+                assert stored.answers == attempt_answers.read_answers(questions, job.values)
                 completions = session.scalar(select(func.count()).select_from(Completion)
                                              .where(Completion.user_id == job.user_id))
                 assert completions == (1 if job.passes and job.completes_course else 0)
@@ -172,8 +172,8 @@ def check_shared_attempts(session, jobs: list[Job], outcomes: Outcomes) -> None:
         (winner, outcome), = recorded
         assert {o["submitted_at"] for _job, o in pair} == {outcome["submitted_at"]}
         stored = session.get(QuizAttempt, attempt_id)
-        questions = attempts.attempt_questions(stored)
-        assert stored.answers == attempts.read_answers(questions, winner.shared_values)
+        questions = attempt_answers.attempt_questions(stored)
+        assert stored.answers == attempt_answers.read_answers(questions, winner.shared_values)
         assert stored.passed is outcome["completion"]  # a pass finished the course
         completions = session.scalar(select(func.count()).select_from(Completion)
                                      .where(Completion.user_id == stored.user_id))

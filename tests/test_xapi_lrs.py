@@ -15,7 +15,7 @@ from sqlalchemy import select
 from jesip_learn.accounts.models import User
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app
-from jesip_learn.learning import attempts
+from jesip_learn.learning import attempt_answers
 from jesip_learn.learning.models import Completion, QuizAttempt
 from jesip_learn.xapi.models import XapiStatement
 from tests.support.quizzes import answer_values
@@ -63,7 +63,7 @@ def take_quiz(browser: Browser, session, user: User, *, right: bool) -> QuizAtte
     attempt = session.scalars(select(QuizAttempt).where(QuizAttempt.user_id == user.id)
                               .order_by(QuizAttempt.id.desc())).first()
     url = f"{overview}/attempts/{attempt.id}"
-    values = answer_values(attempts.attempt_questions(attempt), right=right)
+    values = answer_values(attempt_answers.attempt_questions(attempt), right=right)
     browser.submit(url, {**values, "action": "submit"})
     return attempt
 

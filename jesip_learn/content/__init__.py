@@ -17,7 +17,10 @@ clean any other trainer-written Markdown or HTML with the same allow-list.
 Module map: model.py (dataclasses), parse.py (entry points), quiz.py, scenario.py
 and exercise.py (page builders; exercise_checks.py holds a live exercise script's
 rules), blocks.py (line-aware Markdown scanning), frontmatter.py (safe YAML),
-validate.py (the rules and the problem log), item_writing.py (warnings about
+problem_log.py (collecting problems), the rules: validate.py (quizzes, the course's pages
+and slugs), front_matter_values.py (each front matter key), reference_checks.py (images
+and links), scenario_checks.py (tags and paths), with suggestions.py ("did you mean"),
+item_writing.py (warnings about
 questions and choices that give their answers away), render.py (Markdown + nh3), files.py
 (what a course may hold), reading_cost.py (what Markdown would spend on a text),
 worker.py (parsing within a time limit), hashing.py, export.py.

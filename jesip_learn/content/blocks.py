@@ -20,7 +20,7 @@ from typing import Protocol
 
 
 class FileProblems(Protocol):
-    """Where problems in one file are reported (validate.FileProblems is one)."""
+    """Where problems in one file are reported (problem_log.FileProblems is one)."""
 
     def add(self, line: int, message: str) -> None: ...
 

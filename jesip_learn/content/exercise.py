@@ -45,6 +45,11 @@ from jesip_learn.content.blocks import (
     split_sections,
 )
 from jesip_learn.content.exercise_checks import check_exercise, clock, shown_list
+from jesip_learn.content.front_matter_values import (
+    control_character_problem,
+    read_text,
+    read_whole_number,
+)
 from jesip_learn.content.frontmatter import FrontMatter
 from jesip_learn.content.model import (
     EXERCISE_LEVELS,
@@ -57,13 +62,8 @@ from jesip_learn.content.model import (
     TalkGroup,
 )
 from jesip_learn.content.page import Page, PieceRenderer, heading_id
+from jesip_learn.content.problem_log import FileProblems
 from jesip_learn.content.scenario import build_model_answer, read_score, read_tags
-from jesip_learn.content.validate import (
-    FileProblems,
-    control_character_problem,
-    read_text,
-    read_whole_number,
-)
 
 EVENT_CLASSES = ("methane", "decision", "end")
 EVENT_KEYS = ("at", "to", "from", "within", "roles", "jdm", "principle")

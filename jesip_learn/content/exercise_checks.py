@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from jesip_learn.content.model import ExerciseEvent, ExerciseScript
-from jesip_learn.content.validate import FileProblems
+from jesip_learn.content.problem_log import FileProblems
 
 
 def shown_list(words: Iterable[str], conjunction: str = "and") -> str:

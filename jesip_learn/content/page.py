@@ -17,7 +17,9 @@ from jesip_learn.content.blocks import (
     unclosed_fences,
 )
 from jesip_learn.content.frontmatter import FrontMatter, split_front_matter
+from jesip_learn.content.problem_log import FileProblems
 from jesip_learn.content.reading_cost import MAX_COURSE_COST, MAX_PIECE_COST, reading_cost
+from jesip_learn.content.reference_checks import check_references
 from jesip_learn.content.render import (
     ResolveFile,
     collect_references,
@@ -25,7 +27,6 @@ from jesip_learn.content.render import (
     new_markdown,
     unwrap_paragraph,
 )
-from jesip_learn.content.validate import FileProblems, check_references
 
 # A heading's text is rendered as inline Markdown; these starts would otherwise turn
 # it into a list, quote, heading or rule, so their first character is escaped.

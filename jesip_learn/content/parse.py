@@ -34,24 +34,22 @@ from jesip_learn.content.files import (
     is_ignored_path,
     suffix_of,
 )
-from jesip_learn.content.hashing import content_hash
-from jesip_learn.content.item_writing import course_warnings
-from jesip_learn.content.model import Course, Item, Module, ParseResult, Problem
-from jesip_learn.content.page import Page, PieceRenderer, read_page, trim_blank_lines
-from jesip_learn.content.quiz import build_quiz
-from jesip_learn.content.render import FileUrls, ResolveFile
-from jesip_learn.content.scenario import build_scenario
-from jesip_learn.content.validate import (
-    FileProblems,
-    ProblemLog,
-    check_course_has_items,
-    check_unique_slugs,
+from jesip_learn.content.front_matter_values import (
     read_one_line,
     read_requirement,
     read_text,
     read_text_list,
     read_whole_number,
 )
+from jesip_learn.content.hashing import content_hash
+from jesip_learn.content.item_writing import course_warnings
+from jesip_learn.content.model import Course, Item, Module, ParseResult, Problem
+from jesip_learn.content.page import Page, PieceRenderer, read_page, trim_blank_lines
+from jesip_learn.content.problem_log import FileProblems, ProblemLog
+from jesip_learn.content.quiz import build_quiz
+from jesip_learn.content.render import FileUrls, ResolveFile
+from jesip_learn.content.scenario import build_scenario
+from jesip_learn.content.validate import check_course_has_items, check_unique_slugs
 
 ITEM_NAME = re.compile(
     r"^(?P<number>\d{1,9})-(?P<slug>.+?)(?P<kind>\.quiz|\.scenario|\.exercise)?\.md$",

@@ -22,17 +22,16 @@ from jesip_learn.content.blocks import (
     scan_blocks,
     split_sections,
 )
-from jesip_learn.content.model import SHOW_ANSWERS, Option, Question, Quiz
-from jesip_learn.content.page import Page, PieceRenderer, heading_id, trim_blank_lines
-from jesip_learn.content.validate import (
-    FileProblems,
-    check_question,
-    check_quiz_has_questions,
+from jesip_learn.content.front_matter_values import (
     read_choice,
     read_percent,
     read_text,
     read_whole_number,
 )
+from jesip_learn.content.model import SHOW_ANSWERS, Option, Question, Quiz
+from jesip_learn.content.page import Page, PieceRenderer, heading_id, trim_blank_lines
+from jesip_learn.content.problem_log import FileProblems
+from jesip_learn.content.validate import check_question, check_quiz_has_questions
 
 TASK_BOX = re.compile(r"^\[([ xX])\](?:[ \t]+(.*))?$")
 # A tag is a short lower-case word, so that reports can count questions by tag however

@@ -24,6 +24,7 @@ from jesip_learn.content.blocks import (
     scan_blocks,
     split_sections,
 )
+from jesip_learn.content.front_matter_values import read_one_line, read_text
 from jesip_learn.content.model import (
     METHANE_FIELDS,
     Choice,
@@ -33,13 +34,8 @@ from jesip_learn.content.model import (
     Step,
 )
 from jesip_learn.content.page import Page, PieceRenderer, heading_id, trim_blank_lines
-from jesip_learn.content.validate import (
-    FileProblems,
-    check_scenario,
-    read_one_line,
-    read_tag,
-    read_text,
-)
+from jesip_learn.content.problem_log import FileProblems
+from jesip_learn.content.scenario_checks import check_scenario, read_tag
 
 CHOICE_LINK = re.compile(
     r"^\[(?P<label>.*)\]\(\s*#(?P<target>[^\s)]*)\s*\)(?:[ ]*\{:?(?P<attributes>[^}]*)\})?[ \t]*$"

@@ -9,7 +9,7 @@ target becomes a "missing step" node, so the trainer sees where the broken link 
     graph = scenario_graph(scenario)       # reachability, dead ends, no way out, missing
     picture = scenario_map(scenario)       # the graph laid out, plus the outline in words
 
-What the map calls each problem (the same rules as validate.check_scenario):
+What the map calls each problem (the same rules as scenario_checks.check_scenario):
 - unreachable: no path of choices leads to the step from the start step;
 - dead end: a step that is not an ending and has no choice leading to a step that exists
   (no choices at all, or only links to missing steps);

@@ -41,8 +41,8 @@ from jesip_learn.content.files import ALLOWED_FILE_TYPES, COURSE_PAGE, suffix_of
 from jesip_learn.content.hashing import content_hash
 from jesip_learn.content.model import Course, ParseResult, Problem, Requirement
 from jesip_learn.content.parse import accepted_sources, parse_sources
+from jesip_learn.content.problem_log import ProblemLog
 from jesip_learn.content.render import FileUrls
-from jesip_learn.content.validate import ProblemLog
 
 logger = logging.getLogger(__name__)
 

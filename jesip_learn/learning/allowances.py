@@ -26,7 +26,7 @@ from jesip_learn.core.columns import utcnow
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.authoring.editors import editor_role, is_author
 from jesip_learn.courses.models import Course, CourseEditor
-from jesip_learn.learning import attempts
+from jesip_learn.learning import attempt_lookup
 from jesip_learn.learning.models import QuizAllowance, QuizAttempt
 from jesip_learn.records.audit import record_event
 
@@ -113,10 +113,10 @@ def grant_attempts(session: Session, actor: User, learner: User, course: Course,
         raise GrantRefused(f"Choose between 1 and {MAX_GRANT} attempts.")
     row = _allowance(session, learner, course, slug)
     if row.grants != seen:
-        return Grant(granted=False, extra=attempts.extra_attempts(session, learner, course,
-                                                                  slug, now))
+        return Grant(granted=False, extra=attempt_lookup.extra_attempts(session, learner, course,
+                                                                        slug, now))
     # Grants of an earlier round of training no longer count: start again from nothing.
-    current = attempts.extra_attempts(session, learner, course, slug, now)
+    current = attempt_lookup.extra_attempts(session, learner, course, slug, now)
     result = session.execute(
         update(QuizAllowance).where(QuizAllowance.id == row.id, QuizAllowance.grants == seen)
         .values(extra_attempts=current + number, grants=QuizAllowance.grants + 1,
@@ -124,8 +124,8 @@ def grant_attempts(session: Session, actor: User, learner: User, course: Course,
         execution_options={"synchronize_session": False})
     session.refresh(row)
     if result.rowcount != 1:
-        return Grant(granted=False, extra=attempts.extra_attempts(session, learner, course,
-                                                                  slug, now))
+        return Grant(granted=False, extra=attempt_lookup.extra_attempts(session, learner, course,
+                                                                        slug, now))
     noun = "attempt" if number == 1 else "attempts"
     record_event(session, "quiz.attempts_granted", actor=actor, subject=learner,
                  summary=f"{number} more {noun} at {course.code} {quiz.title} "
@@ -207,7 +207,7 @@ def stuck_learners(session: Session, actor: User, course: Course,
         for learner in session.scalars(candidates):
             if not can_grant_attempts(session, actor, learner, course):
                 continue
-            standing = attempts.quiz_standing(session, learner, course, quiz)
+            standing = attempt_lookup.quiz_standing(session, learner, course, quiz)
             if standing.used_up:
                 found.append(Stuck(learner, course, quiz, standing.used, standing.limit))
     return sorted(found, key=lambda s: (s.user.name.lower(), s.quiz.title))
@@ -227,7 +227,7 @@ def stuck_quizzes_of(session: Session, actor: User, learner: User) -> list[Stuck
         quiz = published_quiz(course, slug)
         if quiz is None or quiz.max_attempts is None:
             continue
-        standing = attempts.quiz_standing(session, learner, course, quiz)
+        standing = attempt_lookup.quiz_standing(session, learner, course, quiz)
         if standing.used_up:
             found.append(Stuck(learner, course, quiz, standing.used, standing.limit))
     return sorted(found, key=lambda s: (s.course.code, s.quiz.title))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import User
 from jesip_learn.courses.models import Course
-from jesip_learn.learning.attempts import attempt_history
+from jesip_learn.learning.attempt_lookup import attempt_history
 from jesip_learn.learning.models import Completion
 from jesip_learn.learning.progress import learner_completions, version_outline
 from jesip_learn.learning.runs import run_history

@@ -25,7 +25,9 @@ from jesip_learn.accounts.permissions import managed_organisation_ids, may_subsc
 from jesip_learn.compliance import report_rows
 from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, ReportFilters
-from jesip_learn.core import exports
+from jesip_learn.core.exports.csv_writer import csv_chunks
+from jesip_learn.core.exports.heading import ReportHeading
+from jesip_learn.core.exports.xlsx_writer import XLSX_CONTENT_TYPE, xlsx_file
 from jesip_learn.core.mail import Attachment
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
@@ -216,7 +218,7 @@ def report_attachment(session: Session, subscription: ReportSubscription, as_of:
     user = subscription.user
     scope = managed_organisation_ids(session, user)
     filters, _ = read_filters(session, user, subscription.filters, as_of, expiring_days)
-    heading = exports.ReportHeading(
+    heading = ReportHeading(
         title=f"Training compliance: {subscription.name}",
         generated_at=now or datetime.now(UTC), generated_by=user.name,
         filters=[("As of", f"{as_of.day} {as_of:%B %Y}"),
@@ -232,12 +234,12 @@ def report_attachment(session: Session, subscription: ReportSubscription, as_of:
     stamp = f"{as_of:%Y-%m-%d}"
     if subscription.file_format == "xlsx":
         matrix = compliance.compliance_matrix(session, scope, filters)
-        with exports.xlsx_file(heading, report_rows.summary_header(filters),
+        with xlsx_file(heading, report_rows.summary_header(filters),
                                report_rows.summary_rows(matrix), report_rows.DETAIL_HEADER,
                                rows()) as handle:
             data = handle.read()
-        attachment = Attachment(f"compliance-{stamp}.xlsx", exports.XLSX_CONTENT_TYPE, data)
+        attachment = Attachment(f"compliance-{stamp}.xlsx", XLSX_CONTENT_TYPE, data)
     else:
-        text = "".join(exports.csv_chunks(heading, report_rows.DETAIL_HEADER, rows()))
+        text = "".join(csv_chunks(heading, report_rows.DETAIL_HEADER, rows()))
         attachment = Attachment(f"compliance-{stamp}.csv", "text/csv", text.encode("utf-8"))
     return ReportFile(attachment, len(counted))

@@ -34,7 +34,8 @@ from jesip_learn.accounts.models import (
     User,
 )
 from jesip_learn.compliance import status as compliance
-from jesip_learn.core import exports
+from jesip_learn.core.exports.csv_writer import csv_chunks
+from jesip_learn.core.exports.heading import ReportHeading
 from jesip_learn.records import audit
 from jesip_learn.web.edge import abandon_changes, client_address, db, writes_on_get
 from jesip_learn.web.forms import choices, int_or_none, page_number, show_error
@@ -255,7 +256,7 @@ def audit_download():
     search, errors, shown = _audit_search()
     if errors:
         abort(400)
-    heading = exports.ReportHeading(
+    heading = ReportHeading(
         title="Audit log", generated_at=datetime.now(UTC), generated_by=current_user.name,
         filters=[(label, shown[key]) for key, label in (
             ("q", "Search"), ("action", "Action"), ("from", "From"), ("to", "To"))
@@ -267,7 +268,7 @@ def audit_download():
             for row in audit.iter_events(db(), search))
     header = ["When (UTC)", "Action", "Who", "About", "Organisation", "From address",
               "Summary", "Details"]
-    return Response(stream_with_context(exports.csv_chunks(heading, header, rows)),
+    return Response(stream_with_context(csv_chunks(heading, header, rows)),
                     mimetype="text/csv", headers={
                         "Content-Disposition": 'attachment; filename="audit-log.csv"',
                         "Cache-Control": "no-store"})

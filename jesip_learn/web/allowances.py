@@ -10,7 +10,7 @@ from wtforms import HiddenField, RadioField
 
 from jesip_learn.accounts.models import User
 from jesip_learn.courses import authoring
-from jesip_learn.learning import allowances, attempts
+from jesip_learn.learning import allowances, attempt_lookup
 from jesip_learn.web.edge import db
 from jesip_learn.web.forms import choices, int_or_none
 
@@ -51,7 +51,7 @@ def grant(user_id: int, code: str, slug: str):
             else:
                 flash("Those attempts had already been given: nothing has changed.")
         return redirect(url_for(".grant", user_id=user_id, code=course.code, slug=slug))
-    standing = attempts.quiz_standing(db(), learner, course, quiz)
+    standing = attempt_lookup.quiz_standing(db(), learner, course, quiz)
     form.seen.data = str(allowances.grants_seen(db(), learner, course, slug))
     return render_template("allowances/grant.html", learner=learner, course=course, quiz=quiz,
                            standing=standing, form=form)

@@ -48,7 +48,10 @@ from jesip_learn.compliance.report_rows import london_date as _london_date
 from jesip_learn.compliance.report_rows import summary_header as SUMMARY_HEADER  # noqa: N812
 from jesip_learn.compliance.report_rows import summary_rows as _summary_rows
 from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, ReportFilters, RuleError
-from jesip_learn.core import exports
+from jesip_learn.core.exports.csv_writer import csv_chunks
+from jesip_learn.core.exports.heading import ReportHeading
+from jesip_learn.core.exports.pdf_writer import pdf_summary
+from jesip_learn.core.exports.xlsx_writer import XLSX_CONTENT_TYPE, xlsx_chunks
 from jesip_learn.courses.models import Course
 from jesip_learn.exercises import recorded as exercises
 from jesip_learn.exercises import rules as exercise_rules
@@ -310,7 +313,7 @@ def download(kind: str):
     group = request.args.get("group_key") or None
     if group is not None:
         _group_label(filters, group)  # 404 outside scope
-    heading = exports.ReportHeading(
+    heading = ReportHeading(
         title="Training compliance", generated_at=datetime.now(UTC),
         filters=_described_filters(filters), generated_by=current_user.name)
     record_event(db(), "report.downloaded", actor=current_user, address=client_address(),
@@ -322,7 +325,7 @@ def download(kind: str):
 def _detail_csv(scope, filters, group, heading, stamp) -> Response:
     rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
         db(), scope, filters, group_key=group))
-    return _streamed(exports.csv_chunks(heading, DETAIL_HEADER, rows), "text/csv",
+    return _streamed(csv_chunks(heading, DETAIL_HEADER, rows), "text/csv",
                      f"compliance-detail-{stamp}.csv")
 
 
@@ -332,7 +335,7 @@ def _by_person_csv(scope, filters, group, heading, stamp) -> Response:
     header = PERSON_HEADER + [f"{course.code}: {course.title}" for course in courses]
     rows = _pivot_rows(compliance.iter_learner_statuses(db(), scope, filters, group_key=group),
                        courses, filters.moment)
-    return _streamed(exports.csv_chunks(heading, header, rows), "text/csv",
+    return _streamed(csv_chunks(heading, header, rows), "text/csv",
                      f"compliance-by-person-{stamp}.csv")
 
 
@@ -340,14 +343,14 @@ def _workbook(scope, filters, group, heading, stamp) -> Response:
     matrix = compliance.compliance_matrix(db(), scope, filters)
     rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
         db(), scope, filters, group_key=group))
-    chunks = exports.xlsx_chunks(heading, SUMMARY_HEADER(filters), _summary_rows(matrix),
+    chunks = xlsx_chunks(heading, SUMMARY_HEADER(filters), _summary_rows(matrix),
                                  DETAIL_HEADER, rows)
-    return _streamed(chunks, exports.XLSX_CONTENT_TYPE, f"compliance-{stamp}.xlsx")
+    return _streamed(chunks, XLSX_CONTENT_TYPE, f"compliance-{stamp}.xlsx")
 
 
 def _pdf_summary(scope, filters, group, heading, stamp) -> Response:
     matrix = compliance.compliance_matrix(db(), scope, filters)
-    pdf = exports.pdf_summary(heading, SUMMARY_HEADER(filters), list(_summary_rows(matrix)),
+    pdf = pdf_summary(heading, SUMMARY_HEADER(filters), list(_summary_rows(matrix)),
                               chart=[(row.label, row.total.percent) for row in matrix.rows],
                               overall=report_rows.overall_in_words(matrix.total))
     return Response(pdf, mimetype="application/pdf", headers={

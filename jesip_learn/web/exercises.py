@@ -34,7 +34,8 @@ from wtforms import (
 from jesip_learn.accounts import organisations as orgs
 from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, SERVICE_LABELS, User
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
-from jesip_learn.core import exports
+from jesip_learn.core.exports.csv_writer import csv_chunks
+from jesip_learn.core.exports.heading import ReportHeading, download_filename
 from jesip_learn.exercises import access as exercise_access
 from jesip_learn.exercises import learning_points as exercise_learning_points
 from jesip_learn.exercises import participants as exercise_participants
@@ -224,18 +225,18 @@ def remove_learning_point(exercise_id: int, point_id: int):
 @blueprint.route("/learning-points.csv")
 @writes_on_get
 def learning_points_download():
-    heading = exports.ReportHeading(title="Learning points for Joint Organisational Learning",
+    heading = ReportHeading(title="Learning points for Joint Organisational Learning",
                                     generated_at=datetime.now(UTC),
                                     generated_by=current_user.name)
     rows = exercise_learning_points.jol_rows(db(), current_user)
     record_event(db(), "exercise.learning_points_downloaded", actor=current_user,
                  address=client_address(), organisation_id=current_user.organisation_id,
                  details={"rows": len(rows)})
-    return Response(stream_with_context(exports.csv_chunks(
+    return Response(stream_with_context(csv_chunks(
                         heading, exercise_learning_points.JOL_HEADER, rows)),
                     mimetype="text/csv", headers={
                         "Content-Disposition": "attachment; filename="
-                        f"\"{exports.download_filename(heading, 'csv')}\"",
+                        f"\"{download_filename(heading, 'csv')}\"",
                         "Cache-Control": "no-store"})
 
 

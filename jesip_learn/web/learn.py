@@ -15,7 +15,7 @@ from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.catalogue import ItemOutline
 from jesip_learn.courses.models import CourseVersion
 from jesip_learn.exercises import recorded as exercises
-from jesip_learn.learning import attempts, certificates, progress
+from jesip_learn.learning import attempt_lookup, certificates, progress
 from jesip_learn.learning.certificates import CertificateDetails
 from jesip_learn.learning.history import learning_history
 from jesip_learn.web.edge import db, render_shared_page
@@ -91,7 +91,7 @@ def _used_up_quizzes(version: CourseVersion, items, states) -> set[str]:
     for item in items:
         if item.kind == "quiz" and states.get(item.slug) != "completed":
             quiz = courses.version_item(version, item.slug)
-            if quiz.max_attempts is not None and attempts.quiz_standing(
+            if quiz.max_attempts is not None and attempt_lookup.quiz_standing(
                     db(), current_user, version.course, quiz).used_up:
                 found.add(item.slug)
     return found

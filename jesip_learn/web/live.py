@@ -28,8 +28,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
 from jesip_learn.content import JDM_STAGES, METHANE_FIELDS, PRINCIPLES
-from jesip_learn.core import exports
 from jesip_learn.core.db import begin_writing_after_reading
+from jesip_learn.core.exports.csv_writer import csv_chunks
+from jesip_learn.core.exports.heading import ReportHeading, download_filename
+from jesip_learn.core.exports.pdf_writer import pdf_summary
 from jesip_learn.exercises.live import actions, debrief, feed, notify, sessions
 from jesip_learn.exercises.live import log as live_log
 from jesip_learn.exercises.live.log import LiveError, clock_at, script_of
@@ -374,7 +376,7 @@ def _download(live_id: int, extension: str):
     if live.state != ENDED:
         abort(404)
     report = debrief.build(db(), live)
-    heading = exports.ReportHeading(title=f"Live exercise log: {live.title}",
+    heading = ReportHeading(title=f"Live exercise log: {live.title}",
                                     generated_at=datetime.now(UTC),
                                     generated_by=current_user.name,
                                     filters=debrief.summary_lines(report)
@@ -383,13 +385,13 @@ def _download(live_id: int, extension: str):
                  address=client_address(), organisation_id=current_user.organisation_id,
                  details={"live_session_id": live.id, "format": extension})
     if extension == "csv":
-        body = "".join(exports.csv_chunks(heading, debrief.CSV_HEADER,
+        body = "".join(csv_chunks(heading, debrief.CSV_HEADER,
                                           debrief.csv_rows(report)))
         mimetype = "text/csv"
     else:
-        body = exports.pdf_summary(heading, debrief.PDF_HEADER, debrief.pdf_rows(report))
+        body = pdf_summary(heading, debrief.PDF_HEADER, debrief.pdf_rows(report))
         mimetype = "application/pdf"
-    filename = exports.download_filename(heading, extension)
+    filename = download_filename(heading, extension)
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename=\"{filename}\"",
         "Cache-Control": "no-store"})

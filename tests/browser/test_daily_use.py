@@ -18,7 +18,7 @@ from jesip_learn.compliance.models import RequirementAcceptance
 from jesip_learn.content.scenario_map import LABEL_WIDTH
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course
-from jesip_learn.learning import attempts, progress
+from jesip_learn.learning import attempt_answers, attempt_lookup, attempts, progress
 from tests.browser.conftest import (
     FIXTURE_COURSE,
     answer_quiz,
@@ -41,7 +41,7 @@ def use_every_attempt(database, user_id: int, code: str) -> None:
             attempt = attempts.start_attempt(session, user, version, quiz,
                                              random.Random(number))
             attempts.submit_attempt(session, attempt, answer_values(
-                attempts.attempt_questions(attempt), right=False))
+                attempt_answers.attempt_questions(attempt), right=False))
 
 
 def test_a_learner_out_of_attempts_is_helped_by_their_manager(
@@ -174,10 +174,10 @@ def test_the_smaller_pages_at_both_widths(new_context, live_server, example_cour
     page.goto(f"{url}/learn/{example_course}/quizzes/{SLUG}")
     page.get_by_role("button", name=re.compile("Start quiz|Continue quiz")).click()
     with live_server.database.session() as session:
-        attempt = attempts.open_attempt(session, session.get(User, learner.id),
-                                        courses.find_version(session, example_course).course,
-                                        SLUG)
-        quiz = attempts.attempt_quiz(attempt)
+        attempt = attempt_lookup.open_attempt(session, session.get(User, learner.id),
+                                              courses.find_version(session, example_course).course,
+                                              SLUG)
+        quiz = attempt_answers.attempt_quiz(attempt)
         drawn = [q for q in quiz.questions if q.id in attempt.question_ids]
     answer_quiz(page, type("Drawn", (), {"questions": drawn}), right=True)
     page.get_by_role("button", name="Submit answers").click()

@@ -12,7 +12,7 @@ from jesip_learn.content.blocks import (
     unclosed_fences,
 )
 from jesip_learn.content.page import PieceRenderer
-from jesip_learn.content.validate import ProblemLog
+from jesip_learn.content.problem_log import ProblemLog
 
 
 def test_split_lines_only_on_line_endings():

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from jesip_learn.content import render_markdown, sanitise_html
 from jesip_learn.content.blocks import Line
 from jesip_learn.content.page import PLAIN_LINE, PieceRenderer
-from jesip_learn.content.validate import ProblemLog
+from jesip_learn.content.problem_log import ProblemLog
 
 
 def test_headings_get_prefixed_anchors_and_links_follow():

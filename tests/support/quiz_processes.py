@@ -11,7 +11,7 @@ import traceback
 from dataclasses import dataclass
 
 from jesip_learn.core.db import Database
-from jesip_learn.learning import attempts
+from jesip_learn.learning import attempt_answers, attempt_lookup, attempts
 from jesip_learn.learning.models import QuizAttempt
 
 WAIT_SECONDS = 120
@@ -59,8 +59,8 @@ def warm_up(database: Database, attempt_id: int) -> None:
     (connections open, statements compiled) when the submissions start."""
     with database.session() as session:
         attempt = session.get(QuizAttempt, attempt_id)
-        attempts.shown_questions(attempt)
-        attempts.attempt_number(session, attempt)
+        attempt_answers.shown_questions(attempt)
+        attempt_lookup.attempt_number(session, attempt)
         session.rollback()
 
 

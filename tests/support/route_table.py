@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from jesip_learn.courses import authoring
 from jesip_learn.imports import bulk as bulk_import
 from jesip_learn.imports.models import ImportBatch
-from jesip_learn.learning import attempts, runs
+from jesip_learn.learning import attempt_answers, runs
 from jesip_learn.learning.models import QuizAttempt, ScenarioRun
 from tests.support.quizzes import answer_values
 from tests.support.route_world import PNG, World, upload_of, zip_of_draft
@@ -95,7 +95,7 @@ def _changed_draft_zip(world: World, session: Session) -> dict:
 
 def _answers(world: World, session: Session) -> dict:
     attempt = session.get(QuizAttempt, world.ids["b.attempt"])
-    return {"action": "submit", **answer_values(attempts.attempt_questions(attempt))}
+    return {"action": "submit", **answer_values(attempt_answers.attempt_questions(attempt))}
 
 
 def _run_and_scenario(world: World, session: Session):

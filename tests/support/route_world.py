@@ -49,7 +49,7 @@ from jesip_learn.exercises.rules import add_exercise_rule
 from jesip_learn.factory import create_app
 from jesip_learn.imports import bulk as bulk_import
 from jesip_learn.imports import csv_files
-from jesip_learn.learning import attempts, runs
+from jesip_learn.learning import attempt_answers, attempts, runs
 from jesip_learn.learning.models import Completion
 from jesip_learn.notifications import preferences, reports
 from jesip_learn.notifications.models import Notice
@@ -254,7 +254,7 @@ def _learning(world: World, session: Session, org: str, people: dict) -> None:
     version = courses.find_version(session, COURSE_CODES[org])
     quiz = courses.version_item(version, ids[f"{org}.quiz"])
     done = attempts.start_attempt(session, learner, version, quiz, rng=random.Random(1))
-    attempts.submit_attempt(session, done, answer_values(attempts.attempt_questions(done),
+    attempts.submit_attempt(session, done, answer_values(attempt_answers.attempt_questions(done),
                                                          right=False))
     open_attempt = attempts.start_attempt(session, learner, version, quiz,
                                           rng=random.Random(2))

@@ -18,19 +18,12 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from jesip_learn.core import exports
-from jesip_learn.core.exports import (
-    FORMULA_TRIGGERS,
-    ExportTooLarge,
-    ReportHeading,
-    csv_chunks,
-    download_filename,
-    neutralise,
-    pdf_summary,
-    write_xlsx,
-    xlsx_chunks,
-    xlsx_file,
-)
+from jesip_learn.core.exports import csv_writer, xlsx_writer
+from jesip_learn.core.exports.cell_safety import FORMULA_TRIGGERS, neutralise
+from jesip_learn.core.exports.csv_writer import csv_chunks
+from jesip_learn.core.exports.heading import ReportHeading, download_filename
+from jesip_learn.core.exports.pdf_writer import pdf_summary
+from jesip_learn.core.exports.xlsx_writer import ExportTooLarge, write_xlsx, xlsx_chunks, xlsx_file
 
 SPRING = datetime(2026, 3, 31, 14, 5, tzinfo=UTC)  # 15:05 BST in London
 WINTER = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)  # 09:30 GMT in London
@@ -230,7 +223,7 @@ def test_csv_hands_on_the_heading_before_reading_any_row_and_reads_rows_lazily()
     assert first.endswith("Learner,Number\r\n")
     second = next(chunks)
     assert 0 < len(taken) < 20_000
-    assert len(second) < exports.CSV_CHUNK_CHARS + 100
+    assert len(second) < csv_writer.CSV_CHUNK_CHARS + 100
     rest = list(chunks)
     assert len(rest) > 2
     lines = read_csv("".join([first, second, *rest]))
@@ -294,10 +287,10 @@ def test_xlsx_dates_are_real_excel_dates_in_london_time():
     sheet = workbook["Details"]
     completed, expires = sheet["D2"], sheet["E2"]
     assert completed.is_date and completed.value == datetime(2025, 4, 1)
-    assert completed.number_format == exports.DATE_FORMAT
+    assert completed.number_format == xlsx_writer.DATE_FORMAT
     # 23:30 UTC on 1 April 2027 is 00:30 on 2 April in British Summer Time.
     assert expires.is_date and expires.value == datetime(2027, 4, 2, 0, 30)
-    assert expires.number_format == exports.DATETIME_FORMAT
+    assert expires.number_format == xlsx_writer.DATETIME_FORMAT
     assert sheet["E4"].value == datetime(2026, 12, 1, 9, 0)  # GMT in winter
     assert sheet["D3"].value is None and sheet["E3"].value is None
 
@@ -316,9 +309,9 @@ def test_xlsx_columns_are_sized_to_what_they_hold():
                                 detail_rows=rows)
     widths = {letter: dimension.width
               for letter, dimension in workbook["Details"].column_dimensions.items()}
-    assert exports.MIN_COLUMN_WIDTH <= widths["A"] < widths["B"]
+    assert xlsx_writer.MIN_COLUMN_WIDTH <= widths["A"] < widths["B"]
     assert widths["B"] >= len("Avon and Somerset Constabulary")
-    assert exports.MAX_COLUMN_WIDTH <= widths["C"] <= exports.MAX_COLUMN_WIDTH + 1
+    assert xlsx_writer.MAX_COLUMN_WIDTH <= widths["C"] <= xlsx_writer.MAX_COLUMN_WIDTH + 1
     assert widths["D"] >= len("2026-01-01")
 
 
@@ -445,7 +438,7 @@ def test_xlsx_leaves_no_temporary_files_behind_even_when_the_rows_fail(tmp_path,
 
 
 def test_xlsx_refuses_more_rows_than_a_worksheet_holds(monkeypatch):
-    monkeypatch.setattr(exports, "XLSX_MAX_ROW", 10)
+    monkeypatch.setattr(xlsx_writer, "XLSX_MAX_ROW", 10)
     with pytest.raises(ExportTooLarge, match="download the CSV"):
         xlsx_file(HEADING, ["a"], [], ["n"], ([n] for n in range(11)))
     with xlsx_file(HEADING, ["a"], [], ["n"], ([n] for n in range(10))) as handle:
@@ -565,7 +558,9 @@ def test_download_filename_is_a_slug_and_the_london_date():
 
 
 def test_exports_import_without_flask():
-    code = ("import sys, jesip_learn.core.exports\n"
+    code = ("import sys\n"
+            "from jesip_learn.core.exports import (cell_safety, csv_writer, heading,\n"
+            "    pdf_writer, xlsx_writer)\n"
             "print([m for m in ('flask', 'flask_login', 'flask_wtf') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
-from jesip_learn.learning import attempts, progress
+from jesip_learn.learning import attempt_answers, attempts, progress
 from jesip_learn.learning.models import QuizAllowance
 from jesip_learn.records.models import AuditEvent
 from tests.support.quizzes import answer_values
@@ -48,7 +48,7 @@ def people(session, make, organisation, other_organisation):
         attempt = attempts.start_attempt(session, found["learner"], version, quiz,
                                          random.Random(number))
         attempts.submit_attempt(session, attempt, answer_values(
-            attempts.attempt_questions(attempt), right=False))
+            attempt_answers.attempt_questions(attempt), right=False))
     session.commit()
     return found
 

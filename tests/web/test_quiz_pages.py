@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jesip_learn.courses import catalogue as courses
-from jesip_learn.learning import attempts, progress
+from jesip_learn.learning import attempt_answers, attempts, progress
 from jesip_learn.learning.models import Completion, QuizAttempt
 from tests.support.quizzes import answer_values
 
@@ -95,7 +95,8 @@ def take_quiz(session, learner, version, *, passes=(), times=23, open_one=False)
         attempt = attempts.start_attempt(session, learner, version, quiz, random.Random(number),
                                          now)
         if number <= times:
-            values = answer_values(attempts.attempt_questions(attempt), right=number in passes)
+            values = answer_values(attempt_answers.attempt_questions(attempt),
+                                   right=number in passes)
             assert attempts.submit_attempt(session, attempt, values, now).recorded
     session.commit()
 
@@ -224,7 +225,7 @@ def test_the_attempt_page_shows_every_question_to_answer(browser, learner, cours
     assert page.h1 == "Check your understanding"
     fieldsets = page.soup.select("main form fieldset")
     assert len(fieldsets) == 3
-    questions = attempts.attempt_questions(attempt)
+    questions = attempt_answers.attempt_questions(attempt)
     for fieldset, question in zip(fieldsets, questions, strict=True):
         legend = " ".join(fieldset.legend.get_text(" ", strip=True).split())
         assert legend.endswith(question.title) and legend.startswith("Question ")
@@ -258,7 +259,7 @@ def test_answers_and_explanations_are_never_in_the_page_before_submission(
     page = start_quiz(browser)
     attempt = latest_attempt(session, learner)
     url = attempt_url(attempt)
-    partly = answer_values([q for q in attempts.attempt_questions(attempt)
+    partly = answer_values([q for q in attempt_answers.attempt_questions(attempt)
                             if q.kind == "single"], right=True)
     pages = {
         "new": page,
@@ -282,7 +283,7 @@ def test_answers_and_explanations_are_never_in_the_page_before_submission(
 def test_saving_keeps_answers_for_later(browser, learner, course_version, session):
     start_quiz(browser)
     attempt = latest_attempt(session, learner)
-    single = next(q for q in attempts.attempt_questions(attempt) if q.kind == "single")
+    single = next(q for q in attempt_answers.attempt_questions(attempt) if q.kind == "single")
     chosen = answer_values([single])[single.id][0]
     page = send(browser, attempt, {single.id: [chosen]}, "save")
     assert page.h1 == "Check your understanding"  # back on the overview
@@ -307,7 +308,7 @@ def test_saving_keeps_an_unfinished_ordering_as_chosen(browser, learner, course_
                                                        session, quiz):
     start_quiz(browser)
     attempt = latest_attempt(session, learner)
-    ordering = next(q for q in attempts.attempt_questions(attempt) if q.kind == "ordering")
+    ordering = next(q for q in attempt_answers.attempt_questions(attempt) if q.kind == "ordering")
     shown = attempt.option_order[ordering.id]
     names = [f"{ordering.id}.{option_id}" for option_id in shown]
     page = send(browser, attempt, {names[0]: ["2"], names[1]: ["3"], names[2]: [""]}, "save")
@@ -319,7 +320,7 @@ def test_saving_keeps_an_unfinished_ordering_as_chosen(browser, learner, course_
     assert [chosen_position(resumed, name) for name in names] == ["2", "3", None]
     # Submitting still needs every item in a different position.
     page = send(browser, attempt, {names[0]: ["2"], names[1]: ["3"]})
-    number = attempts.attempt_questions(attempt).index(ordering) + 1
+    number = attempt_answers.attempt_questions(attempt).index(ordering) + 1
     assert f"Question {number}: Give each item a different position, from 1 to 3" in page.errors
     assert submitted_count(session, learner) == 0
 
@@ -328,7 +329,7 @@ def test_the_result_shows_the_ordering_submitted_after_a_saved_one(
         browser, learner, course_version, session, quiz):
     start_quiz(browser)
     attempt = latest_attempt(session, learner)
-    questions = attempts.attempt_questions(attempt)
+    questions = attempt_answers.attempt_questions(attempt)
     ordering = next(q for q in questions if q.kind == "ordering")
     first, second, _third = ordering.correct_order
     send(browser, attempt, {f"{ordering.id}.{first}": ["1"], f"{ordering.id}.{second}": ["2"]},
@@ -349,7 +350,7 @@ def test_unanswered_questions_are_listed_in_an_error_summary(browser, learner, c
                                                              session):
     start_quiz(browser)
     attempt = latest_attempt(session, learner)
-    questions = attempts.attempt_questions(attempt)
+    questions = attempt_answers.attempt_questions(attempt)
     numbers = {q.kind: n for n, q in enumerate(questions, start=1)}
     single = next(q for q in questions if q.kind == "single")
     page = send(browser, attempt, answer_values([single]))
@@ -371,7 +372,7 @@ def test_an_ordering_answer_with_errors_is_shown_as_sent(browser, learner, cours
                                                          session):
     start_quiz(browser)
     attempt = latest_attempt(session, learner)
-    questions = attempts.attempt_questions(attempt)
+    questions = attempt_answers.attempt_questions(attempt)
     values = answer_values(questions)
     ordering = next(q for q in questions if q.kind == "ordering")
     first = ordering.options[0].id
@@ -389,7 +390,7 @@ def test_wrong_answers_show_a_fail_with_what_was_wrong_and_why_but_not_the_right
     """The example quiz leaves show_answers at its default: right answers after a pass."""
     start_quiz(browser)
     attempt = latest_attempt(session, learner)
-    page = send(browser, attempt, answer_values(attempts.attempt_questions(attempt),
+    page = send(browser, attempt, answer_values(attempt_answers.attempt_questions(attempt),
                                                 right=False))
     assert page.title == ("You did not pass: Check your understanding, attempt 1 – "
                           "JESIP Awareness – JESIP Learn")
@@ -426,7 +427,7 @@ def test_passing_completes_the_quiz_and_announces_a_completed_course(
     session.commit()
     start_quiz(browser)
     attempt = latest_attempt(session, learner)
-    page = send(browser, attempt, answer_values(attempts.attempt_questions(attempt)))
+    page = send(browser, attempt, answer_values(attempt_answers.attempt_questions(attempt)))
     assert page.h1 == "You passed"
     assert "You scored 3 out of 3 (100%)." in page.text
     assert [t.get_text(strip=True) for t in page.soup.select(".govuk-summary-card .govuk-tag")
@@ -446,11 +447,11 @@ def test_a_double_submit_records_one_result_and_shows_it_again(browser, learner,
     attempt_page = start_quiz(browser)
     attempt = latest_attempt(session, learner)
     token = attempt_page.csrf_token()
-    values = answer_values(attempts.attempt_questions(attempt), right=False)
+    values = answer_values(attempt_answers.attempt_questions(attempt), right=False)
     form = {**values, "action": "submit", "csrf_token": token}
     first = browser.client.post(attempt_url(attempt), data=form)
     replay = browser.client.post(attempt_url(attempt), data={
-        **answer_values(attempts.attempt_questions(attempt)), "action": "submit",
+        **answer_values(attempt_answers.attempt_questions(attempt)), "action": "submit",
         "csrf_token": token})
     result_url = f"{attempt_url(attempt)}/result"
     assert first.status_code == replay.status_code == 302
@@ -470,7 +471,7 @@ def test_an_open_attempt_has_no_result_yet_and_a_submitted_one_no_form(
     attempt = latest_attempt(session, learner)
     early = browser.client.get(f"{attempt_url(attempt)}/result")
     assert early.status_code == 302 and early.headers["Location"].endswith(attempt_url(attempt))
-    send(browser, attempt, answer_values(attempts.attempt_questions(attempt)))
+    send(browser, attempt, answer_values(attempt_answers.attempt_questions(attempt)))
     late = browser.client.get(attempt_url(attempt))
     assert late.status_code == 302 and late.headers["Location"].endswith("/result")
 
@@ -487,7 +488,7 @@ def test_someone_elses_attempt_is_not_found(browser, make, organisation, course_
     assert browser.get(f"{url}/result").status == 404
     token = browser.get(OVERVIEW).csrf_token()
     response = browser.client.post(url, data={
-        **answer_values(attempts.attempt_questions(attempt)), "action": "submit",
+        **answer_values(attempt_answers.attempt_questions(attempt)), "action": "submit",
         "csrf_token": token})
     assert response.status_code == 404
     assert submitted_count(session, learner) == 0
@@ -505,7 +506,7 @@ def test_no_attempt_is_left_after_the_last_one(browser, learner, course_version,
     for _ in range(3):
         start_quiz(browser)
         attempt = latest_attempt(session, learner)
-        result = send(browser, attempt, answer_values(attempts.attempt_questions(attempt),
+        result = send(browser, attempt, answer_values(attempt_answers.attempt_questions(attempt),
                                                       right=False))
     assert "You have used all 3 attempts at this quiz" in result.text
     assert not result.soup.find("button", string=re.compile("Try again"))

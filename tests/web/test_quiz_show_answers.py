@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from jesip_learn.courses import catalogue as courses
-from jesip_learn.learning import attempts
+from jesip_learn.learning import attempt_answers
 from jesip_learn.learning.models import QuizAttempt
 from tests.support.quizzes import answer_values
 
@@ -54,7 +54,7 @@ def take(browser, session, learner, *, right: bool):
     session.expire_all()
     attempt = session.scalar(select(QuizAttempt).where(QuizAttempt.user_id == learner.id)
                              .order_by(QuizAttempt.id.desc()).limit(1))
-    values = answer_values(attempts.attempt_questions(attempt), right=right)
+    values = answer_values(attempt_answers.attempt_questions(attempt), right=right)
     result = browser.submit(f"{OVERVIEW}/attempts/{attempt.id}", {**values, "action": "submit"})
     assert result.status == 200
     return result, attempt.id

@@ -21,7 +21,7 @@ from jesip_learn.content import worker
 from jesip_learn.core.db import Database
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
-from jesip_learn.courses.authoring import drafts, editors
+from jesip_learn.courses.authoring import checking, editors
 from jesip_learn.courses.models import Course
 from jesip_learn.factory import create_app
 from jesip_learn.learning.models import ItemProgress
@@ -262,7 +262,7 @@ def test_a_learner_saves_while_a_trainer_s_course_is_being_parsed(real_site, mon
     assert module.status == 200
     post = TRAINER_ACTIONS[action](trainer)
     parsing, learner_done = threading.Event(), threading.Event()
-    real_parse = drafts.parse_within
+    real_parse = checking.parse_within
 
     def slow_parse(*args, **kwargs):
         # The trainer's POST parses for as long as the learner's save takes.
@@ -271,7 +271,7 @@ def test_a_learner_saves_while_a_trainer_s_course_is_being_parsed(real_site, mon
             learner_done.wait(10)
         return real_parse(*args, **kwargs)
 
-    monkeypatch.setattr(drafts, "parse_within", slow_parse)
+    monkeypatch.setattr(checking, "parse_within", slow_parse)
     outcome = {}
 
     def trainer_posts():

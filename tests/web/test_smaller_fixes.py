@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jesip_learn.courses import catalogue as courses
-from jesip_learn.learning import attempts, progress
+from jesip_learn.learning import attempt_answers, attempt_lookup, attempts, progress
 from tests.support.quizzes import answer_values
 
 VALID = Path(__file__).resolve().parents[1] / "content" / "fixtures" / "valid-course"
@@ -32,9 +32,9 @@ def test_after_passing_a_quiz_continue_goes_to_the_next_part(browser, make, orga
     session.commit()
     browser.sign_in(learner.email)
     page = browser.submit(f"{OVERVIEW}/start", {}, form_url=OVERVIEW)
-    attempt = attempts.open_attempt(session, learner, course_version.course, SLUG)
+    attempt = attempt_lookup.open_attempt(session, learner, course_version.course, SLUG)
     page = browser.submit(f"{OVERVIEW}/attempts/{attempt.id}",
-                          {**answer_values(attempts.attempt_questions(attempt)),
+                          {**answer_values(attempt_answers.attempt_questions(attempt)),
                            "action": "submit"})
     assert page.status == 200 and page.h1 == "You passed"
     button = page.soup.find("a", class_="govuk-button")
@@ -51,14 +51,15 @@ def test_the_last_failed_attempt_says_whom_to_ask(browser, make, organisation, c
     for number in range(quiz.max_attempts - 1):
         done = attempts.start_attempt(session, learner, course_version, quiz,
                                       random.Random(number))
-        attempts.submit_attempt(session, done, answer_values(attempts.attempt_questions(done),
-                                                             right=False))
+        attempts.submit_attempt(session, done,
+                                answer_values(attempt_answers.attempt_questions(done),
+                                              right=False))
     session.commit()
     browser.sign_in(learner.email)
     browser.submit(f"{OVERVIEW}/start", {}, form_url=OVERVIEW)
-    attempt = attempts.open_attempt(session, learner, course_version.course, SLUG)
+    attempt = attempt_lookup.open_attempt(session, learner, course_version.course, SLUG)
     page = browser.submit(f"{OVERVIEW}/attempts/{attempt.id}",
-                          {**answer_values(attempts.attempt_questions(attempt), right=False),
+                          {**answer_values(attempt_answers.attempt_questions(attempt), right=False),
                            "action": "submit"})
     assert page.status == 200 and page.h1 == "You did not pass"
     assert "Mo Manager, your manager" in page.text

@@ -5,12 +5,14 @@ checks the user may act (`editors.can_edit`), records changes in the audit log, 
 returns dataclasses. Refusals raise `AuthoringError` or one of its kinds. Nothing is
 committed here: the web layer commits once per request.
 
-Module map: editors.py (who may edit; the trainers' list), drafts.py (the working copy:
-reading, checking, previews, and locking it for a change), changes.py (every change to a
-draft), publishing.py (publish, restore, history,
-differences), archives.py (zip download and upload), diffs.py (what changed, line by line),
-pages.py (file names, starter pages, titles in front matter), uploads.py (what an uploaded
-file holds), errors.py.
+Module map: editors.py (who may edit; the trainers' list), working_copy.py (the draft's
+files, or else the published version's), checking.py (parsing a draft's files, with the
+editor's rule on the course code), drafts.py (what the editor's pages read: views, page
+texts, files, previews), editing.py (locking the draft for a change, conflicts, audit of
+page texts, stored bytes), changes.py (every change to a draft), publishing.py (publish,
+restore, history, differences), archives.py (zip download and upload), diffs.py (what
+changed, line by line), pages.py (file names, starter pages, titles in front matter),
+uploads.py (what an uploaded file holds), errors.py.
 """
 
 from jesip_learn.courses.authoring.archives import (
@@ -42,7 +44,6 @@ from jesip_learn.courses.authoring.diffs import (
     summarise_changes,
 )
 from jesip_learn.courses.authoring.drafts import (
-    DraftChange,
     DraftFileData,
     DraftFileInfo,
     DraftItem,
@@ -50,13 +51,13 @@ from jesip_learn.courses.authoring.drafts import (
     DraftView,
     PagePreview,
     PageText,
-    course_by_code,
     draft_file,
     draft_view,
     page_text,
     preview_page,
     validate_draft,
 )
+from jesip_learn.courses.authoring.editing import DraftChange
 from jesip_learn.courses.authoring.editors import (
     EDITOR,
     OWNER,
@@ -93,6 +94,7 @@ from jesip_learn.courses.authoring.publishing import (
     version_history,
 )
 from jesip_learn.courses.authoring.uploads import MAX_UPLOAD_BYTES
+from jesip_learn.courses.authoring.working_copy import course_by_code
 
 __all__ = [
     "EDITOR", "KINDS", "KIND_LABELS", "MAX_UPLOAD_BYTES", "OWNER",

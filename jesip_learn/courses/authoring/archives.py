@@ -40,19 +40,12 @@ from jesip_learn.core.columns import utcnow
 from jesip_learn.core.db import begin_writing_after_reading
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.authoring import editors, pages
+from jesip_learn.courses.authoring.checking import check_sources
 from jesip_learn.courses.authoring.diffs import ChangeSummary, summarise_changes
-from jesip_learn.courses.authoring.drafts import (
-    Editing,
-    WorkingFile,
-    check_sources,
-    course_by_code,
-    replace_files,
-    store_blob,
-    when_text,
-    working_sources,
-)
+from jesip_learn.courses.authoring.editing import Editing, replace_files, store_blob, when_text
 from jesip_learn.courses.authoring.errors import DraftConflict, NotFound, UploadRefused
 from jesip_learn.courses.authoring.uploads import file_problem
+from jesip_learn.courses.authoring.working_copy import WorkingFile, course_by_code, working_sources
 from jesip_learn.courses.models import Course, CourseDraft
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same files always make the same zip

@@ -1,7 +1,7 @@
 """Every change a trainer makes to a draft: create a course, edit a page, add, rename,
 move and delete items, upload and delete images, discard the draft.
 
-Each checks the user may edit the course, locks the draft (see `drafts.Editing`), refuses
+Each checks the user may edit the course, locks the draft (see `editing.Editing`), refuses
 with an `AuthoringError` (a `DraftConflict` when the file changed since the editor opened
 it), and records an audit event with what changed before and after. Each returns a
 `DraftChange` carrying the whole draft's problems, because a change is saved even when it
@@ -18,25 +18,27 @@ from sqlalchemy.orm import Session
 from jesip_learn.accounts.models import User
 from jesip_learn.content.archive import MAX_ENTRIES, MAX_TOTAL_BYTES
 from jesip_learn.content.files import COURSE_PAGE, MAX_PAGE_BYTES
-from jesip_learn.content.validate import control_character_problem
+from jesip_learn.content.front_matter_values import control_character_problem
 from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.core.db import begin_writing_after_reading
 from jesip_learn.courses.authoring import editors, pages
-from jesip_learn.courses.authoring.drafts import (
+from jesip_learn.courses.authoring.checking import check_sources
+from jesip_learn.courses.authoring.editing import (
     DraftChange,
     Editing,
-    check_sources,
-    checking_sources,
-    course_by_code,
     replace_files,
     sha256_of,
     text_audit,
+)
+from jesip_learn.courses.authoring.errors import AuthoringError, UploadRefused
+from jesip_learn.courses.authoring.uploads import check_upload
+from jesip_learn.courses.authoring.working_copy import (
+    checking_sources,
+    course_by_code,
     version_entries,
     version_number_of,
     working_entries,
 )
-from jesip_learn.courses.authoring.errors import AuthoringError, UploadRefused
-from jesip_learn.courses.authoring.uploads import check_upload
 from jesip_learn.courses.models import Course, CourseDraft, CourseItem, DraftFile
 from jesip_learn.records.audit import record_event
 

@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 from jesip_learn.accounts.models import User
 from jesip_learn.content.gift import GiftImport, GiftRefused, import_into_page, read_bank
 from jesip_learn.courses.authoring.changes import save_page
-from jesip_learn.courses.authoring.drafts import DraftChange, page_text
+from jesip_learn.courses.authoring.drafts import page_text
+from jesip_learn.courses.authoring.editing import DraftChange
 from jesip_learn.courses.authoring.errors import AuthoringError
 from jesip_learn.courses.models import Course
 

@@ -18,9 +18,9 @@ import yaml
 
 from jesip_learn.content.blocks import split_lines
 from jesip_learn.content.files import COURSE_PAGE, PAGE_SUFFIX
+from jesip_learn.content.front_matter_values import control_character_problem
 from jesip_learn.content.frontmatter import FENCE, split_front_matter
 from jesip_learn.content.parse import ITEM_NAME, SLUG
-from jesip_learn.content.validate import control_character_problem
 
 KINDS = ("module", "quiz", "scenario", "exercise")
 KIND_LABELS = {"module": "Reading module", "quiz": "Quiz", "scenario": "Scenario",

@@ -19,20 +19,13 @@ from jesip_learn.content.worker import DEFAULT_SECONDS
 from jesip_learn.core.db import begin_writing_after_reading
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.authoring import editors
+from jesip_learn.courses.authoring.checking import check_sources
 from jesip_learn.courses.authoring.diffs import ChangeSummary, summarise_changes
-from jesip_learn.courses.authoring.drafts import (
-    Editing,
-    check_sources,
-    find_draft,
-    locked_draft,
-    replace_files,
-    version_entries,
-    when_text,
-    working_sources,
-)
+from jesip_learn.courses.authoring.editing import Editing, locked_draft, replace_files, when_text
 from jesip_learn.courses.authoring.errors import DraftConflict, NotFound, PublishRefused
 from jesip_learn.courses.authoring.pages import is_page
 from jesip_learn.courses.authoring.uploads import file_problem
+from jesip_learn.courses.authoring.working_copy import find_draft, version_entries, working_sources
 from jesip_learn.courses.models import Course, CourseDraft, CourseVersion
 from jesip_learn.records.audit import record_event
 
