@@ -66,6 +66,14 @@ from jesip_learn.accounts.models import (
 from jesip_learn.accounts.permissions import managed_organisation_ids
 from jesip_learn.compliance import acceptance as requirement_acceptance
 from jesip_learn.compliance.models import Requirement
+from jesip_learn.compliance.states import (
+    COMPLIANT_STATES,
+    STATE_FILTER_LABELS,
+    STATE_GROUPS,
+    STATE_LABELS,
+    STATES,
+    ComplianceState,
+)
 from jesip_learn.core.columns import UTCDateTime
 from jesip_learn.core.numbers import whole_number
 from jesip_learn.core.refusals import NotAllowed
@@ -78,25 +86,6 @@ from jesip_learn.records.audit import record_event
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_EXPIRING_DAYS = 90
 
-STATES = ("in-date", "expiring", "expired", "in-progress", "not-started")
-STATE_LABELS = {
-    "in-date": "In date",
-    "expiring": "Expiring",
-    "expired": "Expired",
-    "in-progress": "In progress",
-    "not-started": "Not started",
-}
-COMPLIANT_STATES = ("in-date", "expiring")
-# A filter may name one state or one of these groups of states.
-STATE_GROUPS = {
-    "compliant": COMPLIANT_STATES,
-    "not-compliant": ("expired", "in-progress", "not-started"),
-}
-STATE_FILTER_LABELS = {
-    "compliant": "Compliant (in date or expiring)",
-    "not-compliant": "Not compliant",
-    **STATE_LABELS,
-}
 GROUPINGS = {"organisation": "Organisation", "command-role": "Command role"}
 
 
@@ -417,11 +406,12 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
     window_end = literal(moment + timedelta(days=filters.expiring_days), UTCDateTime)
     course_states = (
         (latest.c.completed_at.is_(None),
-         case((started, literal("in-progress")), else_=literal("not-started"))),
-        (cutoff.c.cutoff > latest.c.completed_at, literal("expired")),
-        (latest.c.expires_at.is_(None), literal("in-date")),
-        (latest.c.expires_at <= at_moment, literal("expired")),
-        (latest.c.expires_at <= window_end, literal("expiring")),
+         case((started, literal(ComplianceState.IN_PROGRESS.value)),
+              else_=literal(ComplianceState.NOT_STARTED.value))),
+        (cutoff.c.cutoff > latest.c.completed_at, literal(ComplianceState.EXPIRED.value)),
+        (latest.c.expires_at.is_(None), literal(ComplianceState.IN_DATE.value)),
+        (latest.c.expires_at <= at_moment, literal(ComplianceState.EXPIRED.value)),
+        (latest.c.expires_at <= window_end, literal(ComplianceState.EXPIRING.value)),
     )
     joined = (people
               .outerjoin(latest, and_(latest.c.user_id == people.c.user_id,
@@ -435,7 +425,7 @@ def status_select(session: Session, scope: set[int] | None, filters: ReportFilte
         joined = joined.outerjoin(attended, attended.c.user_id == people.c.user_id)
         held_on = [held.label("exercise_held_on")]
         course_states = ((people.c.course_id < 0, exercise_state), *course_states)
-    state = case(*course_states, else_=literal("in-date")).label("state")
+    state = case(*course_states, else_=literal(ComplianceState.IN_DATE.value)).label("state")
     statuses = (
         select(people.c.user_id, people.c.organisation_id, people.c.command_role,
                people.c.service, people.c.course_id, state,
@@ -477,14 +467,15 @@ def _exercise_state(people, filters: ReportFilters, months: list[int]):
     expiring_from = as_of + timedelta(days=filters.expiring_days)
     state = case(
         (attended.c.held_on.is_(None),
-         case((waiting, literal("in-progress")), else_=literal("not-started"))),
+         case((waiting, literal(ComplianceState.IN_PROGRESS.value)),
+              else_=literal(ComplianceState.NOT_STARTED.value))),
         *((and_(people.c.course_id == exercise_column_id(number),
                 attended.c.held_on <= literal(add_months(as_of, -number), Date)),
-           literal("expired")) for number in months),
+           literal(ComplianceState.EXPIRED.value)) for number in months),
         *((and_(people.c.course_id == exercise_column_id(number),
                 attended.c.held_on <= literal(add_months(expiring_from, -number), Date)),
-           literal("expiring")) for number in months),
-        else_=literal("in-date"),
+           literal(ComplianceState.EXPIRING.value)) for number in months),
+        else_=literal(ComplianceState.IN_DATE.value),
     )
     held_on = case((people.c.course_id < 0, attended.c.held_on))
     return state, held_on, attended
@@ -790,7 +781,8 @@ def _counts(session: Session, scope: set[int] | None, filters: ReportFilters,
         states.append((required.c.course_id < 0, _exercise_state_then(
             attended, required.c.course_id, filters, exercise_months)))
     states.append((held.c.state.is_(None),
-                   case((started, literal("in-progress")), else_=literal("not-started"))))
+                   case((started, literal(ComplianceState.IN_PROGRESS.value)),
+                        else_=literal(ComplianceState.NOT_STARTED.value))))
     state = case(*states, else_=held.c.state).label("state")
     group = (stints.c.organisation_id if filters.group_by == "organisation"
              else stints.c.command_role).label("group_key")
@@ -927,11 +919,12 @@ def _held(filters: ReportFilters, moments: list, members: list[int] | None):
     # no next: only one per person and course, which `max` picks out.
     window_end = literal(filters.moment + timedelta(days=filters.expiring_days), UTCDateTime)
     state_then = case(
-        (getattr(cutoffs.c, f"cutoff_{now}") > spans.c.completed_at, literal("expired")),
-        (spans.c.expires_at.is_(None), literal("in-date")),
-        (spans.c.expires_at <= moments[now], literal("expired")),
-        (spans.c.expires_at <= window_end, literal("expiring")),
-        else_=literal("in-date"))
+        (getattr(cutoffs.c, f"cutoff_{now}") > spans.c.completed_at,
+         literal(ComplianceState.EXPIRED.value)),
+        (spans.c.expires_at.is_(None), literal(ComplianceState.IN_DATE.value)),
+        (spans.c.expires_at <= moments[now], literal(ComplianceState.EXPIRED.value)),
+        (spans.c.expires_at <= window_end, literal(ComplianceState.EXPIRING.value)),
+        else_=literal(ComplianceState.IN_DATE.value))
     return (
         select(spans.c.user_id, spans.c.course_id,
                *(func.max(case((holds(k, moment), 1), else_=0)).label(f"ok_{k}")
@@ -977,14 +970,15 @@ def _exercise_state_then(attended, course_id, filters: ReportFilters,
     expiring_from = as_of + timedelta(days=filters.expiring_days)
     return case(
         (attended.c.held_on.is_(None),
-         case((attended.c.waiting == 1, literal("in-progress")), else_=literal("not-started"))),
+         case((attended.c.waiting == 1, literal(ComplianceState.IN_PROGRESS.value)),
+              else_=literal(ComplianceState.NOT_STARTED.value))),
         *((and_(course_id == exercise_column_id(number),
                 attended.c.held_on <= literal(add_months(as_of, -number), Date)),
-           literal("expired")) for number in exercise_months),
+           literal(ComplianceState.EXPIRED.value)) for number in exercise_months),
         *((and_(course_id == exercise_column_id(number),
                 attended.c.held_on <= literal(add_months(expiring_from, -number), Date)),
-           literal("expiring")) for number in exercise_months),
-        else_=literal("in-date"),
+           literal(ComplianceState.EXPIRING.value)) for number in exercise_months),
+        else_=literal(ComplianceState.IN_DATE.value),
     )
 
 

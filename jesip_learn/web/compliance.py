@@ -47,7 +47,8 @@ from jesip_learn.compliance.report_rows import detail_row as _detail_row
 from jesip_learn.compliance.report_rows import london_date as _london_date
 from jesip_learn.compliance.report_rows import summary_header as SUMMARY_HEADER  # noqa: N812
 from jesip_learn.compliance.report_rows import summary_rows as _summary_rows
-from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, ReportFilters, RuleError
+from jesip_learn.compliance.states import COMPLIANT_STATES, STATE_FILTER_LABELS, ComplianceState
+from jesip_learn.compliance.status import GROUPINGS, ReportFilters, RuleError
 from jesip_learn.core import exports
 from jesip_learn.courses.models import Course
 from jesip_learn.exercises import recorded as exercises
@@ -384,9 +385,9 @@ def _pivot_row(person, cells, courses) -> list:
 
 def _status_in_words(row: compliance.LearnerStatus, moment: datetime) -> str:
     expires = _london_date(row.expires_at)
-    if row.state in ("in-date", "expiring") and expires:
+    if row.state in COMPLIANT_STATES and expires:
         return f"{row.state_label} until {expires:%Y-%m-%d}"
-    if row.state == "expired":
+    if row.state == ComplianceState.EXPIRED:
         if expires and row.expires_at <= moment:
             return f"Expired on {expires:%Y-%m-%d}"
         return "Expired: a new version must be completed"
