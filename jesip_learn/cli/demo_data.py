@@ -40,8 +40,9 @@ from jesip_learn.accounts.models import (
     User,
 )
 from jesip_learn.accounts.tokens import revoke_password_reset_links
+from jesip_learn.compliance.report_filters import DEFAULT_EXPIRING_DAYS
+from jesip_learn.compliance.requirements import requirement_lines
 from jesip_learn.compliance.states import STATES, ComplianceState
-from jesip_learn.compliance.status import DEFAULT_EXPIRING_DAYS, requirement_lines
 from jesip_learn.core.columns import utcnow
 from jesip_learn.courses.catalogue import FACILITATED_KINDS
 from jesip_learn.courses.models import Course, CourseItem, CourseVersion
