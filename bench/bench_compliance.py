@@ -47,8 +47,18 @@ from jesip_learn.accounts import organisations as orgs  # noqa: E402
 from jesip_learn.accounts.models import Organisation as _Organisation  # noqa: E402
 from jesip_learn.accounts.models import PreviousMembership, User  # noqa: E402
 from jesip_learn.cli import demo_data as demo  # noqa: E402
-from jesip_learn.compliance import status as compliance  # noqa: E402
-from jesip_learn.compliance.status import ReportFilters  # noqa: E402
+from jesip_learn.compliance.dashboard import (  # noqa: E402
+    compliance_dashboard,
+    compliance_matrix,
+    month_ends,
+)
+from jesip_learn.compliance.person_status import iter_learner_statuses, status_select  # noqa: E402
+from jesip_learn.compliance.report_filters import (  # noqa: E402
+    ReportFilters,
+    end_of_day,
+    today_in_london,
+)
+from jesip_learn.compliance.states import COMPLIANT_STATES  # noqa: E402
 from jesip_learn.core.columns import UTCDateTime, utcnow  # noqa: E402
 from jesip_learn.core.db import Database  # noqa: E402
 from jesip_learn.courses import catalogue as courses  # noqa: E402
@@ -290,7 +300,7 @@ def time_limit(session, seconds: float):
 
 def matrix_counts(database: Database, scope, filters, limit: float) -> dict:
     with database.session() as session, time_limit(session, limit):
-        matrix = compliance.compliance_matrix(session, scope, filters)
+        matrix = compliance_matrix(session, scope, filters)
     return {(int(row.key), course_id, state): people
             for row in matrix.rows for course_id, cell in row.cells.items()
             for state, people in cell.counts.items() if people}
@@ -308,7 +318,7 @@ def dashboard_figures(database: Database, filters, limit: float):
     """What the dashboard computes, cold: the matrix and the trend of the eleven months
     before, in one statement (the trend's last month is the matrix's total)."""
     with database.session() as session, time_limit(session, limit):
-        dashboard = compliance.compliance_dashboard(session, None, filters)
+        dashboard = compliance_dashboard(session, None, filters)
     matrix, trend = dashboard.matrix, dashboard.trend
     counts = {(int(row.key), course_id, state): people
               for row in matrix.rows for course_id, cell in row.cells.items()
@@ -318,12 +328,12 @@ def dashboard_figures(database: Database, filters, limit: float):
 
 def raw_dashboard_figures(database: Database, dialect: str, filters):
     counts = raw_matrix_counts(database, dialect, filters)
-    days = compliance.month_ends(filters.as_of, 12)[:-1]
+    days = month_ends(filters.as_of, 12)[:-1]
     with database.engine.connect() as connection:
         row = connection.execute(hand_written_trend(dialect, len(days)), {
-            f"t{k}": compliance.end_of_day(day) for k, day in enumerate(days)}).one()
+            f"t{k}": end_of_day(day) for k, day in enumerate(days)}).one()
     compliant = sum(people for (_, _, state), people in counts.items()
-                    if state in compliance.COMPLIANT_STATES)
+                    if state in COMPLIANT_STATES)
     trend = [(int(row[2 * k] or 0), int(row[2 * k + 1] or 0)) for k in range(len(days))]
     return counts, [*trend, (compliant, sum(counts.values()))]
 
@@ -332,11 +342,11 @@ def month_by_month_trend(database: Database, filters, limit: float):
     """The trend as it was worked out before: the status query again for each month-end."""
     figures = []
     with database.session() as session, time_limit(session, limit):
-        for day in compliance.month_ends(filters.as_of, 12):
-            statuses = compliance.status_select(session, None, replace(filters, as_of=day))
+        for day in month_ends(filters.as_of, 12):
+            statuses = status_select(session, None, replace(filters, as_of=day))
             statuses = statuses.subquery()
             compliant, total = session.execute(select(
-                func.count().filter(statuses.c.state.in_(compliance.COMPLIANT_STATES)),
+                func.count().filter(statuses.c.state.in_(COMPLIANT_STATES)),
                 func.count())).one()
             figures.append((compliant or 0, total or 0))
     return figures
@@ -351,7 +361,7 @@ def export_rows(database: Database, filters, limit: float, scope=None) -> int:
     """The detail CSV as the report writes it: every status, through csv.writer."""
     writer, count = csv.writer(NullSink()), 0
     with database.session() as session, time_limit(session, limit):
-        for status in compliance.iter_learner_statuses(session, scope, filters):
+        for status in iter_learner_statuses(session, scope, filters):
             writer.writerow(status_row(status))
             count += 1
     return count
@@ -360,7 +370,7 @@ def export_rows(database: Database, filters, limit: float, scope=None) -> int:
 def export_download(database: Database, filters, limit: float) -> int:
     """The detail CSV as the download streams it (csv_writer.csv_chunks: cells neutralised,
     times in London time)."""
-    heading = ReportHeading("Training compliance", compliance.end_of_day(filters.as_of))
+    heading = ReportHeading("Training compliance", end_of_day(filters.as_of))
     sink, count = NullSink(), 0
 
     def rows(statuses):
@@ -370,7 +380,7 @@ def export_download(database: Database, filters, limit: float) -> int:
             yield status_row(status)
 
     with database.session() as session, time_limit(session, limit):
-        statuses = compliance.iter_learner_statuses(session, None, filters)
+        statuses = iter_learner_statuses(session, None, filters)
         for chunk in csv_chunks(heading, DETAIL_FIELDS, rows(statuses)):
             sink.write(chunk)
     return count
@@ -392,7 +402,7 @@ def same_detail(database: Database, dialect: str, filters, limit: float) -> int:
     count = 0
     with database.session() as session, time_limit(session, limit), \
             database.engine.connect() as connection:
-        ours = compliance.iter_learner_statuses(session, None, filters)
+        ours = iter_learner_statuses(session, None, filters)
         theirs = connection.execution_options(yield_per=2000).execute(
             hand_written(DETAIL, dialect), parameters(filters))
         for status, row in zip(ours, theirs, strict=True):
@@ -569,7 +579,7 @@ def run(url: str, label: str, args) -> None:
           f"{took:.0f} s", flush=True)
     database = Database(url)
     dialect = database.engine.dialect.name
-    filters = ReportFilters(as_of=compliance.today_in_london())
+    filters = ReportFilters(as_of=today_in_london())
     rounds, limit = args.rounds, args.time_limit
     try:
         sizes = organisations_by_size(database, dialect, filters)

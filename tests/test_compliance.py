@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from jesip_learn.compliance import acceptance as requirement_acceptance
-from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.dashboard import compliance_matrix, compliance_trend, month_ends
 from jesip_learn.compliance.models import Requirement
-from jesip_learn.compliance.status import ReportFilters, RuleError
+from jesip_learn.compliance.person_status import iter_learner_statuses, learner_statuses
+from jesip_learn.compliance.report_filters import ReportFilters, end_of_day
+from jesip_learn.compliance.requirements import RuleError, add_rule, remove_rule, rules_in_scope
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import CourseVersion
 from jesip_learn.learning import progress
@@ -22,7 +24,7 @@ from tests.support.factories import make_organisation, make_user
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 AS_OF = date(2026, 3, 31)
-MOMENT = compliance.end_of_day(AS_OF)
+MOMENT = end_of_day(AS_OF)
 
 
 @pytest.fixture
@@ -55,9 +57,9 @@ def _aged(user, days):
 
 
 def test_end_of_day_is_the_last_moment_of_the_uk_day():
-    summer = compliance.end_of_day(date(2026, 6, 30))
+    summer = end_of_day(date(2026, 6, 30))
     assert summer == datetime(2026, 6, 30, 22, 59, 59, 999999, tzinfo=UTC)  # BST
-    winter = compliance.end_of_day(date(2026, 1, 31))
+    winter = end_of_day(date(2026, 1, 31))
     assert winter == datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 
@@ -74,7 +76,7 @@ def test_each_status_as_of_a_date(session, course):
     _start(session, people["not started"], course, MOMENT + timedelta(days=3))  # after as-of
     _complete(session, people["later completion"], course, MOMENT + timedelta(days=1))
 
-    page = compliance.learner_statuses(session, None, ReportFilters(as_of=AS_OF))
+    page = learner_statuses(session, None, ReportFilters(as_of=AS_OF))
     states = {row.name: row.state for row in page.rows}
     assert states == {"in date": "in-date", "expiring": "expiring", "expired": "expired",
                       "in progress": "in-progress", "not started": "not-started",
@@ -87,7 +89,7 @@ def test_the_expiring_window_is_configurable(session, course):
     _complete(session, person, course, MOMENT - timedelta(days=300))  # ~65 days left
     def state(days):
         filters = ReportFilters(as_of=AS_OF, expiring_days=days)
-        return compliance.learner_statuses(session, None, filters).rows[0].state
+        return learner_statuses(session, None, filters).rows[0].state
     assert state(90) == "expiring"
     assert state(30) == "in-date"
 
@@ -102,9 +104,9 @@ def test_a_version_that_needs_renewal_makes_earlier_completions_due(session, cou
                             published_at=MOMENT - timedelta(days=10))
     session.add(renewal)
     session.flush()
-    as_of = compliance.learner_statuses(session, None, ReportFilters(as_of=AS_OF)).rows
+    as_of = learner_statuses(session, None, ReportFilters(as_of=AS_OF)).rows
     assert as_of[0].state == "expired"
-    before = compliance.learner_statuses(
+    before = learner_statuses(
         session, None, ReportFilters(as_of=AS_OF - timedelta(days=15))).rows
     assert before[0].state == "in-date"  # the renewal was not yet published then
 
@@ -123,7 +125,7 @@ def test_people_count_only_while_they_held_an_approved_account(session, course):
     _aged(pending, 500)
     pending.approved_at = None
     session.flush()
-    names = {row.name for row in compliance.learner_statuses(
+    names = {row.name for row in learner_statuses(
         session, None, ReportFilters(as_of=AS_OF)).rows}
     assert names == {"left later"}
 
@@ -140,23 +142,23 @@ def test_rules_add_requirements_to_what_the_course_requires(session, course):
     session.flush()
 
     def required():
-        return {row.user_id for row in compliance.learner_statuses(
+        return {row.user_id for row in learner_statuses(
             session, None, ReportFilters(as_of=AS_OF)).rows}
     # The changed required_for is proposed again, and counts once accepted.
     assert required() == set()
     admin = make_user(session, permissions={"admin"})
     requirement_acceptance.decide(session, admin, course, None, True)
     assert required() == {fire_strategic.id}
-    compliance.add_rule(session, admin, course_id=course.id, service=None,
+    add_rule(session, admin, course_id=course.id, service=None,
                         organisation_id=police.id, command_role="tactical")
     assert required() == {fire_strategic.id, police_tactical.id}
     with pytest.raises(RuleError, match="already exists"):
-        compliance.add_rule(session, admin, course_id=course.id, service=None,
+        add_rule(session, admin, course_id=course.id, service=None,
                             organisation_id=police.id, command_role="tactical")
     # Overlapping requirements still count each person and course once.
-    compliance.add_rule(session, admin, course_id=course.id, service="fire",
+    add_rule(session, admin, course_id=course.id, service="fire",
                         organisation_id=None, command_role=None)
-    rows = compliance.learner_statuses(session, None, ReportFilters(as_of=AS_OF)).rows
+    rows = learner_statuses(session, None, ReportFilters(as_of=AS_OF)).rows
     assert sorted(row.user_id for row in rows) == sorted(
         {fire_strategic.id, police_tactical.id, fire_staff.id})
 
@@ -165,19 +167,19 @@ def test_a_manager_adds_rules_only_for_organisations_they_manage(session, course
     mine, theirs = make_organisation(session), make_organisation(session)
     manager = make_user(session, organisation=mine, permissions={"manager"})
     with pytest.raises(RuleError, match="organisations you manage"):
-        compliance.add_rule(session, manager, course_id=course.id, service=None,
+        add_rule(session, manager, course_id=course.id, service=None,
                             organisation_id=theirs.id, command_role=None)
     with pytest.raises(RuleError, match="organisations you manage"):
-        compliance.add_rule(session, manager, course_id=course.id, service="police",
+        add_rule(session, manager, course_id=course.id, service="police",
                             organisation_id=None, command_role=None)
-    rule = compliance.add_rule(session, manager, course_id=course.id, service=None,
+    rule = add_rule(session, manager, course_id=course.id, service=None,
                                organisation_id=mine.id, command_role="staff")
-    assert compliance.rules_in_scope(session, manager) == [rule]
+    assert rules_in_scope(session, manager) == [rule]
     other_manager = make_user(session, organisation=theirs, permissions={"manager"})
-    assert compliance.rules_in_scope(session, other_manager) == []
+    assert rules_in_scope(session, other_manager) == []
     with pytest.raises(PermissionError):
-        compliance.remove_rule(session, other_manager, rule)
-    compliance.remove_rule(session, manager, rule)
+        remove_rule(session, other_manager, rule)
+    remove_rule(session, manager, rule)
     assert session.get(Requirement, rule.id) is None
 
 
@@ -186,13 +188,13 @@ def test_a_manager_sees_only_their_organisations(session, course):
     for organisation in (mine, theirs):
         _aged(make_user(session, organisation=organisation), 10)
     session.flush()
-    rows = compliance.learner_statuses(session, {mine.id}, ReportFilters(as_of=AS_OF)).rows
+    rows = learner_statuses(session, {mine.id}, ReportFilters(as_of=AS_OF)).rows
     assert {row.organisation for row in rows} == {mine.name}
     # Asking for another organisation by filter finds nobody rather than widening scope.
     leak = ReportFilters(as_of=AS_OF, organisation_id=theirs.id)
-    assert compliance.learner_statuses(session, {mine.id}, leak).total == 0
-    assert compliance.compliance_matrix(session, {mine.id}, leak).is_empty
-    assert compliance.compliance_matrix(session, set(), ReportFilters(as_of=AS_OF)).is_empty
+    assert learner_statuses(session, {mine.id}, leak).total == 0
+    assert compliance_matrix(session, {mine.id}, leak).is_empty
+    assert compliance_matrix(session, set(), ReportFilters(as_of=AS_OF)).is_empty
 
 
 def _expected_state(completions, starts, cutoff, moment, window_days):
@@ -236,7 +238,7 @@ def test_the_matrix_agrees_with_an_independent_count(session, course):
 
     for as_of, group_by in ((AS_OF, "organisation"), (date(2025, 6, 30), "command-role")):
         filters = ReportFilters(as_of=as_of, group_by=group_by)
-        moment = compliance.end_of_day(as_of)
+        moment = end_of_day(as_of)
         expected: dict[str, Counter] = {}
         for person in people:
             if person.joined_at > moment:
@@ -245,27 +247,27 @@ def test_the_matrix_agrees_with_an_independent_count(session, course):
             key = str(person.organisation_id if group_by == "organisation"
                       else person.command_role)
             expected.setdefault(key, Counter())[state] += 1
-        matrix = compliance.compliance_matrix(session, None, filters)
+        matrix = compliance_matrix(session, None, filters)
         got = {row.key: Counter({s: n for s, n in row.cells[course.id].counts.items() if n})
                for row in matrix.rows}
         assert got == expected
         assert matrix.total.total == sum(sum(c.values()) for c in expected.values())
-        statuses = Counter(row.state for row in compliance.iter_learner_statuses(
+        statuses = Counter(row.state for row in iter_learner_statuses(
             session, None, filters))
         assert statuses == sum(expected.values(), Counter())
 
 
 def test_month_ends_run_back_from_the_as_of_date():
-    assert compliance.month_ends(date(2026, 3, 15), 4) == [
+    assert month_ends(date(2026, 3, 15), 4) == [
         date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 15)]
 
 
 def test_the_trend_counts_compliant_people_month_by_month(session, course):
     person = make_user(session)
     _aged(person, 400)
-    _complete(session, person, course, compliance.end_of_day(date(2026, 1, 10)))
+    _complete(session, person, course, end_of_day(date(2026, 1, 10)))
     filters = ReportFilters(as_of=AS_OF)
-    trend = compliance.compliance_trend(session, None, filters, months=4)
+    trend = compliance_trend(session, None, filters, months=4)
     assert [(p.as_of, p.compliant, p.total) for p in trend] == [
         (date(2025, 12, 31), 0, 1), (date(2026, 1, 31), 1, 1), (date(2026, 2, 28), 1, 1),
         (date(2026, 3, 31), 1, 1)]
@@ -275,5 +277,5 @@ def test_an_imported_completion_counts_like_any_other(session, course):
     person = make_user(session)
     _aged(person, 900)
     _complete(session, person, course, MOMENT - timedelta(days=30), source="NCALT")
-    row, = compliance.learner_statuses(session, None, ReportFilters(as_of=AS_OF)).rows
+    row, = learner_statuses(session, None, ReportFilters(as_of=AS_OF)).rows
     assert (row.state, row.source) == ("in-date", "NCALT")

@@ -13,8 +13,16 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.compliance import status as compliance
-from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.compliance.dashboard import (
+    Dashboard,
+    compliance_dashboard,
+    compliance_matrix,
+    month_ends,
+)
+from jesip_learn.compliance.person_status import status_select
+from jesip_learn.compliance.report_filters import ReportFilters
+from jesip_learn.compliance.requirements import exercise_column_id
+from jesip_learn.compliance.states import COMPLIANT_STATES, STATES
 from jesip_learn.courses import catalogue as courses
 from tests.test_compliance_trend import AS_OF, VALID, _history
 
@@ -27,7 +35,7 @@ def course(session):
 
 def _person_by_person(session, scope, filters) -> Counter:
     """(row key, course id, state) → people, from one status row per person and course."""
-    statuses = compliance.status_select(session, scope, filters)
+    statuses = status_select(session, scope, filters)
     if statuses is None:
         return Counter()
     statuses = statuses.subquery()
@@ -57,18 +65,18 @@ def _compliant_and_total(counts: Counter) -> tuple[int, int]:
         sum(
             people
             for (_, _, state), people in counts.items()
-            if state in compliance.COMPLIANT_STATES
+            if state in COMPLIANT_STATES
         ),
         sum(counts.values()),
     )
 
 
-def _check(session, scope, filters, months: int) -> compliance.Dashboard:
-    dashboard = compliance.compliance_dashboard(session, scope, filters, months)
+def _check(session, scope, filters, months: int) -> Dashboard:
+    dashboard = compliance_dashboard(session, scope, filters, months)
     expected = _person_by_person(session, scope, filters)
     assert _matrix_counts(dashboard.matrix) == expected, (scope, filters)
-    assert _matrix_counts(compliance.compliance_matrix(session, scope, filters)) == expected
-    days = compliance.month_ends(filters.as_of, months)
+    assert _matrix_counts(compliance_matrix(session, scope, filters)) == expected
+    days = month_ends(filters.as_of, months)
     assert [(point.as_of, point.compliant, point.total) for point in dashboard.trend] == [
         (day, *_compliant_and_total(_person_by_person(session, scope, replace(filters, as_of=day))))
         for day in days
@@ -88,7 +96,7 @@ def test_the_dashboard_counts_each_person_as_their_own_status_does(session, cour
         if people
     }
     # The history is not trivial: every state occurs, and the share changes over time.
-    assert states == set(compliance.STATES)
+    assert states == set(STATES)
     assert len({(point.compliant, point.total) for point in dashboard.trend}) > 3
 
 
@@ -106,7 +114,7 @@ def test_the_dashboard_counts_within_filters_and_scope(session, course):
         (None, replace(base, command_role="tactical")),
         (None, replace(base, course_id=everyone[1].id)),
         (None, replace(base, course_ids=(everyone[0].id,))),
-        (None, replace(base, course_id=compliance.exercise_column_id(12))),
+        (None, replace(base, course_id=exercise_column_id(12))),
         (None, replace(base, group_by="command-role", state="expired")),
         ({fire.id}, replace(base, group_by="command-role")),
     ]
@@ -117,8 +125,8 @@ def test_the_dashboard_counts_within_filters_and_scope(session, course):
 def test_a_matrix_alone_is_the_dashboards_matrix(session, course):
     _history(session, course, seed=14, people=30)
     filters = ReportFilters(as_of=AS_OF)
-    dashboard = compliance.compliance_dashboard(session, None, filters)
-    matrix = compliance.compliance_matrix(session, None, filters)
+    dashboard = compliance_dashboard(session, None, filters)
+    matrix = compliance_matrix(session, None, filters)
     assert _matrix_counts(matrix) == _matrix_counts(dashboard.matrix)
     assert [row.key for row in matrix.rows] == [row.key for row in dashboard.matrix.rows]
     last = dashboard.trend[-1]

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from jesip_learn.accounts.models import PreviousMembership
-from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.dashboard import compliance_matrix, compliance_trend, month_ends
 from jesip_learn.compliance.models import Requirement
-from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.compliance.report_filters import ReportFilters, end_of_day
+from jesip_learn.compliance.requirements import exercise_column_id
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course, CourseVersion
 from jesip_learn.exercises.models import Exercise, ExerciseParticipant, ExerciseRequirement
@@ -41,7 +42,7 @@ def _second_course(session) -> Course:
     version = CourseVersion(course_id=course.id, number=1, content_hash="a" * 64,
                             title="Tactical", required_services=["police"],
                             required_roles=["tactical", "strategic"],
-                            published_at=datetime(2023, 1, 1, tzinfo=compliance.UTC))
+                            published_at=datetime(2023, 1, 1, tzinfo=UTC))
     session.add(version)
     session.flush()
     course.published_version_id = version.id
@@ -56,8 +57,8 @@ def _moment(rng: random.Random, start: datetime, days: int) -> datetime:
 def _history(session, course, seed: int, people: int = 40):
     """Organisations, rules and people with random histories over about two years."""
     rng = random.Random(seed)
-    start = datetime(2024, 6, 1, tzinfo=compliance.UTC)
-    span = (compliance.end_of_day(AS_OF) - start).days + 30
+    start = datetime(2024, 6, 1, tzinfo=UTC)
+    span = (end_of_day(AS_OF) - start).days + 30
     police = [make_organisation(session, service="police") for _ in range(2)]
     fire = make_organisation(session, service="fire")
     council = make_organisation(session, service="other")
@@ -120,7 +121,7 @@ def _history(session, course, seed: int, people: int = 40):
                                          item_slug="x", started_at=_moment(rng, start, span)))
         for exercise in rng.sample(exercises, rng.choice((0, 1, 2))):
             confirmed = (None if rng.random() < 0.2 else datetime.combine(
-                exercise.held_on, datetime.min.time(), tzinfo=compliance.UTC)
+                exercise.held_on, datetime.min.time(), tzinfo=UTC)
                 + timedelta(days=rng.uniform(0, 60)))
             session.add(ExerciseParticipant(exercise_id=exercise.id, user_id=person.id,
                                             role="staff", confirmed_at=confirmed))
@@ -131,15 +132,15 @@ def _history(session, course, seed: int, people: int = 40):
 def _month_by_month(session, scope, filters, months=12):
     """The matrix's total at each month-end: the status computation the trend must equal."""
     figures = []
-    for day in compliance.month_ends(filters.as_of, months):
-        total = compliance.compliance_matrix(session, scope, replace(filters, as_of=day)).total
+    for day in month_ends(filters.as_of, months):
+        total = compliance_matrix(session, scope, replace(filters, as_of=day)).total
         figures.append((day, total.compliant, total.total))
     return figures
 
 
 def _trend(session, scope, filters, months=12):
     return [(point.as_of, point.compliant, point.total)
-            for point in compliance.compliance_trend(session, scope, filters, months)]
+            for point in compliance_trend(session, scope, filters, months)]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -163,7 +164,7 @@ def test_the_trend_equals_the_status_of_each_month_within_filters_and_scope(sess
         (None, replace(base, organisation_id=fire.id)),
         (None, replace(base, command_role="tactical")),
         (None, replace(base, course_id=everyone[1].id)),
-        (None, replace(base, course_id=compliance.exercise_column_id(12))),
+        (None, replace(base, course_id=exercise_column_id(12))),
         (None, replace(base, group_by="command-role", state="expired")),
     ]
     for scope, filters in cases:
@@ -174,8 +175,8 @@ def test_the_trend_equals_the_status_of_each_month_within_filters_and_scope(sess
 def test_the_last_point_is_the_matrix_total_given(session, course):
     _history(session, course, seed=4, people=20)
     filters = ReportFilters(as_of=AS_OF)
-    matrix = compliance.compliance_matrix(session, None, filters)
-    trend = compliance.compliance_trend(session, None, filters, last=matrix.total)
+    matrix = compliance_matrix(session, None, filters)
+    trend = compliance_trend(session, None, filters, last=matrix.total)
     assert (trend[-1].as_of, trend[-1].compliant, trend[-1].total) == (
         AS_OF, matrix.total.compliant, matrix.total.total)
     assert _trend(session, None, filters) == [
@@ -184,5 +185,5 @@ def test_the_last_point_is_the_matrix_total_given(session, course):
 
 def test_nothing_required_gives_empty_months(session):
     make_user(session)
-    trend = compliance.compliance_trend(session, None, ReportFilters(as_of=AS_OF), months=3)
+    trend = compliance_trend(session, None, ReportFilters(as_of=AS_OF), months=3)
     assert [(point.compliant, point.total) for point in trend] == [(0, 0)] * 3

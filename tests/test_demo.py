@@ -25,8 +25,9 @@ from jesip_learn.accounts.sign_in import authenticate
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
 from jesip_learn.accounts.tokens import TokenError
 from jesip_learn.cli import demo_data as demo
-from jesip_learn.compliance import status as compliance
-from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.compliance.dashboard import compliance_matrix
+from jesip_learn.compliance.report_filters import ReportFilters, today_in_london
+from jesip_learn.compliance.states import STATES
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course, CourseVersion
 from jesip_learn.learning import progress
@@ -34,7 +35,7 @@ from jesip_learn.learning.models import Completion, ItemProgress
 
 COURSES = Path(__file__).resolve().parents[1] / "courses"
 NOW = datetime(2026, 3, 31, 10, 30, tzinfo=UTC)
-AS_OF = compliance.today_in_london(NOW)
+AS_OF = today_in_london(NOW)
 THROTTLE = DatabaseLoginThrottle(ThrottlePolicy())
 DEMO_USERS = User.email.like(f"%@{demo.DEMO_DOMAIN}")
 
@@ -59,12 +60,12 @@ def seeded(ready):
 
 
 def test_every_status_of_every_shipped_course_occurs(ready, seeded):
-    matrix = compliance.compliance_matrix(ready, None, ReportFilters(as_of=AS_OF))
+    matrix = compliance_matrix(ready, None, ReportFilters(as_of=AS_OF))
     assert {column.code for column in matrix.courses} == {"JESIP-AWARE", "JESIP-CMD",
                                                            "JESIP-CR"}
     for column in matrix.courses:
         counts = matrix.totals[column.id].counts
-        assert all(counts[state] > 0 for state in compliance.STATES), (column.code, counts)
+        assert all(counts[state] > 0 for state in STATES), (column.code, counts)
     # Everyone active and approved is required to hold JESIP Awareness at least.
     counted = ready.scalar(select(func.count()).select_from(User).where(
         DEMO_USERS, User.is_active.is_(True), User.approved_at.is_not(None)))

@@ -10,8 +10,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.compliance import status as compliance
-from jesip_learn.compliance.status import ReportFilters, RuleError, today_in_london
+from jesip_learn.compliance.dashboard import compliance_matrix
+from jesip_learn.compliance.person_status import due_dates, iter_learner_statuses, person_statuses
+from jesip_learn.compliance.report_filters import ReportFilters, today_in_london
+from jesip_learn.compliance.requirements import RuleError, required_columns
 from jesip_learn.exercises import recorded as exercises
 from jesip_learn.exercises.access import (
     addable_organisation_ids,
@@ -307,7 +309,7 @@ def test_a_learner_sees_the_exercises_they_took_part_in(session, world, exercise
 
 def _states(session, scope, as_of: date) -> dict[str, str]:
     filters = ReportFilters(as_of=as_of)
-    return {row.name: row.state for row in compliance.iter_learner_statuses(session, scope,
+    return {row.name: row.state for row in iter_learner_statuses(session, scope,
                                                                             filters)
             if row.course_code == "EXERCISE-36"}
 
@@ -328,7 +330,7 @@ def test_a_rule_requires_an_exercise_within_months_of_commanders(session, world,
     with pytest.raises(RuleError, match="already exists"):
         add_exercise_rule(session, world["admin"], months="36", service=None,
                           organisation_id=None, command_role="tactical")
-    columns = compliance.required_columns(session)
+    columns = required_columns(session)
     assert (columns[-1].id, columns[-1].code, columns[-1].title) == (
         -36, "EXERCISE-36", "Multi-agency exercise (36 months)")
 
@@ -350,18 +352,18 @@ def test_a_rule_requires_an_exercise_within_months_of_commanders(session, world,
 
     police_only = {world["police"].id}
     assert _states(session, police_only, today) == {"Pat Constable": "in-date"}
-    row = next(row for row in compliance.person_statuses(
+    row = next(row for row in person_statuses(
         session, world["constable"], ReportFilters(as_of=today))
         if row.course_code == "EXERCISE-36")
     assert row.course_title == "Multi-agency exercise (36 months)"
     assert (row.completed_at.date(), row.expires_at.date()) == (HELD, date(2029, 3, 14))
-    matrix = compliance.compliance_matrix(session, None, ReportFilters(as_of=today))
+    matrix = compliance_matrix(session, None, ReportFilters(as_of=today))
     police_row = next(r for r in matrix.rows if r.label == "Westshire Police")
     assert police_row.cells[-36].counts["in-date"] == 1
     fire_row = next(r for r in matrix.rows if r.label == "Westshire Fire")
     assert fire_row.cells[-36].counts["in-progress"] == 1
     # Reminders come due the rule's months after the exercise, once attendance is confirmed.
-    due = {(d.user_id, d.course_id): d.due_at for d in compliance.due_dates(
+    due = {(d.user_id, d.course_id): d.due_at for d in due_dates(
         session, None, ReportFilters(as_of=today)) if d.course_id < 0}
     assert due[(world["constable"].id, -36)].date() == date(2029, 3, 14)
     assert due[(world["firefighter"].id, -36)] is None

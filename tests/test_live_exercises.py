@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.compliance import status as compliance
-from jesip_learn.compliance.status import ReportFilters, today_in_london
+from jesip_learn.compliance.person_status import person_statuses
+from jesip_learn.compliance.report_filters import ReportFilters, today_in_london
 from jesip_learn.core.columns import utcnow
 from jesip_learn.exercises import recorded as exercises
 from jesip_learn.exercises.live import actions, debrief, feed, sessions
@@ -221,7 +221,7 @@ def test_ending_writes_the_exercise_record_that_counts_in_compliance(session, wo
     assert [p.exercise_id for p in mine] == [record.id]
     session.add(ExerciseRequirement(months=12))
     session.flush()
-    row = next(row for row in compliance.person_statuses(
+    row = next(row for row in person_statuses(
         session, world.people["fire-control"], ReportFilters(as_of=today_in_london()))
         if row.course_code == "EXERCISE-12")
     assert row.state == "in-date"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.report_filters import today_in_london
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.learning.models import Completion
 from jesip_learn.notifications import notices, planning, preferences
@@ -99,7 +99,7 @@ def test_a_year_day_by_day_brings_each_notice_once(session, course):
         ("reminder", f"{stamp}/90d"), ("reminder", f"{stamp}/30d"), ("reminder", f"{stamp}/7d"),
         ("overdue", f"{stamp}/overdue-0"), ("overdue", f"{stamp}/overdue-1"),
         ("overdue", f"{stamp}/overdue-2")]
-    days = [compliance.today_in_london(created) for _, _, created in rows]
+    days = [today_in_london(created) for _, _, created in rows]
     assert days == [due - timedelta(days=90), due - timedelta(days=30), due - timedelta(days=7),
                     due, date(2027, 7, 9), date(2027, 8, 9)]
 

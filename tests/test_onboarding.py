@@ -13,8 +13,9 @@ from sqlalchemy import event, func, select
 
 from jesip_learn.accounts import transfers
 from jesip_learn.accounts.models import OneTimeToken, PreviousMembership, User
-from jesip_learn.compliance import status as compliance
-from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.compliance.dashboard import compliance_matrix
+from jesip_learn.compliance.person_status import iter_learner_statuses
+from jesip_learn.compliance.report_filters import ReportFilters
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.imports import bulk as bulk_import
 from jesip_learn.imports import csv_files
@@ -76,7 +77,7 @@ def day_start(day: date) -> datetime:
 
 def counted(session, as_of: date) -> set[str]:
     """The names the detail report lists as of a date, for every organisation."""
-    return {row.name for row in compliance.iter_learner_statuses(
+    return {row.name for row in iter_learner_statuses(
         session, None, ReportFilters(as_of=as_of))}
 
 
@@ -240,10 +241,10 @@ def test_a_row_that_moves_someone_moves_them_on_the_day_they_joined(session, adm
     assert mover.organisation_id == south.id and mover.joined_at == day_start(date(2024, 7, 1))
     assert not mover.joined_stated  # the start of their first membership is still not stated
     north_as_of = ReportFilters(as_of=date(2024, 6, 30), organisation_id=north.id)
-    assert [row.name for row in compliance.iter_learner_statuses(
+    assert [row.name for row in iter_learner_statuses(
         session, None, north_as_of)] == ["Mo Mover"]
     south_as_of = ReportFilters(as_of=date(2024, 7, 1), organisation_id=south.id)
-    assert [row.name for row in compliance.iter_learner_statuses(
+    assert [row.name for row in iter_learner_statuses(
         session, None, south_as_of)] == ["Mo Mover"]
 
     # Someone who has moved: a joined date can only repeat the day of the move.
@@ -316,7 +317,7 @@ def test_for_someone_who_moved_the_first_membership_is_moved_back(session, admin
     assert first > previous.started_at == day_start(date(2024, 2, 12))
     assert person(session, "mo@example.org").joined_at == datetime(2025, 9, 1, tzinfo=UTC)
     in_north = ReportFilters(as_of=date(2024, 2, 12), organisation_id=north.id)
-    assert [row.name for row in compliance.iter_learner_statuses(
+    assert [row.name for row in iter_learner_statuses(
         session, None, in_north)] == ["Mo Mover"]
     assert counted(session, date(2024, 2, 11)) == set()
 
@@ -343,7 +344,7 @@ def test_everyones_status_is_still_one_statement(session, admin, north, south, c
         engine = session.get_bind().engine
         event.listen(engine, "before_cursor_execute", record)
         try:
-            compliance.compliance_matrix(session, None, ReportFilters(as_of=date(2025, 6, 30)))
+            compliance_matrix(session, None, ReportFilters(as_of=date(2025, 6, 30)))
         finally:
             event.remove(engine, "before_cursor_execute", record)
         return list(statements)
@@ -364,5 +365,5 @@ def test_everyones_status_is_still_one_statement(session, admin, north, south, c
     many = report_statements()
     assert len(many) == len(few)
     assert sum("previous_memberships" in statement for statement in many) == 1
-    assert compliance.compliance_matrix(session, None, ReportFilters(
+    assert compliance_matrix(session, None, ReportFilters(
         as_of=date(2025, 6, 30))).total.total > 10

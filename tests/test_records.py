@@ -33,8 +33,9 @@ from jesip_learn.accounts.permissions import (
     managed_organisation_ids,
 )
 from jesip_learn.accounts.user_search import UserSearch, search_users
-from jesip_learn.compliance import status as compliance
-from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.compliance.dashboard import compliance_matrix
+from jesip_learn.compliance.person_status import learner_statuses, person_statuses
+from jesip_learn.compliance.report_filters import ReportFilters, end_of_day
 from jesip_learn.core.db import Base
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import CourseEditor
@@ -85,7 +86,7 @@ def _since(user, moment):
 def _expected(people, as_of: date, expiring_days=90) -> dict[tuple[int, str], int]:
     """(organisation id, state) → people, from the test's own account of who was where and
     what they had done: no SQL."""
-    moment = compliance.end_of_day(as_of)
+    moment = end_of_day(as_of)
     counts: dict[tuple[int, str], int] = {}
     for person in people:
         organisation = next((org for org, start, end in person["where"]
@@ -104,7 +105,7 @@ def _expected(people, as_of: date, expiring_days=90) -> dict[tuple[int, str], in
 
 
 def _matrix_counts(session, scope, as_of: date) -> dict[tuple[int, str], int]:
-    matrix = compliance.compliance_matrix(session, scope, ReportFilters(as_of=as_of))
+    matrix = compliance_matrix(session, scope, ReportFilters(as_of=as_of))
     return {(int(row.key), state): number for row in matrix.rows
             for cell in row.cells.values() for state, number in cell.counts.items() if number}
 
@@ -144,13 +145,13 @@ def test_a_move_keeps_each_organisations_historic_and_current_figures_right(sess
                 key: n for key, n in expected.items() if key[0] == organisation.id}, as_of
     # The old organisation's report before the move counts the mover, in date, there.
     day_before = MOVE.date() - timedelta(days=1)
-    rows = compliance.learner_statuses(session, {north.id}, ReportFilters(as_of=day_before)).rows
+    rows = learner_statuses(session, {north.id}, ReportFilters(as_of=day_before)).rows
     assert {(row.name, row.organisation, row.state) for row in rows if row.name == "Mo Mover"} \
         == {("Mo Mover", north.name, "in-date")}
-    rows = compliance.learner_statuses(session, {north.id}, ReportFilters(as_of=MOVE.date())).rows
+    rows = learner_statuses(session, {north.id}, ReportFilters(as_of=MOVE.date())).rows
     assert "Mo Mover" not in {row.name for row in rows}
     # Their record page as of before the move shows where they stood then.
-    statuses = compliance.person_statuses(session, mover, ReportFilters(as_of=day_before))
+    statuses = person_statuses(session, mover, ReportFilters(as_of=day_before))
     assert [(s.organisation, s.state) for s in statuses] == [(north.name, "in-date")]
 
 

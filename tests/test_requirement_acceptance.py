@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from jesip_learn.compliance import acceptance as requirement_acceptance
-from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.models import RequirementAcceptance
-from jesip_learn.compliance.status import ReportFilters
+from jesip_learn.compliance.person_status import learner_statuses
+from jesip_learn.compliance.report_filters import ReportFilters
+from jesip_learn.compliance.requirements import required_columns, requirement_lines
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course
 from jesip_learn.learning import progress
@@ -58,14 +59,14 @@ def world(session, tmp_path):
 
 
 def required_people(session) -> set[int]:
-    return {row.user_id for row in compliance.learner_statuses(
+    return {row.user_id for row in learner_statuses(
         session, None, ReportFilters(as_of=date.today() + timedelta(days=1))).rows}
 
 
 def test_a_trainers_required_for_is_only_proposed(session, world):
     course, _folder, orgs, people = world
-    assert compliance.requirement_lines(session) == []
-    assert compliance.required_columns(session) == []
+    assert requirement_lines(session) == []
+    assert required_columns(session) == []
     assert required_people(session) == set()
     assert not progress.is_required(session, course.published_version, people["kent_learner"])
     assert course not in [s.course for s in progress.my_training(

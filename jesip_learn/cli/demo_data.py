@@ -40,7 +40,9 @@ from jesip_learn.accounts.models import (
     User,
 )
 from jesip_learn.accounts.tokens import revoke_password_reset_links
-from jesip_learn.compliance.status import DEFAULT_EXPIRING_DAYS, STATES, requirement_lines
+from jesip_learn.compliance.report_filters import DEFAULT_EXPIRING_DAYS
+from jesip_learn.compliance.requirements import requirement_lines
+from jesip_learn.compliance.states import STATES, ComplianceState
 from jesip_learn.core.columns import utcnow
 from jesip_learn.courses.catalogue import FACILITATED_KINDS
 from jesip_learn.courses.models import Course, CourseItem, CourseVersion
@@ -62,8 +64,9 @@ ROLE_WEIGHTS = {
     CommandRole.CONTROL_ROOM: 16,
     CommandRole.STAFF: 38,
 }
-STATE_WEIGHTS = {"in-date": 56, "expiring": 9, "expired": 12, "in-progress": 10,
-                 "not-started": 13}
+STATE_WEIGHTS = {ComplianceState.IN_DATE: 56, ComplianceState.EXPIRING: 9,
+                 ComplianceState.EXPIRED: 12, ComplianceState.IN_PROGRESS: 10,
+                 ComplianceState.NOT_STARTED: 13}
 MANAGED_PER_SERVICE = 3  # organisations given a demo manager, per service
 DEACTIVATED_SHARE = 0.02  # people who have left, with their records kept
 PENDING_SHARE = 0.005  # registrations waiting for a manager's approval
@@ -392,9 +395,9 @@ class _Planner:
 
     def _history(self, person: _Person, course: _CoursePlan, state: str) -> None:
         rng, now = self.rng, self.now
-        if state == "not-started":
+        if state == ComplianceState.NOT_STARTED:
             return
-        if state == "in-progress":
+        if state == ComplianceState.IN_PROGRESS:
             began = now - _days(rng, 1, 300)
             self._items(person, course, began, now - timedelta(hours=1), partial=True)
             return
@@ -410,7 +413,8 @@ class _Planner:
             if previous < self.oldest:
                 break
             self._complete(person, course, previous)
-        if state in ("expiring", "expired") and rng.random() < RENEWING_SHARE:
+        if (state in (ComplianceState.EXPIRING, ComplianceState.EXPIRED)
+                and rng.random() < RENEWING_SHARE):
             expires = add_months(latest, months) if months else now
             window = max(latest, expires - timedelta(days=DEFAULT_EXPIRING_DAYS),
                          now - timedelta(days=365))
@@ -423,11 +427,12 @@ class _Planner:
         margins allow for the report's day ending after `now`, and for a month end moving
         an expiry back by up to three days (31 May less a year and a quarter is 28 Feb)."""
         rng, now, months = self.rng, self.now, course.validity_months
-        if not months or state == "in-date":  # completed, and still in date for 96 days
+        # Completed, and still in date for 96 days.
+        if not months or state == ComplianceState.IN_DATE:
             longest = ((add_months(now, months) - now).days - DEFAULT_EXPIRING_DAYS - 6
                        if months else 365 * HISTORY_YEARS)
             return now - _days(rng, 1, max(2, longest))
-        if state == "expiring":
+        if state == ComplianceState.EXPIRING:
             expires = now + _days(rng, 5, DEFAULT_EXPIRING_DAYS - 5)
         else:
             expires = now - _days(rng, 2, 730)

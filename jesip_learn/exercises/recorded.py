@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from jesip_learn.accounts.models import CommandRole, Organisation, User
 from jesip_learn.accounts.permissions import managed_organisation_ids
-from jesip_learn.compliance.status import today_in_london
+from jesip_learn.compliance.report_filters import today_in_london
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.numbers import whole_number

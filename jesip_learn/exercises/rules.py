@@ -1,7 +1,7 @@
 """Rules that require people to have taken part in a multi-agency exercise within a number
 of months, by service, organisation or command role: adding, describing, listing and
 removing them. Managers change only the rules of the organisations they manage, as for
-course rules (`jesip_learn.compliance.status`).
+course rules (`jesip_learn.compliance.requirements`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import SERVICE_LABELS, CommandRole, Service, User
 from jesip_learn.accounts.permissions import managed_organisation_ids
-from jesip_learn.compliance.status import RuleError, check_rule_scope
+from jesip_learn.compliance.requirements import RuleError, check_rule_scope
 from jesip_learn.core.numbers import whole_number
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.exercises.models import ExerciseRequirement

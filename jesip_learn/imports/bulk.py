@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import User
 from jesip_learn.accounts.permissions import managed_organisation_ids
-from jesip_learn.compliance.status import today_in_london
+from jesip_learn.compliance.report_filters import today_in_london
 from jesip_learn.core.columns import utcnow
 from jesip_learn.imports import completions, people
 from jesip_learn.imports.csv_files import ImportKind, ParsedFile, check_source, read_table

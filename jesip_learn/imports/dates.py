@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import PreviousMembership, User
 from jesip_learn.accounts.transfers import backdate_first_membership
-from jesip_learn.compliance.status import LONDON, start_of_day
+from jesip_learn.compliance.report_filters import LONDON, start_of_day
 from jesip_learn.records.audit import record_event
 
 if TYPE_CHECKING:

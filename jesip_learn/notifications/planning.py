@@ -1,7 +1,7 @@
 """Which notices are due on a day, and what each says.
 
-Due dates come from `compliance.due_dates`, so the rules for when training runs out live in
-one place. For each person and required course with a due date:
+Due dates come from `compliance.person_status.due_dates`, so the rules for when training runs
+out live in one place. For each person and required course with a due date:
 
 - before it: a reminder when the days left first fall within a threshold (90, 30, 7 by
   default). Only the nearest threshold reached is sent: someone who joins 20 days before
@@ -27,8 +27,10 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import Organisation, Permission, PermissionGrant, User
 from jesip_learn.accounts.permissions import managed_organisation_ids
-from jesip_learn.compliance import status as compliance
-from jesip_learn.compliance.status import COMPLIANT_STATES, DueDate, ReportFilters
+from jesip_learn.compliance.person_status import DueDate, due_dates
+from jesip_learn.compliance.report_filters import LONDON, ReportFilters, end_of_day
+from jesip_learn.compliance.requirements import exercise_column
+from jesip_learn.compliance.states import COMPLIANT_STATES
 from jesip_learn.courses.models import Course
 from jesip_learn.learning.progress import add_months
 from jesip_learn.notifications import messages, notices, reports
@@ -42,7 +44,7 @@ DIGEST_LIST_LIMIT = 50  # names per section of a digest; the dashboard has the r
 
 
 def london_day(moment: datetime) -> date:
-    return moment.astimezone(compliance.LONDON).date()
+    return moment.astimezone(LONDON).date()
 
 
 # --- learners ------------------------------------------------------------------------------
@@ -99,7 +101,7 @@ def learner_notices(session: Session, settings: NotificationSettings, today: dat
     """Every learner notice due today for active people, as their preferences allow."""
     filters = ReportFilters(as_of=today, expiring_days=settings.expiring_days)
     due = [notice for notice in (learner_notice(row, today, settings)
-                                 for row in compliance.due_dates(session, None, filters))
+                                 for row in due_dates(session, None, filters))
            if notice is not None]
     if not due:
         return []
@@ -163,7 +165,7 @@ def _subject(session: Session, settings: NotificationSettings, column_id: int
     """Title, code, link and course id of what a notice is about: a course, or an exercise
     column (negative id), whose link is the learner's own training record."""
     if column_id < 0:
-        column = compliance.exercise_column(-column_id)
+        column = exercise_column(-column_id)
         return column.title, column.code, settings.link("/learn"), None
     course = session.get(Course, column_id)
     return course.title, course.code, settings.link(f"/learn/{course.code}"), course.id
@@ -229,7 +231,7 @@ def digest_figures(session: Session, scope: set[int] | None, settings: Notificat
     filters = ReportFilters(as_of=today, expiring_days=settings.expiring_days)
     overdue, expiring, completed = [], [], []
     compliant = total = 0
-    for due in compliance.due_dates(session, scope, filters):
+    for due in due_dates(session, scope, filters):
         total += 1
         compliant += due.state in COMPLIANT_STATES
         if due.completed_at is not None and since < due.completed_at <= now:
@@ -262,7 +264,7 @@ def _names(session: Session, rows: Iterable[DueDate]) -> dict:
                session.scalars(select(Course).where(Course.id.in_(
                    [column_id for column_id in column_ids if column_id > 0])))}
     for column_id in (column_id for column_id in column_ids if column_id < 0):
-        column = compliance.exercise_column(-column_id)
+        column = exercise_column(-column_id)
         courses[column_id] = f"{column.code}: {column.title}"
     return {"people": people, "courses": courses}
 
@@ -302,7 +304,7 @@ def digest_draft(session: Session, settings: NotificationSettings, manager: User
         return None
     previous = notices.latest(session, manager.id, "digest", "scope")
     since = (previous.created_at if previous else
-             compliance.end_of_day(period_start(frequency, today)))
+             end_of_day(period_start(frequency, today)))
     figures = digest_figures(session, managed_organisation_ids(session, manager), settings,
                              since, now, previous.details.get("percent") if previous else None)
     subject = (f"Training compliance {'this week' if frequency == 'weekly' else 'this month'}:"

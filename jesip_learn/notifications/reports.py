@@ -23,8 +23,16 @@ from jesip_learn.accounts.models import (
 )
 from jesip_learn.accounts.permissions import managed_organisation_ids, may_subscribe_to_reports
 from jesip_learn.compliance import report_rows
-from jesip_learn.compliance import status as compliance
-from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, ReportFilters
+from jesip_learn.compliance.dashboard import compliance_matrix
+from jesip_learn.compliance.person_status import iter_learner_statuses
+from jesip_learn.compliance.report_filters import (
+    DEFAULT_EXPIRING_DAYS,
+    GROUPINGS,
+    ReportFilters,
+    today_in_london,
+)
+from jesip_learn.compliance.requirements import required_columns
+from jesip_learn.compliance.states import STATE_FILTER_LABELS
 from jesip_learn.core.exports.csv_writer import csv_chunks
 from jesip_learn.core.exports.heading import ReportHeading
 from jesip_learn.core.exports.xlsx_writer import XLSX_CONTENT_TYPE, xlsx_file
@@ -81,7 +89,7 @@ def kept_filters(query: str) -> str:
 
 
 def read_filters(session: Session, user: User, query: str, as_of: date,
-                 expiring_days: int = compliance.DEFAULT_EXPIRING_DAYS
+                 expiring_days: int = DEFAULT_EXPIRING_DAYS
                  ) -> tuple[ReportFilters, list[str]]:
     """The filters of a saved query string as of a day, and the names of any that are no
     longer a choice for this user (an organisation they no longer manage, a course no
@@ -90,7 +98,7 @@ def read_filters(session: Session, user: User, query: str, as_of: date,
     values = dict(pairs)
     problems = []
     scope = managed_organisation_ids(session, user)
-    courses = {column.id for column in compliance.required_columns(session)}
+    courses = {column.id for column in required_columns(session)}
 
     def choose(name, choices, convert=str):
         raw = values.get(name, "").strip()
@@ -134,12 +142,12 @@ def described_filters(session: Session, filters: ReportFilters) -> list[tuple[st
     if filters.command_role:
         described.append(("Command role", COMMAND_ROLE_LABELS[filters.command_role]))
     if filters.course_id:
-        course = next(column for column in compliance.required_columns(session)
+        course = next(column for column in required_columns(session)
                       if column.id == filters.course_id)
         described.append(("Course", f"{course.code}: {course.title}"))
     if filters.course_ids:
         described.append(("Courses shown", "; ".join(
-            column.code for column in compliance.required_columns(session)
+            column.code for column in required_columns(session)
             if column.id in filters.course_ids)))
     if filters.state:
         described.append(("Status", STATE_FILTER_LABELS[filters.state]))
@@ -150,7 +158,7 @@ def described_filters(session: Session, filters: ReportFilters) -> list[tuple[st
 def describe_filters(session: Session, user: User, subscription: ReportSubscription
                      ) -> list[tuple[str, str]]:
     filters, _ = read_filters(session, user, subscription.filters,
-                              compliance.today_in_london())
+                              today_in_london())
     return described_filters(session, filters)
 
 
@@ -176,7 +184,7 @@ def subscribe(session: Session, user: User, *, name: str, query: str, file_forma
     if frequency not in FREQUENCIES:
         raise SubscriptionError("frequency", "Select weekly or monthly")
     kept = kept_filters(query)
-    _, problems = read_filters(session, user, kept, compliance.today_in_london())
+    _, problems = read_filters(session, user, kept, today_in_london())
     if problems:
         raise SubscriptionError("name", "The report’s filters are not ones you can choose "
                                 f"({', '.join(FILTER_NAMES[name] for name in problems)}): "
@@ -227,13 +235,13 @@ def report_attachment(session: Session, subscription: ReportSubscription, as_of:
     counted = []
 
     def rows():
-        for status in compliance.iter_learner_statuses(session, scope, filters):
+        for status in iter_learner_statuses(session, scope, filters):
             counted.append(1)
             yield report_rows.detail_row(status)
 
     stamp = f"{as_of:%Y-%m-%d}"
     if subscription.file_format == "xlsx":
-        matrix = compliance.compliance_matrix(session, scope, filters)
+        matrix = compliance_matrix(session, scope, filters)
         with xlsx_file(heading, report_rows.summary_header(filters),
                                report_rows.summary_rows(matrix), report_rows.DETAIL_HEADER,
                                rows()) as handle:

@@ -33,7 +33,7 @@ from jesip_learn.accounts.models import (
     Permission,
     User,
 )
-from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.report_filters import end_of_day
 from jesip_learn.core.exports.csv_writer import csv_chunks
 from jesip_learn.core.exports.heading import ReportHeading
 from jesip_learn.records import audit
@@ -236,9 +236,9 @@ def _audit_search() -> tuple[audit.AuditSearch, list[dict], dict]:
                                "href": f"#{key}"})
     search = audit.AuditSearch(
         text=shown["q"], action=shown["action"],
-        since=compliance.end_of_day(bounds["from"] - timedelta(days=1))
+        since=end_of_day(bounds["from"] - timedelta(days=1))
         if "from" in bounds else None,
-        until=compliance.end_of_day(bounds["to"]) if "to" in bounds else None,
+        until=end_of_day(bounds["to"]) if "to" in bounds else None,
         page=page_number(request.args.get("page")))
     return search, errors, shown
 

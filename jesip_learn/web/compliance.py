@@ -40,14 +40,49 @@ from jesip_learn.accounts.permissions import (
 )
 from jesip_learn.compliance import acceptance as requirement_acceptance
 from jesip_learn.compliance import report_rows
-from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.dashboard import (
+    SORT_BY_ALL,
+    SORT_BY_NAME,
+    Matrix,
+    compliance_dashboard,
+    compliance_matrix,
+    matrix_page,
+    sorted_matrix_rows,
+)
 from jesip_learn.compliance.models import Requirement
+from jesip_learn.compliance.person_status import (
+    LearnerStatus,
+    iter_learner_statuses,
+    learner_statuses,
+    person_statuses,
+)
+from jesip_learn.compliance.report_filters import (
+    DEFAULT_EXPIRING_DAYS,
+    GROUPINGS,
+    LONDON,
+    ReportFilters,
+    today_in_london,
+)
 from jesip_learn.compliance.report_rows import DETAIL_HEADER
 from jesip_learn.compliance.report_rows import detail_row as _detail_row
 from jesip_learn.compliance.report_rows import london_date as _london_date
 from jesip_learn.compliance.report_rows import summary_header as SUMMARY_HEADER  # noqa: N812
 from jesip_learn.compliance.report_rows import summary_rows as _summary_rows
-from jesip_learn.compliance.status import GROUPINGS, STATE_FILTER_LABELS, ReportFilters, RuleError
+from jesip_learn.compliance.requirements import (
+    RuleError,
+    add_rule,
+    can_change_rule,
+    describe_rule,
+    remove_rule,
+    required_columns,
+    rules_in_scope,
+)
+from jesip_learn.compliance.states import (
+    COMPLIANT_STATES,
+    STATE_FILTER_LABELS,
+    STATE_LABELS,
+    ComplianceState,
+)
 from jesip_learn.core.exports.csv_writer import csv_chunks
 from jesip_learn.core.exports.heading import ReportHeading
 from jesip_learn.core.exports.pdf_writer import pdf_summary
@@ -84,7 +119,7 @@ def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
     A filter that is not one of the choices is reported and left out, never guessed."""
     args = request.args
     errors = []
-    today = compliance.today_in_london()
+    today = today_in_london()
     shown = {key: args.get(key, "").strip() for key in (
         "service", "organisation", "command_role", "course", "status", "group",
         "as_of-day", "as_of-month", "as_of-year")}
@@ -106,7 +141,7 @@ def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
                                "href": "#as_of-day"})
                 as_of = today
     filters = ReportFilters(as_of=as_of, expiring_days=current_app.config.get(
-        "COMPLIANCE_EXPIRING_DAYS", compliance.DEFAULT_EXPIRING_DAYS))
+        "COMPLIANCE_EXPIRING_DAYS", DEFAULT_EXPIRING_DAYS))
 
     def choose(name, choices, message, convert=str):
         raw = shown[name]
@@ -123,7 +158,7 @@ def _read_filters() -> tuple[ReportFilters, list[dict], dict]:
         return value
 
     organisations = {org.id for org in organisations_in_scope(db(), current_user)}
-    courses = {column.id for column in compliance.required_columns(db())}
+    courses = {column.id for column in required_columns(db())}
     filters = replace(
         filters,
         service=choose("service", set(SERVICE_LABELS), "Select a service from the list"),
@@ -194,12 +229,12 @@ def _described_filters(filters: ReportFilters) -> list[tuple[str, str]]:
     if filters.command_role:
         described.append(("Command role", COMMAND_ROLE_LABELS[filters.command_role]))
     if filters.course_id:
-        column = next(column for column in compliance.required_columns(db())
+        column = next(column for column in required_columns(db())
                       if column.id == filters.course_id)
         described.append(("Course", f"{column.code}: {column.title}"))
     if filters.course_ids:
         described.append(("Courses shown", "; ".join(
-            column.code for column in compliance.required_columns(db())
+            column.code for column in required_columns(db())
             if column.id in filters.course_ids)))
     if filters.state:
         described.append(("Status", STATE_FILTER_LABELS[filters.state]))
@@ -216,7 +251,7 @@ def _filter_choices() -> dict:
                                  for org in organisations_in_scope(db(), current_user)],
         "roles": COMMAND_ROLE_LABELS,
         "course_options": [(column.id, f"{column.code}: {column.title}")
-                           for column in compliance.required_columns(db())],
+                           for column in required_columns(db())],
         "statuses": STATE_FILTER_LABELS,
         "groupings": GROUPINGS,
     }
@@ -231,11 +266,11 @@ def dashboard():
     scope = _scope()
     # The matrix and the trend from one statement on every view, never kept: the chart's
     # last month is the headline's own figures.
-    figures = compliance.compliance_dashboard(db(), scope, filters)
+    figures = compliance_dashboard(db(), scope, filters)
     matrix, trend = figures.matrix, figures.trend
     sort, descending = _read_sort(matrix)
-    rows = compliance.sorted_matrix_rows(matrix, sort, descending)
-    table = compliance.matrix_page(rows, page_number(request.args.get("page")))
+    rows = sorted_matrix_rows(matrix, sort, descending)
+    table = matrix_page(rows, page_number(request.args.get("page")))
     by_row = charts.bar_chart([(row.label, row.total.percent) for row in table.rows])
     over_time = charts.line_chart([(f"{point.as_of:%b %Y}", point.percent) for point in trend])
     return render_template(
@@ -246,13 +281,13 @@ def dashboard():
         proposed=len(requirement_acceptance.proposals(db(), current_user)))
 
 
-def _read_sort(matrix: compliance.Matrix) -> tuple[str, bool]:
+def _read_sort(matrix: Matrix) -> tuple[str, bool]:
     """The column the rows are sorted by (name, "all" or a course's id) and whether
     largest first; anything else sorts by name, as the page first shows it."""
     sort = request.args.get("sort", "")
     columns = {str(course.id) for course in matrix.courses}
-    if sort not in columns | {compliance.SORT_BY_NAME, compliance.SORT_BY_ALL}:
-        sort = compliance.SORT_BY_NAME
+    if sort not in columns | {SORT_BY_NAME, SORT_BY_ALL}:
+        sort = SORT_BY_NAME
     return sort, request.args.get("order") == "desc"
 
 
@@ -261,7 +296,7 @@ def learners():
     filters, errors, shown = _read_filters()
     group = request.args.get("group_key") or None
     page = page_number(request.args.get("page"))
-    result = compliance.learner_statuses(db(), _scope(), filters, group_key=group, page=page)
+    result = learner_statuses(db(), _scope(), filters, group_key=group, page=page)
     group_label = _group_label(filters, group)
     return render_template(
         "manage/compliance_learners.html", result=result, filters=filters, errors=errors,
@@ -292,7 +327,7 @@ def learner(user_id: int):
     filters, errors, shown = _read_filters()
     return render_template(
         "manage/learner.html", person=person, filters=filters, errors=errors, shown=shown,
-        statuses=compliance.person_statuses(db(), person, filters),
+        statuses=person_statuses(db(), person, filters),
         completions=progress.learner_completions(db(), person),
         history=history.learning_history(db(), person),
         exercises=exercises.exercises_of(db(), person), filter_args=_filter_args,
@@ -323,25 +358,25 @@ def download(kind: str):
 
 
 def _detail_csv(scope, filters, group, heading, stamp) -> Response:
-    rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
+    rows = (_detail_row(row) for row in iter_learner_statuses(
         db(), scope, filters, group_key=group))
     return _streamed(csv_chunks(heading, DETAIL_HEADER, rows), "text/csv",
                      f"compliance-detail-{stamp}.csv")
 
 
 def _by_person_csv(scope, filters, group, heading, stamp) -> Response:
-    courses = [column for column in compliance.required_columns(db())
+    courses = [column for column in required_columns(db())
                if filters.course_id in (None, column.id)]
     header = PERSON_HEADER + [f"{course.code}: {course.title}" for course in courses]
-    rows = _pivot_rows(compliance.iter_learner_statuses(db(), scope, filters, group_key=group),
+    rows = _pivot_rows(iter_learner_statuses(db(), scope, filters, group_key=group),
                        courses, filters.moment)
     return _streamed(csv_chunks(heading, header, rows), "text/csv",
                      f"compliance-by-person-{stamp}.csv")
 
 
 def _workbook(scope, filters, group, heading, stamp) -> Response:
-    matrix = compliance.compliance_matrix(db(), scope, filters)
-    rows = (_detail_row(row) for row in compliance.iter_learner_statuses(
+    matrix = compliance_matrix(db(), scope, filters)
+    rows = (_detail_row(row) for row in iter_learner_statuses(
         db(), scope, filters, group_key=group))
     chunks = xlsx_chunks(heading, SUMMARY_HEADER(filters), _summary_rows(matrix),
                                  DETAIL_HEADER, rows)
@@ -349,7 +384,7 @@ def _workbook(scope, filters, group, heading, stamp) -> Response:
 
 
 def _pdf_summary(scope, filters, group, heading, stamp) -> Response:
-    matrix = compliance.compliance_matrix(db(), scope, filters)
+    matrix = compliance_matrix(db(), scope, filters)
     pdf = pdf_summary(heading, SUMMARY_HEADER(filters), list(_summary_rows(matrix)),
                               chart=[(row.label, row.total.percent) for row in matrix.rows],
                               overall=report_rows.overall_in_words(matrix.total))
@@ -385,11 +420,11 @@ def _pivot_row(person, cells, courses) -> list:
             *(cells.get(course.code, "Not required") for course in courses)]
 
 
-def _status_in_words(row: compliance.LearnerStatus, moment: datetime) -> str:
+def _status_in_words(row: LearnerStatus, moment: datetime) -> str:
     expires = _london_date(row.expires_at)
-    if row.state in ("in-date", "expiring") and expires:
+    if row.state in COMPLIANT_STATES and expires:
         return f"{row.state_label} until {expires:%Y-%m-%d}"
-    if row.state == "expired":
+    if row.state == ComplianceState.EXPIRED:
         if expires and row.expires_at <= moment:
             return f"Expired on {expires:%Y-%m-%d}"
         return "Expired: a new version must be completed"
@@ -426,7 +461,7 @@ def requirements():
     accepted = requirement_acceptance.acceptances(db())
     return render_template(
         "manage/requirements.html", form=form, errors=errors, values=values,
-        rules=compliance.rules_in_scope(db(), current_user),
+        rules=rules_in_scope(db(), current_user),
         course_requirements=[_required_by_course(course, accepted) for course in courses
                              if requirement_acceptance.proposes_requirement(
                                  course.published_version)],
@@ -440,8 +475,8 @@ def requirements():
         organisation_options=[(org.id, org.name)
                               for org in organisations_in_scope(db(), current_user)],
         services=SERVICE_LABELS, roles=COMMAND_ROLE_LABELS, is_admin=current_user.is_admin,
-        describe=lambda rule: compliance.describe_rule(db(), rule),
-        can_change=lambda rule: compliance.can_change_rule(db(), current_user, rule),
+        describe=lambda rule: describe_rule(db(), rule),
+        can_change=lambda rule: can_change_rule(db(), current_user, rule),
     ), (400 if errors else 200)
 
 
@@ -458,8 +493,8 @@ def _add_rule(values: dict) -> str:
     if values["course_id"] == EXERCISE_CHOICE:
         return exercise_rules.describe_exercise_rule(exercise_rules.add_exercise_rule(
             db(), current_user, months=values["months"], **who))
-    rule = compliance.add_rule(db(), current_user, course_id=number("course_id"), **who)
-    return compliance.describe_rule(db(), rule)
+    rule = add_rule(db(), current_user, course_id=number("course_id"), **who)
+    return describe_rule(db(), rule)
 
 
 def _required_by_course(course: Course, accepted: dict) -> tuple[Course, str, str, str]:
@@ -520,11 +555,11 @@ def remove_exercise_requirement(rule_id: int):
 @blueprint.route("/requirements/<int:rule_id>/remove", methods=["POST"])
 def remove_requirement(rule_id: int):
     rule = db().get(Requirement, rule_id)
-    if rule is None or not compliance.can_change_rule(db(), current_user, rule):
+    if rule is None or not can_change_rule(db(), current_user, rule):
         abort(404)
     if FlaskForm().validate_on_submit():
-        description = compliance.describe_rule(db(), rule)
-        compliance.remove_rule(db(), current_user, rule)
+        description = describe_rule(db(), rule)
+        remove_rule(db(), current_user, rule)
         flash(f"Rule removed: {description}.", "success")
     return redirect(url_for("compliance.requirements"))
 
@@ -532,10 +567,10 @@ def remove_requirement(rule_id: int):
 @blueprint.app_template_filter("short_date")
 def short_date(moment) -> str:
     """A date for a table cell, in the UK: 3 Mar 2027."""
-    return f"{moment.astimezone(compliance.LONDON):%-d %b %Y}" if moment else ""
+    return f"{moment.astimezone(LONDON):%-d %b %Y}" if moment else ""
 
 
 @blueprint.context_processor
 def _report_labels():
-    return {"STATE_LABELS": compliance.STATE_LABELS,
+    return {"STATE_LABELS": STATE_LABELS,
             "STATE_FILTER_LABELS": STATE_FILTER_LABELS}

@@ -25,7 +25,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from jesip_learn.accounts.models import User
-from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.report_filters import today_in_london
 from jesip_learn.notifications import notices, preferences, reports
 from jesip_learn.notifications.models import Notice, ReportSubscription
 from jesip_learn.notifications.settings import FREQUENCIES
@@ -128,7 +128,7 @@ def new_subscription():
                       f"{subscription.frequency}.", "success")
                 return redirect(url_for("notifications.subscriptions"))
     filters, _ = reports.read_filters(db(), current_user, values["filters"],
-                                      compliance.today_in_london())
+                                      today_in_london())
     return render_template(
         "notifications/subscription_new.html", form=form, errors=errors, values=values,
         described=reports.described_filters(db(), filters), formats=reports.FORMATS,

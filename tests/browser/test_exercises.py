@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from jesip_learn.accounts.administration import create_user
 from jesip_learn.accounts.models import Organisation, Permission
 from jesip_learn.accounts.organisations import save_organisation
-from jesip_learn.compliance.status import today_in_london
+from jesip_learn.compliance.report_filters import today_in_london
 from jesip_learn.exercises.models import ExerciseRequirement
 from tests.browser.conftest import (
     SCREENSHOT_WIDTHS,

@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from jesip_learn.accounts.administration import create_user
 from jesip_learn.accounts.models import Organisation, Permission, User
-from jesip_learn.compliance import status as compliance
-from jesip_learn.compliance.status import ReportFilters, today_in_london
+from jesip_learn.compliance.person_status import person_statuses
+from jesip_learn.compliance.report_filters import ReportFilters, today_in_london
 from jesip_learn.exercises.live import actions, sessions
 from jesip_learn.exercises.live import log as live_log
 from jesip_learn.exercises.live.models import LiveSession
@@ -275,7 +275,7 @@ def test_the_marauding_attack_played_by_three_control_rooms(live_server, new_con
         session.flush()
         for role in titles:
             person = session.get(User, cast[role].id)
-            row = next(r for r in compliance.person_statuses(
+            row = next(r for r in person_statuses(
                 session, person, ReportFilters(as_of=today_in_london()))
                 if r.course_code == "EXERCISE-12")
             assert row.state == "in-date", role

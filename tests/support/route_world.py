@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts import passwords, transfers
 from jesip_learn.accounts.models import User
-from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance.requirements import add_rule
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.db import Base
 from jesip_learn.courses import authoring
@@ -331,7 +331,7 @@ def _management(world: World, session: Session, org: str, organisations: dict,
                 people: dict) -> None:
     ids, manager = world.ids, people[f"{org}.manager"]
     version = courses.find_version(session, COURSE_CODES[org])
-    rule = compliance.add_rule(session, manager, course_id=version.course_id, service=None,
+    rule = add_rule(session, manager, course_id=version.course_id, service=None,
                                organisation_id=organisations[org].id, command_role="tactical")
     exercise_rule = add_exercise_rule(session, manager, months="36", service=None,
                                       organisation_id=organisations[org].id,

@@ -624,11 +624,12 @@ def test_pdf_chart_puts_a_long_label_on_two_lines_rather_than_cutting_it():
 
 def test_the_summary_rows_end_with_the_overall_total():
     from jesip_learn.compliance import report_rows
-    from jesip_learn.compliance import status as compliance
-    from jesip_learn.compliance.status import Cell, CourseColumn, Matrix, MatrixRow
+    from jesip_learn.compliance.dashboard import Cell, Matrix, MatrixRow
+    from jesip_learn.compliance.requirements import CourseColumn
+    from jesip_learn.compliance.states import STATES
 
     def cell(in_date, expired):
-        counts = dict.fromkeys(compliance.STATES, 0)
+        counts = dict.fromkeys(STATES, 0)
         counts.update({"in-date": in_date, "expired": expired})
         return Cell(counts)
 

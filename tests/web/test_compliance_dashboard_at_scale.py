@@ -12,7 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from jesip_learn.compliance import status as compliance
+from jesip_learn.compliance import dashboard
+from jesip_learn.compliance.dashboard import compliance_matrix, compliance_trend
+from jesip_learn.compliance.report_filters import ReportFilters
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course
 from jesip_learn.notifications import reports
@@ -110,7 +112,7 @@ def test_sorting_by_a_status_counts_the_people_in_it(as_admin):
 
 
 def test_long_tables_are_paged_and_the_totals_count_every_row(as_admin, monkeypatch):
-    monkeypatch.setattr(compliance, "MATRIX_PAGE_SIZE", 2)
+    monkeypatch.setattr(dashboard, "MATRIX_PAGE_SIZE", 2)
     page = as_admin.get(f"/manage/compliance?{AS_OF_ARGS}&sort=all&order=desc")
     assert page.status == 200
     assert _rows(page) == ["Northshire Police", "Southshire Fire and Rescue Service"]
@@ -180,10 +182,10 @@ def test_the_charts_last_month_is_the_headlines_figure(as_admin):
 
 
 def test_the_trend_takes_the_last_point_it_is_given(session, three_organisations):
-    filters = compliance.ReportFilters(as_of=MOMENT.date())
-    matrix = compliance.compliance_matrix(session, None, filters)
-    counted = compliance.compliance_trend(session, None, filters, months=2)
-    given = compliance.compliance_trend(session, None, filters, months=2, last=matrix.total)
+    filters = ReportFilters(as_of=MOMENT.date())
+    matrix = compliance_matrix(session, None, filters)
+    counted = compliance_trend(session, None, filters, months=2)
+    given = compliance_trend(session, None, filters, months=2, last=matrix.total)
     assert counted == given
     assert (given[-1].compliant, given[-1].total) == (matrix.total.compliant,
                                                       matrix.total.total)

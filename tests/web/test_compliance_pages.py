@@ -15,8 +15,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from jesip_learn.compliance import status as compliance
 from jesip_learn.compliance.models import Requirement
+from jesip_learn.compliance.report_filters import end_of_day
+from jesip_learn.compliance.states import STATE_LABELS, STATES
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.learning import progress
 from jesip_learn.learning.models import Completion, ItemProgress
@@ -24,7 +25,7 @@ from jesip_learn.records.models import AuditEvent
 
 VALID = Path(__file__).parent.parent / "content" / "fixtures" / "valid-course"
 AS_OF = date(2026, 3, 31)
-MOMENT = compliance.end_of_day(AS_OF)
+MOMENT = end_of_day(AS_OF)
 AS_OF_ARGS = "as_of-day=31&as_of-month=3&as_of-year=2026"
 
 
@@ -243,15 +244,15 @@ def test_dashboard_csv_xlsx_and_pdf_agree_with_an_independent_count(
     page = browser.get(f"/manage/compliance?{AS_OF_ARGS}")
     cell = page.soup.select_one("table.app-matrix tbody td").get_text(" ", strip=True)
     assert f"{compliant} of {total}" in cell
-    for state in compliance.STATES:
-        figure = page.soup.find("dt", string=compliance.STATE_LABELS[state])
+    for state in STATES:
+        figure = page.soup.find("dt", string=STATE_LABELS[state])
         assert figure.find_next("dd").get_text(" ", strip=True).startswith(str(expected[state]))
 
     detail = browser.client.get(f"/manage/compliance/download/detail.csv?{AS_OF_ARGS}")
     _heading, table = _csv_rows(detail)
     status_column = table[0].index("Status")
     assert Counter(row[status_column] for row in table[1:]) == Counter(
-        {compliance.STATE_LABELS[s]: n for s, n in expected.items()})
+        {STATE_LABELS[s]: n for s, n in expected.items()})
 
     workbook = openpyxl.load_workbook(io.BytesIO(
         browser.client.get(f"/manage/compliance/download/report.xlsx?{AS_OF_ARGS}").data))
@@ -263,7 +264,7 @@ def test_dashboard_csv_xlsx_and_pdf_agree_with_an_independent_count(
     assert data[0][header.index("Compliant")] == compliant
     details = list(workbook["Details"].iter_rows(values_only=True))
     assert Counter(row[details[0].index("Status")] for row in details[1:]) == Counter(
-        {compliance.STATE_LABELS[s]: n for s, n in expected.items()})
+        {STATE_LABELS[s]: n for s, n in expected.items()})
     completed_column = details[0].index("Completed")
     assert any(isinstance(row[completed_column], datetime) for row in details[1:])
 

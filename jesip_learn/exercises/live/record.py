@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import CommandRole, Organisation, User
-from jesip_learn.compliance.status import today_in_london
+from jesip_learn.compliance.report_filters import today_in_london
 from jesip_learn.content import JDM_STAGES
 from jesip_learn.core.columns import utcnow
 from jesip_learn.exercises.live.log import script_of
