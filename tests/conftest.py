@@ -16,6 +16,7 @@ from jesip_learn.factory import create_app
 from tests.support import database as test_database
 from tests.support import pages
 from tests.support.factories import make_organisation, make_user
+from tests.support.url_builders import reuse_compiled_url_builders
 from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
 
 # Every app's test client, whoever makes the app, hands out responses that say whether the
@@ -23,6 +24,7 @@ from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
 Flask.test_client_class = pages.StatusCheckedClient
 
 passwords.use_hash_method(TEST_PASSWORD_HASH)
+reuse_compiled_url_builders()
 
 VALID_COURSE = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 
