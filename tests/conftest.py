@@ -139,11 +139,18 @@ def pages_say_their_status():
     assert not unexpected, f"pages answered without the test expecting it: {unexpected}"
 
 
+@pytest.fixture(scope="session")
+def valid_course_parsed():
+    """The fixture course parsed, once per run: the import reads the parse and never changes
+    it, and the folder does not change while the tests run."""
+    return courses.parse_folders(VALID_COURSE)
+
+
 @pytest.fixture
-def version(session):
+def version(session, valid_course_parsed):
     """The fixture course (tests/content/fixtures/valid-course), imported, published and
     committed."""
-    outcome, = courses.import_parsed(session, courses.parse_folders(VALID_COURSE))
+    outcome, = courses.import_parsed(session, valid_course_parsed)
     session.commit()
     return courses.find_version(session, outcome.code)
 
