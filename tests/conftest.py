@@ -16,6 +16,7 @@ from jesip_learn.factory import create_app
 from tests.support import database as test_database
 from tests.support import pages
 from tests.support.factories import make_organisation, make_user
+from tests.support.url_builders import reuse_compiled_url_builders
 from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
 
 # Every app's test client, whoever makes the app, hands out responses that say whether the
@@ -23,6 +24,7 @@ from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
 Flask.test_client_class = pages.StatusCheckedClient
 
 passwords.use_hash_method(TEST_PASSWORD_HASH)
+reuse_compiled_url_builders()
 
 VALID_COURSE = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 
@@ -137,11 +139,18 @@ def pages_say_their_status():
     assert not unexpected, f"pages answered without the test expecting it: {unexpected}"
 
 
+@pytest.fixture(scope="session")
+def valid_course_parsed():
+    """The fixture course parsed, once per run: the import reads the parse and never changes
+    it, and the folder does not change while the tests run."""
+    return courses.parse_folders(VALID_COURSE)
+
+
 @pytest.fixture
-def version(session):
+def version(session, valid_course_parsed):
     """The fixture course (tests/content/fixtures/valid-course), imported, published and
     committed."""
-    outcome, = courses.import_parsed(session, courses.parse_folders(VALID_COURSE))
+    outcome, = courses.import_parsed(session, valid_course_parsed)
     session.commit()
     return courses.find_version(session, outcome.code)
 
