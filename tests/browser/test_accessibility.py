@@ -163,8 +163,16 @@ def crawl(page: Page, live_server: LiveServer, role: str) -> Crawl:
     return result
 
 
-@pytest.mark.parametrize("role", ROLES)
+# The administrator's crawl, the longest, runs from test_accessibility_admin.py, so that the
+# two test processes (which take whole files) can share the crawls.
+@pytest.mark.parametrize("role", [role for role in ROLES if role != "admin"])
 def test_every_reachable_page_passes_axe_and_fits_a_phone(role, crawl_site, new_context):
+    check_every_reachable_page(role, crawl_site, new_context)
+
+
+def check_every_reachable_page(role: str, crawl_site: CrawlSite, new_context) -> None:
+    """Sign in as `role`, follow every link the pages offer, and run axe and the phone
+    width on each page reached."""
     live_server = crawl_site.server
     page = new_context(bypass_csp=True, base_url=live_server.url, viewport=DESKTOP).new_page()
     if role != "anonymous":
