@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import random
 import statistics
 import sys
 import tempfile
@@ -39,13 +38,12 @@ from sqlalchemy import (  # noqa: E402
     make_url,
     select,
     text,
-    update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError  # noqa: E402
 
+from bench.support import add_moves  # noqa: E402
 from jesip_learn.accounts import organisations as orgs  # noqa: E402
 from jesip_learn.accounts.models import Organisation as _Organisation  # noqa: E402
-from jesip_learn.accounts.models import PreviousMembership, User  # noqa: E402
 from jesip_learn.cli import demo_data as demo  # noqa: E402
 from jesip_learn.compliance.dashboard import (  # noqa: E402
     compliance_dashboard,
@@ -59,7 +57,7 @@ from jesip_learn.compliance.report_filters import (  # noqa: E402
     today_in_london,
 )
 from jesip_learn.compliance.states import COMPLIANT_STATES  # noqa: E402
-from jesip_learn.core.columns import UTCDateTime, utcnow  # noqa: E402
+from jesip_learn.core.columns import UTCDateTime  # noqa: E402
 from jesip_learn.core.db import Database  # noqa: E402
 from jesip_learn.courses import catalogue as courses  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
@@ -526,35 +524,6 @@ def seed(url: str, learners: int) -> tuple[float, demo.DemoSummary]:
             connection.execute(text("ANALYZE"))
     database.engine.dispose()
     return took, summary, moved
-
-
-def add_moves(session, share: float) -> int:
-    """Realistic histories have people who moved: a share of the approved learners moved
-    once, to another organisation of their service, between joining and now."""
-    rng = random.Random(22)
-    users, previous = User.__table__, PreviousMembership.__table__
-    people = session.execute(select(users.c.id, users.c.organisation_id, users.c.command_role,
-                                    users.c.joined_at, organisations.c.service)
-                             .join(organisations, organisations.c.id == users.c.organisation_id)
-                             .where(users.c.approved_at.is_not(None))
-                             .order_by(users.c.id)).all()
-    by_service: dict[str, list[int]] = {}
-    for id_, service in session.execute(select(organisations.c.id, organisations.c.service)):
-        by_service.setdefault(service, []).append(id_)
-    now = utcnow()
-    moves, changes = [], []
-    for user_id, organisation_id, role, joined, service in people:
-        if rng.random() >= share or len(by_service[service]) < 2:
-            continue
-        moved_at = joined + (now - joined) * rng.uniform(0.1, 0.9)
-        moves.append({"user_id": user_id, "organisation_id": organisation_id,
-                      "command_role": role, "started_at": joined, "ended_at": moved_at})
-        changes.append({"id": user_id, "joined_at": moved_at, "organisation_id": rng.choice(
-            [other for other in by_service[service] if other != organisation_id])})
-    if moves:
-        session.execute(previous.insert(), moves)
-        session.execute(update(User), changes)
-    return len(moves)
 
 
 def organisations_by_size(database: Database, dialect: str, filters) -> list[tuple]:
