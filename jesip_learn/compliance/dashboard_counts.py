@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import CommandRole, Organisation, PreviousMembership, User
+from jesip_learn.compliance.person_status import exercise_column_state
 from jesip_learn.compliance.report_filters import ReportFilters, end_of_day
 from jesip_learn.compliance.requirements import (
     RequirementLine,
@@ -282,19 +283,7 @@ def _attended(filters: ReportFilters, days: list[date], moments: list,
 
 def _exercise_state_then(attended, course_id, filters: ReportFilters,
                          exercise_months: list[int]):
-    """An exercise column's state as of the filters' date, as `_exercise_state` in
-    person_status finds it."""
-    as_of = filters.as_of
-    expiring_from = as_of + timedelta(days=filters.expiring_days)
-    return case(
-        (attended.c.held_on.is_(None),
-         case((attended.c.waiting == 1, literal(ComplianceState.IN_PROGRESS.value)),
-              else_=literal(ComplianceState.NOT_STARTED.value))),
-        *((and_(course_id == exercise_column_id(number),
-                attended.c.held_on <= literal(add_months(as_of, -number), Date)),
-           literal(ComplianceState.EXPIRED.value)) for number in exercise_months),
-        *((and_(course_id == exercise_column_id(number),
-                attended.c.held_on <= literal(add_months(expiring_from, -number), Date)),
-           literal(ComplianceState.EXPIRING.value)) for number in exercise_months),
-        else_=literal(ComplianceState.IN_DATE.value),
-    )
+    """An exercise column's state as of the filters' date, from the attendance counted per
+    person (`person_status.exercise_column_state`)."""
+    return exercise_column_state(attended.c.held_on, attended.c.waiting == 1, course_id, filters,
+                          exercise_months)

@@ -193,19 +193,7 @@ def _exercise_state(people, filters: ReportFilters, months: list[int]):
                           participants.c.confirmed_at > moment),
                       exercises.c.held_on <= as_of)
                .exists())
-    expiring_from = as_of + timedelta(days=filters.expiring_days)
-    state = case(
-        (attended.c.held_on.is_(None),
-         case((waiting, literal(ComplianceState.IN_PROGRESS.value)),
-              else_=literal(ComplianceState.NOT_STARTED.value))),
-        *((and_(people.c.course_id == exercise_column_id(number),
-                attended.c.held_on <= literal(add_months(as_of, -number), Date)),
-           literal(ComplianceState.EXPIRED.value)) for number in months),
-        *((and_(people.c.course_id == exercise_column_id(number),
-                attended.c.held_on <= literal(add_months(expiring_from, -number), Date)),
-           literal(ComplianceState.EXPIRING.value)) for number in months),
-        else_=literal(ComplianceState.IN_DATE.value),
-    )
+    state = exercise_column_state(attended.c.held_on, waiting, people.c.course_id, filters, months)
     held_on = case((people.c.course_id < 0, attended.c.held_on))
     return state, held_on, attended
 
@@ -405,3 +393,24 @@ def due_dates(session: Session, scope: set[int] | None,
             due_at = renewal if expires_at is None else min(expires_at, renewal)
         yield DueDate(user_id, organisation_id, course_id, state, completed_at,
                       due_at if completed_at is not None else None)
+
+
+def exercise_column_state(held_on, waiting, course_id, filters: ReportFilters, months):
+    """An exercise column's state as of the filters' date, as SQL: not taken part (in
+    progress while attendance waits to be confirmed), expired or expiring by the column's
+    period (`course_id` names it), else in date. The detail rows and the dashboard's counts
+    both use it."""
+    as_of = filters.as_of
+    expiring_from = as_of + timedelta(days=filters.expiring_days)
+    return case(
+        (held_on.is_(None),
+         case((waiting, literal(ComplianceState.IN_PROGRESS.value)),
+              else_=literal(ComplianceState.NOT_STARTED.value))),
+        *((and_(course_id == exercise_column_id(number),
+                held_on <= literal(add_months(as_of, -number), Date)),
+           literal(ComplianceState.EXPIRED.value)) for number in months),
+        *((and_(course_id == exercise_column_id(number),
+                held_on <= literal(add_months(expiring_from, -number), Date)),
+           literal(ComplianceState.EXPIRING.value)) for number in months),
+        else_=literal(ComplianceState.IN_DATE.value),
+    )
