@@ -1,18 +1,13 @@
-"""Where a person stands on a required course (or period of exercise) on a date, and the
-groups of those states a report may filter by. Each state is stored and written out as its
-string ("in-date", ...) in the database, in reports and in exports."""
+"""The compliance states (`learning.course_states.ComplianceState`: where a person stands on
+a required course, or period of exercise, on a date), their labels, and the groups of them
+a report may filter by. Each state is written out as its string ("in-date", ...)."""
 
 from __future__ import annotations
 
-from jesip_learn.core.labelled import LabelledEnum
+from jesip_learn.learning.course_states import ComplianceState
 
-
-class ComplianceState(LabelledEnum):
-    IN_DATE = "in-date", "In date"
-    EXPIRING = "expiring", "Expiring"
-    EXPIRED = "expired", "Expired"
-    IN_PROGRESS = "in-progress", "In progress"
-    NOT_STARTED = "not-started", "Not started"
+__all__ = ["COMPLIANT_STATES", "ComplianceState", "STATES", "STATE_FILTER_LABELS",
+           "STATE_GROUPS", "STATE_LABELS"]
 
 
 STATES = tuple(ComplianceState)

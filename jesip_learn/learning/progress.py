@@ -29,6 +29,7 @@ from jesip_learn.core.columns import utcnow
 from jesip_learn.core.db import begin_writing
 from jesip_learn.courses.catalogue import ItemOutline, learner_outline, version_outline
 from jesip_learn.courses.models import Course, CourseVersion
+from jesip_learn.learning.course_states import ComplianceState
 from jesip_learn.learning.models import Completion, ItemProgress
 from jesip_learn.records.audit import record_event
 from jesip_learn.records.models import Anonymisation
@@ -83,17 +84,21 @@ def completion_state(completion: Completion | None, cutoff: datetime | None,
     return _completion_state(completion.completed_at, completion.expires_at, cutoff, now)
 
 
+# A completion in these states is due again: a new round of training may start.
+FALLING_DUE = (ComplianceState.EXPIRING, ComplianceState.EXPIRED)
+
+
 def _completion_state(completed_at: datetime, expires_at: datetime | None,
                       cutoff: datetime | None, now: datetime) -> str:
     if cutoff is not None and completed_at < cutoff:
-        return "expired"  # a version that needs renewal has made it fall due
+        return ComplianceState.EXPIRED  # a version that needs renewal has made it fall due
     if expires_at is None:
-        return "in-date"
+        return ComplianceState.IN_DATE
     if expires_at <= now:
-        return "expired"
+        return ComplianceState.EXPIRED
     if expires_at - now <= EXPIRING_WINDOW:
-        return "expiring"
-    return "in-date"
+        return ComplianceState.EXPIRING
+    return ComplianceState.IN_DATE
 
 
 # The read queries below are built once, at import, from the tables rather than the mapped
@@ -121,7 +126,7 @@ def _cycle_start(cutoff: datetime | None, completed_at: datetime | None,
                  expires_at: datetime | None, now: datetime) -> datetime | None:
     starts = [cutoff] if cutoff else []
     if completed_at is not None and _completion_state(
-            completed_at, expires_at, cutoff, now) in ("expiring", "expired"):
+            completed_at, expires_at, cutoff, now) in FALLING_DUE:
         starts.append(completed_at)
     return max(starts) if starts else None
 
@@ -326,7 +331,7 @@ def complete_course_if_done(session: Session, user: User, version: CourseVersion
         return None
     latest = latest_completion(session, user, version.course)
     cutoff = renewal_cutoff(session, version.course)
-    if completion_state(latest, cutoff, now) == "in-date":
+    if completion_state(latest, cutoff, now) == ComplianceState.IN_DATE:
         return None  # already complete and not yet due: nothing new to record
     expires = add_months(now, version.validity_months) if version.validity_months else None
     completion = Completion(user_id=user.id, course_id=version.course_id, version_id=version.id,
@@ -367,7 +372,7 @@ class CourseStatus:
 
     @property
     def renewal_in_progress(self) -> bool:
-        return self.state in ("expiring", "expired") and self.items_done > 0
+        return self.state in FALLING_DUE and self.items_done > 0
 
 
 def course_status(session: Session, user: User, course: Course, now: datetime | None = None,
@@ -382,7 +387,7 @@ def course_status(session: Session, user: User, course: Course, now: datetime | 
     done = sum(1 for s in states.values() if s == "completed")
     if state is None:
         started = any(s != "not-started" for s in states.values())
-        state = "in-progress" if started else "not-started"
+        state = ComplianceState.IN_PROGRESS if started else ComplianceState.NOT_STARTED
     return CourseStatus(course=course, version=version, state=state, completion=completion,
                         items_done=done, items_total=len(states), required=required)
 
@@ -416,7 +421,10 @@ def my_training(session: Session, user: User, now: datetime | None = None) -> Tr
         needed = is_required(session, course.published_version, user, accepted)
         status = course_status(session, user, course, now, required=needed)
         (required if needed else optional).append(status)
-    order = {"expired": 0, "expiring": 1, "in-progress": 2, "not-started": 3, "in-date": 4}
+    # Most urgent first: what has run out, then what is running out, then what is under way.
+    urgency = (ComplianceState.EXPIRED, ComplianceState.EXPIRING, ComplianceState.IN_PROGRESS,
+               ComplianceState.NOT_STARTED, ComplianceState.IN_DATE)
+    order = {state: index for index, state in enumerate(urgency)}
     required.sort(key=lambda s: (order[s.state], s.course.code))
     return Training(required=required, optional=optional)
 
@@ -453,7 +461,7 @@ class Verification:
 
     @property
     def in_date(self) -> bool:
-        return self.state in ("in-date", "expiring")
+        return self.state in (ComplianceState.IN_DATE, ComplianceState.EXPIRING)
 
 
 def verify_certificate(session: Session, code: str, now: datetime | None = None) -> Verification:
