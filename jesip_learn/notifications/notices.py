@@ -22,11 +22,20 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.core import outbox
 from jesip_learn.core.columns import utcnow
-from jesip_learn.core.outbox import QUEUED
+from jesip_learn.core.labelled import LabelledEnum
 from jesip_learn.notifications.models import Notice
 from jesip_learn.notifications.settings import NotificationSettings
 
-SENT, FAILED, CANCELLED = "sent", "failed", "cancelled"
+
+class NoticeStatus(LabelledEnum):
+    QUEUED = outbox.QUEUED, "Waiting to be sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"  # after its last try, or a message that cannot be built
+    CANCELLED = "cancelled", "Cancelled"  # the recipient's account closed after recording
+
+
+QUEUED, SENT, FAILED, CANCELLED = NoticeStatus
+
 ERROR_CHARACTERS = 2000
 KIND_LABELS = {"reminder": "Reminder", "overdue": "Overdue notice",
                "digest": "Manager’s digest", "report": "Scheduled report"}

@@ -21,11 +21,19 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.core import outbox as shared
 from jesip_learn.core.columns import utcnow
-from jesip_learn.core.outbox import QUEUED
+from jesip_learn.core.labelled import LabelledEnum
 from jesip_learn.xapi.models import XapiStatement
 from jesip_learn.xapi.settings import XapiSettings, session_settings
 
-SENT, REJECTED = "sent", "rejected"
+
+class StatementStatus(LabelledEnum):
+    QUEUED = shared.QUEUED, "Waiting to be sent"
+    SENT = "sent", "Sent"
+    REJECTED = "rejected", "Refused by the store"
+
+
+QUEUED, SENT, REJECTED = StatementStatus
+
 ERROR_CHARACTERS = 2000  # enough of the store's answer to say what was wrong
 
 
