@@ -20,6 +20,7 @@ from datetime import timedelta
 from http.cookiejar import CookieJar
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -130,7 +131,16 @@ def _settled(page: Page, shown) -> None:
     reloads it by itself (live.js) just after it appears, and a check running then would be
     cut off by the navigation. Reloaded, the page holds every entry, and its stream starts
     after the last."""
-    page.reload()
+    for attempt in range(3):
+        try:
+            page.reload()
+            break
+        except PlaywrightError as error:
+            # live.js reloaded the page itself at that moment, cutting this reload off:
+            # reload again, once its navigation is over.
+            if "ERR_ABORTED" not in str(error) or attempt == 2:
+                raise
+            page.wait_for_load_state("load")
     expect(shown).to_be_visible()
 
 
