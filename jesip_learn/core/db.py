@@ -237,6 +237,12 @@ def has_written(session: Session) -> bool:
     return bool(session.info.get(WROTE) or session.new or session.dirty or session.deleted)
 
 
+def note_written(session: Session) -> None:
+    """Have the session's transaction end with a commit, as one that wrote: for work done on
+    its behalf in another session that must stand with it."""
+    session.info[WROTE] = True
+
+
 @event.listens_for(Session, "after_flush")
 def _note_writing(session: Session, _context) -> None:
     session.info[WROTE] = True
