@@ -8,7 +8,7 @@ opposite answers, must change nothing.
 
 The rollback fixture is not used: the processes commit for real, each with its own
 `Database(url).write_session()`, as the web edge does for a POST. The same 50 processes
-serve both databases in turn (starting processes is the slow part).
+serve both databases in turn.
 """
 
 from __future__ import annotations
@@ -88,7 +88,11 @@ def prepare(url: str) -> list[Job]:
 
 def run_learners(plans: dict[str, list[Job]]) -> dict[str, Outcomes]:
     """Start one process per learner; each takes its turn on every database."""
-    context = multiprocessing.get_context("spawn")
+    # Forked from a server that has already imported the quiz code: 50 spawned processes
+    # each importing it took most of the test's time. The server is a fresh process, so
+    # nothing of pytest's (threads, open connections) is copied into the learners.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tests.support.quiz_processes"])
     barrier = context.Barrier(LEARNERS)
     results = context.Queue()
     processes = [
