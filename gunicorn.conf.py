@@ -13,7 +13,8 @@ preload_app = True
 
 
 def when_ready(server):
-    # Templates compiled once, here, are shared by every worker.
+    # Templates compiled and the learners' pages opened once, here: every worker shares
+    # what that sets up (compiled statements, shared pages) instead of making its own.
     from jesip_learn.factory import warm_up
 
     warm_up(server.app.wsgi())

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g, request, session, url_for
+from flask_login import login_user
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from jesip_learn import tables  # noqa: F401  (every area's tables, before any query)
 from jesip_learn.accounts import passwords
+from jesip_learn.accounts.models import Organisation, User
 from jesip_learn.core.config import checked_site_address, settings_from_environment
 from jesip_learn.core.db import Database
 from jesip_learn.core.log_redaction import install_log_redaction
 from jesip_learn.core.mail import Mailer
+from jesip_learn.courses import catalogue
 from jesip_learn.exercises.live import notify as live_notify
 from jesip_learn.web.converters import DatabaseIntegerConverter
 from jesip_learn.web.edge import SiteApp, csrf
 from jesip_learn.xapi import settings as xapi_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -149,8 +155,9 @@ def after_fork(app: Flask) -> None:
 def warm_up(app: Flask) -> None:
     """Do now, in a process about to fork its workers, what each worker would otherwise
     do for itself on its first requests, so that they share the result: every template
-    compiled, the URL map's matcher built, the statements of the sign-in page compiled.
-    The connections this opens are closed before any worker is forked."""
+    compiled, the URL map's matcher built, the statements of the sign-in page and of the
+    learners' pages compiled. The connections this opens are closed before any worker is
+    forked."""
     environment = app.jinja_env
     if environment.cache is not None and environment.cache.capacity < 1000:
         environment.cache = type(environment.cache)(1000)  # all of them, kept
@@ -160,4 +167,41 @@ def warm_up(app: Flask) -> None:
     client = app.test_client()
     for path in ("/healthz", "/sign-in", "/"):
         client.get(path, base_url=site)
+    _open_learner_pages(app)
     app.extensions["database"].dispose()
+
+
+def _open_learner_pages(app: Flask) -> None:
+    """Open every published course's pages as a learner does, so that the code behind
+    them has run once here and a worker finds its statements compiled, its objects set up
+    and the reading modules' shared pages rendered (those of a learner who has not read
+    them yet: `render_shared_page`'s key says so). The learner is a stand-in who exists
+    only here: no permissions, no training, never saved; whatever the pages would write is
+    rolled back, and nothing is sent."""
+    from jesip_learn.web.learn import item_url
+
+    try:
+        with app.extensions["database"].session() as reading:
+            versions = [catalogue.find_version(reading, summary.code)
+                        for summary in catalogue.list_courses(reading) if summary.version]
+            outlines = [(version.course.code, catalogue.learner_outline(version))
+                        for version in versions]
+    except SQLAlchemyError as error:
+        # Only a saving of memory: a database out of reach (or not yet made) at start-up
+        # must not keep the site from starting.
+        log.warning("Learners' pages not opened before forking the workers: %s", error)
+        return
+    stand_in = User(id=0, session_epoch=0, name="Stand-in learner", email="",
+                    command_role="operational", is_active=True, grants=[],
+                    organisation=Organisation(id=0, name=""))
+    site = app.config["SITE_URL"]
+    with app.test_request_context(base_url=site):
+        root = request.script_root  # the site's own path, which base_url adds again
+        paths = ["/learn", *(path.removeprefix(root) for code, items in outlines for path in (
+            url_for("learn.course", code=code), *(item_url(code, item) for item in items)))]
+    for path in paths:
+        with app.test_request_context(path, base_url=site):
+            login_user(stand_in)
+            session["signed_in_at"] = session["seen_at"] = time.time()
+            g.request_failed = True  # rolled back at the end, whatever the page did
+            app.full_dispatch_request()

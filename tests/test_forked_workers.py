@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import text
+from flask import request
+from sqlalchemy import func, select, text
 
+from jesip_learn import tables
 from jesip_learn.core.db import Database
 from jesip_learn.factory import after_fork, create_app, warm_up
 from tests.support.web import app_settings
@@ -55,3 +57,36 @@ def test_warming_up_leaves_no_connection_to_inherit(database_url, tmp_path):
         assert {"manage/compliance.html", "learn/quiz_overview.html"} <= compiled
     finally:
         database.dispose()
+
+
+def test_warming_up_opens_the_learners_pages_and_saves_nothing(app, session, version, outbox,
+                                                                monkeypatch):
+    database = app.extensions["database"]
+    monkeypatch.setattr(database, "dispose", lambda: None)  # the test's one connection
+    opened = []
+    dispatch = app.full_dispatch_request
+
+    def dispatch_and_note():
+        response = dispatch()
+        opened.append((request.path, response.status_code))
+        return response
+
+    monkeypatch.setattr(app, "full_dispatch_request", dispatch_and_note)
+    before = _row_counts(session)
+    warm_up(app)
+    code = version.course.code
+    learner_pages = {path: status for path, status in opened if path.startswith("/learn")}
+    assert {"/learn", f"/learn/{code}", f"/learn/{code}/modules/the-five-principles",
+            f"/learn/{code}/quizzes/check-your-understanding",
+            f"/learn/{code}/scenarios/flooding"} <= set(learner_pages)
+    assert set(learner_pages.values()) == {200}
+    # A reading module's page, as every learner who has not read it sees it, is shared.
+    shared = {key[1] for key in app.extensions["rendered_pages"]._values}
+    assert (version.content_hash, code, "the-five-principles", False) in shared
+    assert _row_counts(session) == before
+    assert outbox == []
+
+
+def _row_counts(session) -> dict[str, int]:
+    return {table.name: session.scalar(select(func.count()).select_from(table))
+            for table in tables.metadata.sorted_tables}

@@ -1,7 +1,8 @@
 """Who may do what with a recorded multi-agency exercise, and whose people each person may
 find and add to one.
 
-- trainers, managers and administrators record exercises;
+- trainers, managers and administrators record exercises
+  (`accounts.permissions.may_record_exercises`);
 - the person who recorded an exercise and administrators change it: its details, the
   organisations taking part, its participants and its learning points;
 - a manager of a participating organisation sees the exercise, with the participants of the
@@ -20,10 +21,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import Permission, User
-from jesip_learn.accounts.permissions import managed_organisation_ids, may_record_exercises
+from jesip_learn.accounts.permissions import managed_organisation_ids
 from jesip_learn.exercises.models import Exercise, ExerciseParticipant
-
-can_record = may_record_exercises
 
 
 def can_edit(viewer: User, exercise: Exercise) -> bool:

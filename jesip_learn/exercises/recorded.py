@@ -17,14 +17,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from jesip_learn.accounts.models import CommandRole, Organisation, User
-from jesip_learn.accounts.permissions import managed_organisation_ids
+from jesip_learn.accounts.permissions import managed_organisation_ids, may_record_exercises
 from jesip_learn.compliance.report_filters import today_in_london
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.numbers import whole_number
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
-from jesip_learn.exercises.access import can_edit, can_record, organisation_ids
+from jesip_learn.exercises.access import can_edit, organisation_ids
 from jesip_learn.exercises.models import (
     EXERCISE_KIND_LABELS,
     Exercise,
@@ -135,7 +135,7 @@ def _snapshot(exercise: Exercise) -> dict:
 
 def record_exercise(session: Session, actor: User, details: ExerciseDetails,
                     address: str = "") -> Exercise:
-    if not can_record(actor):
+    if not may_record_exercises(actor):
         raise NotAllowed(reason="only trainers, managers and administrators record exercises")
     held_on, organisations = _checked(session, details)
     exercise = Exercise(recorded_by_id=actor.id)

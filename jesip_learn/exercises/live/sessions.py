@@ -3,7 +3,7 @@ their roles, join codes, and the clock's start, pause, resume and end.
 
 Who may do what:
 - trainers, managers and administrators facilitate (create sessions from a published
-  script); only the session's facilitator runs it;
+  script; `accounts.permissions.may_facilitate`); only the session's facilitator runs it;
 - the facilitator invites people they may already see (exercises.access.people_scope: a trainer
   their own organisation, a manager the organisations they manage), or makes a join code
   that anyone signed in may use, once they hold it, until it expires;
@@ -64,9 +64,6 @@ JOIN_CODE_MAX_HOURS = 72
 # --- who may do what ---------------------------------------------------------------------
 
 
-can_facilitate = may_facilitate
-
-
 def is_facilitator(user: User, live: LiveSession) -> bool:
     return user.is_authenticated and live.facilitator_id == user.id
 
@@ -117,7 +114,7 @@ def published_scripts(session: Session) -> list[ScriptChoice]:
 
 def create_session(session: Session, actor: User, version_id: int | None, slug: str,
                    address: str = "") -> LiveSession:
-    if not can_facilitate(actor):
+    if not may_facilitate(actor):
         raise NotAllowed(reason="trainers, managers and administrators facilitate")
     chosen = next((c for c in published_scripts(session)
                    if c.version_id == version_id and c.slug == slug), None)
