@@ -62,6 +62,25 @@ class Permission(LabelledEnum):
 PERMISSION_LABELS = Permission.labels()
 
 
+class AccountStatus(LabelledEnum):
+    """Where an account stands. No column stores it: `User.status` works it out from the
+    account's columns, and `User.shown_status`, what lists show, also tells an invited
+    person who has not set a password yet from one who has. Each status has the colour of
+    its tag in those lists (a GOV.UK tag colour), so that the list and its filter agree."""
+
+    tag_colour: str
+
+    def __init__(self, value: str, label: str, tag_colour: str):
+        self.tag_colour = tag_colour
+
+    # In the order the users list's filter offers them.
+    ACTIVE = "active", "Active", "green"
+    PENDING = "pending", "Waiting for approval", "yellow"
+    UNCONFIRMED = "unconfirmed", "Email not confirmed", "grey"
+    DEACTIVATED = "deactivated", "Deactivated", "red"
+    INVITED = "invited", "Invited", "blue"
+
+
 organisation_areas = Table(
     "organisation_areas",
     Base.metadata,
@@ -183,21 +202,23 @@ class User(Base):
         return self.approved_at is None
 
     @property
-    def status(self) -> str:
+    def status(self) -> AccountStatus:
+        """What the account allows. Never `INVITED`: an invited person's account is `ACTIVE`
+        for everything but lists."""
         if not self.is_active:
-            return "deactivated"
+            return AccountStatus.DEACTIVATED
         if self.email_confirmed_at is None:
-            return "unconfirmed"
+            return AccountStatus.UNCONFIRMED
         if self.approved_at is None:
-            return "pending"
-        return "active"
+            return AccountStatus.PENDING
+        return AccountStatus.ACTIVE
 
     @property
-    def shown_status(self) -> str:
-        """The status as lists show it: "invited" for an active account whose person has
+    def shown_status(self) -> AccountStatus:
+        """The status as lists show it: `INVITED` for an active account whose person has
         not yet set a password (they can sign in once they have)."""
-        if self.status == "active" and self.invited_at is not None:
-            return "invited"
+        if self.status == AccountStatus.ACTIVE and self.invited_at is not None:
+            return AccountStatus.INVITED
         return self.status
 
     @property
@@ -230,7 +251,7 @@ class User(Base):
 
     @property
     def can_sign_in(self) -> bool:
-        return self.status == "active"
+        return self.status == AccountStatus.ACTIVE
 
 
 class PermissionGrant(Base):

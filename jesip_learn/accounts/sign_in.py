@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from jesip_learn.accounts import passwords
 from jesip_learn.accounts.details import find_user_by_email
-from jesip_learn.accounts.models import User
+from jesip_learn.accounts.models import AccountStatus, User
 from jesip_learn.accounts.throttle import (
     DatabaseLoginThrottle,
     RedisLoginThrottle,
@@ -64,7 +64,7 @@ def authenticate(
                      details={"email": email})
         return SignInResult(None, WRONG_DETAILS)
     throttle.release(session, claim)  # a right password is no failure
-    if user.status != "active":
+    if user.status != AccountStatus.ACTIVE:
         return SignInResult(None, _status_message(user))
     if refusal := password_refusal(session, user):  # their organisation requires single sign-on
         record_event(session, "sign_in.password_refused", subject=user, address=address)
@@ -80,9 +80,9 @@ def authenticate(
 
 
 def _status_message(user: User) -> str:
-    if user.status == "deactivated":
+    if user.status == AccountStatus.DEACTIVATED:
         return "This account has been deactivated. Contact your organisation’s training manager."
-    if user.status == "unconfirmed":
+    if user.status == AccountStatus.UNCONFIRMED:
         return (
             "Confirm your email address first: use the link in the email we sent you. "
             "You can ask for a new link on this page."

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from jesip_learn.accounts.models import PermissionGrant, User
+from jesip_learn.accounts.models import AccountStatus, PermissionGrant, User
 from jesip_learn.accounts.organisations import escape_like
 from jesip_learn.accounts.permissions import managed_organisation_ids
 
@@ -22,7 +22,7 @@ class UserSearch:
     organisation_id: int | None = None
     permission: str = ""
     command_role: str = ""
-    status: str = ""
+    status: AccountStatus | None = None  # as lists show it: `INVITED` apart from `ACTIVE`
     page: int = 1
     per_page: int = 50
 
@@ -63,21 +63,25 @@ def search_users(session: Session, viewer: User, search: UserSearch) -> UserPage
     return UserPage(users=list(users), total=total, page=page, pages=pages)
 
 
-def _filter_status(query, status: str):
-    if status == "deactivated":
+def _filter_status(query, status: AccountStatus | None):
+    # By what the account still lacks, not by `User.status`'s order: an account neither
+    # confirmed nor approved is found as `PENDING` (a manager may approve it before the
+    # person confirms) and as `UNCONFIRMED`.
+    if status == AccountStatus.DEACTIVATED:
         return query.where(User.is_active.is_(False))
-    if status == "pending":
+    if status == AccountStatus.PENDING:
         return query.where(User.is_active, User.approved_at.is_(None))
-    if status == "unconfirmed":
+    if status == AccountStatus.UNCONFIRMED:
         return query.where(User.is_active, User.email_confirmed_at.is_(None))
-    if status == "active":
+    if status == AccountStatus.ACTIVE:
         return query.where(User.is_active, User.approved_at.is_not(None),
                            User.email_confirmed_at.is_not(None), User.invited_at.is_(None))
-    if status == "invited":
+    if status == AccountStatus.INVITED:
         return query.where(User.is_active, User.approved_at.is_not(None),
                            User.email_confirmed_at.is_not(None), User.invited_at.is_not(None))
     return query
 
 
 def pending_approvals(session: Session, viewer: User) -> list[User]:
-    return search_users(session, viewer, UserSearch(status="pending", per_page=500)).users
+    waiting = UserSearch(status=AccountStatus.PENDING, per_page=500)
+    return search_users(session, viewer, waiting).users

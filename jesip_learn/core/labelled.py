@@ -8,11 +8,12 @@ import enum
 
 class LabelledEnum(enum.StrEnum):
     """`POLICE = "police", "Police"`: the member equals (and stores as) "police" and says
-    "Police"."""
+    "Police". A subclass may give each member more after the label, and take it in its own
+    `__init__` (which receives the whole tuple)."""
 
     label: str
 
-    def __new__(cls, value: str, label: str):
+    def __new__(cls, value: str, label: str, *more: str):
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from jesip_learn.accounts.models import Permission, User
+from jesip_learn.accounts.models import AccountStatus, Permission, User
 from jesip_learn.accounts.permissions import managed_organisation_ids
 from jesip_learn.exercises.models import Exercise, ExerciseParticipant
 
@@ -92,4 +92,4 @@ def shows_contact(session: Session, viewer: User, participant: ExerciseParticipa
 
 def may_take_part(user: User) -> bool:
     """Only accounts in use: confirmed, approved and active."""
-    return user.status == "active"
+    return user.status == AccountStatus.ACTIVE

@@ -29,6 +29,7 @@ from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     PERMISSION_LABELS,
     SERVICE_LABELS,
+    AccountStatus,
     Organisation,
     Permission,
     User,
@@ -44,13 +45,6 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 COUNTRIES = ("England", "Wales", "Scotland", "Northern Ireland", "Great Britain",
              "United Kingdom")
-STATUS_LABELS = {
-    "active": "Active",
-    "pending": "Waiting for approval",
-    "unconfirmed": "Email not confirmed",
-    "deactivated": "Deactivated",
-    "invited": "Invited",
-}
 
 
 @blueprint.route("/", endpoint="index")
@@ -85,14 +79,13 @@ def users_list():
         in set(Permission) else "",
         command_role=request.args.get("command_role", "")
         if request.args.get("command_role") in COMMAND_ROLE_LABELS else "",
-        status=request.args.get("status", "") if request.args.get("status") in STATUS_LABELS
-        else "",
+        status=AccountStatus(request.args["status"])
+        if request.args.get("status") in set(AccountStatus) else None,
         page=page_number(request.args.get("page")),
     )
     result = user_search.search_users(db(), current_user, search)
     return render_template("admin/users.html", result=result, search=search,
-                           organisations=orgs.active_organisations(db()),
-                           status_labels=STATUS_LABELS)
+                           organisations=orgs.active_organisations(db()))
 
 
 class AccountForm(FlaskForm):
@@ -141,8 +134,7 @@ def user_edit(user_id: int):
         else:
             flash(f"Changes to {user.name}’s account have been saved.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_edit.html", form=form, user=user,
-                           status_labels=STATUS_LABELS)
+    return render_template("admin/user_edit.html", form=form, user=user)
 
 
 @blueprint.route("/users/<int:user_id>/reset-two-step", methods=["POST"])

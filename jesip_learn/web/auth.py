@@ -33,7 +33,7 @@ from jesip_learn.accounts import sign_in as password_sign_in
 from jesip_learn.accounts import tokens as account_tokens
 from jesip_learn.accounts.details import AccountError
 from jesip_learn.accounts.email_requests import TooManyEmails
-from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, TokenPurpose
+from jesip_learn.accounts.models import COMMAND_ROLE_LABELS, AccountStatus, TokenPurpose
 from jesip_learn.accounts.organisations import active_organisations
 from jesip_learn.accounts.registration import Registration
 from jesip_learn.accounts.throttle import (
@@ -334,7 +334,7 @@ def confirm_email(token: str):
         pending = account_tokens.peek_token(db(), token, TokenPurpose.EMAIL_CONFIRMATION)
         if form.validate_on_submit():
             user = account_registration.confirm_email(db(), token)
-            if user.status == "pending":
+            if user.status == AccountStatus.PENDING:
                 _tell_approvers(user)
             if user.can_sign_in:
                 flash("Your email address is confirmed. You can now sign in.", "success")

@@ -40,6 +40,7 @@ from jesip_learn.accounts.models import (
     COMMAND_ROLE_LABELS,
     PERMISSION_LABELS,
     SERVICE_LABELS,
+    AccountStatus,
     Permission,
 )
 from jesip_learn.content.worker import DEFAULT_SECONDS
@@ -522,6 +523,7 @@ def _template_globals():
         "SERVICE_LABELS": SERVICE_LABELS,
         "COMMAND_ROLE_LABELS": COMMAND_ROLE_LABELS,
         "PERMISSION_LABELS": PERMISSION_LABELS,
+        "AccountStatus": AccountStatus,
     }
 
 

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from jesip_learn.accounts.models import Organisation, User
+from jesip_learn.core.columns import utcnow
 from jesip_learn.records.models import AuditEvent
 
 
@@ -52,6 +53,39 @@ def test_users_page_lists_and_filters(as_admin, make, organisation, other_organi
     assert "0 users found" in page.text
     page = as_admin.get("/admin/users?permission=bogus&status=bogus&page=abc&organisation=x")
     assert page.status == 200 and "2 users found" in page.text
+
+
+def test_users_page_tags_each_status_in_words_and_colour(as_admin, make, organisation,
+                                                        session):
+    people = {name: make.user(organisation=organisation, name=name) for name in
+              ("Una Unconfirmed", "Pat Pending", "Dee Deactivated", "Ivy Invited")}
+    people["Una Unconfirmed"].email_confirmed_at = None
+    people["Pat Pending"].approved_at = None
+    people["Dee Deactivated"].is_active = False
+    people["Ivy Invited"].invited_at = utcnow()
+    session.flush()
+    page = as_admin.get("/admin/users")
+    assert page.status == 200
+    tags = {row.select_one("td a").contents[0].strip(): (tag.get_text(strip=True), tag["class"])
+            for row in page.soup.select("tbody tr") for tag in row.select(".govuk-tag")}
+    assert tags == {
+        "Alex Admin": ("Active", ["govuk-tag", "govuk-tag--green"]),
+        "Una Unconfirmed": ("Email not confirmed", ["govuk-tag", "govuk-tag--grey"]),
+        "Pat Pending": ("Waiting for approval", ["govuk-tag", "govuk-tag--yellow"]),
+        "Dee Deactivated": ("Deactivated", ["govuk-tag", "govuk-tag--red"]),
+        "Ivy Invited": ("Invited", ["govuk-tag", "govuk-tag--blue"]),
+    }
+    offered = [(option["value"], option.get_text(strip=True))
+               for option in page.soup.select("select#status option")]
+    assert offered == [("", "Any status"), ("active", "Active"),
+                       ("pending", "Waiting for approval"),
+                       ("unconfirmed", "Email not confirmed"),
+                       ("deactivated", "Deactivated"), ("invited", "Invited")]
+    invited = as_admin.get("/admin/users?status=invited")
+    assert invited.status == 200
+    assert [a.contents[0].strip() for a in invited.soup.select("tbody td a")] == ["Ivy Invited"]
+    chosen = invited.soup.select_one("select#status option[selected]")
+    assert chosen["value"] == "invited"
 
 
 def test_users_page_paginates(as_admin, make, organisation):

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jesip_learn.accounts.models import User
+from jesip_learn.accounts.models import AccountStatus, User
 from jesip_learn.accounts.permissions import may_facilitate
 from jesip_learn.accounts.throttle import GuessLimiter, Limited
 from jesip_learn.core.columns import utcnow
@@ -165,7 +165,7 @@ def invite(session: Session, actor: User, live: LiveSession, user: User | None,
     check_open(live)
     scope = exercise_access.people_scope(session, actor)
     # One message for "no such person" and "not someone you may see".
-    if (user is None or user.status != "active"
+    if (user is None or user.status != AccountStatus.ACTIVE
             or (scope is not None and user.organisation_id not in scope)):
         raise LiveError("Select a person from the search results", "user_id")
     if user.id == live.facilitator_id or participant_of(live, user) is not None:
