@@ -13,16 +13,16 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts import passwords
 from jesip_learn.accounts.models import CommandRole, Organisation, User
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.typed_text import control_character_problem
 
 
-class AccountError(ValueError):
+class AccountError(InputError, ValueError):
     """A problem the person can fix, named by the form field it belongs to."""
 
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
-        self.message = message
 
 
 def normalise_email(email: str) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from jesip_learn.accounts.models import RecoveryCode, TwoStepPending, User
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, RedisLoginThrottle
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.records.audit import record_event
 
 ISSUER = "JESIP Learn"
@@ -62,10 +63,9 @@ OWN_RESET = ("You cannot reset your own two-step verification. To move it to a n
              "your phone and your recovery codes, another administrator must reset it.")
 
 
-class TwoStepError(ValueError):
+class TwoStepError(InputError, ValueError):
     def __init__(self, message: str, field: str = "code"):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 

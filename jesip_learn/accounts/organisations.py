@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from jesip_learn.accounts.models import Area, Organisation, OrganisationDomain, Service
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.typed_text import control_character_problem
 
 DOMAIN_PATTERN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -25,13 +26,12 @@ SHARED_DOMAINS = frozenset(
 )
 
 
-class OrganisationError(ValueError):
+class OrganisationError(InputError, ValueError):
     """A problem with organisation details, named by the form field it belongs to."""
 
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from jesip_learn.accounts.models import OneTimeToken, TokenPurpose, User
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.input_errors import InputError
 
 
-class TokenError(ValueError):
+class TokenError(InputError, ValueError):
     pass
 
 

@@ -30,17 +30,17 @@ from jesip_learn.accounts.models import (
 )
 from jesip_learn.accounts.permissions import is_manager, managed_organisation_ids
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.records.audit import record_event
 
 
-class TransferError(ValueError):
+class TransferError(InputError, ValueError):
     """A problem the person can fix, named by the form field it belongs to."""
 
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

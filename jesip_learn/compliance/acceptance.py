@@ -31,16 +31,15 @@ from jesip_learn.accounts.models import (
 from jesip_learn.accounts.permissions import managed_organisation_ids
 from jesip_learn.compliance.models import RequirementAcceptance
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.courses.models import Course, CourseVersion
 from jesip_learn.records.audit import record_event
 
 SITE = "site"
 
 
-class DecisionRefused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class DecisionRefused(InputError):
+    """The decision cannot be made; `message` says why, for the person deciding."""
 
 
 def rule_key(version: CourseVersion) -> str:

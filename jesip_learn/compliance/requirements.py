@@ -28,6 +28,7 @@ from jesip_learn.accounts.models import (
 from jesip_learn.accounts.permissions import managed_organisation_ids
 from jesip_learn.compliance import acceptance as requirement_acceptance
 from jesip_learn.compliance.models import Requirement
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.courses.models import Course
 from jesip_learn.exercises.models import ExerciseRequirement
@@ -115,11 +116,10 @@ def exercise_column(months: int) -> CourseColumn:
                         f"Multi-agency exercise ({months} months)")
 
 
-class RuleError(ValueError):
+class RuleError(InputError, ValueError):
     def __init__(self, field_name: str, message: str):
         super().__init__(message)
         self.field = field_name
-        self.message = message
 
 
 def rules_in_scope(session: Session, viewer: User) -> list[Requirement]:

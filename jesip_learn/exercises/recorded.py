@@ -21,6 +21,7 @@ from jesip_learn.accounts.permissions import managed_organisation_ids, may_recor
 from jesip_learn.compliance.report_filters import today_in_london
 from jesip_learn.content import JDM_STAGES, PRINCIPLES
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.numbers import whole_number
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
@@ -39,14 +40,13 @@ MAX_LOCATION = 200
 EARLIEST_EXERCISE = date(2000, 1, 1)
 
 
-class ExerciseError(ValueError):
+class ExerciseError(InputError, ValueError):
     """A problem the person can fix, named by the form field it belongs to."""
 
     def __init__(self, field: str, message: str,
                  problems: list[ExerciseError] | None = None):
         super().__init__(message)
         self.field = field
-        self.message = message
         # Every problem found, this one first, when a form was checked as a whole.
         self.problems = problems or [self]
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.typed_text import control_character_problem
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -45,13 +46,12 @@ COLUMNS = {
 }
 
 
-class ImportFileError(ValueError):
+class ImportFileError(InputError, ValueError):
     """A problem with the file or the form as a whole, named by the form field it belongs to."""
 
     def __init__(self, message: str, field: str = "file"):
         super().__init__(message)
         self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from jesip_learn.accounts.models import Permission, PermissionGrant, User, organ
 from jesip_learn.accounts.permissions import can_manage_user
 from jesip_learn.content import Quiz
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.authoring.editors import editor_role, is_author
 from jesip_learn.courses.models import Course, CourseEditor
@@ -33,12 +34,8 @@ from jesip_learn.records.audit import record_event
 MAX_GRANT = 5  # attempts granted at once: enough for a second chance, not a blank cheque
 
 
-class GrantRefused(Exception):
+class GrantRefused(InputError):
     """The grant cannot be made; `message` says why, for the person granting."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def can_grant_attempts(session: Session, actor: User, learner: User, course: Course) -> bool:

@@ -25,6 +25,7 @@ from jesip_learn import scoring
 from jesip_learn.accounts.models import User
 from jesip_learn.content import METHANE_FIELDS, Choice, Scenario, Step
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.models import Course, CourseVersion
 from jesip_learn.learning import progress
@@ -51,12 +52,11 @@ PRINCIPLE_LABELS = {
 }
 
 
-class RunError(ValueError):
+class RunError(InputError, ValueError):
     """A move the run cannot take, in words for the learner. Nothing was saved."""
 
     def __init__(self, message: str, field_errors: dict[int, str] | None = None):
         super().__init__(message)
-        self.message = message
         # For a METHANE message: the index of a field (0 to 6) → what is wrong with it.
         self.field_errors = field_errors or {}
 

@@ -36,6 +36,7 @@ from jesip_learn.compliance.states import STATE_FILTER_LABELS
 from jesip_learn.core.exports.csv_writer import csv_chunks
 from jesip_learn.core.exports.heading import ReportHeading
 from jesip_learn.core.exports.xlsx_writer import XLSX_CONTENT_TYPE, xlsx_file
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.mail import Attachment
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.core.typed_text import control_character_problem
@@ -54,11 +55,10 @@ REPEATED = {"courses"}
 NAME_LENGTH = 120
 
 
-class SubscriptionError(ValueError):
+class SubscriptionError(InputError, ValueError):
     def __init__(self, field_name: str, message: str):
         super().__init__(message)
         self.field = field_name
-        self.message = message
 
 
 may_subscribe = may_subscribe_to_reports

@@ -37,6 +37,7 @@ from jesip_learn.accounts.organisations import escape_like
 from jesip_learn.accounts.transfers import membership_history
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.db import Base
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.courses.models import Course, CourseEditor
 from jesip_learn.learning.models import Completion, ItemProgress, QuizAttempt, ScenarioRun
@@ -62,11 +63,10 @@ def retention_years(config: Mapping) -> int:
     return years
 
 
-class ErasureError(ValueError):
+class ErasureError(InputError, ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
-        self.message = message
 
 
 def anonymised_name(user_id: int) -> str:

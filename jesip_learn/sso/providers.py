@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from jesip_learn.accounts.models import Organisation, OrganisationDomain, Permission, User
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.records.audit import record_event
 from jesip_learn.sso import client_secrets, protocol
@@ -31,13 +32,12 @@ ENTRA_DIRECTORIES = {
 TENANT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-class ProviderError(ValueError):
+class ProviderError(InputError, ValueError):
     """A problem the administrator can fix, named by its form field."""
 
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

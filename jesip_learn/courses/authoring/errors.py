@@ -1,9 +1,10 @@
 """Why an authoring operation was refused, in words a trainer can act on.
 
 Every refusal is an `AuthoringError`: the web layer shows `message` (beside the form field
-named by `field`, when there is one) and changes nothing. `NotAllowed` and `NotFound` are
-also the core refusals of the same names, which the request edge answers with its 403 and
-404 pages wherever they are not caught.
+named by `field`, when there is one) and changes nothing. It is an input error
+(core/input_errors.py), so one no view catches is the request edge's 400 page. `NotAllowed`
+and `NotFound` are also the core refusals of the same names, which the edge answers with its
+403 and 404 pages wherever they are not caught.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from jesip_learn.core import refusals
+from jesip_learn.core.input_errors import InputError
 
 
-class AuthoringError(Exception):
+class AuthoringError(InputError):
     """Refused, with a message for the trainer; `field` names the form field it is about."""
 
     def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 

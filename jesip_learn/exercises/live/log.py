@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from jesip_learn.accounts.models import User
 from jesip_learn.content import ExerciseScript
 from jesip_learn.core.columns import utcnow
+from jesip_learn.core.input_errors import InputError
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.exercises.live.models import ENDED, PAUSED, RUNNING, LiveEvent, LiveSession
 
@@ -24,12 +25,11 @@ ANNOUNCE = "jesip_live_announce"
 FACILITATOR = ""  # the actor_role of what the facilitator does as themself
 
 
-class LiveError(ValueError):
+class LiveError(InputError, ValueError):
     """A request refused with a message for the person; nothing was changed."""
 
     def __init__(self, message: str, field: str = ""):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 
