@@ -52,6 +52,7 @@ from jesip_learn.core.db import (
     is_database_busy,
     is_database_unavailable,
 )
+from jesip_learn.core.input_errors import InputError
 
 log = logging.getLogger("jesip_learn.web")
 
@@ -318,7 +319,7 @@ ERROR_TITLES = {
 }
 
 
-def error_page(status: int, message: str = "", *, reference: str = ""):
+def error_page(status: int, message: str = "", *, reference: str = "", advice: str = ""):
     g.request_failed = True
     return (
         render_template(
@@ -326,6 +327,7 @@ def error_page(status: int, message: str = "", *, reference: str = ""):
             status=status,
             title=ERROR_TITLES.get(status, ERROR_TITLES[500]),
             message=message,
+            advice=advice,
             reference=reference,
         ),
         status,
@@ -369,6 +371,23 @@ def _handle_refusal(error: refusals.Refusal):
     and nothing the request wrote is kept."""
     abandon_changes()
     return error_page(404 if isinstance(error, refusals.NotFound) else 403, error.message)
+
+
+INPUT_ERROR_ADVICE = "Nothing you sent was saved. Go back, change it and send it again."
+
+
+def _handle_input_error(error: InputError):
+    """An input error no view caught, to show on its form: the 400 page with its message,
+    never a 500, and nothing the request wrote is kept. An area's refusal may be its input
+    error too (courses.authoring.NotAllowed is an AuthoringError): it keeps its own page."""
+    if isinstance(error, refusals.Refusal):
+        return _handle_refusal(error)
+    abandon_changes()
+    # Logged because a view was meant to catch it; the class only, as the message may
+    # repeat what was typed.
+    log.info("%s reached the edge on %s %s", type(error).__name__, request.method,
+             request.path)
+    return error_page(400, error.message, advice=INPUT_ERROR_ADVICE)
 
 
 def _handle_csrf_error(error: CSRFError):
@@ -540,6 +559,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(refusals.Refusal, _handle_refusal)
+    app.register_error_handler(InputError, _handle_input_error)
     for database_error in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
         app.register_error_handler(database_error, _handle_database_error)
     app.register_error_handler(DataError, _handle_data_error)
