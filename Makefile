@@ -92,13 +92,16 @@ demo: setup
 	SECRET_KEY="$$(cat instance/demo_secret_key)" \
 	  $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
-## chromium: Debian's Chromium for the browser tests (installed when missing and root)
+## chromium: Debian's Chromium for the browser tests, the headless shell most of them use and
+## the whole browser the course packages play in (installed when missing and root)
+CHROMIUM_PACKAGES := chromium chromium-headless-shell
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing="$$(for p in $(CHROMIUM_PACKAGES); do command -v $$p >/dev/null 2>&1 || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
-	    echo "Chromium is missing: run 'sudo apt-get install chromium' for the browser tests." >&2; \
+	    echo "Missing for the browser tests: run 'sudo apt-get install" $$missing"'." >&2; \
 	    exit 1; \
 	  fi; \
 	fi

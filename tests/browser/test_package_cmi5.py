@@ -138,8 +138,8 @@ class Launch:
 
 
 @pytest.fixture
-def au_page(chromium_browser):
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+def au_page(desktop_chromium_browser):
+    context = desktop_chromium_browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()

@@ -54,8 +54,8 @@ def packages(lms) -> dict[tuple[str, str], str]:
 
 
 @pytest.fixture
-def lms_page(chromium_browser):
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+def lms_page(desktop_chromium_browser):
+    context = desktop_chromium_browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
@@ -189,7 +189,7 @@ def test_a_course_plays_to_a_fail(lms, packages, lms_page, folder, package_forma
     assert recorded(lms_page, package_format)["exit"] == "suspend"
 
 
-def test_the_package_pages_are_accessible(lms, packages, chromium_browser):
+def test_the_package_pages_are_accessible(lms, packages, desktop_chromium_browser):
     """The first page, a module, the quiz with an error, its result, a scenario step,
     its feedback and the debrief, at 1280 and 375 px, with axe, and no sideways scroll."""
     folder = "jesip-awareness"
@@ -197,7 +197,7 @@ def test_the_package_pages_are_accessible(lms, packages, chromium_browser):
     [quiz] = items_of(course, "quiz")
     scenario = items_of(course, "scenario")[0]
     module = items_of(course, "module")[0]
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900},
+    context = desktop_chromium_browser.new_context(viewport={"width": 1280, "height": 900},
                                            bypass_csp=True)
     page = context.new_page()
     page.goto(lms.url(f"{packages[folder, 'scorm2004']}/index.html"))
