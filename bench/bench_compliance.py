@@ -41,7 +41,7 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy.exc import DBAPIError, OperationalError  # noqa: E402
 
-from bench.support import add_moves  # noqa: E402
+from bench.support import MOVED_SHARE, add_moves, postgres_database  # noqa: E402
 from jesip_learn.accounts import organisations as orgs  # noqa: E402
 from jesip_learn.accounts.models import Organisation as _Organisation  # noqa: E402
 from jesip_learn.cli import demo_data as demo  # noqa: E402
@@ -71,7 +71,6 @@ except ImportError:
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/"
 BENCH_DATABASE = "bench_compliance"
-MOVED_SHARE = 0.04  # of approved learners, moved once to another organisation
 DETAIL_FIELDS = ("user_id", "name", "email", "organisation", "service", "command_role",
                  "course_code", "course_title", "state", "completed_at", "expires_at", "source")
 status_row = attrgetter(*DETAIL_FIELDS)
@@ -478,22 +477,6 @@ def sqlite_database():
         yield f"sqlite:///{folder}/bench.db"
 
 
-@contextmanager
-def postgres_database(server_url: str, name: str = BENCH_DATABASE):
-    server = make_url(server_url).set(drivername="postgresql+psycopg")
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def postgres_reachable(server_url: str) -> str | None:
     """None when a server answers, else why not."""
     server = make_url(server_url).set(drivername="postgresql+psycopg", database="postgres")
@@ -641,7 +624,8 @@ def main() -> None:
         if problem:
             print(f"PostgreSQL: skipped, no server at {args.postgres_url} ({problem})")
             return
-        with postgres_database(args.postgres_url, args.postgres_database) as url:
+        with postgres_database(args.postgres_url, args.postgres_database,
+                               connect_timeout=3) as url:
             run(url, "PostgreSQL", args)
 
 
