@@ -351,14 +351,15 @@ def _spans(session: Session, filters: ReportFilters, moments: list[datetime],
     ordered = ordered.subquery("ordered")
     held = _from(ordered.c.completed_at, moments).bitwise_and(_until(ordered.c.ends, moments))
     # A completion replaced or run out before the first moment adds nothing but its row.
-    # SQLite would fold this select into the join and work `held` out again wherever the
-    # join uses it: kept apart there, it is worked out once per completion.
+    # (Kept apart as a MATERIALIZED CTE, SQLite worked `held` out once per completion, a
+    # tenth faster over everyone, but then joined one organisation's people to it without
+    # an index: 4 s instead of 0.1 s.)
     return (
         select(ordered.c.user_id, ordered.c.course_id, ordered.c.latest, held.label("held"),
                ordered.c.state)
         .where(or_(ordered.c.latest == 1, ordered.c.ends.is_(None),
                    ordered.c.ends > literal(moments[0], UTCDateTime)))
-    ).cte("spans").prefix_with("MATERIALIZED", dialect="sqlite")
+    ).subquery("spans")
 
 
 def _attended(filters: ReportFilters, days: list[date], moments: list,
