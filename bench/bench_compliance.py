@@ -8,15 +8,18 @@ default, with about 12 item-progress rows each. `--quick` runs 5,000 for trying 
 PostgreSQL is used when a server answers at --postgres-url; a database named
 bench_compliance is created there for the run and dropped after it.
 
-Ratios (compliance code's time / hand-written SQL's time) are medians over a few rounds,
-the two alternating so that drift in the machine's load hits both alike. The aim for the
-matrix is within 1.5x of the raw query and under a second.
+Ratios (compliance code's time / hand-written SQL's time, from `compliance_sql`) are
+medians over a few rounds, the two alternating so that drift in the machine's load hits
+both alike; each line gives the load average too. The aim for the dashboard (the matrix
+and its 12-month trend, cold) is within 1.5x of the raw queries and under a second: the
+run ends with its figures on each database against those aims.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 import sys
 import tempfile
@@ -24,15 +27,13 @@ import threading
 import time
 import tracemalloc
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass, replace
 from operator import attrgetter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import (  # noqa: E402
-    bindparam,
     create_engine,
     func,
     make_url,
@@ -41,7 +42,14 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy.exc import DBAPIError, OperationalError  # noqa: E402
 
-from bench.support import add_moves  # noqa: E402
+from bench.compliance_sql import (  # noqa: E402
+    DETAIL,
+    MATRIX,
+    hand_written,
+    hand_written_trend,
+    parameters,
+)
+from bench.support import MOVED_SHARE, add_moves, postgres_database  # noqa: E402
 from jesip_learn.accounts import organisations as orgs  # noqa: E402
 from jesip_learn.accounts.models import Organisation as _Organisation  # noqa: E402
 from jesip_learn.cli import demo_data as demo  # noqa: E402
@@ -57,7 +65,6 @@ from jesip_learn.compliance.report_filters import (  # noqa: E402
     today_in_london,
 )
 from jesip_learn.compliance.states import COMPLIANT_STATES  # noqa: E402
-from jesip_learn.core.columns import UTCDateTime  # noqa: E402
 from jesip_learn.core.db import Database  # noqa: E402
 from jesip_learn.courses import catalogue as courses  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
@@ -71,199 +78,11 @@ except ImportError:
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/"
 BENCH_DATABASE = "bench_compliance"
-MOVED_SHARE = 0.04  # of approved learners, moved once to another organisation
+DASHBOARD_RATIO_AIM = 1.5
 DETAIL_FIELDS = ("user_id", "name", "email", "organisation", "service", "command_role",
                  "course_code", "course_title", "state", "completed_at", "expires_at", "source")
 status_row = attrgetter(*DETAIL_FIELDS)
 organisations = _Organisation.__table__
-
-# --- the hand-written SQL --------------------------------------------------------------------
-# Requirements: each published course's own services x roles (JSON lists), then the rules.
-REQUIRED_FOR = {
-    "sqlite": """
-        SELECT c.id AS course_id, s.value AS service, NULL AS organisation_id,
-               r.value AS command_role
-          FROM courses c
-          JOIN course_versions v ON v.id = c.published_version_id,
-               json_each(v.required_services) s, json_each(v.required_roles) r""",
-    "postgresql": """
-        SELECT c.id AS course_id, s.value AS service, NULL::integer AS organisation_id,
-               r.value AS command_role
-          FROM courses c
-          JOIN course_versions v ON v.id = c.published_version_id
-         CROSS JOIN LATERAL json_array_elements_text(v.required_services) AS s(value)
-         CROSS JOIN LATERAL json_array_elements_text(v.required_roles) AS r(value)""",
-}
-
-STATUSES = """
-WITH requirement AS (
-    {required_for}
-    UNION ALL
-    SELECT q.course_id, q.service, q.organisation_id, q.command_role
-      FROM requirements q JOIN courses c ON c.id = q.course_id
-     WHERE c.published_version_id IS NOT NULL
-),
-people AS (
-    SELECT DISTINCT u.id AS user_id, u.organisation_id, u.command_role, o.service, q.course_id
-      FROM users u
-      JOIN organisations o ON o.id = u.organisation_id
-      JOIN requirement q
-        ON (q.service IS NULL OR q.service = o.service)
-       AND (q.organisation_id IS NULL OR q.organisation_id = u.organisation_id)
-       AND (q.command_role IS NULL OR q.command_role = u.command_role)
-     WHERE u.approved_at IS NOT NULL AND u.joined_at <= :moment
-       AND (u.is_active OR u.deactivated_at > :moment) {only_organisation}
-),
-latest AS (
-    SELECT user_id, course_id, completed_at, expires_at, source FROM (
-        SELECT user_id, course_id, completed_at, expires_at, source,
-               row_number() OVER (PARTITION BY user_id, course_id
-                                  ORDER BY completed_at DESC, id DESC) AS n
-          FROM completions WHERE completed_at <= :moment) numbered
-     WHERE n = 1
-),
-cutoff AS (
-    SELECT course_id, max(published_at) AS cutoff FROM course_versions
-     WHERE needs_renewal AND published_at <= :moment GROUP BY course_id
-),
-statuses AS (
-    SELECT p.user_id, p.organisation_id, p.command_role, p.course_id,
-           l.completed_at, l.expires_at, l.source,
-           CASE
-             WHEN l.completed_at IS NULL THEN
-               CASE WHEN EXISTS (SELECT 1 FROM item_progress i
-                                  WHERE i.user_id = p.user_id AND i.course_id = p.course_id
-                                    AND i.started_at <= :moment)
-                    THEN 'in-progress' ELSE 'not-started' END
-             WHEN k.cutoff > l.completed_at THEN 'expired'
-             WHEN l.expires_at IS NULL THEN 'in-date'
-             WHEN l.expires_at <= :moment THEN 'expired'
-             WHEN l.expires_at <= :window_end THEN 'expiring'
-             ELSE 'in-date'
-           END AS state
-      FROM people p
-      LEFT JOIN latest l ON l.user_id = p.user_id AND l.course_id = p.course_id
-      LEFT JOIN cutoff k ON k.course_id = p.course_id
-)
-"""
-
-MATRIX = STATUSES + """
-SELECT organisation_id, course_id, state, count(*) AS people
-  FROM statuses GROUP BY organisation_id, course_id, state
-"""
-
-DETAIL = STATUSES + """
-SELECT u.id, u.name, u.email, o.name, o.service, s.command_role, c.code, v.title, s.state,
-       s.completed_at, s.expires_at, s.source
-  FROM statuses s
-  JOIN users u ON u.id = s.user_id
-  JOIN organisations o ON o.id = s.organisation_id
-  JOIN courses c ON c.id = s.course_id
-  JOIN course_versions v ON v.id = c.published_version_id
- ORDER BY o.name, u.name, u.id, c.code
-"""
-
-
-# The trend: the compliant and total counts at several month-ends in one pass. Each
-# completion is compliant from its completion until the next completion of the course by the
-# same person, its expiry or the next version needing renewal; each membership holds from its
-# start to its end; a month-end is a column of conditional sums.
-TREND = """
-WITH requirement AS (
-    {required_for}
-    UNION ALL
-    SELECT q.course_id, q.service, q.organisation_id, q.command_role
-      FROM requirements q JOIN courses c ON c.id = q.course_id
-     WHERE c.published_version_id IS NOT NULL
-),
-required AS (
-    SELECT DISTINCT o.id AS organisation_id, r.command_role, q.course_id
-      FROM organisations o
-     CROSS JOIN ({roles}) r
-      JOIN requirement q
-        ON (q.service IS NULL OR q.service = o.service)
-       AND (q.organisation_id IS NULL OR q.organisation_id = o.id)
-       AND (q.command_role IS NULL OR q.command_role = r.command_role)
-),
-moved AS (
-    SELECT user_id, {moved} FROM previous_memberships GROUP BY user_id
-),
-stints AS (
-    SELECT u.id AS user_id, u.organisation_id, u.command_role, {current}
-      FROM users u LEFT JOIN moved m ON m.user_id = u.id
-     WHERE u.approved_at IS NOT NULL
-    UNION ALL
-    SELECT p.user_id, p.organisation_id, p.command_role, {earlier}
-      FROM previous_memberships p JOIN users u ON u.id = p.user_id
-     WHERE u.approved_at IS NOT NULL
-),
-spans AS (
-    SELECT user_id, course_id, completed_at, expires_at,
-           lead(completed_at) OVER (PARTITION BY user_id, course_id
-                                    ORDER BY completed_at, id) AS next_at
-      FROM completions WHERE completed_at <= :{last}
-),
-cutoffs AS (
-    SELECT course_id, {cutoffs} FROM course_versions WHERE needs_renewal GROUP BY course_id
-),
-held AS (
-    SELECT s.user_id, s.course_id, {held}
-      FROM spans s LEFT JOIN cutoffs c ON c.course_id = s.course_id
-     GROUP BY s.user_id, s.course_id
-)
-SELECT {sums}
-  FROM stints st
-  JOIN required r ON r.organisation_id = st.organisation_id
-                 AND r.command_role = st.command_role
-  LEFT JOIN held h ON h.user_id = st.user_id AND h.course_id = r.course_id
-"""
-
-
-def hand_written_trend(dialect: str, count: int):
-    points = range(count)
-    roles = " UNION ALL ".join(f"SELECT '{role}' AS command_role" for role in (
-        "operational", "tactical", "strategic", "control-room", "staff"))
-    if dialect == "postgresql":
-        roles = roles.replace("' AS", "'::text AS")
-    sql = TREND.format(
-        required_for=REQUIRED_FOR[dialect], roles=roles, last=f"t{count - 1}",
-        moved=", ".join(f"max(CASE WHEN started_at <= :t{k} AND ended_at > :t{k} THEN 1 "
-                        f"ELSE 0 END) AS held_{k}" for k in points),
-        current=", ".join(f"CASE WHEN u.joined_at <= :t{k} AND coalesce(m.held_{k}, 0) = 0 "
-                          f"AND (u.is_active OR u.deactivated_at > :t{k}) THEN 1 ELSE 0 END "
-                          f"AS in_{k}" for k in points),
-        earlier=", ".join(f"CASE WHEN p.started_at <= :t{k} AND p.ended_at > :t{k} "
-                          f"AND (u.is_active OR u.deactivated_at > :t{k}) THEN 1 ELSE 0 END"
-                          for k in points),
-        cutoffs=", ".join(f"max(CASE WHEN published_at <= :t{k} THEN published_at END) "
-                          f"AS cutoff_{k}" for k in points),
-        held=", ".join(f"max(CASE WHEN s.completed_at <= :t{k} "
-                       f"AND (s.next_at IS NULL OR s.next_at > :t{k}) "
-                       f"AND (s.expires_at IS NULL OR s.expires_at > :t{k}) "
-                       f"AND (c.cutoff_{k} IS NULL OR c.cutoff_{k} <= s.completed_at) "
-                       f"THEN 1 ELSE 0 END) AS ok_{k}" for k in points),
-        sums=", ".join(f"sum(CASE WHEN st.in_{k} = 1 AND coalesce(h.ok_{k}, 0) = 1 THEN 1 "
-                       f"ELSE 0 END), sum(st.in_{k})" for k in points))
-    return text(sql).bindparams(*(bindparam(f"t{k}", type_=UTCDateTime) for k in points))
-
-
-def hand_written(template: str, dialect: str, organisation_id: int | None = None):
-    sql = template.format(required_for=REQUIRED_FOR[dialect], only_organisation=(
-        "AND u.organisation_id = :organisation_id" if organisation_id is not None else ""))
-    statement = text(sql).bindparams(bindparam("moment", type_=UTCDateTime),
-                                     bindparam("window_end", type_=UTCDateTime))
-    if template is DETAIL:
-        statement = statement.columns(completed_at=UTCDateTime, expires_at=UTCDateTime)
-    return statement
-
-
-def parameters(filters: ReportFilters, organisation_id: int | None = None) -> dict:
-    values = {"moment": filters.moment,
-              "window_end": filters.moment + timedelta(days=filters.expiring_days)}
-    if organisation_id is not None:
-        values["organisation_id"] = organisation_id
-    return values
-
 
 # --- what each side computes -------------------------------------------------------------------
 
@@ -437,26 +256,37 @@ def compare(rounds: int, ours, baseline) -> tuple[float, float, float]:
             statistics.median(base_times))
 
 
-def measure(title: str, ours, baseline, *, rounds: int, limit: float, same=None) -> bool:
-    """Check the two agree (`same`, or equal results), then print the median ratio.
-    False when ours did not finish within the limit."""
+@dataclass(frozen=True)
+class Figures:
+    """Ours against the hand-written SQL, measured in the same run: the median seconds of
+    each and the median of their ratios (or one round's, when ours is slow)."""
+
+    ratio: float
+    seconds: float
+    baseline_seconds: float
+
+
+def measure(title: str, ours, baseline, *, rounds: int, limit: float,
+            same=None) -> Figures | None:
+    """Check the two agree (`same`, or equal results), then print the median ratio and
+    return the figures. None when ours did not finish within the limit."""
     base_seconds, expected = timed(baseline)
     try:
         our_seconds, found = timed(ours)
     except TimedOut:
         print(f"  {title}: did not finish within {limit:.0f} s "
               f"(hand-written SQL: {base_seconds:.2f} s)", flush=True)
-        return False
+        return None
     if not (same() if same else found == expected):
         raise SystemExit(f"{title}: the result differs from the hand-written SQL's")
     if our_seconds > limit / max(1, rounds):  # too slow to repeat: one round is the figure
         print(f"  {title}: ratio {our_seconds / base_seconds:.1f} "
               f"({our_seconds:.2f} s vs {base_seconds:.2f} s; one round)", flush=True)
-        return True
+        return Figures(our_seconds / base_seconds, our_seconds, base_seconds)
     ratio, mine, base = compare(rounds, ours, baseline)
-    print(f"  {title}: ratio {ratio:.2f} ({mine:.3f} s vs {base:.3f} s; median of {rounds})",
-          flush=True)
-    return True
+    print(f"  {title}: ratio {ratio:.2f} ({mine:.3f} s vs {base:.3f} s; median of {rounds}; "
+          f"load {os.getloadavg()[0]:.1f})", flush=True)
+    return Figures(ratio, mine, base)
 
 
 def peak_kib(action) -> tuple[float, object]:
@@ -476,22 +306,6 @@ def peak_kib(action) -> tuple[float, object]:
 def sqlite_database():
     with tempfile.TemporaryDirectory() as folder:
         yield f"sqlite:///{folder}/bench.db"
-
-
-@contextmanager
-def postgres_database(server_url: str, name: str = BENCH_DATABASE):
-    server = make_url(server_url).set(drivername="postgresql+psycopg")
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def postgres_reachable(server_url: str) -> str | None:
@@ -541,7 +355,8 @@ def organisations_by_size(database: Database, dialect: str, filters) -> list[tup
 # --- the run ---------------------------------------------------------------------------------
 
 
-def run(url: str, label: str, args) -> None:
+def run(url: str, label: str, args) -> Figures | None:
+    """Seed, then measure and print every report; returns the dashboard's figures."""
     took, summary, moved = seed(url, args.learners)
     print(f"{label}: seeded {summary.learners:,} learners ({moved:,} of whom moved), "
           f"{summary.completions:,} completions, {summary.progress_rows:,} progress rows in "
@@ -557,11 +372,11 @@ def run(url: str, label: str, args) -> None:
         print(f"  {total:,} person-course statuses in {len(sizes)} organisations; the "
               f"largest, {name}: {people:,}", flush=True)
 
-        measure("dashboard with trend, cold (matrix + 12 months) / raw SQL "
-                "(aim 1.5, and under 1 s)",
-                lambda: dashboard_figures(database, filters, limit),
-                lambda: raw_dashboard_figures(database, dialect, filters),
-                rounds=rounds, limit=limit)
+        dashboard = measure("dashboard with trend, cold (matrix + 12 months) / raw SQL "
+                            "(aim 1.5, and under 1 s)",
+                            lambda: dashboard_figures(database, filters, limit),
+                            lambda: raw_dashboard_figures(database, dialect, filters),
+                            rounds=rounds, limit=limit)
         if args.month_by_month:
             measure("the former trend, month by month (12 status queries) / raw SQL trend",
                     lambda: month_by_month_trend(database, filters, limit),
@@ -606,6 +421,7 @@ def run(url: str, label: str, args) -> None:
               f"query's rows held in a list instead: {listed:,.0f} KiB", flush=True)
     finally:
         database.engine.dispose()
+    return dashboard
 
 
 def raw_listed(database: Database, dialect: str, filters) -> int:
@@ -633,17 +449,33 @@ def main() -> None:
     if args.quick:
         args.learners, args.rounds = 5_000, 3
     print(f"compliance reports at {args.learners:,} learners", flush=True)
+    dashboards = {}
     if args.only != "postgresql":
         with sqlite_database() as url:
-            run(url, "SQLite", args)
+            dashboards["SQLite"] = run(url, "SQLite", args)
     if args.only != "sqlite":
         problem = postgres_reachable(args.postgres_url)
         if problem:
             print(f"PostgreSQL: skipped, no server at {args.postgres_url} ({problem})")
-            return
-        with postgres_database(args.postgres_url, args.postgres_database) as url:
-            run(url, "PostgreSQL", args)
+        else:
+            with postgres_database(args.postgres_url, args.postgres_database,
+                                   connect_timeout=3) as url:
+                dashboards["PostgreSQL"] = run(url, "PostgreSQL", args)
+    summarise(args.learners, dashboards)
 
+
+def summarise(learners: int, dashboards: dict[str, Figures | None]) -> None:
+    """The dashboard's cold time on each database, against its aims: under a second, and
+    at most 1.5 times the hand-written SQL's of the same run."""
+    print(f"dashboard with trend, cold, at {learners:,} learners (aim: under 1 s and at "
+          f"most {DASHBOARD_RATIO_AIM} times the raw SQL):")
+    for label, figures in dashboards.items():
+        if figures is None:
+            print(f"  {label}: did not finish")
+            continue
+        met = figures.seconds < 1 and figures.ratio <= DASHBOARD_RATIO_AIM
+        print(f"  {label}: {figures.seconds:.3f} s, raw SQL {figures.baseline_seconds:.3f} s,"
+              f" ratio {figures.ratio:.2f}: {'met' if met else 'NOT met'}")
 
 if __name__ == "__main__":
     main()

@@ -55,11 +55,24 @@ def _database_url(folder: str, postgres_url: str | None):
     if postgres_url is None:
         yield f"sqlite:///{folder}/bench.db"
         return
+    with postgres_database(postgres_url) as url:
+        yield url
+
+
+@contextmanager
+def postgres_database(server_url: str, name: str | None = None, *,
+                      connect_timeout: int | None = None):
+    """A PostgreSQL database of the benchmark's own on the server at `server_url`, empty
+    (one of the same name left by an earlier run is dropped first), dropped at the end;
+    yields its URL. `name` defaults to one per process, so that runs at the same time do
+    not share one; `connect_timeout`, in seconds, bounds each connection to the server."""
     from sqlalchemy import create_engine, make_url, text
 
-    server = make_url(postgres_url).set(drivername="postgresql+psycopg")
-    name = f"bench_{os.getpid()}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    server = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = name or f"bench_{os.getpid()}"
+    connect_args = {} if connect_timeout is None else {"connect_timeout": connect_timeout}
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          connect_args=connect_args)
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))

@@ -135,3 +135,10 @@ def test_a_matrix_alone_is_the_dashboards_matrix(session, course):
         matrix.total.compliant,
         matrix.total.total,
     )
+
+
+def test_more_months_than_one_number_holds_are_counted_too(session, course):
+    # The moments are bits of one 64-bit integer: a longer trend is counted in parts.
+    _history(session, course, seed=15, people=20)
+    dashboard = _check(session, None, ReportFilters(as_of=AS_OF), months=66)
+    assert len(dashboard.trend) == 66
