@@ -537,6 +537,12 @@ def long_date(moment) -> str:
     return moment.strftime("%-d %B %Y") if moment else ""
 
 
+def plural(count, singular: str, plural_form: str | None = None) -> str:
+    """A count and its word: "1 attempt", "2 attempts", "0 attempts"; `plural_form` for a
+    word that does not just take an s ("1 person", "3 people")."""
+    return f"{count} {singular if count == 1 else plural_form or singular + 's'}"
+
+
 def _template_globals():
     return {
         "SERVICE_LABELS": SERVICE_LABELS,
@@ -567,5 +573,6 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.add_template_filter(lambda value: Permission(value).label, "permission_label")
     app.add_template_filter(long_date, "long_date")
+    app.add_template_filter(plural, "plural")
     app.add_template_global(utcnow, "now")
     app.add_template_global(style_nonce, "style_nonce")
