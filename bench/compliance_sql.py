@@ -28,14 +28,18 @@ REQUIRED_FOR = {
          CROSS JOIN LATERAL json_array_elements_text(v.required_roles) AS r(value)""",
 }
 
-STATUSES = """
-WITH requirement AS (
+# Every requirement: each course's own (its published version's services by roles) and
+# those set on it. The statuses and the trend both start from it.
+REQUIREMENT = """requirement AS (
     {required_for}
     UNION ALL
     SELECT q.course_id, q.service, q.organisation_id, q.command_role
       FROM requirements q JOIN courses c ON c.id = q.course_id
      WHERE c.published_version_id IS NOT NULL
-),
+),"""
+
+STATUSES = """
+WITH {requirement}
 people AS (
     SELECT DISTINCT u.id AS user_id, u.organisation_id, u.command_role, o.service, q.course_id
       FROM users u
@@ -102,13 +106,7 @@ SELECT u.id, u.name, u.email, o.name, o.service, s.command_role, c.code, v.title
 # same person, its expiry or the next version needing renewal; each membership holds from its
 # start to its end; a month-end is a column of conditional sums.
 TREND = """
-WITH requirement AS (
-    {required_for}
-    UNION ALL
-    SELECT q.course_id, q.service, q.organisation_id, q.command_role
-      FROM requirements q JOIN courses c ON c.id = q.course_id
-     WHERE c.published_version_id IS NOT NULL
-),
+WITH {requirement}
 required AS (
     SELECT DISTINCT o.id AS organisation_id, r.command_role, q.course_id
       FROM organisations o
@@ -159,7 +157,8 @@ def hand_written_trend(dialect: str, count: int):
     if dialect == "postgresql":
         roles = roles.replace("' AS", "'::text AS")
     sql = TREND.format(
-        required_for=REQUIRED_FOR[dialect], roles=roles, last=f"t{count - 1}",
+        requirement=REQUIREMENT.format(required_for=REQUIRED_FOR[dialect]), roles=roles,
+        last=f"t{count - 1}",
         moved=", ".join(f"max(CASE WHEN started_at <= :t{k} AND ended_at > :t{k} THEN 1 "
                         f"ELSE 0 END) AS held_{k}" for k in points),
         current=", ".join(f"CASE WHEN u.joined_at <= :t{k} AND coalesce(m.held_{k}, 0) = 0 "
@@ -181,7 +180,8 @@ def hand_written_trend(dialect: str, count: int):
 
 
 def hand_written(template: str, dialect: str, organisation_id: int | None = None):
-    sql = template.format(required_for=REQUIRED_FOR[dialect], only_organisation=(
+    sql = template.format(requirement=REQUIREMENT.format(required_for=REQUIRED_FOR[dialect]),
+                          only_organisation=(
         "AND u.organisation_id = :organisation_id" if organisation_id is not None else ""))
     statement = text(sql).bindparams(bindparam("moment", type_=UTCDateTime),
                                      bindparam("window_end", type_=UTCDateTime))
