@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
-from flask import Flask, g, request, session, url_for
-from flask_login import login_user
+from flask import Flask, g, request, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -178,6 +176,7 @@ def _open_learner_pages(app: Flask) -> None:
     them yet: `render_shared_page`'s key says so). The learner is a stand-in who exists
     only here: no permissions, no training, never saved; whatever the pages would write is
     rolled back, and nothing is sent."""
+    from jesip_learn.web.auth import start_session
     from jesip_learn.web.learn import item_url
 
     try:
@@ -201,7 +200,6 @@ def _open_learner_pages(app: Flask) -> None:
             url_for("learn.course", code=code), *(item_url(code, item) for item in items)))]
     for path in paths:
         with app.test_request_context(path, base_url=site):
-            login_user(stand_in)
-            session["signed_in_at"] = session["seen_at"] = time.time()
+            start_session(stand_in)
             g.request_failed = True  # rolled back at the end, whatever the page did
             app.full_dispatch_request()
