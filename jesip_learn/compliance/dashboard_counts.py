@@ -170,12 +170,12 @@ def _without_jit(session: Session) -> Iterator[None]:
     session.execute(select(func.set_config("jit", was, True)))
 
 
-def _bit(k: int):
-    return literal(1 << k, BigInteger)
-
-
 def _bits(value: int):
     return literal(value, BigInteger)
+
+
+def _bit(k: int):
+    return _bits(1 << k)
 
 
 class _AsStored(ColumnElement):
