@@ -300,8 +300,7 @@ def chromium_browser(playwright_driver) -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def desktop_chromium_browser(playwright_driver) -> Iterator[Browser]:
     """The whole of Debian's Chromium, headless: the course packages play in it, as they
-    do in the desktop browsers of the learning platforms that host them. The headless
-    shell left a package's next page unpainted until something asked for a frame."""
+    do in the desktop browsers of the learning platforms that host them."""
     path = Path("/usr/bin/chromium") if Path("/usr/bin/chromium").exists() else None
     executable = str(path) if path else shutil.which("chromium")
     if executable is None:

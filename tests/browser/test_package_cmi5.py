@@ -24,6 +24,7 @@ from jesip_learn.courses.packaging.manifests import course_iri
 from tests.scorm.harness import LearningSystem
 from tests.scorm.playing import (
     answer_quiz,
+    back_to_contents,
     drawn_question_ids,
     items_of,
     open_item,
@@ -191,7 +192,7 @@ def test_a_cmi5_course_plays_to_a_pass(lms, lrs, packages, au_page, folder):
     for scenario in items_of(course, "scenario"):
         walk_scenario(au_page, scenario)
     open_item(au_page, items_of(course, "module")[0].slug)
-    au_page.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+    back_to_contents(au_page)
     # The contents page is shown after the click: wait for it, as a person would.
     expect(au_page.get_by_text("Course complete")).to_be_visible()
     au_page.get_by_role("button", name="Save and close").click()
@@ -220,7 +221,7 @@ def test_a_cmi5_course_plays_to_a_fail(lms, lrs, packages, au_page, folder):
     wait_ready(au_page)
     start_quiz(au_page, quiz.slug)
     answer_quiz(au_page, quiz, right=False)
-    au_page.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+    back_to_contents(au_page)
     au_page.get_by_role("button", name="Save and close").click()
     au_page.wait_for_url(launch.return_url)
     by_verb = check_cmi5_rules(launch, launch.au_statements(lrs), quiz.pass_mark / 100)
@@ -239,7 +240,7 @@ def test_a_cmi5_course_resumes_in_a_second_session(lms, lrs, packages, au_page):
     read_module(au_page, items_of(course, "module")[0].slug)
     drawn = start_quiz(au_page, quiz.slug)
     answer_quiz(au_page, quiz, right=True, only=3)
-    au_page.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+    back_to_contents(au_page)
     au_page.get_by_role("button", name="Save and close").click()
     au_page.wait_for_url(first.return_url)
     assert list(check_cmi5_rules(first, first.au_statements(lrs), mastery)) == [
@@ -254,7 +255,7 @@ def test_a_cmi5_course_resumes_in_a_second_session(lms, lrs, packages, au_page):
     au_page.locator(f'a[href="#{quiz.slug}"]').click()
     assert drawn_question_ids(au_page, quiz.slug) == drawn
     answer_quiz(au_page, quiz, right=True)
-    au_page.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+    back_to_contents(au_page)
     au_page.get_by_role("button", name="Save and close").click()
     au_page.wait_for_url(second.return_url)
     by_verb = check_cmi5_rules(second, second.au_statements(lrs), mastery)

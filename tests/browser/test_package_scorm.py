@@ -17,6 +17,7 @@ from tests.browser.conftest import check_accessibility, save_screenshots
 from tests.scorm.harness import LearningSystem
 from tests.scorm.playing import (
     answer_quiz,
+    back_to_contents,
     drawn_question_ids,
     items_of,
     open_item,
@@ -150,7 +151,7 @@ def test_a_course_plays_to_a_pass_and_resumes_after_a_reload(lms, packages, lms_
     for scenario in items_of(course, "scenario"):
         walk_scenario(frame, scenario)
     open_item(frame, modules[0].slug)
-    frame.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+    back_to_contents(frame)
     # The contents page is shown after the click: wait for it, as a person would.
     expect(frame.get_by_text("Course complete")).to_be_visible()
     result = recorded(lms_page, package_format)
@@ -254,7 +255,7 @@ def test_the_package_draws_and_limits_attempts_as_the_course_says(lms, lms_page)
     answer_quiz(frame, quiz, right=False)
     section = frame.locator(f'[data-page="{quiz.slug}"]')
     assert not section.get_by_role("button", name="Try the quiz again").is_visible()
-    frame.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+    back_to_contents(frame)
     assert frame.locator(f'[data-status="{quiz.slug}"]').inner_text() == "Not passed yet"
     frame.locator(f'a[href="#{quiz.slug}"]').click()
     expect(section.get_by_text("You have used every attempt at this quiz.")).to_be_visible()

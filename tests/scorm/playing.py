@@ -37,11 +37,19 @@ def visible_view(course: Page | FrameLocator, slug: str):
     return course.locator(f'[data-page="{slug}"] [data-view]:not([hidden])')
 
 
+def back_to_contents(course: Page | FrameLocator) -> None:
+    """The "Course contents" link a person can see. A page being left keeps its own link
+    until the next page is shown, and a quiz or scenario page has one in each of its
+    views, most of them hidden: the first link in the page's markup may be none of these."""
+    course.locator('[data-page]:not([hidden]) a[href="#contents"]').filter(
+        visible=True).first.click()
+
+
 def open_item(course: Page | FrameLocator, slug: str) -> None:
     """Back to the contents page, then the item's link."""
     contents = course.locator('[data-page="contents"]')
     if not contents.is_visible():
-        course.locator('[data-page]:not([hidden]) a[href="#contents"]').first.click()
+        back_to_contents(course)
     contents.locator(f'a[href="#{slug}"]').click()
 
 
