@@ -8,6 +8,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import sign_in
 from tests.browser.test_authoring import look_at
 
@@ -22,7 +24,7 @@ def test_packages_download_and_a_moodle_bank_goes_into_a_quiz(new_context, live_
     sign_in(page, url, admin.email)
 
     page.goto(f"{url}/author/courses/JESIP-AWARE")
-    assert page.get_by_text("The quiz’s answers are inside the package").is_visible()
+    expect(page.get_by_text("The quiz’s answers are inside the package")).to_be_visible()
     look_at(page, "author-course-packages", problems)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as SCORM 2004 (4th edition)").click()
@@ -40,16 +42,16 @@ def test_packages_download_and_a_moodle_bank_goes_into_a_quiz(new_context, live_
     page.get_by_label("Quiz", exact=True).check()
     page.get_by_label("Title", exact=True).fill("From Moodle")
     page.get_by_role("button", name="Add item").click()
-    assert page.get_by_role("heading", name="Add questions from Moodle").is_visible()
+    expect(page.get_by_role("heading", name="Add questions from Moodle")).to_be_visible()
     look_at(page, "editor-quiz-with-gift-upload", problems)
 
     page.get_by_role("button", name="Add the questions").click()
-    assert page.get_by_role("link", name="Choose a GIFT file exported from Moodle").is_visible()
+    expect(page.get_by_role("link", name="Choose a GIFT file exported from Moodle")).to_be_visible()
     look_at(page, "editor-gift-refused", problems)
 
     page.get_by_label("GIFT file").set_input_files(BANK)
     page.get_by_role("button", name="Add the questions").click()
-    assert page.get_by_role("heading", name="10 questions added").is_visible()
-    assert page.get_by_role("cell", name="Matching", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="10 questions added")).to_be_visible()
+    expect(page.get_by_role("cell", name="Matching", exact=True)).to_be_visible()
     look_at(page, "editor-gift-result", problems)
     assert not problems, "\n".join(problems)
