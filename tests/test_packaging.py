@@ -154,7 +154,8 @@ def test_a_package_holds_the_pages_styles_scripts_and_images():
     page = files["index.html"].decode()
     assert 'src="course-files/images/fcp.png"' in page
     for name in ("assets/govuk-frontend.min.css", "assets/app.css", "assets/package.css",
-                 "assets/scoring.js", "assets/runtime.js", "assets/player.js",
+                 "assets/scoring.js", "assets/runtime.js", "assets/quiz.js",
+                 "assets/scenario.js", "assets/player.js",
                  "assets/govuk-frontend-LICENSE.txt"):
         assert name in files
         assert f'"{name}"' in page or name.endswith(".txt")
@@ -210,7 +211,7 @@ def test_course_text_cannot_end_the_data_script():
     page = entries(build_package(course, sources, version=1,
                                  package_format="scorm12").data)["index.html"].decode()
     assert "<script>alert(1)" not in page
-    assert page.count("<script") == 4  # the data and the three scripts
+    assert page.count("<script") == 6  # the data and the five scripts
 
 
 # --- through the database and the command line -----------------------------------------

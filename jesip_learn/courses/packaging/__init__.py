@@ -2,12 +2,13 @@
 system, SCORM 1.2, SCORM 2004 (4th edition) or cmi5.
 
 A package is static: one page (`index.html`) holding the course's modules, quiz and
-scenarios as the same sanitised HTML the site shows, GOV.UK Frontend's styles, and three
-small scripts that draw the questions, score in the browser by the course's own rules
-(`assets/scoring.js` mirrors `jesip_learn/scoring.py`, and a test holds them to the same
-answers) and report to the learning system. So the answers live in the package, where a
-browser can read them: that is the nature of SCORM and cmi5, and the package's first
-page and the trainer's course page both say so.
+scenarios as the same sanitised HTML the site shows, GOV.UK Frontend's styles, and small
+scripts that score in the browser by the course's own rules (`assets/scoring.js` mirrors
+`jesip_learn/scoring.py`, and a test holds them to the same answers), talk to the
+learning system (`runtime.js`), play the quizzes (`quiz.js`) and the scenarios
+(`scenario.js`), and show the pages and keep the learner's place (`player.js`). So the
+answers live in the package, where a browser can read them: that is the nature of SCORM
+and cmi5, and the package's first page and the trainer's course page both say so.
 
     package = build_package(course, files, version=3, package_format="scorm2004")
     Path(package.filename).write_bytes(package.data)   # the same version: the same bytes

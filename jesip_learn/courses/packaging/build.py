@@ -46,7 +46,9 @@ STYLES = {
     "assets/app.css": STATIC / "css" / "app.css",
     "assets/package.css": HERE / "assets" / "package.css",
 }
-SCRIPTS = ("assets/scoring.js", "assets/runtime.js", "assets/player.js")
+# In the order index.html runs them: player.js, last, connects the quiz and scenario players.
+SCRIPTS = ("assets/scoring.js", "assets/runtime.js", "assets/quiz.js", "assets/scenario.js",
+           "assets/player.js")
 # SCORM 1.2 keeps at most 4,096 characters of suspend data; 2004 at least 64,000.
 SUSPEND_LIMITS = {"scorm12": 4096, "scorm2004": 64000, "cmi5": 64000}
 
