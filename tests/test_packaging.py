@@ -162,6 +162,17 @@ def test_a_package_holds_the_pages_styles_scripts_and_images():
     assert "The answers to the quiz are inside this copy of the course" in page
 
 
+def test_the_player_runs_after_the_scripts_it_connects():
+    """Deferred scripts run in the order of their tags: player.js uses the quiz and
+    scenario players as it loads, and they use scoring.js."""
+    course, files = shipped_course("jesip-commanders")
+    page = entries(build_package(course, files, version=1,
+                                 package_format="scorm2004").data)["index.html"].decode()
+    loaded = re.findall(r'<script src="([^"]+)" defer></script>', page)
+    assert loaded == ["assets/scoring.js", "assets/runtime.js", "assets/quiz.js",
+                      "assets/scenario.js", "assets/player.js"]
+
+
 @dataclasses.dataclass(frozen=True)
 class StrangeItem:
     """An item of a kind a package cannot play."""

@@ -46,7 +46,8 @@ STYLES = {
     "assets/app.css": STATIC / "css" / "app.css",
     "assets/package.css": HERE / "assets" / "package.css",
 }
-# In the order index.html runs them: player.js, last, connects the quiz and scenario players.
+# In the order index.html loads them (deferred, so they run in this order): player.js,
+# last, connects the quiz and scenario players to the page.
 SCRIPTS = ("assets/scoring.js", "assets/runtime.js", "assets/quiz.js", "assets/scenario.js",
            "assets/player.js")
 # SCORM 1.2 keeps at most 4,096 characters of suspend data; 2004 at least 64,000.
@@ -223,6 +224,6 @@ def render_page(course: Course, data: dict, skipped: tuple[SkippedItem, ...], *,
     return _templates.get_template("index.html").render(
         course=course, items=[item for item in course.items if item.kind in PLAYABLE_KINDS],
         skipped=skipped, version=version, format_name=FORMATS[package_format],
-        data_json=script_json(data), methane_fields=METHANE_FIELDS,
+        data_json=script_json(data), scripts=SCRIPTS, methane_fields=METHANE_FIELDS,
         methane_max=METHANE_MAX_CHARACTERS)
 
