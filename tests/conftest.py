@@ -1,5 +1,6 @@
 """Fixtures: one migrated database per run; each test inside a transaction rolled back
-at its end; an app and a test client bound to that transaction."""
+at its end; an app and a test client bound to that transaction; and, at the end, the
+fixtures the test modules of one area share."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from jesip_learn.accounts import passwords
 from jesip_learn.core.db import Database
+from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app
 from tests.support import database as test_database
@@ -166,3 +168,35 @@ def learner(session):
     """A tactical commander, made in the test's session (the web tests' `learner`, in
     tests/web/conftest.py, is also signed in)."""
     return make_user(session, command_role="tactical")
+
+
+# --- fixtures the modules of one area share --------------------------------------------------
+# A module that needs another meaning of one of these names defines its own, which wins.
+
+
+# Courses made in the browser (tests/test_authoring_*.py; their helpers are in
+# tests/support/authoring.py).
+
+
+@pytest.fixture
+def trainer(make, organisation):
+    return make.user(organisation=organisation, name="Tess Trainer", permissions={"trainer"})
+
+
+@pytest.fixture
+def colleague(make, organisation):
+    return make.user(organisation=organisation, name="Colin Colleague", permissions={"trainer"})
+
+
+@pytest.fixture
+def folder_course(session):
+    """A course imported from the courses folder by the command line: it has no owner."""
+    courses.import_parsed(session, courses.parse_folders(VALID_COURSE))
+    session.flush()
+    return authoring.course_by_code(session, "JESIP-AWARE")
+
+
+@pytest.fixture
+def own_course(session, trainer):
+    return authoring.create_course(session, trainer, title="Working with the Met Office",
+                                   code="MET-1", summary="Weather warnings for commanders.")
