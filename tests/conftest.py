@@ -200,3 +200,13 @@ def folder_course(session):
 def own_course(session, trainer):
     return authoring.create_course(session, trainer, title="Working with the Met Office",
                                    code="MET-1", summary="Weather warnings for commanders.")
+
+
+# Records that travel, the retention purge and subject access (tests/test_records_*.py;
+# their helpers are in tests/support/records.py).
+
+
+@pytest.fixture
+def course(session):
+    outcome, = courses.import_parsed(session, courses.parse_folders(VALID_COURSE))
+    return courses.find_version(session, outcome.code).course
