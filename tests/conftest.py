@@ -4,6 +4,7 @@ fixtures the test modules of one area share."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
 from jesip_learn.accounts import passwords
+from jesip_learn.accounts.models import User
 from jesip_learn.core.db import Database
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
@@ -210,3 +212,25 @@ def own_course(session, trainer):
 def course(session):
     outcome, = courses.import_parsed(session, courses.parse_folders(VALID_COURSE))
     return courses.find_version(session, outcome.code).course
+
+
+# Item analysis (tests/test_analysis_*.py; the course they analyse is in
+# tests/support/item_analysis.py).
+
+
+@pytest.fixture
+def people(session):
+    """Learners, made directly: the figures need rows to point at, not passwords to check."""
+    organisation = make_organisation(session)
+    numbers = itertools.count(1)
+
+    def make(count):
+        made = [User(email=f"learner{number}@example.org", name=f"Learner {number}",
+                     password_hash="unused", organisation_id=organisation.id,
+                     command_role="operational")
+                for number in itertools.islice(numbers, count)]
+        session.add_all(made)
+        session.flush()
+        return made
+
+    return make
