@@ -1,8 +1,10 @@
 """Fixtures: one migrated database per run; each test inside a transaction rolled back
-at its end; an app and a test client bound to that transaction."""
+at its end; an app and a test client bound to that transaction; and, at the end, the
+fixtures the test modules of one area share."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -10,12 +12,23 @@ from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
 from jesip_learn.accounts import passwords
+from jesip_learn.accounts.models import User
 from jesip_learn.core.db import Database
+from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app
+from jesip_learn.sso import protocol
+from jesip_learn.sso import providers as sso_providers
 from tests.support import database as test_database
 from tests.support import pages
 from tests.support.factories import make_organisation, make_user
+from tests.support.openid_provider import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    OpenIdProvider,
+    ProviderUnavailable,
+)
+from tests.support.sso_sign_in import A_DOMAIN, B_DOMAIN, CALLBACK, SITE, TENANT_A, TENANT_B
 from tests.support.url_builders import reuse_compiled_url_builders
 from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
 
@@ -166,3 +179,107 @@ def learner(session):
     """A tactical commander, made in the test's session (the web tests' `learner`, in
     tests/web/conftest.py, is also signed in)."""
     return make_user(session, command_role="tactical")
+
+
+# --- fixtures the modules of one area share --------------------------------------------------
+# A module that needs another meaning of one of these names defines its own, which wins.
+
+
+# Courses made in the browser (tests/test_authoring_*.py; their helpers are in
+# tests/support/authoring.py).
+
+
+@pytest.fixture
+def trainer(make, organisation):
+    return make.user(organisation=organisation, name="Tess Trainer", permissions={"trainer"})
+
+
+@pytest.fixture
+def colleague(make, organisation):
+    return make.user(organisation=organisation, name="Colin Colleague", permissions={"trainer"})
+
+
+@pytest.fixture
+def folder_course(session):
+    """A course imported from the courses folder by the command line: it has no owner."""
+    courses.import_parsed(session, courses.parse_folders(VALID_COURSE))
+    session.flush()
+    return authoring.course_by_code(session, "JESIP-AWARE")
+
+
+@pytest.fixture
+def own_course(session, trainer):
+    return authoring.create_course(session, trainer, title="Working with the Met Office",
+                                   code="MET-1", summary="Weather warnings for commanders.")
+
+
+# Records that travel, the retention purge and subject access (tests/test_records_*.py;
+# their helpers are in tests/support/records.py).
+
+
+@pytest.fixture
+def course(session):
+    outcome, = courses.import_parsed(session, courses.parse_folders(VALID_COURSE))
+    return courses.find_version(session, outcome.code).course
+
+
+# Item analysis (tests/test_analysis_*.py; the course they analyse is in
+# tests/support/item_analysis.py).
+
+
+@pytest.fixture
+def people(session):
+    """Learners, made directly: the figures need rows to point at, not passwords to check."""
+    organisation = make_organisation(session)
+    numbers = itertools.count(1)
+
+    def make(count):
+        made = [User(email=f"learner{number}@example.org", name=f"Learner {number}",
+                     password_hash="unused", organisation_id=organisation.id,
+                     command_role="operational")
+                for number in itertools.islice(numbers, count)]
+        session.add_all(made)
+        session.flush()
+        return made
+
+    return make
+
+
+# Single sign-on against the test OpenID provider (tests/test_sso_sign_in.py,
+# test_sso_untrusted_tokens.py and test_sso_two_step.py; their helpers are in
+# tests/support/sso_sign_in.py). Each of those modules points its `app` at the provider and
+# uses fresh_provider_documents in every test.
+
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory):
+    provider = OpenIdProvider(tmp_path_factory.mktemp("openid-provider"),
+                              tenants={TENANT_A: [A_DOMAIN], TENANT_B: [B_DOMAIN]},
+                              redirect_uris=[CALLBACK],
+                              post_logout_redirect_uris=[f"{SITE}/sign-in"])
+    try:
+        provider.start()
+    except ProviderUnavailable as error:
+        pytest.fail(f"The single sign-on tests need the test OpenID provider: {error}")
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def fresh_provider_documents(idp):
+    """Each test fetches discovery documents and keys afresh, with the provider's clock right."""
+    protocol.forget_kept_documents()
+    yield
+    idp.set_clock(0)
+
+
+@pytest.fixture
+def entra(session, admin, organisation):
+    """The site's Entra ID app registration, with Northshire Police linked to tenant A."""
+    provider = sso_providers.save_provider(
+        session, admin, sso_providers.ProviderDetails(
+            name="Microsoft 365", kind="entra", client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET), secret_key="test secret key")
+    sso_providers.link_organisation(session, admin, provider, organisation, TENANT_A)
+    session.commit()
+    return provider

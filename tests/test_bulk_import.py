@@ -1,15 +1,13 @@
-"""Bulk import: reading the file, the dry run row by row, applying it exactly once, and scope."""
+"""Bulk import of people and of completions: the dry run row by row, applying it exactly once,
+and scope. Reading the file as a whole is in tests/test_bulk_import_files.py; applies at the
+same moment against a database that commits for real in tests/test_bulk_import_races.py."""
 
 from __future__ import annotations
 
-import codecs
-import threading
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from jesip_learn.accounts.details import find_user_by_email
 from jesip_learn.accounts.models import (
@@ -22,24 +20,16 @@ from jesip_learn.accounts.models import (
 from jesip_learn.accounts.password_reset import reset_password
 from jesip_learn.accounts.sign_in import authenticate
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, ThrottlePolicy
-from jesip_learn.core.db import Database
-from jesip_learn.courses import catalogue as courses
 from jesip_learn.imports import bulk as bulk_import
 from jesip_learn.imports import completions as completion_import
-from jesip_learn.imports import csv_files
 from jesip_learn.imports import people as people_import
-from jesip_learn.imports.csv_files import ImportFileError, ImportKind
+from jesip_learn.imports.csv_files import ImportKind
 from jesip_learn.imports.models import ImportBatch
 from jesip_learn.imports.plan import Outcome
 from jesip_learn.learning.models import Completion
 from jesip_learn.records.models import AuditEvent
-from tests.support.database import configured_url, drop_sibling_database, migrate, sibling_database
+from tests.support.bulk_import import COMPLETIONS_HEADER, TODAY, USERS_HEADER, dry_run
 from tests.support.factories import make_organisation, make_user
-
-VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
-TODAY = date(2026, 3, 31)
-USERS_HEADER = "name,email,organisation,command role\n"
-COMPLETIONS_HEADER = "email,course code,completion date\n"
 
 
 @pytest.fixture
@@ -62,23 +52,6 @@ def manager(session, north):
     return make_user(session, organisation=north, permissions={"manager"}, name="Mo Manager")
 
 
-@pytest.fixture
-def course(session):
-    outcome, = courses.import_parsed(session, courses.parse_folders(VALID))
-    return courses.find_version(session, outcome.code).course
-
-
-def read(text: str | bytes, kind=ImportKind.USERS, filename="people.csv"):
-    data = text.encode() if isinstance(text, str) else text
-    return csv_files.read_upload(filename, data, kind)
-
-
-def dry_run(session, importer, text, kind=ImportKind.USERS, source="NCALT"):
-    batch = bulk_import.start_import(session, importer, kind, "file.csv", read(text, kind),
-                                     source)
-    return batch, bulk_import.plan_import(session, batch, importer, today=TODAY)
-
-
 def run(session, importer, text, kind=ImportKind.USERS, source="NCALT"):
     batch, plan = dry_run(session, importer, text, kind, source)
     applied = bulk_import.apply_import(session, batch, importer, plan.digest, today=TODAY)
@@ -98,96 +71,6 @@ def outcomes(plan):
 
 def errors(plan):
     return {row.line: row.errors for row in plan.rows if row.errors}
-
-
-# --- the file as a whole ---------------------------------------------------------------
-
-
-def test_column_names_in_any_case_with_or_without_spaces_or_underscores():
-    parsed = read(" NAME ,E-mail,Organisation,command_role,Notes\n"
-                  "Ann Able,ann@example.org,Northshire Police,tactical,x\n")
-    assert parsed.rows[0].values == {"name": "Ann Able", "email": "ann@example.org",
-                                     "organisation": "Northshire Police",
-                                     "command_role": "tactical", "joined": "", "left": "",
-                                     "permissions": ""}
-    assert parsed.ignored_columns == ("Notes",)
-    parsed = read("Email,CourseCode,Completion Date\na@example.org,X,2024-01-01\n",
-                  ImportKind.COMPLETIONS)
-    assert parsed.rows[0].values["course_code"] == "X"
-
-
-@pytest.mark.parametrize(("header", "message"), [
-    ("name,email\n", "missing the columns “organisation” and “command role”"),
-    ("name,email,organisation\n", "missing the column “command role”"),
-    ("email,Email,name,organisation,command role\n", "has 2 columns called “email”"),
-])
-def test_missing_and_repeated_columns_are_named(header, message):
-    with pytest.raises(ImportFileError) as refused:
-        read(header + "a,b,c,d,e\n")
-    assert message in refused.value.message
-
-
-@pytest.mark.parametrize(("filename", "data", "message"), [
-    ("people.xlsx", b"name\n", "must be a CSV file"),
-    ("people.csv", b"PK\x03\x04rest of a zip", "is a spreadsheet workbook"),
-    ("people.csv", b"", "is empty"),
-    ("people.csv", b" \r\n\r\n", "is empty"),
-    ("people.csv", USERS_HEADER.encode(), "has no rows below its header row"),
-    ("people.csv", USERS_HEADER.encode() + b",,,\n", "has no rows below its header row"),
-    ("people.csv", USERS_HEADER.encode() + b"a\x00b,c,d,e\n", "binary data"),
-    ("people.csv", USERS_HEADER.encode() + "Zoë".encode("cp1252") + b"\x81,a,b,c\n",
-     "characters in the selected file cannot be read"),
-    ("people.csv", b"x" * (csv_files.MAX_BYTES + 1), "must be smaller than 2 MB"),
-])
-def test_files_that_cannot_be_imported_are_refused_clearly(filename, data, message):
-    with pytest.raises(ImportFileError) as refused:
-        csv_files.read_upload(filename, data, ImportKind.USERS)
-    assert message in refused.value.message
-    assert refused.value.field == "file"
-
-
-def test_more_rows_than_the_limit_are_refused_with_the_count():
-    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(csv_files.MAX_ROWS + 2))
-    with pytest.raises(ImportFileError) as refused:
-        read(USERS_HEADER + rows)
-    assert "has 5,002 rows. Import at most 5,000 rows" in refused.value.message
-    rows = "".join(f"P {n},p{n}@example.org,Org,staff\n" for n in range(csv_files.MAX_ROWS))
-    assert len(read(USERS_HEADER + rows).rows) == csv_files.MAX_ROWS
-
-
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
-def test_utf8_with_or_without_bom_and_windows_1252_are_read(encoding):
-    parsed = read((USERS_HEADER + "Zoë Ørsted,zoe@example.org,Org,staff\n").encode(encoding))
-    assert parsed.rows[0].values["name"] == "Zoë Ørsted"
-
-
-def test_utf16_tab_separated_and_semicolon_files_are_read():
-    text = "name\temail\torganisation\tcommand role\nZoë\tz@example.org\tOrg\tstaff\n"
-    parsed = read(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
-    assert parsed.rows[0].values["name"] == "Zoë"
-    parsed = read("name;email;organisation;command role\nA B;a@example.org;Org;staff\n")
-    assert parsed.rows[0].values["email"] == "a@example.org"
-
-
-def test_line_numbers_count_blank_lines_and_quoted_line_breaks():
-    parsed = read(USERS_HEADER + "\n" + '"Ann\nAble",a@example.org,Org,staff\n'
-                  + ",,,\n" + "Bo,b@example.org,Org,staff\n")
-    assert [row.line for row in parsed.rows] == [3, 6]
-
-
-def test_the_source_of_completions_is_required_and_limited():
-    assert csv_files.check_source("  NCALT   e-learning ") == "NCALT e-learning"
-    for bad, message in (("", "Enter where"), ("x" * 201, "200 characters or fewer")):
-        with pytest.raises(ImportFileError) as refused:
-            csv_files.check_source(bad)
-        assert refused.value.field == "source" and message in refused.value.message
-
-
-def test_templates_name_the_columns():
-    assert csv_files.template_csv(ImportKind.USERS) == (
-        "name,email,organisation,command role,joined,left,permissions\r\n")
-    assert csv_files.template_csv(ImportKind.COMPLETIONS) == (
-        "email,course code,completion date\r\n")
 
 
 # --- people ----------------------------------------------------------------------------
@@ -535,69 +418,3 @@ def test_completions_already_recorded_are_not_recorded_twice(session, admin, nor
     plan, _ = run(session, admin, text, ImportKind.COMPLETIONS, source="College of Policing")
     assert outcomes(plan) == [Outcome.CREATE, Outcome.CREATE]
     assert session.scalar(select(func.count()).select_from(Completion)) == 4
-
-
-# --- at the same moment, against a real database -------------------------------------------
-
-
-@pytest.fixture
-def real_database(tmp_path):
-    """A database of the kind the suite runs on, committed to for real (no rollback)."""
-    url = configured_url()
-    url = sibling_database(url, "imports") if url else f"sqlite:///{tmp_path / 'imports.db'}"
-    migrate(url)
-    database = Database(url)
-    yield database
-    database.engine.dispose()
-    if not url.startswith("sqlite"):
-        drop_sibling_database(url)
-
-
-def test_applies_at_the_same_moment_never_import_twice(real_database):
-    """The same check applied twice at once (a double click), and a second upload of the
-    same files applied alongside: every person and completion exists exactly once."""
-    people = "".join(f"Person {n},p{n}@example.org,Concurrent Police,staff\n" for n in range(20))
-    done = "".join(f"p{n}@example.org,JESIP-AWARE,2025-01-{n + 1:02d}\n" for n in range(20))
-    with real_database.write_session() as session:
-        organisation = make_organisation(session, name="Concurrent Police")
-        courses.import_parsed(session, courses.parse_folders(VALID))
-        admin = make_user(session, organisation=organisation, permissions={"admin"})
-        admin_id = admin.id
-    for kind, text in ((ImportKind.USERS, USERS_HEADER + people),
-                       (ImportKind.COMPLETIONS, COMPLETIONS_HEADER + done)):
-        with real_database.write_session() as session:
-            admin = session.get(User, admin_id)
-            checks = [dry_run(session, admin, text, kind) for _ in range(2)]
-            assert all(plan.change_count == 20 for _, plan in checks)
-            round_jobs = [(batch.id, plan.digest) for batch, plan in checks] * 2
-        barrier = threading.Barrier(len(round_jobs))
-        results: list[str] = []
-
-        def apply(batch_id, digest, barrier=barrier, results=results):
-            barrier.wait()
-            try:
-                with real_database.write_session() as session:
-                    batch = session.get(ImportBatch, batch_id)
-                    importer = session.get(User, admin_id)
-                    bulk_import.apply_import(session, batch, importer, digest, today=TODAY)
-                results.append("applied")
-            except bulk_import.AlreadyApplied:
-                results.append("already applied")
-            except (bulk_import.PlanChanged, IntegrityError):
-                results.append("changed")
-
-        threads = [threading.Thread(target=apply, args=job) for job in round_jobs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        # One check is applied, and its twin finds it done; the other upload, whichever of
-        # its twins gets there, finds that the records changed under it.
-        assert sorted(results) == ["already applied", "applied", "changed", "changed"]
-
-    with real_database.session() as session:
-        assert session.scalar(select(func.count()).select_from(User).where(
-            User.id != admin_id)) == 20
-        assert session.scalar(select(func.count()).select_from(Completion)) == 20
-        assert session.scalar(select(func.count()).select_from(ImportBatch).where(
-            ImportBatch.applied_at.is_not(None))) == 2

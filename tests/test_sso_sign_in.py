@@ -2,13 +2,15 @@
 (oidc-provider on Node, tests/oidc/provider.mjs) in Entra ID's multi-tenant shape: the site
 through the Flask test client, the person at the provider through its own login page.
 
-Tenant A belongs to Northshire Police; tenant B belongs to no organisation here.
+Tenant A belongs to Northshire Police; tenant B belongs to no organisation here. This module:
+a first sign-in and the ones after, tenants refused, existing accounts linked or not, names
+refused, organisations that require single sign-on, other providers, choosing between
+providers, and signing out. The provider's answers that cannot be trusted are in
+tests/test_sso_untrusted_tokens.py; two-step verification in tests/test_sso_two_step.py.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import urllib.parse
 
@@ -17,111 +19,34 @@ from sqlalchemy import func, select
 
 from jesip_learn.accounts.models import User
 from jesip_learn.factory import create_app
-from jesip_learn.records.models import AuditEvent
-from jesip_learn.sso import protocol
 from jesip_learn.sso import providers as sso_providers
-from jesip_learn.sso.models import SsoFlow, SsoIdentity
-from jesip_learn.sso.sign_in import SsoSettings, expected_issuer, provider_config
+from jesip_learn.sso.models import SsoIdentity
 from tests.support.factories import PASSWORD
-from tests.support.openid_provider import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    OTHER_CLIENT_ID,
-    OTHER_CLIENT_SECRET,
-    Account,
-    OpenIdProvider,
-    ProviderBrowser,
-    ProviderUnavailable,
-    new_tenant_id,
-)
+from tests.support.openid_provider import CLIENT_ID, CLIENT_SECRET
 from tests.support.pages import read_page
-from tests.support.web import TWO_STEP_PATH, app_settings, two_step_code
+from tests.support.sso_sign_in import (
+    A_DOMAIN,
+    B_DOMAIN,
+    CALLBACK,
+    SITE,
+    TENANT_A,
+    TENANT_B,
+    back_from_provider,
+    create_account,
+    events,
+    follow,
+    person,
+    start,
+)
+from tests.support.web import app_settings
 
-SITE = "http://jesip.test"
-CALLBACK = f"{SITE}/sign-in/organisation/callback"
-TENANT_A, TENANT_B = new_tenant_id(), new_tenant_id()
-A_DOMAIN, B_DOMAIN = "northshire.police.uk", "southshire-fire.example"
-
-
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory):
-    provider = OpenIdProvider(tmp_path_factory.mktemp("openid-provider"),
-                              tenants={TENANT_A: [A_DOMAIN], TENANT_B: [B_DOMAIN]},
-                              redirect_uris=[CALLBACK],
-                              post_logout_redirect_uris=[f"{SITE}/sign-in"])
-    try:
-        provider.start()
-    except ProviderUnavailable as error:
-        pytest.fail(f"The single sign-on tests need the test OpenID provider: {error}")
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh_provider_documents(idp):
-    """Each test fetches discovery documents and keys afresh, with the provider's clock right."""
-    protocol.forget_kept_documents()
-    yield
-    idp.set_clock(0)
+pytestmark = pytest.mark.usefixtures("fresh_provider_documents")
 
 
 @pytest.fixture
 def app(transactional_db, tmp_path, idp):
     return create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path,
                                    SSO_ENTRA_AUTHORITY=idp.authority))
-
-
-@pytest.fixture
-def entra(session, admin, organisation):
-    """The site's Entra ID app registration, with Northshire Police linked to tenant A."""
-    provider = sso_providers.save_provider(
-        session, admin, sso_providers.ProviderDetails(
-            name="Microsoft 365", kind="entra", client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET), secret_key="test secret key")
-    sso_providers.link_organisation(session, admin, provider, organisation, TENANT_A)
-    session.commit()
-    return provider
-
-
-def person(idp, login=f"ava.moss@{A_DOMAIN}", *, tenant=TENANT_A, name="Ava Moss", **kwargs):
-    account = Account(login=login, tenant=tenant, name=name, **kwargs)
-    idp.add(account)
-    return account
-
-
-def start(browser, email: str) -> str:
-    """The sign-in page's button, the email page: where the site sends the person."""
-    page = browser.get("/sign-in")
-    assert page.status == 200
-    assert page.soup.find("a", string=re.compile("Sign in with your organisation"))
-    response = browser.submit("/sign-in/organisation", {"email": email},
-                              follow_redirects=False)
-    assert response.status_code == 302, read_page(response).text
-    return response.headers["Location"]
-
-
-def back_from_provider(browser, account: Account, *, authorization_url: str | None = None):
-    """Sign in at the provider as `account`; the site's answer to its redirect back."""
-    url = authorization_url or start(browser, account.login)
-    callback = ProviderBrowser().sign_in(url, account.login, back_to=SITE)
-    return browser.client.get(callback.removeprefix(SITE))
-
-
-def follow(browser, response):
-    assert response.status_code == 302, read_page(response).text
-    return read_page(browser.client.get(response.headers["Location"], follow_redirects=True))
-
-
-def events(session, action: str) -> list[AuditEvent]:
-    session.expire_all()
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)
-                                .order_by(AuditEvent.id)))
-
-
-def create_account(browser, role="tactical"):
-    page = browser.get("/sign-in/organisation/new-account")
-    assert page.status == 200 and page.h1 == "Welcome to JESIP Learn"
-    return browser.submit("/sign-in/organisation/new-account", {"command_role": role})
 
 
 # --- a first sign-in and the ones after -----------------------------------------------------
@@ -219,224 +144,6 @@ def test_an_unlisted_tenant_is_refused_even_when_the_email_domain_is_a_linked_or
     assert page.status == 403
     assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == [
         "tenant-not-listed"]
-
-
-# --- tokens that cannot be trusted ---------------------------------------------------------------
-
-
-def _pkce_pair() -> tuple[str, str]:
-    verifier = protocol.new_secret(64)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    return verifier, challenge.rstrip(b"=").decode()
-
-
-def test_a_token_for_another_client_is_refused(idp, entra, session):
-    """A real ID token, issued by tenant A to another application, is not accepted as this
-    site's: the audience is checked. The same token passes as the other application's, so
-    the audience is all that is refused."""
-    account = person(idp)
-    verifier, challenge = _pkce_pair()
-    url = (f"{idp.issuer(TENANT_A)}/auth?" + urllib.parse.urlencode({
-        "client_id": OTHER_CLIENT_ID, "response_type": "code", "scope": "openid email profile",
-        "redirect_uri": CALLBACK, "state": "s" * 43, "nonce": "n" * 43,
-        "code_challenge": challenge, "code_challenge_method": "S256"}))
-    browser = ProviderBrowser()
-    callback = browser.sign_in(url, account.login, back_to=SITE)
-    tokens = browser.exchange(idp, TENANT_A, callback, client_id=OTHER_CLIENT_ID,
-                              client_secret=OTHER_CLIENT_SECRET, redirect_uri=CALLBACK,
-                              code_verifier=verifier)
-    settings = SsoSettings(secret_key="test secret key", entra_authority=idp.authority)
-    config = provider_config(entra, settings)
-    metadata = protocol.provider_metadata(config.discovery_url, timeout=10,
-                                          expected_issuer=None)
-
-    def check(client_id):
-        return protocol.verify_id_token(
-            tokens["id_token"], metadata=metadata, client_id=client_id,
-            expected_issuer=expected_issuer(config, settings), nonce="n" * 43)
-
-    with pytest.raises(protocol.AnswerRefused) as refused:
-        check(CLIENT_ID)
-    assert refused.value.reason == "audience"
-    assert check(OTHER_CLIENT_ID)["oid"] == account.oid
-
-
-def test_an_expired_token_is_refused(browser, idp, entra, session):
-    """The provider's clock is two hours slow: its tokens have expired when they arrive."""
-    account = person(idp)
-    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
-                                         back_to=SITE)
-    idp.set_clock(-2 * 3600)
-    page = read_page(browser.client.get(callback.removeprefix(SITE)))
-    assert page.status == 403 and "had already run out" in page.text
-    assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == ["expired"]
-    assert session.scalar(select(User).where(User.email == account.login)) is None
-
-
-def test_a_token_dated_beyond_the_allowed_clock_difference_is_refused(browser, idp, entra,
-                                                                       session):
-    account = person(idp)
-    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
-                                         back_to=SITE)
-    idp.set_clock(10 * 60)  # ten minutes fast: more than the 60 seconds allowed
-    page = read_page(browser.client.get(callback.removeprefix(SITE)))
-    assert page.status == 403 and "dated in the future" in page.text
-    assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == [
-        "issued-in-future"]
-
-
-def test_a_clock_difference_within_the_allowed_one_is_accepted(browser, idp, entra):
-    account = person(idp)
-    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
-                                         back_to=SITE)
-    idp.set_clock(30)
-    response = browser.client.get(callback.removeprefix(SITE))
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/sign-in/organisation/new-account")
-
-
-def test_a_replayed_state_is_refused(browser, idp, entra, session):
-    account = person(idp)
-    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
-                                         back_to=SITE)
-    cookie = browser.client.get_cookie("jesip_session", domain="jesip.test")
-    first = browser.client.get(callback.removeprefix(SITE))
-    assert first.status_code == 302
-    # The same answer again, from the browser as it was before: the sign-in it belongs to
-    # has been used.
-    browser.client.set_cookie("jesip_session", cookie.value, domain=cookie.domain)
-    page = read_page(browser.client.get(callback.removeprefix(SITE)))
-    assert page.status == 400 and page.h1 == "Start signing in again"
-    assert "already been used" in page.text
-    # And in this browser as it is now, whose sign-in has moved on.
-    browser.client.set_cookie("jesip_session", cookie.value, domain=cookie.domain)
-    flows = session.scalars(select(SsoFlow)).all()
-    assert len(flows) == 1 and flows[0].returned_at is not None
-
-
-def test_an_answer_to_a_sign_in_begun_in_another_browser_is_refused(app, browser, idp, entra):
-    account = person(idp)
-    callback = ProviderBrowser().sign_in(start(browser, account.login), account.login,
-                                         back_to=SITE)
-    other_browser = app.test_client()
-    page = read_page(other_browser.get(callback.removeprefix(SITE)))
-    assert page.status == 400 and "not started in this browser" in page.text
-
-
-def test_a_token_with_another_sign_ins_nonce_is_refused(browser, idp, entra, session):
-    account = person(idp)
-    url = start(browser, account.login)
-    url = re.sub(r"nonce=[^&]+", "nonce=" + "x" * 43, url)  # the token answers another nonce
-    page = read_page(back_from_provider(browser, account, authorization_url=url))
-    assert page.status == 403 and "belongs to another sign-in" in page.text
-    assert [e.details["reason"] for e in events(session, "sign_in.sso_refused")] == ["nonce"]
-
-
-def test_a_changed_signing_key_is_fetched_and_trusted(browser, idp, entra, session):
-    account = person(idp)
-    follow(browser, back_from_provider(browser, account))
-    create_account(browser)
-    browser.sign_out()
-    kept = protocol._key_sets.get(f"{idp.authority}/organizations/discovery/v2.0/keys")
-    assert kept is not None
-    new_kid = idp.rotate_keys()
-    assert new_kid not in {key.kid for key in kept}
-    page = follow(browser, back_from_provider(browser, account))
-    assert page.h1 == "My training"
-    refreshed = protocol._key_sets.get(f"{idp.authority}/organizations/discovery/v2.0/keys")
-    assert new_kid in {key.kid for key in refreshed}
-
-
-def test_a_person_who_cancels_at_the_provider_is_told_so(browser, idp, entra, session):
-    url = start(browser, "someone@" + A_DOMAIN)
-    sent_state = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["state"][0]
-    page = read_page(browser.client.get(
-        f"/sign-in/organisation/callback?error=access_denied&state={sent_state}"))
-    assert page.status == 400 and "did not finish signing in" in page.text
-    assert [e.details["provider_error"] for e in events(session, "sign_in.sso_refused")] == [
-        "access_denied"]
-
-
-# --- two-step verification --------------------------------------------------------------------
-
-
-@pytest.fixture
-def link_identity(session, entra, idp):
-    """An account already linked to its identity at tenant A."""
-    def link(user, account):
-        session.add(SsoIdentity(user_id=user.id, provider_id=entra.id,
-                                issuer=idp.issuer(TENANT_A), subject=account.oid))
-        session.commit()
-    return link
-
-
-@pytest.fixture
-def manager(make, organisation):
-    return make.user(organisation=organisation, permissions={"manager"},
-                     email=f"mo.manager@{A_DOMAIN}", name="Mo Manager")
-
-
-def test_a_manager_whose_provider_reports_mfa_is_not_asked_for_the_sites_code(
-        browser, idp, manager, link_identity, session):
-    account = person(idp, manager.email, name=manager.name, amr=["pwd", "mfa"])
-    link_identity(manager, account)
-    page = follow(browser, back_from_provider(browser, account))
-    assert page.h1 == "My training"
-    assert browser.get("/manage/approvals").status == 200
-    assert events(session, "sign_in.succeeded")[-1].details["provider_mfa"] is True
-
-
-def test_a_manager_without_the_sites_two_step_need_not_set_it_up_after_the_providers(
-        browser, idp, make, organisation, link_identity):
-    manager = make.user(organisation=organisation, permissions={"manager"}, two_step=False,
-                        email=f"mia.manager@{A_DOMAIN}", name="Mia Manager")
-    account = person(idp, manager.email, name=manager.name, amr=["pwd", "mfa"])
-    link_identity(manager, account)
-    page = follow(browser, back_from_provider(browser, account))
-    assert page.h1 == "My training"
-    assert browser.get("/manage/approvals").status == 200
-
-
-def test_a_manager_without_mfa_at_the_provider_is_asked_for_the_sites_code(
-        browser, idp, manager, link_identity, session):
-    account = person(idp, manager.email, name=manager.name, amr=["pwd"])
-    link_identity(manager, account)
-    response = back_from_provider(browser, account)
-    assert response.status_code == 302 and response.headers["Location"].endswith(TWO_STEP_PATH)
-    assert browser.get("/manage/approvals").status != 200  # not signed in yet
-    assert [e.action for e in events(session, "sign_in.provider_accepted")]
-    code = two_step_code(browser.client.application.extensions["database"], manager.email)
-    page = browser.submit(TWO_STEP_PATH, {"code": code})
-    assert page.h1 == "My training"
-    assert browser.get("/manage/approvals").status == 200
-    # The provider's sign-out is still offered after the site's own second step.
-    page = browser.sign_out()
-    assert page.h1 == "You have signed out of JESIP Learn"
-    assert page.soup.find("a", string=re.compile("Sign out of your organisation"))
-
-
-def test_a_manager_without_mfa_anywhere_must_set_up_the_sites_two_step(
-        browser, idp, make, organisation, link_identity):
-    manager = make.user(organisation=organisation, permissions={"manager"}, two_step=False,
-                        email=f"mia.manager@{A_DOMAIN}", name="Mia Manager")
-    account = person(idp, manager.email, name=manager.name, amr=["pwd"])
-    link_identity(manager, account)
-    page = follow(browser, back_from_provider(browser, account))
-    assert page.h1 == "Set up two-step verification"
-    response = browser.client.get("/manage/approvals")
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/account/two-step/set-up")
-
-
-def test_a_provider_marked_as_enforcing_mfa_spares_managers_the_sites_code(
-        browser, idp, manager, link_identity, entra, session):
-    entra.enforces_mfa = True
-    session.commit()
-    account = person(idp, manager.email, name=manager.name, amr=["pwd"])
-    link_identity(manager, account)
-    page = follow(browser, back_from_provider(browser, account))
-    assert page.h1 == "My training"
-    assert browser.get("/manage/approvals").status == 200
 
 
 # --- existing accounts --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The ID token checks and the client secrets' encryption, on tokens signed here with keys
-made here (the end-to-end tests use a real provider: tests/test_sso_sign_in.py)."""
+made here (the end-to-end tests use a real provider: tests/test_sso_untrusted_tokens.py and
+the other tests/test_sso_*.py)."""
 
 from __future__ import annotations
 

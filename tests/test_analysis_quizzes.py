@@ -1,146 +1,36 @@
-"""Item analysis: quiz figures from seeded attempts with known answers (the expected shares
-worked out by hand below), discrimination on constructed cohorts, versions that add and
-remove questions, and scenario figures from seeded runs."""
+"""Item analysis of quizzes: figures from seeded attempts with known answers (the expected
+shares worked out by hand below), first attempts or every attempt, versions that add, remove
+and re-key questions, discrimination on constructed cohorts, a number of queries that does
+not grow with the attempts, and the module loading without Flask."""
 
 from __future__ import annotations
 
-import itertools
 import statistics
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
 
 from jesip_learn import scoring
-from jesip_learn.accounts.models import User
-from jesip_learn.content import parse_course_files
 from jesip_learn.content.scenario_map import plain_text
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.learning import item_analysis as analysis
-from jesip_learn.learning.models import QuizAttempt, ScenarioRun
-from tests.support.factories import make_organisation
+from jesip_learn.learning.models import QuizAttempt
+from tests.support.item_analysis import NOW, QUIZ_V2, publish
 
-NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-COURSE_MD = b"---\ntitle: Analysis test course\ncode: ANALYSIS\n---\n\nOverview.\n"
 
-QUIZ = """---
-title: Check your understanding
-pass_mark: 50
----
-
-## Which principle comes first on arrival? {#first}
-
-- [x] Co-locate
-- [ ] Communicate
-- [ ] Co-ordinate
-
-## Which are stages of the Joint Decision Model? {#stages}
-
-- [x] Gather information
-- [x] Assess risks
-- [ ] Declare a major incident
-
-## Put the first letters of METHANE in order {#order}
-
-1. Major incident
-2. Exact location
-3. Type of incident
-"""
-
-# Version 2: the stages question is gone, a new one is added, and the answer key of the
-# first question changes (Communicate is now marked right) while its options stay the same.
-QUIZ_V2 = """---
-title: Check your understanding again
-pass_mark: 50
----
-
-## Which principle comes first on arrival? {#first}
-
-- [ ] Co-locate
-- [x] Communicate
-- [ ] Co-ordinate
-
-## Put the first letters of METHANE in order {#order}
-
-1. Major incident
-2. Exact location
-3. Type of incident
-
-## Who declares a major incident? {#who}
-
-- [x] Any of the emergency services
-- [ ] Only the police
-"""
-
-SCENARIO = """---
-title: Test walk
-start: call
----
-
-## The call {#call}
-
-- [Ask where](#where){score=2}
-- [Send anyone](#wrong-bank)
-
-## Where exactly {#where}
-
-- [Share it](#safe){score=2}
-- [Wait](#late)
-
-## The wrong bank {#wrong-bank}
-
-- [Look again](#wrong-bank)
-- [Call back](#where){score=1}
-
-## Safe {#safe .end result=pass}
-
-Done.
-
-## Too late {#late .end result=fail}
-
-Done.
-"""
+@pytest.fixture
+def version(session):
+    """The analysis course, published: not the fixture course of tests/conftest.py."""
+    return publish(session)
 
 
 def strength_quiz() -> str:
     """Five single-answer questions s1..s5, each with a right answer R and a wrong one W."""
     questions = "".join(f"\n## Question {n} {{#s{n}}}\n\n- [x] R\n- [ ] W\n" for n in range(1, 6))
     return f"---\ntitle: Strength\npass_mark: 60\n---\n{questions}"
-
-
-def publish(session, quiz=QUIZ, scenario=SCENARIO, extra: dict[str, str] | None = None):
-    files = {"course.md": COURSE_MD, "01-check.quiz.md": quiz.encode(),
-             "02-walk.scenario.md": scenario.encode()}
-    files.update({name: text.encode() for name, text in (extra or {}).items()})
-    result = parse_course_files(files, display_root="analysis")
-    assert result.ok, [str(problem) for problem in result.problems]
-    outcome, = courses.import_parsed(session, [("analysis", result)])
-    return courses.find_version(session, outcome.code, outcome.version_number)
-
-
-@pytest.fixture
-def version(session):
-    return publish(session)
-
-
-@pytest.fixture
-def people(session):
-    """Learners, made directly: the figures need rows to point at, not passwords to check."""
-    organisation = make_organisation(session)
-    numbers = itertools.count(1)
-
-    def make(count):
-        made = [User(email=f"learner{number}@example.org", name=f"Learner {number}",
-                     password_hash="unused", organisation_id=organisation.id,
-                     command_role="operational")
-                for number in itertools.islice(numbers, count)]
-        session.add_all(made)
-        session.flush()
-        return made
-
-    return make
 
 
 def option_id(quiz, question_id, text):
@@ -500,105 +390,6 @@ def test_the_number_of_queries_does_not_grow_with_the_attempts(session, version,
     scenario_queries = count_statements(
         session, lambda: analysis.scenario_analysis(session, course_id, "walk"))
     assert len(scenario_queries) == 2
-
-
-# --- scenarios --------------------------------------------------------------------------------
-
-
-def run(session, user, version, path, *, result=None, points=None, abandoned=False,
-        at=NOW):
-    finished = result is not None
-    row = ScenarioRun(
-        user_id=user.id, course_id=version.course_id, version_id=version.id, item_slug="walk",
-        started_at=at, path=[list(entry) for entry in path], methane={},
-        finished_at=at if finished else None, abandoned_at=at if abandoned else None,
-        result=result, points=points, best_points=4 if finished else None)
-    session.add(row)
-    session.flush()
-    return row
-
-
-@pytest.fixture
-def walked(session, version, people):
-    """Four runs:
-    1  call→Ask where, where→Share it, safe                          pass, 4 points
-    2  call→Send anyone, wrong-bank→Look again (twice), →Call back,
-       where→Wait, late                                               fail, 1 point
-    3  call→Send anyone, wrong-bank→Call back, on where               in progress
-    4  on call, left when learner 3 started again                     abandoned
-    """
-    one, two, three = people(3)
-    run(session, one, version, [("call", "1"), ("where", "1"), ("safe", None)],
-        result="pass", points=4)
-    run(session, two, version, [("call", "2"), ("wrong-bank", "1"), ("wrong-bank", "1"),
-                                ("wrong-bank", "2"), ("where", "2"), ("late", None)],
-        result="fail", points=1)
-    run(session, three, version, [("call", "2"), ("wrong-bank", "2"), ("where", None)])
-    run(session, three, version, [("call", None)], abandoned=True)
-    return version
-
-
-def test_scenario_runs_give_the_figures_worked_out_by_hand(session, walked):
-    result = analysis.scenario_analysis(session, walked.course_id, "walk")
-    assert result.title == "Test walk" and result.version_numbers == (1,)
-    assert (result.runs_started, result.runs_finished, result.runs_passed,
-            result.runs_failed, result.runs_abandoned, result.runs_in_progress) == (
-        4, 2, 1, 1, 1, 1)
-    assert (result.learners, result.learners_passed) == (3, 1)
-    assert result.pass_share == 0.25 and result.mean_points == 2.5
-    assert result.best_points == 4
-    assert [s.id for s in result.steps] == ["call", "where", "wrong-bank", "safe", "late"]
-
-    call = result.step("call")
-    assert (call.reached, call.share, call.unfinished_here) == (4, 1.0, 1)
-    assert [(c.label, c.target, c.runs, c.share) for c in call.choices] == [
-        ("Ask where", "where", 1, 0.25), ("Send anyone", "wrong-bank", 2, 0.5)]
-    assert call.choices[0].score == 2 and call.choices[0].target_title == "Where exactly"
-
-    where = result.step("where")
-    assert (where.reached, where.share, where.unfinished_here) == (3, 0.75, 1)
-    assert [(c.runs, c.share) for c in where.choices] == [(1, pytest.approx(1 / 3)),
-                                                         (1, pytest.approx(1 / 3))]
-
-    wrong = result.step("wrong-bank")
-    assert (wrong.reached, wrong.share) == (2, 0.5)
-    look, back = wrong.choices
-    assert (look.runs, look.times, look.share) == (1, 2, 0.5)  # one run looked twice
-    assert (back.runs, back.times, back.share) == (2, 2, 1.0)
-
-    assert (result.step("safe").reached, result.step("safe").kind,
-            result.step("safe").result) == (1, "end", "pass")
-    assert result.step("late").reached == 1 and result.step("late").choices == ()
-
-
-def test_a_scenario_with_no_runs_gives_empty_figures(session, version):
-    result = analysis.scenario_analysis(session, version.course_id, "walk")
-    assert (result.runs_started, result.learners, result.runs_finished) == (0, 0, 0)
-    assert result.pass_share is None and result.mean_points is None
-    assert all(step.reached == 0 and step.share is None for step in result.steps)
-    assert all(c.share is None for step in result.steps for c in step.choices)
-    assert analysis.scenario_analysis(session, version.course_id, "check") is None
-
-
-def test_scenario_choices_are_matched_across_versions_by_text_and_target(session, walked,
-                                                                        people):
-    changed = SCENARIO.replace("[Send anyone](#wrong-bank)", "[Send the nearest crew](#wrong-bank)")
-    changed = changed.replace("## Too late {#late .end result=fail}\n\nDone.\n", "")
-    changed = changed.replace("- [Wait](#late)\n", "")
-    v2 = publish(session, scenario=changed)
-    learner, = people(1)
-    run(session, learner, v2, [("call", "2"), ("wrong-bank", "2"), ("where", "1"),
-                               ("safe", None)], result="pass", points=5)
-    every = analysis.scenario_analysis(session, walked.course_id, "walk")
-    assert every.version_numbers == (1, 2) and every.runs_started == 5
-    assert every.runs_by_version == ((1, 4), (2, 1))
-    call = every.step("call")
-    assert [(c.label, c.current, c.runs) for c in call.choices] == [
-        ("Ask where", True, 1), ("Send the nearest crew", True, 1), ("Send anyone", False, 2)]
-    assert [s.id for s in every.steps][-1] == "late" and not every.step("late").current
-    only_v2 = analysis.scenario_analysis(session, walked.course_id, "walk", version_id=v2.id)
-    assert only_v2.runs_started == 1 and only_v2.step("late") is None
-    assert only_v2.step("where").choices[0].share == 1.0
 
 
 # --- layers -----------------------------------------------------------------------------------
