@@ -8,11 +8,19 @@ transaction handling is switched off so that SQLAlchemy emits BEGIN itself; a se
 will write asks for `BEGIN IMMEDIATE`, because a deferred transaction that reads and then
 writes fails at once with "database is locked" when another writer got there first,
 whereas an immediate one waits its turn for the busy timeout.
+
+On PostgreSQL a request that is expected only to read (`Database.read_session`) sends its
+plain SELECTs without a transaction, saving the BEGIN and ROLLBACK round trips; the first
+statement that does more than read (a write, a lock, a setting for the transaction, a
+streamed result) begins the transaction first, so what follows is one transaction as in any
+other session. Under PostgreSQL's READ COMMITTED every statement takes its own snapshot
+anyway, so the reads see what they would have seen inside one.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import select
 import threading
 import time
@@ -33,6 +41,13 @@ BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_SECONDS = 10  # a server that does not answer: give up, and say so, in time
 WRITER_TRY_MS = 20  # how long one try at the write lock waits before a random pause
 WRITE_OPTION = "jesip_write"
+READS_FIRST_OPTION = "jesip_reads_first"
+
+# What a SELECT may do that lasts until its transaction ends: lock rows, take an advisory
+# lock, change a setting for the transaction. Such a statement needs a transaction to last in.
+_HOLDS_UNTIL_THE_END = re.compile(
+    r"\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+(?:KEY\s+)?SHARE\b"
+    r"|\bpg_(?:try_)?advisory|\bset_config\b", re.IGNORECASE)
 
 # Named constraints, so Alembic's batch mode on SQLite can find and alter them.
 NAMING_CONVENTION = {
@@ -114,9 +129,37 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
     engine = create_engine(url, **kwargs)
     if is_sqlite(engine):
         _configure_sqlite(engine, busy_timeout_ms, sqlite_foreign_keys)
-    elif not kwargs.get("pool_pre_ping"):
+        return engine
+    if not kwargs.get("pool_pre_ping"):
         event.listen(engine, "checkout", _refuse_connection_ended_by_server)
+    event.listen(engine, "before_cursor_execute", _begin_before_more_than_reading)
     return engine
+
+
+def only_reads(statement: str) -> bool:
+    """Whether an SQL statement is a SELECT that leaves nothing behind it in its transaction
+    (no row lock, advisory lock or setting). Anything else counts as more than reading,
+    including statements that do not start with SELECT and only read (WITH ...)."""
+    return (statement.lstrip()[:6].upper() == "SELECT"
+            and _HOLDS_UNTIL_THE_END.search(statement) is None)
+
+
+def _begin_before_more_than_reading(connection, cursor, statement, _parameters, _context,
+                                    _executemany) -> None:
+    """In a session that reads first (autocommit on the driver), begin the transaction
+    before the first statement that does more than read, or streams its result through a
+    server-side cursor (which lives in a transaction)."""
+    if not connection.get_execution_options().get(READS_FIRST_OPTION):
+        return
+    from psycopg import ServerCursor
+    from psycopg.pq import TransactionStatus
+
+    if only_reads(statement) and not isinstance(cursor, ServerCursor):
+        return
+
+    driver_connection = connection.connection.driver_connection
+    if driver_connection.info.transaction_status == TransactionStatus.IDLE:
+        driver_connection.execute("BEGIN")
 
 
 def _refuse_connection_ended_by_server(dbapi_connection, _record, _proxy) -> None:
@@ -147,12 +190,23 @@ class Database:
         self.url = url
         self.engine = engine or make_engine(url, busy_timeout_ms)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.reading_sessionmaker = self.sessionmaker if is_sqlite(self.engine) else sessionmaker(
+            bind=self.engine.execution_options(
+                isolation_level="AUTOCOMMIT", **{READS_FIRST_OPTION: True}),
+            expire_on_commit=False)
         self.busy_timeout_ms = busy_timeout_ms
         self._side_sessionmaker: sessionmaker | None = None
         self._side_lock = threading.Lock()
 
     def session(self) -> Session:
         return self.sessionmaker()
+
+    def read_session(self) -> Session:
+        """A session for work expected only to read (a page shown on a GET). On PostgreSQL
+        its plain SELECTs run without BEGIN and ROLLBACK, two round trips in five of a
+        signed-in page's; should it write or lock after all, its transaction begins then
+        and ends as any other's. On SQLite, where BEGIN costs nothing, it is `session()`."""
+        return self.reading_sessionmaker()
 
     def side_session(self) -> Session:
         """A session on a pool of connections of its own, for a short transaction that
