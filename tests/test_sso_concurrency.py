@@ -120,3 +120,25 @@ def test_a_first_sign_in_creates_one_account(database):
                  .where(User.email == email)) == 1
     assert count(database, select(func.count()).select_from(SsoIdentity)
                  .where(SsoIdentity.subject == "new-starter")) == 1
+
+
+def test_the_page_sent_again_after_the_account_was_made_says_the_sign_in_is_finished(database):
+    """The race's loser in slow motion: it read the waiting identity before the winner's
+    commit and creates the account after it. It is told it has already finished (409),
+    not that its sign-in expired."""
+    provider_id, domain = provider_with_organisation(database)
+    email = f"second.tab@{domain}"
+    state = started_sign_in(database, provider_id, email)
+    answer = sso.Answer(claims={"iss": ISSUER, "sub": "second-tab", "name": "Second Tab",
+                                "email": email, "email_verified": True})
+    with database.write_session() as session:
+        sso_completion.complete(session, sso.returning_flow(session, state, SETTINGS), answer,
+                                settings=SETTINGS)
+    with database.session() as session:
+        waiting_in_both_tabs = first_sign_in.waiting_identity(session, state)
+    with database.write_session() as session:
+        assert first_sign_in.create_account(
+            session, waiting_in_both_tabs, "staff").kind == "signed-in"
+    with database.write_session() as session, pytest.raises(sso.SignInProblem) as refused:
+        first_sign_in.create_account(session, waiting_in_both_tabs, "staff")
+    assert (refused.value.reason, refused.value.status) == ("identity-finished", 409)

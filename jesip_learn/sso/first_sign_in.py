@@ -79,10 +79,13 @@ def create_account(session: Session, waiting: Waiting, command_role: str, *,
     now = now or utcnow()
     identity = waiting.identity
     command_role = check_command_role(command_role)
+    # Taken first: the same page sent twice then finds the flow finished, and says so,
+    # rather than finding the account the first one has just made. A flow for an address
+    # that already has an account ends here too: the person starts signing in again.
+    _take(session, waiting, now)
     if waiting.user is not None or find_user_by_email(session, identity.email) is not None:
         raise sign_in_problem("identity-used-or-expired", USED_OR_EXPIRED, status=400,
                               title="Start signing in again")
-    _take(session, waiting, now)
     organisation = session.get(Organisation, identity.organisation_id)
     user = User(name=identity.name, email=identity.email, password_hash="",
                 organisation=organisation, command_role=command_role, email_confirmed_at=now,
