@@ -21,12 +21,17 @@ from jesip_learn.accounts.models import (
     TwoStepPending,
     User,
 )
+from jesip_learn.core.columns import utcnow
+from jesip_learn.exercises.live import actions, debrief, feed, sessions
+from jesip_learn.exercises.live.erasure import REMOVED
+from jesip_learn.exercises.live.log import entries
 from jesip_learn.learning.models import Completion, ScenarioRun
 from jesip_learn.notifications.models import NotificationPreference
 from jesip_learn.records import personal_data as records
 from jesip_learn.records.audit import record_event
 from jesip_learn.records.models import Anonymisation, AuditEvent
 from tests.support.factories import make_organisation, make_user
+from tests.support.live import live_world
 from tests.support.records import NOW, complete, matrix_counts, since
 
 # --- the retention purge ---------------------------------------------------------------------
@@ -181,6 +186,82 @@ def test_erasure_on_request_anonymises_and_is_recorded(session, course):
             name="Erin Erase", organisation_id=police.id, command_role="operational",
             permissions=set(), is_active=True))
     assert not person.is_active
+
+
+def test_erasure_removes_what_the_person_wrote_in_live_exercises_and_keeps_the_timeline(
+        session):
+    world = live_world(session)
+    live, start = world.live, utcnow()
+    pam, fred, fay = world.people["police-control"], world.people["fire-control"], \
+        world.facilitator
+    police, fire = (actions.acting_as(live, person) for person in (pam, fred))
+    sessions.start(session, fay, live, now=start)
+    sessions.bring_up_to_date(session, live, now=start + timedelta(seconds=91))
+    actions.message(session, live, police, text="Pam here: Sergeant Bloggs is hurt",
+                    target="fire-control", now=start + timedelta(seconds=100))
+    actions.message(session, live, fire, text="Fred here: received", target="police-control",
+                    now=start + timedelta(seconds=105))
+    actions.methane(session, live, police, target="inter-control",
+                    texts=["Major incident declared by Pam", "Quay Bridge, Kingsford",
+                           "Marauding terrorist attack, van and knives",
+                           "Attackers still active, van on fire",
+                           "From the north-west over Castle Hill",
+                           "Several injured on Quay Bridge and in The Anchor",
+                           "Police armed officers en route"],
+                    now=start + timedelta(seconds=110))
+    for role in ("police-control", "fire-control", "ambulance-control"):
+        actions.decide(session, live, actions.acting_as(live, world.people[role]),
+                       decision_id="talk-group", option_id="1", reason=f"{role}: one picture",
+                       now=start + timedelta(seconds=120))
+    actions.send_extra(session, live, fay, title="Fay's inject", text="Fay: a bystander films",
+                       roles=["fire-control"], now=start + timedelta(seconds=130))
+    sessions.end(session, live, fay, now=start + timedelta(seconds=400))
+    session.flush()
+
+    def shape():
+        return [(e.seq, e.kind, e.clock, e.created_at, e.actor_id, e.actor_role, e.target,
+                 e.audience, e.event_ref, e.fact_ref) for e in entries(session, live)]
+
+    def others():
+        return [(e.seq, e.text, e.data) for e in entries(session, live)
+                if e.actor_id not in (pam.id, fay.id)]
+
+    shape_before, others_before = shape(), others()
+    report = debrief.build(session, live)
+    covered_before = [r.covered for r in report.methane[0].fields]
+    assert sum(covered_before) >= 5 and report.decisions[0].agreed
+    admin = make_user(session, organisation=pam.organisation, permissions={"admin"})
+    for person in (pam, fay):
+        records.erase_on_request(session, admin, person, reason="Asked by letter")
+    session.flush()
+    session.expire_all()
+
+    assert shape() == shape_before and others() == others_before
+    theirs = {e.kind: e for e in entries(session, live) if e.actor_id in (pam.id, fay.id)
+              and e.kind in ("message", "methane", "answer", "extra")}
+    assert {kind: e.text for kind, e in theirs.items()} == dict.fromkeys(theirs, REMOVED)
+    assert theirs["methane"].data["fields"] == [""] * 7
+    assert theirs["answer"].data["option"] == "1" and "title" not in theirs["extra"].data
+    written = json.dumps([(e.text, e.data) for e in entries(session, live)])
+    for words in ("Pam", "Bloggs", "Fay"):
+        assert words not in written
+    # The others' timeline: the entry is where it was, from the same role, without its words.
+    seen = {i.seq: i for i in feed.feed(session, live, "fire-control")}
+    message = seen[theirs["message"].seq]
+    assert (message.source, message.text) == ("Police control room supervisor", REMOVED)
+    assert seen[theirs["methane"].seq].fields == () and seen[theirs["methane"].seq].text == \
+        REMOVED
+    assert seen[theirs["extra"].seq].heading == "An event"
+    # The debrief's figures stay; its rows name the author as the erased person.
+    after = debrief.build(session, live)
+    assert [r.covered for r in after.methane[0].fields] == covered_before
+    assert (after.principles, after.jdm_stages) == (report.principles, report.jdm_stages)
+    rows = {row[0]: row for row in debrief.csv_rows(after)}
+    assert rows[theirs["message"].seq][5:] == (
+        f"Former user {pam.id}", "fire-control", "fire-control, police-control", "", "",
+        REMOVED)
+    assert rows[theirs["extra"].seq][-1] == REMOVED
+    assert rows[theirs["methane"].seq][-1] == REMOVED
 
 
 def test_the_purge_command_has_a_dry_run_and_reads_the_retention_setting(app, session, make,

@@ -7,10 +7,12 @@ was approved and ended, previous memberships), so every compliance figure, past 
 stays the same. It replaces the name and email address, makes the password and two-step
 verification unusable, deletes what exists only for the person (sign-in tokens, recovery
 codes, throttling records, email preferences, subscriptions, emails owed or sent), blanks
-the METHANE messages they wrote (free text that may name people), and removes their name
-and email address from the audit log and from the learning record statements waiting here.
-Quiz answers are choices among a course's options, not free text, so they are kept with
-their scores.
+the METHANE messages they wrote (free text that may name people), replaces the text of what
+they sent in live exercises while each entry keeps its place in the session's log
+(`exercises/live/erasure.py`), and removes their name and email address from the audit log
+and from the learning record statements waiting here. Quiz answers, and the options chosen
+in live exercises' decisions, are choices among a course's options, not free text, so they
+are kept with their scores.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from jesip_learn.core.db import Base
 from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.courses.models import Course, CourseEditor
+from jesip_learn.exercises.live import erasure as live_erasure
 from jesip_learn.learning.models import Completion, ItemProgress, QuizAttempt, ScenarioRun
 from jesip_learn.learning.progress import add_months
 from jesip_learn.notifications.models import Notice, NotificationPreference, ReportSubscription
@@ -174,6 +177,7 @@ def anonymise(session: Session, user: User, *, grounds: str, reason: str,
     session.execute(delete(LoginFailure).where(func.lower(LoginFailure.email) == old_email))
     for run in session.scalars(select(ScenarioRun).where(ScenarioRun.user_id == user.id)):
         run.methane = {step: ["" for _ in texts] for step, texts in (run.methane or {}).items()}
+    live_erasure.remove_words_of(session, user.id)
     replacements = {old_email: user.email, old_name: user.name}
     for event in _audit_events_naming(session, user.id, old_email):
         event.details = _replaced(event.details or {}, replacements)

@@ -264,3 +264,40 @@ def test_xapi_statements_for_joining_sharing_messages_decisions_and_the_end(
     first = session.query(XapiStatement).first().statement
     assert first["object"]["id"] == f"https://learn.jesip.example/live/{world.live.id}"
     session.close()
+
+
+def test_after_an_erasure_the_debrief_shows_the_removed_wording_in_place(app, session, world):
+    from jesip_learn.exercises.live import actions
+    from jesip_learn.exercises.live.erasure import REMOVED
+
+    live, start = world.live, utcnow()
+    pam, fred = world.people["police-control"], world.people["fire-control"]
+    sessions.start(session, world.facilitator, live, now=start)
+    actions.message(session, live, actions.acting_as(live, pam), target="fire-control",
+                    text="Pam Police here: Sergeant Bloggs is hurt",
+                    now=start + timedelta(seconds=10))
+    actions.methane(session, live, actions.acting_as(live, pam), target="inter-control",
+                    texts=[f"{value} (Pam)" for value in METHANE.values()],
+                    now=start + timedelta(seconds=20))
+    actions.message(session, live, actions.acting_as(live, fred), target="police-control",
+                    text="Fred Fire here: received", now=start + timedelta(seconds=30))
+    sessions.end(session, live, world.facilitator, now=start + timedelta(seconds=60))
+    admin = make_user(session, organisation=pam.organisation, permissions={"admin"})
+    session.commit()
+    administrator = _browser(app, admin)
+    url = f"/admin/users/{pam.id}/erasure"
+    page = administrator.submit(url, {"decision": "erase", "reason": "Asked by letter"})
+    page = administrator.submit(url, {"decision": "erase", "reason": "Asked by letter",
+                                      "confirmed": "yes"})
+    assert page.status == 200 and "have been anonymised" in page.notifications[0]
+
+    debrief = _browser(app, fred).get(f"/live/{live.id}/debrief")
+    assert debrief.status == 200
+    timeline = debrief.soup.find(id="timeline").find_next("ol").get_text(" ", strip=True)
+    assert timeline.count(REMOVED) == 2 and "Fred Fire here: received" in timeline
+    assert "Pam" not in debrief.text and "Bloggs" not in debrief.text
+    assert f"by Former user {pam.id}" in debrief.text and "of 7 parts match" in debrief.text
+    csv = _browser(app, fred).client.get(f"/live/{live.id}/debrief.csv")
+    assert csv.status_code == 200
+    assert csv.get_data(as_text=True).count(REMOVED) == 2 and "Bloggs" not in csv.get_data(
+        as_text=True)

@@ -11,7 +11,7 @@ the first release of its event. An expected M/ETHANE message is met by the first
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -150,9 +150,13 @@ def _methane_check(script, script_event, log, releases) -> MethaneCheck:
     model = [line.text for line in script_event.model_answer.lines] if (
         script_event.model_answer) else [""] * len(METHANE_FIELDS)
     written = (sent.data.get("fields") if sent else None) or [""] * len(METHANE_FIELDS)
+    results = scoring.compare_methane(model, written)
+    kept = ((sent.data.get("covered") or {}).get(script_event.id)) if sent else None
+    if kept is not None:  # its author was erased: how it compared was kept, not its words
+        results = [replace(result, covered=bool(covered))
+                   for result, covered in zip(results, kept, strict=False)]
     return MethaneCheck(script_event.id, script_event.title, script_event.from_role or "",
-                        ",".join(script_event.to), due_by, sent,
-                        scoring.compare_methane(model, written))
+                        ",".join(script_event.to), due_by, sent, results)
 
 
 def _evidenced(script, report: Debrief) -> tuple[list[str], list[str]]:
@@ -191,11 +195,11 @@ def describe(entry: LiveEvent) -> str:
     if entry.kind == "methane":
         fields = entry.data.get("fields") or []
         return " | ".join(f"{letter}: {text}" for (letter, _label), text
-                          in zip(METHANE_FIELDS, fields, strict=False) if text)
+                          in zip(METHANE_FIELDS, fields, strict=False) if text) or entry.text
     if entry.kind == "answer":
         return f"option {entry.data.get('option')}: {entry.text}"
     if entry.kind == "extra":
-        return f"{entry.data.get('title', '')}: {entry.text}"
+        return ": ".join(part for part in (entry.data.get("title"), entry.text) if part)
     return entry.text
 
 

@@ -72,8 +72,10 @@ def item(live: LiveSession, entry: LiveEvent, script=None) -> FeedItem:
     if entry.kind == "methane":
         written = entry.data.get("fields") or []
         fields = tuple((f"{letter} – {label}", text) for (letter, label), text
-                       in zip(METHANE_FIELDS, written, strict=False))
-        return FeedItem(**base, heading="M/ETHANE message", fields=fields)
+                       in zip(METHANE_FIELDS, written, strict=False)) if any(written) else ()
+        # A message has at least one part written, so none means its author was erased
+        # and its text says so.
+        return FeedItem(**base, heading="M/ETHANE message", fields=fields, text=entry.text)
     if entry.kind == "answer" and script_event is not None:
         option = next((o for o in script_event.options if o.id == entry.data.get("option")),
                       None)

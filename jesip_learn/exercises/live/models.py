@@ -4,7 +4,8 @@ module too, so that migrations are compared against them).
 A session is one run of a published `.exercise.md` script. Its event log is append-only:
 each entry has a number (`seq`) that goes up by one per session, given while the session's
 row is locked, so entries are committed in the order of their numbers and a reader that
-has seen number N has seen every entry before it.
+has seen number N has seen every entry before it. The one change made to an entry is
+erasure's (`erasure.py`): the words of a person being anonymised are replaced, in place.
 """
 
 from __future__ import annotations
