@@ -17,18 +17,9 @@ from jesip_learn.core.db import Database
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app
-from jesip_learn.sso import protocol
-from jesip_learn.sso import providers as sso_providers
 from tests.support import database as test_database
 from tests.support import pages
 from tests.support.factories import make_organisation, make_user
-from tests.support.openid_provider import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    OpenIdProvider,
-    ProviderUnavailable,
-)
-from tests.support.sso_sign_in import A_DOMAIN, B_DOMAIN, CALLBACK, SITE, TENANT_A, TENANT_B
 from tests.support.url_builders import reuse_compiled_url_builders
 from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
 
@@ -245,43 +236,3 @@ def people(session):
         return made
 
     return make
-
-
-# Single sign-on against the test OpenID provider (tests/test_sso_sign_in.py,
-# test_sso_untrusted_tokens.py and test_sso_two_step.py; their helpers are in
-# tests/support/sso_sign_in.py). Each of those modules points its `app` at the provider and
-# uses fresh_provider_documents in every test.
-
-
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory):
-    provider = OpenIdProvider(tmp_path_factory.mktemp("openid-provider"),
-                              tenants={TENANT_A: [A_DOMAIN], TENANT_B: [B_DOMAIN]},
-                              redirect_uris=[CALLBACK],
-                              post_logout_redirect_uris=[f"{SITE}/sign-in"])
-    try:
-        provider.start()
-    except ProviderUnavailable as error:
-        pytest.fail(f"The single sign-on tests need the test OpenID provider: {error}")
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture
-def fresh_provider_documents(idp):
-    """Each test fetches discovery documents and keys afresh, with the provider's clock right."""
-    protocol.forget_kept_documents()
-    yield
-    idp.set_clock(0)
-
-
-@pytest.fixture
-def entra(session, admin, organisation):
-    """The site's Entra ID app registration, with Northshire Police linked to tenant A."""
-    provider = sso_providers.save_provider(
-        session, admin, sso_providers.ProviderDetails(
-            name="Microsoft 365", kind="entra", client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET), secret_key="test secret key")
-    sso_providers.link_organisation(session, admin, provider, organisation, TENANT_A)
-    session.commit()
-    return provider

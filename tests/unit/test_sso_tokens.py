@@ -1,5 +1,5 @@
 """The ID token checks and the client secrets' encryption, on tokens signed here with keys
-made here (the end-to-end tests use a real provider: tests/test_sso_untrusted_tokens.py and
+made here (the end-to-end tests use a real provider: tests/sso/test_sso_untrusted_tokens.py and
 the other tests/test_sso_*.py)."""
 
 from __future__ import annotations

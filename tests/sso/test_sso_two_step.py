@@ -1,5 +1,5 @@
 """Two-step verification with single sign-on, end to end against the real OpenID provider
-(tests/test_sso_sign_in.py says how): a manager whose provider reports multi-factor
+(tests/sso/test_sso_sign_in.py says how): a manager whose provider reports multi-factor
 authentication, or whose provider is marked as enforcing it, is not asked for the site's
 code; one without it is asked for the site's code, or must set up the site's two-step
 verification."""
@@ -10,7 +10,6 @@ import re
 
 import pytest
 
-from jesip_learn.factory import create_app
 from jesip_learn.sso.models import SsoIdentity
 from tests.support.sso_sign_in import (
     A_DOMAIN,
@@ -20,16 +19,7 @@ from tests.support.sso_sign_in import (
     follow,
     person,
 )
-from tests.support.web import TWO_STEP_PATH, app_settings, two_step_code
-
-pytestmark = pytest.mark.usefixtures("fresh_provider_documents")
-
-
-@pytest.fixture
-def app(transactional_db, tmp_path, idp):
-    return create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path,
-                                   SSO_ENTRA_AUTHORITY=idp.authority))
-
+from tests.support.web import TWO_STEP_PATH, two_step_code
 
 # --- two-step verification --------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ Tenant A belongs to Northshire Police; tenant B belongs to no organisation here.
 a first sign-in and the ones after, tenants refused, existing accounts linked or not, names
 refused, organisations that require single sign-on, other providers, choosing between
 providers, and signing out. The provider's answers that cannot be trusted are in
-tests/test_sso_untrusted_tokens.py; two-step verification in tests/test_sso_two_step.py.
+tests/sso/test_sso_untrusted_tokens.py; two-step verification in tests/sso/test_sso_two_step.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import func, select
 
 from jesip_learn.accounts.models import User
-from jesip_learn.factory import create_app
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import SsoIdentity
 from tests.support.factories import PASSWORD
@@ -38,16 +37,6 @@ from tests.support.sso_sign_in import (
     person,
     start,
 )
-from tests.support.web import app_settings
-
-pytestmark = pytest.mark.usefixtures("fresh_provider_documents")
-
-
-@pytest.fixture
-def app(transactional_db, tmp_path, idp):
-    return create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path,
-                                   SSO_ENTRA_AUTHORITY=idp.authority))
-
 
 # --- a first sign-in and the ones after -----------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Single sign-on answers the site cannot trust, end to end against the real OpenID provider
-(tests/test_sso_sign_in.py says how): a token for another client, expired or dated in the
+(tests/sso/test_sso_sign_in.py says how): a token for another client, expired or dated in the
 future beyond the allowed clock difference, a replayed state, an answer to a sign-in begun
 in another browser, another sign-in's nonce, and a person who cancels at the provider; and
 a changed signing key, which is fetched and trusted."""
@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import select
 
 from jesip_learn.accounts.models import User
-from jesip_learn.factory import create_app
 from jesip_learn.sso import protocol
 from jesip_learn.sso.models import SsoFlow
 from jesip_learn.sso.sign_in import SsoSettings, expected_issuer, provider_config
@@ -38,16 +37,6 @@ from tests.support.sso_sign_in import (
     person,
     start,
 )
-from tests.support.web import app_settings
-
-pytestmark = pytest.mark.usefixtures("fresh_provider_documents")
-
-
-@pytest.fixture
-def app(transactional_db, tmp_path, idp):
-    return create_app(app_settings(transactional_db, INSTANCE_PATH=tmp_path,
-                                   SSO_ENTRA_AUTHORITY=idp.authority))
-
 
 # --- tokens that cannot be trusted ---------------------------------------------------------------
 
