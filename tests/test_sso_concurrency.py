@@ -102,16 +102,23 @@ def test_a_providers_answer_signs_in_once(database):
         AuditEvent.subject_user_id == user_id, AuditEvent.action == "sign_in.succeeded")) == 1
 
 
-def test_a_first_sign_in_creates_one_account(database):
+def first_sign_in_waiting(database: Database, subject: str, name: str) -> tuple[str, str]:
+    """A person new to the site back from their provider, their identity waiting for the
+    account page; (the sign-in's state, their email address)."""
     provider_id, domain = provider_with_organisation(database)
-    email = f"new.starter@{domain}"
+    email = f"{subject.replace('-', '.')}@{domain}"
     state = started_sign_in(database, provider_id, email)
-    answer = sso.Answer(claims={"iss": ISSUER, "sub": "new-starter", "name": "New Starter",
+    answer = sso.Answer(claims={"iss": ISSUER, "sub": subject, "name": name,
                                 "email": email, "email_verified": True})
     with database.write_session() as session:
         returning = sso.returning_flow(session, state, SETTINGS)
         outcome = sso_completion.complete(session, returning, answer, settings=SETTINGS)
         assert outcome.kind == "new-account"
+    return state, email
+
+
+def test_a_first_sign_in_creates_one_account(database):
+    state, email = first_sign_in_waiting(database, "new-starter", "New Starter")
     outcomes = race(database, lambda session: first_sign_in.waiting_identity(session, state),
                     lambda session, waiting: first_sign_in.create_account(session, waiting,
                                                                           "staff"))
@@ -126,14 +133,7 @@ def test_the_page_sent_again_after_the_account_was_made_says_the_sign_in_is_fini
     """The race's loser in slow motion: it read the waiting identity before the winner's
     commit and creates the account after it. It is told it has already finished (409),
     not that its sign-in expired."""
-    provider_id, domain = provider_with_organisation(database)
-    email = f"second.tab@{domain}"
-    state = started_sign_in(database, provider_id, email)
-    answer = sso.Answer(claims={"iss": ISSUER, "sub": "second-tab", "name": "Second Tab",
-                                "email": email, "email_verified": True})
-    with database.write_session() as session:
-        sso_completion.complete(session, sso.returning_flow(session, state, SETTINGS), answer,
-                                settings=SETTINGS)
+    state, _email = first_sign_in_waiting(database, "second-tab", "Second Tab")
     with database.session() as session:
         waiting_in_both_tabs = first_sign_in.waiting_identity(session, state)
     with database.write_session() as session:
