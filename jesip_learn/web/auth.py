@@ -52,6 +52,7 @@ from jesip_learn.accounts.throttle import (
 )
 from jesip_learn.accounts.tokens import TokenError
 from jesip_learn.core.mail import MailDeliveryError, OutgoingMail
+from jesip_learn.sso.providers import SingleSignOnRequired
 from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.edge import ERROR_TITLES, after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
@@ -273,6 +274,9 @@ def register():
                 organisation_id=int_or_none(form.organisation.data),
                 command_role=form.command_role.data, address=client_address(),
                 limiter=email_requests())
+        except SingleSignOnRequired as refused:
+            return use_organisation_account("Sign in with your organisation’s account", refused,
+                                            back_to=url_for("auth.register"))
         except AccountError as error:
             show_error(form, error.field, error.message)
         except TooManyEmails as refused:
@@ -287,6 +291,15 @@ def register():
     elif request.method == "POST" and not form.organisation.data:
         show_error(form, "organisation", "Select your organisation from the list")
     return render_template("auth/register.html", form=form)
+
+
+def use_organisation_account(heading: str, refused: SingleSignOnRequired, *, status: int = 200,
+                             back_to: str = "", offer_sign_in: bool = True):
+    """The page that says a password is no use here: the person's organisation signs them in
+    with their work account, and (signed out) the button that starts that sign-in."""
+    return render_template("auth/use_organisation_account.html", heading=heading,
+                           message=refused.message, organisation=refused.organisation,
+                           back_to=back_to, offer_sign_in=offer_sign_in), status
 
 
 def mail_after_commit(to: str, subject: str, template: str, **context) -> None:

@@ -1,0 +1,83 @@
+"""What an organisation that requires single sign-on refuses besides signing in with a
+password (tests/test_sso_sign_in.py): registering with a password. Northshire Police
+(tests/conftest.py's `organisation`, domain northshire.police.uk) signs in through `entra`
+and requires it in each test."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from jesip_learn.accounts.models import User
+from jesip_learn.accounts.registration import register_user
+from jesip_learn.sso import providers as sso_providers
+from jesip_learn.sso.providers import SingleSignOnRequired
+from tests.support.factories import PASSWORD, make_organisation, make_user
+
+
+@pytest.fixture
+def required(session, entra, admin, organisation):
+    """Northshire Police requires single sign-on."""
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    session.flush()
+    return organisation
+
+
+def register(session, organisation, **overrides):
+    details = {"name": "Sam Jones", "email": "sam.jones@northshire.police.uk",
+               "password": PASSWORD, "organisation_id": organisation.id,
+               "command_role": "tactical"}
+    return register_user(session, **{**details, **overrides})
+
+
+def people(session) -> int:
+    return session.scalar(select(func.count()).select_from(User))
+
+
+# --- registering ------------------------------------------------------------------------------
+
+
+def test_an_address_at_the_organisations_domain_registers_no_account(session, required):
+    before = people(session)
+    with pytest.raises(SingleSignOnRequired) as refused:
+        register(session, required)
+    assert refused.value.field == "email" and refused.value.organisation == "Northshire Police"
+    assert refused.value.message.startswith("Northshire Police signs its staff in to JESIP "
+                                            "Learn with their work account")
+    assert people(session) == before
+
+
+def test_choosing_another_organisation_does_not_get_round_the_domain(session, required):
+    elsewhere = make_organisation(session, name="Southshire Fire and Rescue Service")
+    with pytest.raises(SingleSignOnRequired) as refused:
+        register(session, elsewhere)
+    assert refused.value.field == "email" and refused.value.organisation == "Northshire Police"
+
+
+def test_choosing_the_organisation_with_another_address_registers_no_account(session, required):
+    with pytest.raises(SingleSignOnRequired) as refused:
+        register(session, required, email="sam.jones@example.org")
+    assert refused.value.field == "organisation"
+
+
+def test_the_refusal_is_the_same_whether_or_not_the_address_has_an_account(session, required):
+    make_user(session, organisation=required, email="sam.jones@northshire.police.uk")
+    with pytest.raises(SingleSignOnRequired) as taken:
+        register(session, required)
+    with pytest.raises(SingleSignOnRequired) as fresh:
+        register(session, required, email="new.person@northshire.police.uk")
+    assert taken.value.message == fresh.value.message and taken.value.field == fresh.value.field
+
+
+def test_it_comes_before_the_password_is_judged(session, required):
+    """No password is wanted at all: the person is not sent to choose a better one first."""
+    with pytest.raises(SingleSignOnRequired):
+        register(session, required, password="short")
+
+
+def test_other_organisations_and_organisations_that_no_longer_require_it_register_as_before(
+        session, required, admin):
+    elsewhere = make_organisation(session, name="Westshire Police", domains=["westshire.police.uk"])
+    assert register(session, elsewhere, email="jo@westshire.police.uk").confirmation_token
+    assert sso_providers.set_requirement(session, admin, required, False)
+    assert register(session, required).confirmation_token
