@@ -1,15 +1,24 @@
 """What an organisation that requires single sign-on refuses besides signing in with a
-password (tests/test_sso_sign_in.py): registering with a password. Northshire Police
-(tests/conftest.py's `organisation`, domain northshire.police.uk) signs in through `entra`
-and requires it in each test."""
+password (tests/test_sso_sign_in.py): registering with a password, and resetting one.
+Northshire Police (tests/conftest.py's `organisation`, domain northshire.police.uk) signs
+in through `entra` and, in most tests, requires it."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from jesip_learn.accounts.models import User
+from jesip_learn.accounts.models import OneTimeToken, User
+from jesip_learn.accounts.password_reset import (
+    request_password_reset,
+    reset_password,
+    usable_reset_link,
+)
 from jesip_learn.accounts.registration import register_user
+from jesip_learn.accounts.tokens import TokenError
+from jesip_learn.records.models import AuditEvent
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.providers import SingleSignOnRequired
 from tests.support.factories import PASSWORD, make_organisation, make_user
@@ -81,3 +90,49 @@ def test_other_organisations_and_organisations_that_no_longer_require_it_registe
     assert register(session, elsewhere, email="jo@westshire.police.uk").confirmation_token
     assert sso_providers.set_requirement(session, admin, required, False)
     assert register(session, required).confirmation_token
+
+
+# --- a forgotten password -----------------------------------------------------------------------
+
+HOURS = timedelta(hours=2)
+
+
+def actions(session, user) -> list[str]:
+    return list(session.scalars(select(AuditEvent.action).where(
+        AuditEvent.subject_user_id == user.id, AuditEvent.action.like("password.%"))
+        .order_by(AuditEvent.id)))
+
+
+def test_a_member_who_forgot_their_password_is_told_to_sign_in_with_no_link(session, required):
+    member = make_user(session, organisation=required)
+    asked = request_password_reset(session, member.email, HOURS)
+    assert asked.user is member and asked.token is None
+    assert session.scalar(select(func.count()).select_from(OneTimeToken)) == 0
+    assert actions(session, member) == ["password.reset_refused"]
+
+
+def test_administrators_of_the_organisation_still_get_a_link(session, required, admin):
+    asked = request_password_reset(session, admin.email, HOURS)
+    assert asked.user is admin and asked.token
+    assert usable_reset_link(session, asked.token).user is admin
+
+
+def test_a_link_sent_before_the_organisation_required_it_is_refused(
+        session, entra, admin, organisation):
+    member = make_user(session, organisation=organisation)
+    _, token = request_password_reset(session, member.email, HOURS)
+    old_hash = member.password_hash
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    with pytest.raises(SingleSignOnRequired) as refused:
+        usable_reset_link(session, token)
+    assert refused.value.message.startswith("Northshire Police now signs its staff in to "
+                                            "JESIP Learn with their work account, so this link")
+    with pytest.raises(SingleSignOnRequired):
+        reset_password(session, token, "a brand new passphrase here")
+    assert member.password_hash == old_hash
+    assert actions(session, member) == ["password.reset_requested"]
+
+
+def test_a_link_that_was_never_valid_says_so_first(session, required):
+    with pytest.raises(TokenError):
+        usable_reset_link(session, "not a real token")

@@ -406,11 +406,14 @@ def forgot_password():
                 limiter=email_requests())
         except TooManyEmails as refused:
             return too_many_emails(refused.limited)
-        if found:
-            user, token = found
-            link = site_link("auth.reset_password", token=token)
-            mail_after_commit(user.email, "Reset your JESIP Learn password", "reset_password",
-                              user=user, link=link, hours=hours)
+        if found and found.token is None:  # their organisation signs them in
+            mail_after_commit(found.user.email, "Signing in to JESIP Learn",
+                              "sign_in_with_organisation", user=found.user,
+                              sign_in_link=site_link("sso.start"))
+        elif found:
+            link = site_link("auth.reset_password", token=found.token)
+            mail_after_commit(found.user.email, "Reset your JESIP Learn password",
+                              "reset_password", user=found.user, link=link, hours=hours)
         # The same answer whether or not there is an account: addresses are not disclosed.
         return render_template("auth/reset_sent.html", email=form.email.data.strip(),
                                hours=hours)
@@ -425,11 +428,13 @@ class NewPasswordForm(FlaskForm):
 def reset_password(token: str):
     form = NewPasswordForm()
     try:
-        account_tokens.peek_token(db(), token, TokenPurpose.PASSWORD_RESET)
+        password_reset.usable_reset_link(db(), token)
         if form.validate_on_submit():
             password_reset.reset_password(db(), token, form.password.data, client_address())
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.sign_in"))
+    except SingleSignOnRequired as refused:  # sent before the organisation required it
+        return use_organisation_account("This link no longer works", refused, status=410)
     except AccountError as error:
         show_error(form, "password", error.message)
     except TokenError as error:

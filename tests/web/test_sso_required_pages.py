@@ -1,8 +1,10 @@
 """The pages of an organisation that requires single sign-on, besides the sign-in page
-(tests/test_sso_sign_in.py): registering. Northshire Police (domain northshire.police.uk)
-signs in through `entra` and requires it in each test."""
+(tests/test_sso_sign_in.py): registering, and a forgotten password. Northshire Police
+(domain northshire.police.uk) signs in through `entra` and, in most tests, requires it."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -10,6 +12,8 @@ from sqlalchemy import func, select
 from jesip_learn.accounts.models import User
 from jesip_learn.sso import providers as sso_providers
 from tests.support.factories import PASSWORD
+from tests.support.pages import read_page
+from tests.support.web import Browser
 
 SSO_BUTTON = "Sign in with your organisation’s account"
 
@@ -58,3 +62,50 @@ def test_registration_elsewhere_is_as_before(browser, required, other_organisati
                                                     email="sam@southshire-fire.example"))
     assert page.status == 200 and page.h1 == "Check your email"
     assert len(outbox) == 1
+
+
+# --- a forgotten password -----------------------------------------------------------------------
+
+LINK = re.compile(r"http://jesip\.test(/\S+)")
+
+
+def test_a_forgotten_password_page_looks_the_same_but_the_email_says_how_to_sign_in(
+        app, required, make, outbox):
+    member = make.user(organisation=required, name="Mo Member")
+    elsewhere = make.user(name="Ed Elsewhere")
+    pages = {email: Browser(app.test_client()).submit("/forgot-password", {"email": email})
+             for email in (member.email, elsewhere.email, "nobody@example.org")}
+    assert {page.status for page in pages.values()} == {200}
+    assert len({page.text.replace(email, "EMAIL") for email, page in pages.items()}) == 1
+    assert pages[member.email].h1 == "Check your email"
+
+    told, = (mail for mail in outbox if mail.to == member.email)
+    assert told.subject == "Signing in to JESIP Learn"
+    assert "Dear Mo Member" in told.text
+    assert "Northshire Police signs its staff in with their work account" in told.text
+    assert LINK.findall(told.text) == ["/sign-in/organisation"]
+    reset, = (mail for mail in outbox if mail.to == elsewhere.email)
+    assert reset.subject == "Reset your JESIP Learn password"
+    assert LINK.search(reset.text).group(1).startswith("/reset-password/")
+
+
+def test_a_reset_link_sent_before_the_organisation_required_it_is_refused(
+        browser, entra, admin, make, organisation, session, outbox):
+    member = make.user(organisation=organisation)
+    page = browser.submit("/forgot-password", {"email": member.email})
+    assert page.status == 200
+    reset_path = LINK.search(outbox[0].text).group(1)
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    session.commit()
+
+    page = browser.get(reset_path)
+    assert page.status == 410 and page.h1 == "This link no longer works"
+    assert ("Northshire Police now signs its staff in to JESIP Learn with their work account, "
+            "so this link to choose a password no longer works") in page.text
+    assert sso_button(page)["href"] == "/sign-in/organisation"
+    token = browser.get("/forgot-password").csrf_token()
+    refused = read_page(browser.client.post(reset_path, data={
+        "csrf_token": token, "password": "a brand new passphrase here"}))
+    assert refused.status == 410 and refused.h1 == "This link no longer works"
+    page = browser.sign_in(member.email, "a brand new passphrase here")
+    assert page.status == 200 and page.errors == ["Enter a correct email address and password"]
