@@ -1,5 +1,6 @@
 """What an organisation that requires single sign-on refuses besides signing in with a
-password (tests/test_sso_sign_in.py): registering with a password, and resetting one.
+password (tests/test_sso_sign_in.py): registering with a password, resetting one, and
+changing one.
 Northshire Police (tests/conftest.py's `organisation`, domain northshire.police.uk) signs
 in through `entra` and, in most tests, requires it."""
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jesip_learn.accounts.models import OneTimeToken, User
+from jesip_learn.accounts.own_account import change_password
 from jesip_learn.accounts.password_reset import (
     request_password_reset,
     reset_password,
@@ -136,3 +138,21 @@ def test_a_link_sent_before_the_organisation_required_it_is_refused(
 def test_a_link_that_was_never_valid_says_so_first(session, required):
     with pytest.raises(TokenError):
         usable_reset_link(session, "not a real token")
+
+
+# --- changing a password ------------------------------------------------------------------------
+
+
+def test_a_member_has_no_password_to_change(session, required):
+    member = make_user(session, organisation=required)
+    old_hash = member.password_hash
+    with pytest.raises(SingleSignOnRequired) as refused:
+        change_password(session, member, PASSWORD, "a brand new passphrase here")
+    assert refused.value.message.startswith("Northshire Police signs its staff in to JESIP "
+                                            "Learn with their work account, so you have no")
+    assert member.password_hash == old_hash and actions(session, member) == []
+
+
+def test_an_administrator_of_the_organisation_still_changes_theirs(session, required, admin):
+    change_password(session, admin, PASSWORD, "a brand new passphrase here")
+    assert actions(session, admin) == ["password.changed"]

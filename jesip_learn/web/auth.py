@@ -452,6 +452,12 @@ class ChangePasswordForm(FlaskForm):
 @for_audience(Audience.LEARNER)
 def change_password():
     form = ChangePasswordForm()
+    try:
+        own_account.check_may_change_password(db(), current_user)
+    except SingleSignOnRequired as refused:
+        return use_organisation_account(
+            "You do not need a password", refused, back_to=url_for("main.account"),
+            offer_sign_in=False, status=200 if request.method == "GET" else 403)
     if form.validate_on_submit():
         try:
             own_account.change_password(db(), current_user, form.current_password.data,

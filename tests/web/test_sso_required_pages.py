@@ -1,5 +1,5 @@
 """The pages of an organisation that requires single sign-on, besides the sign-in page
-(tests/test_sso_sign_in.py): registering, and a forgotten password. Northshire Police
+(tests/test_sso_sign_in.py): registering, a forgotten password, and changing one. Northshire Police
 (domain northshire.police.uk) signs in through `entra` and, in most tests, requires it."""
 
 from __future__ import annotations
@@ -109,3 +109,41 @@ def test_a_reset_link_sent_before_the_organisation_required_it_is_refused(
     assert refused.status == 410 and refused.h1 == "This link no longer works"
     page = browser.sign_in(member.email, "a brand new passphrase here")
     assert page.status == 200 and page.errors == ["Enter a correct email address and password"]
+
+
+# --- changing a password ------------------------------------------------------------------------
+
+
+def test_a_signed_in_member_is_told_they_have_no_password_to_change(
+        browser, entra, admin, make, organisation, session):
+    member = make.user(organisation=organisation)
+    assert browser.sign_in(member.email).status == 200  # before the organisation required it
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    session.commit()
+    old_hash = member.password_hash
+
+    account = browser.get("/account")
+    assert account.status == 200
+    assert not account.soup.find("a", string="Change your password")
+    assert ("You sign in with your Northshire Police work account, so JESIP Learn keeps no "
+            "password for you.") in account.text
+    page = browser.get("/account/password")
+    assert page.status == 200 and page.h1 == "You do not need a password"
+    assert "so you have no JESIP Learn password to change" in page.text
+    assert not page.soup.find("input", attrs={"name": "new_password"})
+    assert not sso_button(page)  # they are signed in already
+    refused = browser.submit("/account/password", {
+        "current_password": PASSWORD, "new_password": "a brand new passphrase here"},
+        form_url="/account")
+    assert refused.status == 403 and refused.h1 == "You do not need a password"
+    session.refresh(member)
+    assert member.password_hash == old_hash
+
+
+def test_an_administrator_of_the_organisation_still_changes_their_password(
+        browser, required, admin):
+    assert browser.sign_in(admin.email).status == 200
+    account = browser.get("/account")
+    assert account.status == 200 and account.soup.find("a", string="Change your password")
+    page = browser.get("/account/password")
+    assert page.status == 200 and page.h1 == "Change your password"
