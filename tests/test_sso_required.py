@@ -1,6 +1,6 @@
 """What an organisation that requires single sign-on refuses besides signing in with a
-password (tests/test_sso_sign_in.py): registering with a password, resetting one, and
-changing one.
+password (tests/test_sso_sign_in.py): registering with a password, resetting one,
+changing one, and the link to choose one sent to people added by others.
 Northshire Police (tests/conftest.py's `organisation`, domain northshire.police.uk) signs
 in through `entra` and, in most tests, requires it."""
 
@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from jesip_learn.accounts.administration import invite_user
 from jesip_learn.accounts.models import OneTimeToken, User
 from jesip_learn.accounts.own_account import change_password
 from jesip_learn.accounts.password_reset import (
@@ -20,9 +21,11 @@ from jesip_learn.accounts.password_reset import (
 )
 from jesip_learn.accounts.registration import register_user
 from jesip_learn.accounts.tokens import TokenError
+from jesip_learn.imports import bulk as bulk_import
 from jesip_learn.records.models import AuditEvent
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.providers import SingleSignOnRequired
+from tests.support.bulk_import import TODAY, USERS_HEADER, dry_run
 from tests.support.factories import PASSWORD, make_organisation, make_user
 
 
@@ -156,3 +159,54 @@ def test_a_member_has_no_password_to_change(session, required):
 def test_an_administrator_of_the_organisation_still_changes_theirs(session, required, admin):
     change_password(session, admin, PASSWORD, "a brand new passphrase here")
     assert actions(session, admin) == ["password.changed"]
+
+
+# --- people added by others ---------------------------------------------------------------------
+
+
+def invite(session, actor, organisation, permissions=frozenset(), email="nia@example.org"):
+    return invite_user(session, actor, email=email, name="Nia Newcomer",
+                       organisation_id=organisation.id, command_role="tactical",
+                       permissions=set(permissions))
+
+
+def tokens_of(session, user) -> int:
+    return session.scalar(select(func.count()).select_from(OneTimeToken)
+                          .where(OneTimeToken.user_id == user.id))
+
+
+def test_a_person_invited_into_the_organisation_gets_no_link_to_choose_a_password(
+        session, required):
+    manager = make_user(session, organisation=required, permissions={"manager"})
+    person, token = invite(session, manager, required)
+    assert token is None and tokens_of(session, person) == 0
+    assert person.shown_status == "invited" and person.password_hash == ""
+    invited = session.scalar(select(AuditEvent).where(AuditEvent.action == "account.invited"))
+    assert invited.summary == ("Nia Newcomer added and told to sign in with Northshire "
+                               "Police’s account")
+
+
+def test_an_administrator_invited_into_it_still_chooses_a_password(session, required, admin):
+    person, token = invite(session, admin, required, {"admin"})
+    assert token and usable_reset_link(session, token).user is person
+
+
+def test_an_invitation_sent_before_the_organisation_required_it_is_refused(
+        session, entra, admin, organisation):
+    person, token = invite(session, admin, organisation)
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    with pytest.raises(SingleSignOnRequired):
+        reset_password(session, token, "a brand new passphrase here")
+    assert person.password_hash == ""
+
+
+def test_people_imported_into_the_organisation_get_no_link(session, required, admin):
+    make_organisation(session, name="Westshire Police")
+    batch, plan = dry_run(session, admin, USERS_HEADER
+                          + "Nia New,nia@northshire.police.uk,Northshire Police,staff\n"
+                          + "Sol Else,sol@example.org,Westshire Police,staff\n")
+    applied = bulk_import.apply_import(session, batch, admin, plan.digest, today=TODAY)
+    links = {user.email: token for user, token in applied.new_accounts}
+    assert links["nia@northshire.police.uk"] is None and links["sol@example.org"]
+    nia = session.scalar(select(User).where(User.email == "nia@northshire.police.uk"))
+    assert tokens_of(session, nia) == 0 and nia.shown_status == "invited"

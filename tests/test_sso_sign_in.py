@@ -17,6 +17,7 @@ import urllib.parse
 import pytest
 from sqlalchemy import func, select
 
+from jesip_learn.accounts.administration import invite_user
 from jesip_learn.accounts.models import User
 from jesip_learn.factory import create_app
 from jesip_learn.sso import providers as sso_providers
@@ -240,6 +241,20 @@ def test_an_organisation_that_requires_single_sign_on_links_its_staffs_accounts_
     session.refresh(user)
     assert user.approved_at is not None
     assert events(session, "sign_in.succeeded")[-1].subject_user_id == user.id
+
+
+def test_a_person_a_manager_added_there_signs_in_with_no_password_ever_set(
+        browser, idp, entra, admin, organisation, session):
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    user, token = invite_user(session, admin, email=f"nia.new@{A_DOMAIN}", name="Nia New",
+                              organisation_id=organisation.id, command_role="staff",
+                              permissions=set())
+    session.commit()
+    assert token is None and user.shown_status == "invited"
+    page = follow(browser, back_from_provider(browser, person(idp, user.email, name="Nia New")))
+    assert page.status == 200 and page.h1 == "My training"
+    session.refresh(user)
+    assert user.shown_status == "active" and user.password_hash == ""
 
 
 def test_an_administrator_of_such_an_organisation_still_gives_their_password_to_link(

@@ -1,9 +1,11 @@
 """The pages of an organisation that requires single sign-on, besides the sign-in page
-(tests/test_sso_sign_in.py): registering, a forgotten password, and changing one. Northshire Police
+(tests/test_sso_sign_in.py): registering, a forgotten password, changing one, and the
+emails to people added by a manager or an import. Northshire Police
 (domain northshire.police.uk) signs in through `entra` and, in most tests, requires it."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -147,3 +149,48 @@ def test_an_administrator_of_the_organisation_still_changes_their_password(
     assert account.status == 200 and account.soup.find("a", string="Change your password")
     page = browser.get("/account/password")
     assert page.status == 200 and page.h1 == "Change your password"
+
+
+# --- people added by others ---------------------------------------------------------------------
+
+
+def test_a_person_added_by_a_manager_is_told_to_sign_in_with_their_organisation(
+        browser, entra, admin, make, organisation, session, outbox):
+    manager = make.user(organisation=organisation, permissions={"manager"}, name="Mo Manager")
+    # Signed in before the organisation required single sign-on (as if through it since).
+    assert browser.sign_in(manager.email).status == 200
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    session.commit()
+    done = browser.submit("/manage/people/new", {
+        "name": "Nia Newcomer", "email": "nia.newcomer@northshire.police.uk",
+        "organisation": str(organisation.id), "command_role": "tactical"})
+    assert done.status == 200
+    assert done.notifications == [
+        "Nia Newcomer has been added. We are emailing nia.newcomer@northshire.police.uk to sign "
+        "in with Northshire Police’s account, which it requires; until they first do, they are "
+        "shown as invited."]
+    mail, = outbox
+    assert mail.subject == "Your JESIP Learn account"
+    assert ("Northshire Police signs its staff in to JESIP Learn with their work account, so "
+            "you do not need a password.") in mail.text
+    assert LINK.findall(mail.text) == ["/sign-in/organisation"]
+
+
+def test_people_imported_into_the_organisation_are_told_to_sign_in_with_it(
+        browser, required, admin, session, outbox):
+    assert browser.sign_in(admin.email).status == 200
+    form_url = "/manage/imports/users/new"
+    token = browser.get(form_url).csrf_token()
+    csv = (b"name,email,organisation,command role\n"
+           b"Nia New,nia@northshire.police.uk,Northshire Police,staff\n")
+    checked = read_page(browser.client.post(form_url, follow_redirects=True, data={
+        "csrf_token": token, "file": (io.BytesIO(csv), "people.csv")}))
+    assert checked.status == 200 and checked.h1 == "Check your import"
+    form = checked.soup.select_one("form[action$='/apply']")
+    done = read_page(browser.client.post(form["action"], follow_redirects=True, data={
+        field["name"]: field.get("value", "") for field in form.select("input[name]")}))
+    assert done.status == 200 and done.h1 == "Import complete"
+    mail, = outbox
+    assert mail.to == "nia@northshire.police.uk"
+    assert "Northshire Police signs its staff in to JESIP Learn" in mail.text
+    assert LINK.findall(mail.text) == ["/sign-in/organisation"]
