@@ -89,6 +89,18 @@ def test_it_comes_before_the_password_is_judged(session, required):
         register(session, required, password="short")
 
 
+def test_an_address_of_a_members_account_elsewhere_is_told_of_the_organisations_sign_in(
+        session, required, other_organisation):
+    """Neither the domain nor the choice requires single sign-on, but the address is a
+    member's: as for any address with an account, nothing is made and its owner is emailed,
+    about their organisation's sign-in rather than a password reset."""
+    member = make_user(session, organisation=required, email="sam@example.org")
+    registration = register(session, other_organisation, email="sam@example.org")
+    assert registration.already_registered and registration.user is member
+    assert registration.signs_in_with == "Northshire Police"
+    assert register(session, other_organisation, email="new@example.org").signs_in_with == ""
+
+
 def test_other_organisations_and_organisations_that_no_longer_require_it_register_as_before(
         session, required, admin):
     elsewhere = make_organisation(session, name="Westshire Police", domains=["westshire.police.uk"])

@@ -38,7 +38,7 @@ from jesip_learn.accounts.tokens import issue_token, redeem_token
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.records.audit import record_event
-from jesip_learn.sso.providers import check_registration
+from jesip_learn.sso.providers import check_registration, organisation_signing_in
 
 EMAIL_CONFIRMATION_LIFETIME = timedelta(days=3)
 
@@ -57,6 +57,9 @@ class Registration:
     organisation: Organisation
     already_registered: bool = False
     send_email: bool = True
+    # The existing account's organisation signs it in with its own accounts (its name): the
+    # email offers that sign-in, not a password reset.
+    signs_in_with: str = ""
 
 
 def register_user(
@@ -95,11 +98,13 @@ def register_user(
     if existing is not None:
         record_event(session, "account.registration_repeated", subject=existing,
                      address=address, summary="Someone tried to register with this address")
+        signs_in_with = organisation_signing_in(session, existing)
         return Registration(user=existing, confirmation_token=None,
                             needs_approval=not trusted_domain, organisation=organisation,
                             already_registered=True,
                             send_email=account_may_be_emailed(session, limiter, existing,
-                                                              address))
+                                                              address),
+                            signs_in_with=signs_in_with.name if signs_in_with else "")
     user = User(
         name=name,
         email=email,

@@ -323,7 +323,9 @@ def _send_registration_email(registration: Registration) -> None:
                           "with your email address", "already_registered",
                           user=registration.user, sign_in_link=site_link("auth.sign_in"),
                           reset_link=site_link("auth.forgot_password"),
-                          confirm_link=site_link("auth.resend_confirmation"))
+                          confirm_link=site_link("auth.resend_confirmation"),
+                          signs_in_with=registration.signs_in_with,
+                          organisation_sign_in_link=site_link("sso.start"))
 
 
 @blueprint.route("/register/check-your-email")

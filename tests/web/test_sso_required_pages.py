@@ -18,6 +18,7 @@ from tests.support.pages import read_page
 from tests.support.web import Browser
 
 SSO_BUTTON = "Sign in with your organisation’s account"
+LINK = re.compile(r"http://jesip\.test(/\S+)")
 
 
 @pytest.fixture
@@ -59,6 +60,22 @@ def test_an_address_with_an_account_gets_the_same_page(browser, required, make, 
     assert outbox == []
 
 
+def test_a_members_address_registered_elsewhere_emails_them_their_organisations_sign_in(
+        app, required, other_organisation, make, outbox):
+    make.user(organisation=required, email="sam@example.org", name="Sam Member")
+    taken = Browser(app.test_client()).submit("/register", registration(
+        other_organisation, email="sam@example.org"))
+    fresh = Browser(app.test_client()).submit("/register", registration(
+        other_organisation, email="new@example.org"))
+    assert taken.status == fresh.status == 200 and taken.h1 == "Check your email"
+    assert (taken.text.replace("sam@example.org", "EMAIL")
+            == fresh.text.replace("new@example.org", "EMAIL"))
+    told, = (mail for mail in outbox if mail.to == "sam@example.org")
+    assert "Northshire Police signs its staff in with their work account" in told.text
+    assert LINK.findall(told.text) == ["/sign-in/organisation"]
+    assert "without your work account" in told.text
+
+
 def test_registration_elsewhere_is_as_before(browser, required, other_organisation, outbox):
     page = browser.submit("/register", registration(other_organisation,
                                                     email="sam@southshire-fire.example"))
@@ -67,9 +84,6 @@ def test_registration_elsewhere_is_as_before(browser, required, other_organisati
 
 
 # --- a forgotten password -----------------------------------------------------------------------
-
-LINK = re.compile(r"http://jesip\.test(/\S+)")
-
 
 def test_a_forgotten_password_page_looks_the_same_but_the_email_says_how_to_sign_in(
         app, required, make, outbox):
