@@ -16,6 +16,7 @@ from jesip_learn.courses import catalogue as courses
 from jesip_learn.imports.models import ImportBatch
 from jesip_learn.learning.models import Completion
 from jesip_learn.records.models import AuditEvent
+from jesip_learn.sso import providers as sso_providers
 
 VALID = Path(__file__).parent / "content" / "fixtures" / "valid-course"
 PEOPLE = ("name,email,organisation,command role,joined,left\n"
@@ -129,6 +130,20 @@ def test_people_then_their_completions(runner, session, admin, known, organisati
         "ncalt.csv: 2 rows (2 already recorded). Nothing to import: no row would change "
         "anything.")
     assert session.scalar(select(func.count()).select_from(Completion)) == 2
+
+
+def test_people_of_an_organisation_that_requires_single_sign_on_are_told_to_sign_in_with_it(
+        runner, session, admin, entra, organisation, tmp_path, outbox):
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    session.commit()
+    result = runner.invoke(args=["imports", "people", write(
+        tmp_path, "name,email,organisation,command role\n"
+        "Nia New,nia@northshire.police.uk,Northshire Police,staff\n"), "--as", admin.email])
+    assert result.exit_code == 0, result.output
+    mail, = outbox
+    assert "Northshire Police signs its staff in to JESIP Learn" in mail.text
+    assert not LINK.search(mail.text)
+    assert "http://jesip.test/sign-in/organisation" in mail.text
 
 
 def test_a_manager_imports_within_their_organisations_only(runner, session, make, organisation,

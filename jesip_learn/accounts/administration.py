@@ -47,6 +47,7 @@ from jesip_learn.core.columns import utcnow
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.records.audit import record_event
 from jesip_learn.records.models import Anonymisation
+from jesip_learn.sso.providers import organisation_signing_in
 
 FIRST_ADMINISTRATOR_LIFETIME = timedelta(hours=24)
 
@@ -100,12 +101,14 @@ def invite_user(
     command_role: str,
     permissions: set[str],
     address: str = "",
-) -> tuple[User, str]:
+) -> tuple[User, str | None]:
     """An account added by an administrator (in any organisation) or a manager (in the
     organisations they manage), approved and its address taken as confirmed, since they
     vouch for the person, with no password: the person sets one through the link (the
     returned token) they are sent. Shown as "Invited" until they do. Only administrators
-    give more than the learner permission (`can_grant`)."""
+    give more than the learner permission (`can_grant`). In an organisation that requires
+    single sign-on there is no link (the token is None): the person signs in with their
+    organisation's account, which is linked to this one at their first sign-in."""
     name = check_name(name)
     email = normalise_email(email)
     command_role = check_command_role(command_role)
@@ -135,10 +138,15 @@ def invite_user(
                 approved_by_id=actor.id, invited_at=now, grants=grants)
     session.add(user)
     session.flush()
+    signs_in_with = organisation_signing_in(session, user)
     record_event(session, "account.invited", actor=actor, subject=user, address=address,
-                 summary=f"{name} added and sent a link to set a password",
+                 summary=f"{name} added and sent a link to set a password"
+                 if signs_in_with is None else
+                 f"{name} added and told to sign in with {signs_in_with.name}’s account",
                  details={"permissions": sorted(user.permissions),
                           "organisation_id": organisation.id, "command_role": command_role})
+    if signs_in_with is not None:
+        return user, None
     token = issue_token(session, TokenPurpose.PASSWORD_RESET, INVITATION_LIFETIME, user)
     return user, token
 

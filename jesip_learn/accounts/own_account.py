@@ -1,6 +1,6 @@
 """What a signed-in person changes on their own account: their password (which ends their
-other sessions and reset links), their name as their certificates show it, and signing
-out everywhere.
+other sessions and reset links; none for someone whose organisation requires single
+sign-on), their name as their certificates show it, and signing out everywhere.
 """
 
 from __future__ import annotations
@@ -12,11 +12,26 @@ from jesip_learn.accounts.details import AccountError, check_name, check_new_pas
 from jesip_learn.accounts.models import User
 from jesip_learn.accounts.tokens import revoke_password_reset_links
 from jesip_learn.records.audit import record_event
+from jesip_learn.sso.providers import SingleSignOnRequired, organisation_signing_in
+
+NOTHING_TO_CHANGE = ("{organisation} signs its staff in to JESIP Learn with their work "
+                     "account, so you have no JESIP Learn password to change. To change your "
+                     "work account’s password, ask your IT service desk.")
+
+
+def check_may_change_password(session: Session, user: User) -> None:
+    """SingleSignOnRequired when the person's organisation signs them in with its own
+    accounts: a password here would be refused at sign-in, so none is set."""
+    organisation = organisation_signing_in(session, user)
+    if organisation is not None:
+        raise SingleSignOnRequired("current_password", NOTHING_TO_CHANGE.format(
+            organisation=organisation.name), organisation)
 
 
 def change_password(
     session: Session, user: User, current: str, new: str, address: str = ""
 ) -> None:
+    check_may_change_password(session, user)
     if not passwords.verify_password(user.password_hash, current or ""):
         raise AccountError("current_password", "Your current password is not correct")
     check_new_password(new, email=user.email, name=user.name, field="new_password")

@@ -38,6 +38,7 @@ from jesip_learn.accounts.tokens import issue_token, redeem_token
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.records.audit import record_event
+from jesip_learn.sso.providers import check_registration, organisation_signing_in
 
 EMAIL_CONFIRMATION_LIFETIME = timedelta(days=3)
 
@@ -56,6 +57,9 @@ class Registration:
     organisation: Organisation
     already_registered: bool = False
     send_email: bool = True
+    # The existing account's organisation signs it in with its own accounts (its name): the
+    # email offers that sign-in, not a password reset.
+    signs_in_with: str = ""
 
 
 def register_user(
@@ -70,7 +74,9 @@ def register_user(
     limiter: EmailRequestLimiter | None = None,
 ) -> Registration:
     """Create a learner account that waits for its email to be confirmed, and for approval
-    too unless the email's domain belongs to the chosen organisation.
+    too unless the email's domain belongs to the chosen organisation. None is made for an
+    organisation that requires single sign-on, by the email's domain or the choice
+    (`SingleSignOnRequired`): its staff's accounts are made at their first sign-in there.
 
     Whether the address already has an account shows nowhere in the answer: every detail
     is checked (and the password hashed) first, either way, and the person is asked to
@@ -79,6 +85,9 @@ def register_user(
     name = check_name(name)
     email = normalise_email(email)
     organisation = active_organisation(session, organisation_id)
+    # Before anything else about the password: none is wanted. Decided from the details
+    # given alone, so it says nothing about whether the address has an account.
+    check_registration(session, email, organisation)
     command_role = check_command_role(command_role)
     check_new_password(password, email=email, name=name)
     domain = email.rsplit("@", 1)[1]
@@ -89,11 +98,13 @@ def register_user(
     if existing is not None:
         record_event(session, "account.registration_repeated", subject=existing,
                      address=address, summary="Someone tried to register with this address")
+        signs_in_with = organisation_signing_in(session, existing)
         return Registration(user=existing, confirmation_token=None,
                             needs_approval=not trusted_domain, organisation=organisation,
                             already_registered=True,
                             send_email=account_may_be_emailed(session, limiter, existing,
-                                                              address))
+                                                              address),
+                            signs_in_with=signs_in_with.name if signs_in_with else "")
     user = User(
         name=name,
         email=email,

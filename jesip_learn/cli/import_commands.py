@@ -106,20 +106,23 @@ def _run_import(kind, path: Path, importer_email: str, source: str, dry_run: boo
         sys.exit(1)
 
 
-def _account_links(accounts) -> list[tuple[User, str, str]]:
-    """Each new account with the link to choose its password and the link to ask for a new
-    one, from SITE_URL (the site refuses to start without it), never a guess."""
+def _account_links(accounts) -> list[tuple[User, str | None, str]]:
+    """Each new account with the link to choose its password (None where the organisation
+    requires single sign-on) and the link to ask for a new one, from SITE_URL (the site
+    refuses to start without it), never a guess."""
     forgot = site_link("auth.forgot_password")
-    return [(user, site_link("auth.reset_password", token=token), forgot)
+    return [(user, site_link("auth.reset_password", token=token) if token else None, forgot)
             for user, token in accounts]
 
 
-def _send_setup_emails(links: list[tuple[User, str, str]]) -> int:
+def _send_setup_emails(links: list[tuple[User, str | None, str]]) -> int:
     """Send each new person their link, as the import page does; how many could not be sent."""
     unsent = 0
+    sign_in = site_link("sso.start")
     for user, link, forgot in links:
         text = render_template("mail/account_created.txt", user=user, link=link,
-                               days=people_import.ACCOUNT_SETUP_LIFETIME.days, forgot_link=forgot)
+                               days=people_import.ACCOUNT_SETUP_LIFETIME.days, forgot_link=forgot,
+                               sign_in_link=sign_in)
         try:
             current_app.extensions["mailer"].send(OutgoingMail(
                 to=user.email, subject="Your JESIP Learn account", text=text))

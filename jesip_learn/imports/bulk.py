@@ -99,8 +99,9 @@ class AppliedImport:
     updated: int
     unchanged: int
     skipped: int  # rows with errors
-    # New accounts and the one-time token of the link that lets each choose a password.
-    new_accounts: tuple[tuple[User, str], ...] = ()
+    # New accounts and the one-time token of the link that lets each choose a password (None
+    # where their organisation requires single sign-on: they are told to sign in with it).
+    new_accounts: tuple[tuple[User, str | None], ...] = ()
 
 
 def apply_import(session: Session, batch: ImportBatch, importer: User, checked_digest: str,
@@ -122,7 +123,7 @@ def apply_import(session: Session, batch: ImportBatch, importer: User, checked_d
     plan = plan_import(session, batch, importer, lock=True, today=today)
     if plan.digest != checked_digest:
         raise PlanChanged
-    new_accounts: tuple[tuple[User, str], ...] = ()
+    new_accounts: tuple[tuple[User, str | None], ...] = ()
     if plan.kind == ImportKind.USERS:
         new_accounts = people.apply_rows(session, plan, importer, batch, address)
     else:

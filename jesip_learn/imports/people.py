@@ -1,6 +1,7 @@
 """Bulk import of people's accounts: each row (name, email, organisation, command role, and
 optionally when they joined and left and their permissions) planned against the accounts
-as they are, then applied: new accounts approved, with a link to choose a password; known
+as they are, then applied: new accounts approved, with a link to choose a password (none in
+an organisation that requires single sign-on: they sign in with its accounts); known
 people updated (a change of organisation is a move) and given the permissions the row
 adds. Dates of joining and leaving are read and applied in `jesip_learn.imports.dates`.
 """
@@ -35,6 +36,7 @@ from jesip_learn.imports.csv_files import Row, header_key
 from jesip_learn.imports.models import ImportBatch
 from jesip_learn.imports.plan import ImportPlan, Outcome, RowPlan, read_email, users_by_email
 from jesip_learn.records.audit import record_event
+from jesip_learn.sso.providers import organisation_signing_in
 
 # How long the link to choose a password, sent to each new account, works.
 ACCOUNT_SETUP_LIFETIME = timedelta(days=7)
@@ -184,7 +186,7 @@ def _user_changes(plan: RowPlan) -> list[str]:
 
 
 def apply_rows(session: Session, plan: ImportPlan, importer: User, batch: ImportBatch,
-               address: str) -> tuple[tuple[User, str], ...]:
+               address: str) -> tuple[tuple[User, str | None], ...]:
     now, created = utcnow(), []
     for row in plan.rows:
         if row.outcome == Outcome.CREATE:
@@ -223,10 +225,13 @@ def apply_rows(session: Session, plan: ImportPlan, importer: User, batch: Import
                      summary="Created by a bulk import",
                      details={"permissions": [Permission.LEARNER.value], "batch": batch.id,
                               **_membership_snapshot(user)})
-        if user.is_active:  # a leaver recorded for the reports is not asked to sign in
-            token = issue_token(session, TokenPurpose.PASSWORD_RESET, ACCOUNT_SETUP_LIFETIME,
-                                user)
-            accounts.append((user, token))
+        if not user.is_active:  # a leaver recorded for the reports is not asked to sign in
+            continue
+        if organisation_signing_in(session, user) is not None:
+            accounts.append((user, None))  # told to sign in with their organisation's account
+        else:
+            accounts.append((user, issue_token(session, TokenPurpose.PASSWORD_RESET,
+                                               ACCOUNT_SETUP_LIFETIME, user)))
     return tuple(accounts)
 
 

@@ -4,7 +4,8 @@
 answer: refused (a tenant no organisation lists, an account of another organisation...)
 with the reason in the audit log, or the person's account signed in, or the identity held
 on the sign-in for the person to create their account or link the existing one
-(`jesip_learn.sso.first_sign_in`).
+(`jesip_learn.sso.first_sign_in`). An existing account in an organisation that requires
+single sign-on is linked at once: its password is no use, so it is not asked for.
 
 The subject (Entra ID: the tenant's issuer and the object id `oid`; otherwise `iss` and
 `sub`) is what finds the account afterwards, never the email address.
@@ -29,6 +30,7 @@ from jesip_learn.core.columns import utcnow
 from jesip_learn.core.typed_text import control_character_problem
 from jesip_learn.records.audit import record_event
 from jesip_learn.sso.models import SsoFlow, SsoIdentity, SsoOrganisationLink
+from jesip_learn.sso.providers import organisation_signing_in
 from jesip_learn.sso.sign_in import (
     FLOW_LIFETIME,
     UNAVAILABLE,
@@ -247,12 +249,44 @@ def _hold_for_account(session: Session, returning: Returning, identity: Identity
     existing = find_user_by_email(session, identity.email)
     if existing is not None:
         usable_account(session, existing, identity, address)
+        if organisation_signing_in(session, existing) is not None:
+            # The organisation signs its staff in only through its own accounts: their
+            # password here is refused and cannot be reset, so it cannot be asked for. The
+            # organisation's account (its tenant, an address it vouches for, the account in
+            # the same organisation) is the proof. Administrators keep the password step.
+            _finish(session, returning.flow_id, now)
+            link_existing_account(session, existing, identity, address=address, now=now,
+                                  summary=f"Linked to their account at "
+                                  f"{identity.provider_name}, which "
+                                  f"{identity.organisation_name} requires")
+            return Outcome("signed-in", identity, returning.next_url, user=existing,
+                           second_step=record_sign_in(session, existing, identity, address,
+                                                      now))
     flow = session.get(SsoFlow, returning.flow_id)
     flow.identity = asdict(identity)
     flow.user_id = existing.id if existing else None
     flow.expires_at = now + FLOW_LIFETIME  # ten minutes to choose the role or type a password
     kind = "link-account" if existing else "new-account"
     return Outcome(kind, identity, returning.next_url, user=existing)
+
+
+def add_identity(session: Session, user: User, identity: Identity, now: datetime) -> None:
+    session.add(SsoIdentity(user_id=user.id, provider_id=identity.provider_id,
+                            issuer=identity.issuer, subject=identity.subject, created_at=now,
+                            last_used_at=now))
+
+
+def link_existing_account(session: Session, user: User, identity: Identity, *, address: str,
+                          now: datetime, summary: str) -> None:
+    """Link the account to the organisation's: it vouches for the address and the
+    organisation, as an emailed link and a manager's approval would."""
+    user.email_confirmed_at = user.email_confirmed_at or now
+    if user.approved_at is None:
+        user.approved_at = now
+    add_identity(session, user, identity, now)
+    record_event(session, "sso.account_linked", actor=user, subject=user, address=address,
+                 summary=summary,
+                 details={"provider": identity.provider_name, "tenant_id": identity.tenant_id})
 
 
 def _finish(session: Session, flow_id: int, now: datetime) -> None:

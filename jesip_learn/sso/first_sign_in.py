@@ -1,8 +1,9 @@
 """The person's next step after a first sign-in with their organisation's own account,
 whose identity `jesip_learn.sso.completion` held on the sign-in under way: a new account
 (`create_account`: their command role, asked once) or their existing account linked to the
-organisation's (`link_account`: its password, once). Of two tabs sending the same page,
-one wins.
+organisation's (`link_account`: its password, once; an organisation that requires single
+sign-on has its staff's accounts linked at once, in `jesip_learn.sso.completion`). Of two
+tabs sending the same page, one wins.
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from jesip_learn.accounts.models import Organisation, Permission, PermissionGran
 from jesip_learn.accounts.throttle import DatabaseLoginThrottle, RedisLoginThrottle
 from jesip_learn.core.columns import utcnow
 from jesip_learn.records.audit import record_event
-from jesip_learn.sso.completion import Identity, Outcome, record_sign_in, usable_account
-from jesip_learn.sso.models import SsoFlow, SsoIdentity
+from jesip_learn.sso.completion import (
+    Identity,
+    Outcome,
+    add_identity,
+    link_existing_account,
+    record_sign_in,
+    usable_account,
+)
+from jesip_learn.sso.models import SsoFlow
 from jesip_learn.sso.sign_in import USED_OR_EXPIRED, SignInProblem, sign_in_problem, state_hash
 
 
@@ -65,12 +73,6 @@ def _take(session: Session, waiting: Waiting, now: datetime) -> None:
         raise _already_finished()
 
 
-def _link(session: Session, user: User, identity: Identity, now: datetime) -> None:
-    session.add(SsoIdentity(user_id=user.id, provider_id=identity.provider_id,
-                            issuer=identity.issuer, subject=identity.subject, created_at=now,
-                            last_used_at=now))
-
-
 def create_account(session: Session, waiting: Waiting, command_role: str, *,
                    address: str = "", now: datetime | None = None) -> Outcome:
     """The account of someone signing in for the first time, in their organisation: name and
@@ -92,7 +94,7 @@ def create_account(session: Session, waiting: Waiting, command_role: str, *,
                 approved_at=now, grants=[PermissionGrant(permission=Permission.LEARNER)])
     session.add(user)
     session.flush()
-    _link(session, user, identity, now)
+    add_identity(session, user, identity, now)
     record_event(session, "account.registered", actor=user, subject=user, address=address,
                  summary=f"Registered with {organisation.name} through {identity.provider_name}",
                  details={"method": "single sign-on", "needs_approval": False})
@@ -131,14 +133,7 @@ def link_account(session: Session, waiting: Waiting, password: str, *, address: 
     usable_account(session, user, identity, address)
     _take(session, waiting, now)
     throttle.clear(session, user.email)
-    # The organisation's account vouches for the address and the organisation, as an
-    # emailed link and a manager's approval would.
-    user.email_confirmed_at = user.email_confirmed_at or now
-    if user.approved_at is None:
-        user.approved_at = now
-    _link(session, user, identity, now)
-    record_event(session, "sso.account_linked", actor=user, subject=user, address=address,
-                 summary=f"Linked to their account at {identity.provider_name}",
-                 details={"provider": identity.provider_name, "tenant_id": identity.tenant_id})
+    link_existing_account(session, user, identity, address=address, now=now,
+                          summary=f"Linked to their account at {identity.provider_name}")
     return Outcome("signed-in", identity, waiting.next_url, user=user,
                    second_step=record_sign_in(session, user, identity, address, now))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from jesip_learn.accounts.details import AccountError
 from jesip_learn.accounts.models import Organisation, OrganisationDomain, Permission, User
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.input_errors import InputError
@@ -278,14 +279,49 @@ SSO_ONLY = ("{organisation} signs its staff in with their work account: use “S
             "your organisation’s account” below.")
 
 
-def password_refusal(session: Session, user: User) -> str:
-    """Why this person may not sign in with a password ("" when they may). Administrators
-    always may, so that a broken connection to a provider locks no one out."""
+class SingleSignOnRequired(AccountError):
+    """A password here is refused because the person's organisation signs its staff in with
+    their work account: registering with one, choosing one through an emailed link, changing
+    one. `organisation` names it, for the page that offers that sign-in instead."""
+
+    def __init__(self, field: str, message: str, organisation: Organisation):
+        super().__init__(field, message)
+        self.organisation = organisation.name
+
+
+def organisation_signing_in(session: Session, user: User) -> Organisation | None:
+    """The organisation whose own accounts this person must sign in with, so that a password
+    is no use to them here; None when they may use one. Administrators always may, so that a
+    broken connection to a provider locks no one out."""
     if user.has_permission(Permission.ADMIN):
-        return ""
+        return None
     if requires_single_sign_on(session, user.organisation_id):
-        return SSO_ONLY.format(organisation=user.organisation.name)
-    return ""
+        return user.organisation
+    return None
+
+
+def password_refusal(session: Session, user: User) -> str:
+    """Why this person may not sign in with a password ("" when they may)."""
+    organisation = organisation_signing_in(session, user)
+    return SSO_ONLY.format(organisation=organisation.name) if organisation else ""
+
+
+NO_REGISTRATION = ("{organisation} signs its staff in to JESIP Learn with their work account, "
+                   "so there is no account to create with a password. Sign in with your "
+                   "organisation’s account instead: your JESIP Learn account is made the first "
+                   "time you do.")
+
+
+def check_registration(session: Session, email: str, organisation: Organisation) -> None:
+    """SingleSignOnRequired when a registration with a password would make an account that
+    could never sign in: the email's domain is an organisation's that requires single
+    sign-on (whichever organisation was chosen), or the chosen organisation requires it."""
+    by_domain = organisations_for_domain(session, email.rsplit("@", 1)[1])
+    for field, candidate in (("email", by_domain), ("organisation", organisation)):
+        if (candidate is not None and candidate.is_active
+                and requires_single_sign_on(session, candidate.id)):
+            raise SingleSignOnRequired(field, NO_REGISTRATION.format(
+                organisation=candidate.name), candidate)
 
 
 # --- identities ------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from jesip_learn.accounts.throttle import (
 )
 from jesip_learn.accounts.tokens import TokenError
 from jesip_learn.core.mail import MailDeliveryError, OutgoingMail
+from jesip_learn.sso.providers import SingleSignOnRequired
 from jesip_learn.web.access import Audience, for_audience
 from jesip_learn.web.edge import ERROR_TITLES, after_commit, client_address, db
 from jesip_learn.web.forms import choices, int_or_none, show_error
@@ -273,6 +274,9 @@ def register():
                 organisation_id=int_or_none(form.organisation.data),
                 command_role=form.command_role.data, address=client_address(),
                 limiter=email_requests())
+        except SingleSignOnRequired as refused:
+            return use_organisation_account("Sign in with your organisation’s account", refused,
+                                            back_to=url_for("auth.register"))
         except AccountError as error:
             show_error(form, error.field, error.message)
         except TooManyEmails as refused:
@@ -287,6 +291,15 @@ def register():
     elif request.method == "POST" and not form.organisation.data:
         show_error(form, "organisation", "Select your organisation from the list")
     return render_template("auth/register.html", form=form)
+
+
+def use_organisation_account(heading: str, refused: SingleSignOnRequired, *, status: int = 200,
+                             back_to: str = "", offer_sign_in: bool = True):
+    """The page that says a password is no use here: the person's organisation signs them in
+    with their work account, and (signed out) the button that starts that sign-in."""
+    return render_template("auth/use_organisation_account.html", heading=heading,
+                           message=refused.message, organisation=refused.organisation,
+                           back_to=back_to, offer_sign_in=offer_sign_in), status
 
 
 def mail_after_commit(to: str, subject: str, template: str, **context) -> None:
@@ -310,7 +323,9 @@ def _send_registration_email(registration: Registration) -> None:
                           "with your email address", "already_registered",
                           user=registration.user, sign_in_link=site_link("auth.sign_in"),
                           reset_link=site_link("auth.forgot_password"),
-                          confirm_link=site_link("auth.resend_confirmation"))
+                          confirm_link=site_link("auth.resend_confirmation"),
+                          signs_in_with=registration.signs_in_with,
+                          organisation_sign_in_link=site_link("sso.start"))
 
 
 @blueprint.route("/register/check-your-email")
@@ -393,11 +408,14 @@ def forgot_password():
                 limiter=email_requests())
         except TooManyEmails as refused:
             return too_many_emails(refused.limited)
-        if found:
-            user, token = found
-            link = site_link("auth.reset_password", token=token)
-            mail_after_commit(user.email, "Reset your JESIP Learn password", "reset_password",
-                              user=user, link=link, hours=hours)
+        if found and found.token is None:  # their organisation signs them in
+            mail_after_commit(found.user.email, "Signing in to JESIP Learn",
+                              "sign_in_with_organisation", user=found.user,
+                              sign_in_link=site_link("sso.start"))
+        elif found:
+            link = site_link("auth.reset_password", token=found.token)
+            mail_after_commit(found.user.email, "Reset your JESIP Learn password",
+                              "reset_password", user=found.user, link=link, hours=hours)
         # The same answer whether or not there is an account: addresses are not disclosed.
         return render_template("auth/reset_sent.html", email=form.email.data.strip(),
                                hours=hours)
@@ -412,11 +430,13 @@ class NewPasswordForm(FlaskForm):
 def reset_password(token: str):
     form = NewPasswordForm()
     try:
-        account_tokens.peek_token(db(), token, TokenPurpose.PASSWORD_RESET)
+        password_reset.usable_reset_link(db(), token)
         if form.validate_on_submit():
             password_reset.reset_password(db(), token, form.password.data, client_address())
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.sign_in"))
+    except SingleSignOnRequired as refused:  # sent before the organisation required it
+        return use_organisation_account("This link no longer works", refused, status=410)
     except AccountError as error:
         show_error(form, "password", error.message)
     except TokenError as error:
@@ -434,6 +454,12 @@ class ChangePasswordForm(FlaskForm):
 @for_audience(Audience.LEARNER)
 def change_password():
     form = ChangePasswordForm()
+    try:
+        own_account.check_may_change_password(db(), current_user)
+    except SingleSignOnRequired as refused:
+        return use_organisation_account(
+            "You do not need a password", refused, back_to=url_for("main.account"),
+            offer_sign_in=False, status=200 if request.method == "GET" else 403)
     if form.validate_on_submit():
         try:
             own_account.change_password(db(), current_user, form.current_password.data,

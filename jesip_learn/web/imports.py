@@ -153,14 +153,17 @@ def apply(batch_id: int):
 
 
 def _send_setup_emails_after_commit(accounts) -> None:
-    """Each new person's link to choose a password, sent once the import is saved: a link
-    to an account that a failed commit never made would lead nowhere. Those that cannot be
+    """Each new person's link to choose a password (or, where their organisation requires
+    single sign-on, the page to sign in with its account), sent once the import is saved: a
+    link to an account that a failed commit never made would lead nowhere. Those that cannot be
     sent are counted in the log; the people can use "Forgot your password?"."""
     days = people_import.ACCOUNT_SETUP_LIFETIME.days
-    forgot = site_link("auth.forgot_password")
+    forgot, sign_in = site_link("auth.forgot_password"), site_link("sso.start")
     mails = [(user.email, render_template(
         "mail/account_created.txt", user=user, days=days, forgot_link=forgot,
-        link=site_link("auth.reset_password", token=token))) for user, token in accounts]
+        sign_in_link=sign_in,
+        link=site_link("auth.reset_password", token=token) if token else None))
+        for user, token in accounts]
 
     def send() -> None:
         unsent = sum(1 for address, text in mails

@@ -10,6 +10,7 @@ from flask_login import current_user
 from jesip_learn.content import is_download_only, media_type
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.learning import progress
+from jesip_learn.sso import providers as sso_providers
 from jesip_learn.web.access import Audience, admits, for_audience
 from jesip_learn.web.edge import db
 
@@ -56,7 +57,8 @@ def home():
 @blueprint.route("/account")
 @for_audience(Audience.LEARNER)
 def account():
-    return render_template("main/account.html", user=current_user)
+    return render_template("main/account.html", user=current_user,
+                           signs_in_with=sso_providers.organisation_signing_in(db(), current_user))
 
 
 @blueprint.route("/accessibility")

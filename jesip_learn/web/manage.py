@@ -124,7 +124,11 @@ def add_person():
             else:
                 _invite_after_commit(user, token)
                 flash(f"{user.name} has been added. We are emailing {user.email} a link to "
-                      "set a password; until they do, they are shown as invited.", "success")
+                      "set a password; until they do, they are shown as invited."
+                      if token else
+                      f"{user.name} has been added. We are emailing {user.email} to sign in "
+                      f"with {user.organisation.name}’s account, which it requires; until "
+                      "they first do, they are shown as invited.", "success")
                 return redirect(url_for("manage.add_person"))
         for field, message in problems:
             show_error(form, field, message)
@@ -153,18 +157,21 @@ def _missing_fields(form: PersonForm) -> list[tuple[str, str]]:
     return missing
 
 
-def _invite_after_commit(user: User, token: str) -> None:
+def _invite_after_commit(user: User, token: str | None) -> None:
     """The invitation goes once the account is saved: a link to an account that a failed
-    commit never made would lead nowhere."""
+    commit never made would lead nowhere. Without a token (their organisation requires
+    single sign-on) it says to sign in with the organisation's account instead."""
     email, name = user.email, user.name
-    link = site_link("auth.reset_password", token=token)
+    link = site_link("auth.reset_password", token=token) if token else None
     forgot = site_link("auth.forgot_password")
+    sign_in = site_link("sso.start")
     organisation = user.organisation.name
 
     def send() -> None:
         if not send_mail(email, "Your JESIP Learn account", "account_invited", name=name,
                          email=email, organisation=organisation, link=link,
-                         days=account_administration.INVITATION_LIFETIME.days, forgot_link=forgot):
+                         days=account_administration.INVITATION_LIFETIME.days, forgot_link=forgot,
+                         sign_in_link=sign_in):
             current_app.logger.warning("An invitation email could not be sent")
 
     after_commit(send)

@@ -17,6 +17,7 @@ import urllib.parse
 import pytest
 from sqlalchemy import func, select
 
+from jesip_learn.accounts.administration import invite_user
 from jesip_learn.accounts.models import User
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import SsoIdentity
@@ -207,6 +208,57 @@ def test_an_organisation_that_requires_single_sign_on_refuses_its_staffs_passwor
     browser.sign_out()
     # Administrators keep their password, so that a broken connection locks no one out.
     assert browser.sign_in(admin.email).h1 != "Sign in to JESIP Learn"
+
+
+def test_an_organisation_that_requires_single_sign_on_links_its_staffs_accounts_at_once(
+        browser, idp, entra, admin, make, organisation, session):
+    """Their password is refused and cannot be reset, so it is not asked for: the
+    organisation's account, in its tenant, at its address, is the proof."""
+    user = make.user(organisation=organisation, email=f"lee.jones@{A_DOMAIN}", name="Lee Jones")
+    user.approved_at = None  # waiting for a manager: the organisation vouches instead
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    session.commit()
+    account = person(idp, user.email, name="Lee Jones")
+    page = follow(browser, back_from_provider(browser, account))
+    assert page.status == 200 and page.h1 == "My training"
+    identity = session.scalar(select(SsoIdentity).where(SsoIdentity.user_id == user.id))
+    assert identity.subject == account.oid
+    linked, = events(session, "sso.account_linked")
+    assert linked.subject_user_id == user.id
+    assert linked.summary == ("Linked to their account at Microsoft 365, which Northshire "
+                              "Police requires")
+    session.refresh(user)
+    assert user.approved_at is not None
+    assert events(session, "sign_in.succeeded")[-1].subject_user_id == user.id
+
+
+def test_a_person_a_manager_added_there_signs_in_with_no_password_ever_set(
+        browser, idp, entra, admin, organisation, session):
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    user, token = invite_user(session, admin, email=f"nia.new@{A_DOMAIN}", name="Nia New",
+                              organisation_id=organisation.id, command_role="staff",
+                              permissions=set())
+    session.commit()
+    assert token is None and user.shown_status == "invited"
+    page = follow(browser, back_from_provider(browser, person(idp, user.email, name="Nia New")))
+    assert page.status == 200 and page.h1 == "My training"
+    session.refresh(user)
+    assert user.shown_status == "active" and user.password_hash == ""
+
+
+def test_an_administrator_of_such_an_organisation_still_gives_their_password_to_link(
+        browser, idp, entra, admin, make, organisation, session):
+    """Administrators keep their password: a token from the organisation's directory alone
+    does not take over an administrator's account."""
+    other_admin = make.user(organisation=organisation, email=f"ana.boss@{A_DOMAIN}",
+                            name="Ana Boss", permissions={"admin"})
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    session.commit()
+    page = follow(browser, back_from_provider(browser, person(idp, other_admin.email,
+                                                              name="Ana Boss")))
+    assert page.status == 200 and page.h1 == "Link your JESIP Learn account"
+    assert session.scalar(select(SsoIdentity).where(
+        SsoIdentity.user_id == other_admin.id)) is None
 
 
 # --- other providers, choosing, signing out ------------------------------------------------------
