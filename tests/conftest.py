@@ -17,9 +17,12 @@ from jesip_learn.core.db import Database
 from jesip_learn.courses import authoring
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.factory import create_app
+from jesip_learn.sso import providers as sso_providers
 from tests.support import database as test_database
 from tests.support import pages
 from tests.support.factories import make_organisation, make_user
+from tests.support.openid_provider import CLIENT_ID, CLIENT_SECRET
+from tests.support.sso_sign_in import TENANT_A
 from tests.support.url_builders import reuse_compiled_url_builders
 from tests.support.web import TEST_PASSWORD_HASH, Browser, app_settings
 
@@ -236,3 +239,19 @@ def people(session):
         return made
 
     return make
+
+
+# Single sign-on: the site's registration of the test OpenID provider (tests/sso/ starts the
+# provider itself).
+
+
+@pytest.fixture
+def entra(session, admin, organisation):
+    """The site's Entra ID app registration, with Northshire Police linked to tenant A."""
+    provider = sso_providers.save_provider(
+        session, admin, sso_providers.ProviderDetails(
+            name="Microsoft 365", kind="entra", client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET), secret_key="test secret key")
+    sso_providers.link_organisation(session, admin, provider, organisation, TENANT_A)
+    session.commit()
+    return provider

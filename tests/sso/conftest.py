@@ -1,6 +1,6 @@
 """Single sign-on against the test OpenID provider: every test here runs with an app
 pointed at the provider and fetches its documents afresh. Helpers are in
-tests/support/sso_sign_in.py."""
+tests/support/sso_sign_in.py; the provider's registration here, `entra`, in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -8,13 +8,7 @@ import pytest
 
 from jesip_learn.factory import create_app
 from jesip_learn.sso import protocol
-from jesip_learn.sso import providers as sso_providers
-from tests.support.openid_provider import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    OpenIdProvider,
-    ProviderUnavailable,
-)
+from tests.support.openid_provider import OpenIdProvider, ProviderUnavailable
 from tests.support.sso_sign_in import A_DOMAIN, B_DOMAIN, CALLBACK, SITE, TENANT_A, TENANT_B
 from tests.support.web import app_settings
 
@@ -39,18 +33,6 @@ def fresh_provider_documents(idp):
     protocol.forget_kept_documents()
     yield
     idp.set_clock(0)
-
-
-@pytest.fixture
-def entra(session, admin, organisation):
-    """The site's Entra ID app registration, with Northshire Police linked to tenant A."""
-    provider = sso_providers.save_provider(
-        session, admin, sso_providers.ProviderDetails(
-            name="Microsoft 365", kind="entra", client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET), secret_key="test secret key")
-    sso_providers.link_organisation(session, admin, provider, organisation, TENANT_A)
-    session.commit()
-    return provider
 
 
 @pytest.fixture
