@@ -219,9 +219,10 @@ def _quietly_end(session: Session, *, close: bool = False) -> None:
     """Roll back (and close); a connection that has already gone cannot be rolled back, and
     the pool replaces it, so its error is not the request's."""
     try:
-        session.rollback()
         if close:
-            session.close()
+            session.close()  # rolls back what is open as it gives the connection back
+        else:
+            session.rollback()
     except SQLAlchemyError as error:
         if not is_database_unavailable(error):
             raise
