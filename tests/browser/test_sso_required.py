@@ -1,0 +1,72 @@
+"""An organisation that requires single sign-on, in Chromium with axe at 1280 and 375 px:
+registering with an address at its domain gets the page that sends the person to their
+organisation's sign-in, and a forgotten password's page reads as for anyone else."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import delete
+
+from jesip_learn.accounts.models import Organisation, Permission, User
+from jesip_learn.sso import providers as sso_providers
+from jesip_learn.sso.models import SsoProvider, SsoRequirement
+from tests.browser.conftest import add_account, home_organisation, look_at
+from tests.support.factories import PASSWORD
+from tests.support.openid_provider import CLIENT_ID, CLIENT_SECRET, new_tenant_id
+
+
+@pytest.fixture
+def required(live_server):
+    """The home organisation linked to a provider and requiring it; as before afterwards,
+    since the live server's other tests sign its people in with passwords."""
+    organisation_id, name, domain = home_organisation(live_server.database)
+    admin = add_account(live_server.database, name="Rae Admin", permissions={Permission.ADMIN})
+    with live_server.database.write_session() as session:
+        actor, organisation = session.get(User, admin.id), session.get(Organisation,
+                                                                       organisation_id)
+        provider = sso_providers.save_provider(
+            session, actor, sso_providers.ProviderDetails(
+                name="Microsoft 365", kind="entra", client_id=CLIENT_ID,
+                client_secret=CLIENT_SECRET), secret_key="browser test secret key")
+        sso_providers.link_organisation(session, actor, provider, organisation,
+                                        new_tenant_id())
+        assert sso_providers.set_requirement(session, actor, organisation, True)
+    yield {"name": name, "domain": domain}
+    with live_server.database.write_session() as session:
+        session.execute(delete(SsoRequirement))
+        session.execute(delete(SsoProvider))
+
+
+def heading(page: Page):
+    return page.get_by_role("heading", level=1)
+
+
+def test_registering_at_the_organisations_domain_points_to_its_sign_in(
+        new_context, live_server, required):
+    page = new_context(bypass_csp=True).new_page()
+    problems: list[str] = []
+    page.goto(f"{live_server.url}/register")
+    page.get_by_label("Full name").fill("Rory Registrant")
+    page.get_by_label("Work email address").fill(
+        f"rory.{uuid.uuid4().hex[:8]}@{required['domain']}")
+    page.get_by_label("Organisation", exact=True).select_option(label=required["name"])
+    page.get_by_role("radio", name="Tactical commander").check()
+    page.get_by_label("Create a password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+
+    expect(heading(page)).to_have_text("Sign in with your organisation’s account")
+    expect(page.get_by_text(f"{required['name']} signs its staff in to JESIP Learn")) \
+        .to_be_visible()
+    look_at(page, "sso-required-register", problems)
+    page.get_by_role("button", name="Sign in with your organisation’s account").click()
+    expect(page.get_by_label("Work email address")).to_be_visible()
+
+    page.goto(f"{live_server.url}/forgot-password")
+    page.get_by_label("Email address").fill(f"someone@{required['domain']}")
+    page.get_by_role("button", name="Send reset link").click()
+    expect(heading(page)).to_have_text("Check your email")
+    look_at(page, "sso-required-forgot-password-sent", problems)
+    assert not problems, "\n".join(problems)
