@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from jesip_learn.accounts import tokens as account_tokens
+from jesip_learn.accounts import password_reset
 from jesip_learn.accounts.administration import issue_first_administrator_token
 from jesip_learn.core.log_redaction import REDACTED, redact_text
 from jesip_learn.factory import create_app
@@ -143,7 +143,7 @@ def test_an_error_on_a_link_logs_its_reference_and_no_token(app, monkeypatch, lo
     def database_gone(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(account_tokens, "peek_token", database_gone)
+    monkeypatch.setattr(password_reset, "usable_reset_link", database_gone)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = app.test_client().get(f"/reset-password/{token}?token={token}")
     assert response.status_code == 500
