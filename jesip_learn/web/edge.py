@@ -216,8 +216,9 @@ def _finish_transaction(response):
 
 
 def _quietly_end(session: Session, *, close: bool = False) -> None:
-    """Roll back (and close); a connection that has already gone cannot be rolled back, and
-    the pool replaces it, so its error is not the request's."""
+    """Roll back, or close (which rolls back as it gives the connection back); a connection
+    that has already gone cannot be rolled back, and the pool replaces it, so its error is
+    not the request's."""
     try:
         if close:
             session.close()  # rolls back what is open as it gives the connection back
