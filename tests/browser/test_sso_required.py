@@ -1,25 +1,31 @@
 """An organisation that requires single sign-on, in Chromium with axe at 1280 and 375 px:
 registering with an address at its domain gets the page that sends the person to their
-organisation's sign-in, and a forgotten password's page reads as for anyone else."""
+organisation's sign-in, and a forgotten password's page reads as for anyone else; a member
+signed in from before sees no password on their account, and a reset link sent before is
+refused."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import delete
 
-from jesip_learn.accounts.models import Organisation, Permission, User
+from jesip_learn.accounts.models import Organisation, Permission, TokenPurpose, User
+from jesip_learn.accounts.tokens import issue_token
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import SsoProvider, SsoRequirement
-from tests.browser.conftest import add_account, home_organisation, look_at
+from tests.browser.conftest import add_account, home_organisation, look_at, sign_in
 from tests.support.factories import PASSWORD
 from tests.support.openid_provider import CLIENT_ID, CLIENT_SECRET, new_tenant_id
 
 
-@pytest.fixture
-def required(live_server):
+@contextmanager
+def requiring_single_sign_on(live_server) -> Iterator[dict]:
     """The home organisation linked to a provider and requiring it; as before afterwards,
     since the live server's other tests sign its people in with passwords."""
     organisation_id, name, domain = home_organisation(live_server.database)
@@ -34,10 +40,18 @@ def required(live_server):
         sso_providers.link_organisation(session, actor, provider, organisation,
                                         new_tenant_id())
         assert sso_providers.set_requirement(session, actor, organisation, True)
-    yield {"name": name, "domain": domain}
-    with live_server.database.write_session() as session:
-        session.execute(delete(SsoRequirement))
-        session.execute(delete(SsoProvider))
+    try:
+        yield {"name": name, "domain": domain}
+    finally:
+        with live_server.database.write_session() as session:
+            session.execute(delete(SsoRequirement))
+            session.execute(delete(SsoProvider))
+
+
+@pytest.fixture
+def required(live_server):
+    with requiring_single_sign_on(live_server) as organisation:
+        yield organisation
 
 
 def heading(page: Page):
@@ -69,4 +83,27 @@ def test_registering_at_the_organisations_domain_points_to_its_sign_in(
     page.get_by_role("button", name="Send reset link").click()
     expect(heading(page)).to_have_text("Check your email")
     look_at(page, "sso-required-forgot-password-sent", problems)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_member_from_before_has_no_password_to_change_and_an_old_link_is_refused(
+        new_context, live_server):
+    page = new_context(bypass_csp=True).new_page()
+    problems: list[str] = []
+    member = add_account(live_server.database, name="Mel Member")
+    with live_server.database.write_session() as session:
+        old_link = issue_token(session, TokenPurpose.PASSWORD_RESET, timedelta(hours=2),
+                               session.get(User, member.id))
+    sign_in(page, live_server.url, member.email)  # a session from before the requirement
+    with requiring_single_sign_on(live_server) as organisation:
+        page.goto(f"{live_server.url}/account")
+        expect(page.get_by_text(f"You sign in with your {organisation['name']} work account"))\
+            .to_be_visible()
+        look_at(page, "sso-required-account", problems)
+        page.goto(f"{live_server.url}/account/password")
+        expect(heading(page)).to_have_text("You do not need a password")
+        look_at(page, "sso-required-change-password", problems)
+        page.goto(f"{live_server.url}/reset-password/{old_link}")
+        expect(heading(page)).to_have_text("This link no longer works")
+        look_at(page, "sso-required-old-reset-link", problems)
     assert not problems, "\n".join(problems)
