@@ -126,21 +126,29 @@ def _axe_without_javascript(page: Page, checker: Page, name: str, problems: list
     save_screenshots(page, f"live-{name}-no-javascript")
 
 
+# What Chromium says when a navigation of the page's own cuts off a reload.
+_CUT_OFF = ("ERR_ABORTED", "Not attached to an active page")
+
+
+def _reload(page: Page) -> None:
+    """Reload the page, once any reload live.js began by itself at the same moment (an
+    entry that changes the page's forms) has cut this one off."""
+    for attempt in range(3):
+        try:
+            page.reload()
+            return
+        except PlaywrightError as error:
+            if not any(sign in str(error) for sign in _CUT_OFF) or attempt == 2:
+                raise
+            page.wait_for_load_state("load")
+
+
 def _settled(page: Page, shown) -> None:
     """Reload the page now and wait for `shown`: an entry that changes the page's forms
     reloads it by itself (live.js) just after it appears, and a check running then would be
     cut off by the navigation. Reloaded, the page holds every entry, and its stream starts
     after the last."""
-    for attempt in range(3):
-        try:
-            page.reload()
-            break
-        except PlaywrightError as error:
-            # live.js reloaded the page itself at that moment, cutting this reload off:
-            # reload again, once its navigation is over.
-            if "ERR_ABORTED" not in str(error) or attempt == 2:
-                raise
-            page.wait_for_load_state("load")
+    _reload(page)
     expect(shown).to_be_visible()
 
 
@@ -209,7 +217,7 @@ def test_the_marauding_attack_played_by_three_control_rooms(live_server, new_con
     expect(ambulance.get_by_role("heading", level=1)).to_have_text(titles["ambulance-control"])
     facilitator.get_by_role("button", name="Release “A second location”").click()
     expect(police.get_by_role("heading", name="A second location")).to_be_visible(timeout=15_000)
-    fire.reload()
+    _reload(fire)
     ambulance.get_by_role("link", name="Refresh").click()
     for other in (fire, ambulance):
         expect(other.get_by_role("heading", name="22:10, calls from Quay Bridge")).to_have_count(0)
@@ -245,7 +253,7 @@ def test_the_marauding_attack_played_by_three_control_rooms(live_server, new_con
         if role == "ambulance-control":
             page.get_by_role("link", name="Refresh").click()
         else:
-            page.reload()
+            _reload(page)
         page.get_by_label(re.compile("Open the inter-control talk group now")).check()
         page.get_by_label("Your reason, in one line").fill(f"{titles[role]}: one picture")
         page.get_by_role("button", name="Send your answer").click()
