@@ -19,6 +19,7 @@ anyway, so the reads see what they would have seen inside one.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import select
@@ -42,6 +43,9 @@ CONNECT_TIMEOUT_SECONDS = 10  # a server that does not answer: give up, and say 
 WRITER_TRY_MS = 20  # how long one try at the write lock waits before a random pause
 WRITE_OPTION = "jesip_write"
 READS_FIRST_OPTION = "jesip_reads_first"
+# A pooled connection idle for longer than this is pinged before it is used again.
+IDLE_BEFORE_PING_SECONDS = 10
+_IDLE_SINCE = "jesip_idle_since"
 
 # What a SELECT may do that lasts until its transaction ends: lock rows, take an advisory
 # lock, change a setting for the transaction. Such a statement needs a transaction to last in.
@@ -123,19 +127,19 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
         if "connect_timeout" not in make_url(url).query:  # one in the URL is kept
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         kwargs.setdefault("connect_args", connect_args)
-        # A round trip at checkout: the socket check below alone can look before a server
-        # that is ending the connection has said so, and the request then fails.
-        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if is_sqlite(engine):
         _configure_sqlite(engine, busy_timeout_ms, sqlite_foreign_keys)
         return engine
     if not kwargs.get("pool_pre_ping"):
-        event.listen(engine, "checkout", _refuse_connection_ended_by_server)
+        _check_pooled_connections(engine)
     event.listen(engine, "before_cursor_execute", _begin_before_more_than_reading)
     return engine
 
 
+# The statements of a page are the same strings each time (compiled once, then cached):
+# searching a long SELECT was a twentieth of a page's time on PostgreSQL.
+@functools.lru_cache(maxsize=256)
 def only_reads(statement: str) -> bool:
     """Whether an SQL statement is a SELECT that leaves nothing behind it in its transaction
     (no row lock, advisory lock or setting). Anything else counts as more than reading,
@@ -162,15 +166,43 @@ def _begin_before_more_than_reading(connection, cursor, statement, _parameters, 
         driver_connection.execute("BEGIN")
 
 
-def _refuse_connection_ended_by_server(dbapi_connection, _record, _proxy) -> None:
+def _check_pooled_connections(engine: Engine) -> None:
     """A connection checked out of the pool is looked at first, and one the server has
-    ended (it restarted, or an administrator ended it) is replaced, so the site recovers
-    by itself after a restart. Instead of pool_pre_ping's round trip to the server on every
-    checkout (a sixth of a page's time), this asks the operating system, without waiting,
-    whether the idle connection's socket has anything to read: between transactions the
-    server sends nothing unless it is ending the connection (a message saying so, or the
-    socket's end). A server that vanished without a word is found by the statement that
-    times out, as it would be by a ping, and the pool then replaces every connection."""
+    ended (it restarted, an administrator ended it, a network device dropped it) is
+    replaced, so the site recovers by itself after a restart.
+
+    pool_pre_ping's round trip on every checkout was a sixth of a page's time. Instead the
+    operating system is asked, without waiting, whether the idle connection's socket has
+    anything to read: between transactions the server sends nothing unless it is ending
+    the connection (a message saying so, or the socket's end). A connection that sat idle
+    for longer than IDLE_BEFORE_PING_SECONDS is pinged as well, because that is when a
+    firewall or a failover may have dropped it without a word; in a busy pool connections
+    come back within milliseconds and are not. What neither sees (the server ending a
+    connection in the instant before a request takes it) fails that one request with the
+    busy page, and the pool replaces the connection."""
+    dialect = engine.dialect
+
+    def note_when_idle(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def check(dbapi_connection, record, _proxy) -> None:
+        _refuse_connection_ended_by_server(dbapi_connection)
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since <= IDLE_BEFORE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError("the server did not answer a ping") from error
+            raise
+
+    event.listen(engine, "connect", note_when_idle)
+    event.listen(engine, "checkin", note_when_idle)
+    event.listen(engine, "checkout", check)
+
+
+def _refuse_connection_ended_by_server(dbapi_connection) -> None:
     if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
         raise DisconnectionError("the connection was closed")
     try:

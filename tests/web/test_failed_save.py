@@ -227,10 +227,12 @@ def test_while_the_database_server_is_down_pages_are_busy_then_work_when_it_is_b
 
 
 def _end_the_apps_connections(url: str) -> int:
+    """End every other connection to the database, as a restart does, and return once
+    their server processes have gone (up to 5 s each)."""
     admin = create_engine(url, poolclass=NullPool)
     with admin.connect() as connection:
         ended = connection.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
     admin.dispose()
     return ended
