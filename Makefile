@@ -14,7 +14,7 @@ export MAIL_BACKEND ?= $(if $(SMTP_HOST),smtp,console)
 export SITE_URL ?= http://$(HOST):$(PORT)
 export TRUSTED_HOSTS ?= $(HOST),localhost
 
-.PHONY: run serve setup demo test test-suite test-unit lint bench scan clean-venv vendor-frontend fingerprint-static chromium
+.PHONY: run serve setup demo test test-suite test-unit screenshots lint bench scan clean-venv vendor-frontend fingerprint-static chromium
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -120,6 +120,11 @@ test: $(VENV)/.dev-installed $(RALPH_VENV)/.installed $(SCORM_TEST_MODULES) $(OI
 UNIT_TESTS := tests/content tests/unit tests/test_scoring.py tests/test_package_scoring.py
 test-unit: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -q $(UNIT_TESTS)
+
+## screenshots: the browser tests, saving full-page screenshots at 1280 and 375 px of every
+## page they look at, in test-artifacts/screenshots (`make test` saves only a failed test's)
+screenshots: $(VENV)/.dev-installed $(RALPH_VENV)/.installed $(SCORM_TEST_MODULES) $(OIDC_PROVIDER) chromium
+	JESIP_SCREENSHOTS=1 $(BIN)/python -m pytest $(PYTEST_ARGS) tests/browser
 
 ## test-suite: the suite alone, when `make test` has installed what it needs
 test-suite: $(VENV)/.dev-installed

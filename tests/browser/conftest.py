@@ -8,6 +8,7 @@ PostgreSQL database when DATABASE_URL is set) that is thrown away at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -21,7 +22,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    sync_playwright,
+)
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -61,6 +69,15 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SKIP_VARIABLE = "JESIP_SKIP_BROWSER_TESTS"
+# Screenshots of the pages the tests look at are for people to look at (`make screenshots`):
+# encoding a few hundred full-page PNGs took a tenth of the suite's time, so an ordinary
+# run saves only the screens of a test that failed (under screenshots/failed/).
+SCREENSHOTS_VARIABLE = "JESIP_SCREENSHOTS"
+FAILED_SCREENSHOTS = SCREENSHOTS / "failed"
+
+
+def screenshots_wanted() -> bool:
+    return os.environ.get(SCREENSHOTS_VARIABLE) == "1"
 # Each running live server's database by its URL: sign_in reads two-step secrets there.
 LIVE_DATABASES: dict[str, Database] = {}
 # The organisation people register with in the journeys: its domain proves who they work for.
@@ -312,11 +329,29 @@ def desktop_chromium_browser(playwright_driver) -> Iterator[Browser]:
     browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test leaves a screenshot of each page it had open, to see why."""
+    report = yield
+    contexts = getattr(item, "browser_contexts", ())
+    if report.failed and report.when == "call" and contexts:
+        FAILED_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "-", item.nodeid.split("/")[-1])[:150]
+        pages = [page for context in contexts for page in context.pages]
+        for number, page in enumerate(pages, start=1):
+            path = FAILED_SCREENSHOTS / f"{name}-{number}.png"
+            with contextlib.suppress(PlaywrightError):  # a page already closed, or gone
+                page.screenshot(path=str(path), timeout=5_000)
+                report.sections.append(("screenshots", str(path)))
+    return report
+
+
 @pytest.fixture
-def new_context(chromium_browser, live_server) -> Iterator[Callable[..., BrowserContext]]:
+def new_context(request, chromium_browser, live_server) -> Iterator[Callable[..., BrowserContext]]:
     """Open browser contexts for this test (closed at its end). The site's CSP is enforced
     unless `bypass_csp=True`, which accessibility checks need to inject axe."""
     contexts: list[BrowserContext] = []
+    request.node.browser_contexts = contexts
 
     def open_context(**options) -> BrowserContext:
         options.setdefault("base_url", live_server.url)
@@ -423,8 +458,8 @@ def sideways_scrolling(page: Page, label: str) -> list[str]:
 
 def look_at(page: Page, name: str, problems: list[str], checker: Page | None = None) -> None:
     """axe and the page's width at each screenshot width, then full-page screenshots to look
-    at. With JavaScript turned off the page cannot run axe: `checker`, a scripted page, is
-    given its HTML and checked instead."""
+    at (when wanted: `save_screenshots`). With JavaScript turned off the page cannot run axe:
+    `checker`, a scripted page, is given its HTML and checked instead."""
     target = checker or page
     if checker is not None:
         checker.set_content(page.content(), wait_until="load")
@@ -453,7 +488,10 @@ def format_violation(label: str, violation: dict, examples: int = 3) -> str:
 def save_screenshots(page: Page, name: str, widths=SCREENSHOT_WIDTHS,
                      full_page: bool = True) -> list[Path]:
     """PNGs at each width, under test-artifacts/screenshots (git-ignored): the full page, or
-    only the first screen of a very long one (a whole course's changes is ~100,000 px)."""
+    only the first screen of a very long one (a whole course's changes is ~100,000 px).
+    Only when JESIP_SCREENSHOTS=1 (`make screenshots`); otherwise nothing is saved."""
+    if not screenshots_wanted():
+        return []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     original = page.viewport_size or {"width": 1280, "height": 800}
     saved = []

@@ -133,13 +133,16 @@ _CUT_OFF = ("ERR_ABORTED", "Not attached to an active page")
 def _reload(page: Page) -> None:
     """Reload the page, once any reload live.js began by itself at the same moment (an
     entry that changes the page's forms) has cut this one off."""
-    for attempt in range(3):
+    attempts = 5
+    for attempt in range(attempts):
         try:
             page.reload()
             return
         except PlaywrightError as error:
-            if not any(sign in str(error) for sign in _CUT_OFF) or attempt == 2:
+            if not any(sign in str(error) for sign in _CUT_OFF) or attempt == attempts - 1:
                 raise
+            # Chromium may still be swapping the page's document for the new one.
+            page.wait_for_timeout(200 * (attempt + 1))
             page.wait_for_load_state("load")
 
 
