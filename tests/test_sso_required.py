@@ -48,6 +48,38 @@ def people(session) -> int:
     return session.scalar(select(func.count()).select_from(User))
 
 
+# --- requiring it ------------------------------------------------------------------------------
+
+
+def test_requiring_it_signs_out_the_members_but_not_administrators_or_other_staff(
+        session, entra, admin, organisation, other_organisation):
+    members = [make_user(session, organisation=organisation, email=f"m{n}@northshire.police.uk")
+               for n in range(2)]
+    elsewhere = make_user(session, organisation=other_organisation, email="e@example.org")
+    session.flush()
+    epochs = {person.id: person.session_epoch for person in (*members, elsewhere, admin)}
+
+    assert sso_providers.set_requirement(session, admin, organisation, True)
+    session.flush()
+
+    assert [person.session_epoch for person in members] == [epochs[p.id] + 1 for p in members]
+    assert elsewhere.session_epoch == epochs[elsewhere.id]
+    assert admin.session_epoch == epochs[admin.id]
+    event = session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "sso.requirement_changed")).one()
+    assert event.details == {"required": True, "members_signed_out": 2}
+
+
+def test_allowing_passwords_again_signs_no_one_out(session, required):
+    member = make_user(session, organisation=required)
+    session.flush()
+    epoch = member.session_epoch
+    admin = session.scalars(select(User).where(User.name == "Alex Admin")).one()
+    assert sso_providers.set_requirement(session, admin, required, False)
+    session.flush()
+    assert member.session_epoch == epoch
+
+
 # --- registering ------------------------------------------------------------------------------
 
 

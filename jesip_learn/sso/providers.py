@@ -7,11 +7,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from jesip_learn.accounts.details import AccountError
-from jesip_learn.accounts.models import Organisation, OrganisationDomain, Permission, User
+from jesip_learn.accounts.models import (
+    Organisation,
+    OrganisationDomain,
+    Permission,
+    PermissionGrant,
+    User,
+)
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.input_errors import InputError
 from jesip_learn.core.typed_text import control_character_problem
@@ -255,15 +261,21 @@ def required_organisation_ids(session: Session) -> set[int]:
 def set_requirement(session: Session, actor: User, organisation: Organisation, required: bool,
                     *, address: str = "") -> bool:
     """Require single sign-on of the organisation's staff, or stop; False when nothing
-    changed. Only an organisation linked to an active provider can require it."""
+    changed. Only an organisation linked to an active provider can require it.
+
+    Requiring it signs out every member but its administrators wherever they are signed
+    in, so that no one carries on for hours in a session their password began: they sign in
+    again with their organisation's account."""
     current = session.get(SsoRequirement, organisation.id)
     if required == (current is not None):
         return False
+    signed_out = 0
     if required:
         if organisation.id not in linked_organisation_ids(session):
             raise ProviderError("organisation", f"{organisation.name} is not linked to an "
                                 "active provider, so its staff could not sign in at all")
         session.add(SsoRequirement(organisation_id=organisation.id))
+        signed_out = _sign_out_members(session, organisation)
     else:
         session.delete(current)
     record_event(session, "sso.requirement_changed", actor=actor, address=address,
@@ -271,8 +283,21 @@ def set_requirement(session: Session, actor: User, organisation: Organisation, r
                  summary=(f"{organisation.name}’s staff must sign in with their organisation’s "
                           "account" if required else
                           f"{organisation.name}’s staff may sign in with a password again"),
-                 details={"required": required})
+                 details={"required": required, "members_signed_out": signed_out})
     return True
+
+
+def _sign_out_members(session: Session, organisation: Organisation) -> int:
+    """End the sessions of the organisation's members who are not administrators (each
+    session names the epoch it began in); how many people that was."""
+    administrators = select(PermissionGrant.user_id).where(
+        PermissionGrant.permission == Permission.ADMIN)
+    result = session.execute(
+        update(User)
+        .where(User.organisation_id == organisation.id, User.id.not_in(administrators))
+        .values(session_epoch=User.session_epoch + 1)
+        .execution_options(synchronize_session="fetch"))
+    return result.rowcount
 
 
 SSO_ONLY = ("{organisation} signs its staff in with their work account: use “Sign in with "

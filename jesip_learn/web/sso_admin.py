@@ -162,6 +162,6 @@ def requirement(organisation_id: int):
             flash(error.message, "error")
         else:
             flash(f"{organisation.name}’s staff must now sign in with their organisation’s "
-                  "account." if required else f"{organisation.name}’s staff may sign in with "
-                  "a password again.", "success")
+                  "account. Anyone signed in has been signed out." if required else
+                  f"{organisation.name}’s staff may sign in with a password again.", "success")
     return redirect(back)

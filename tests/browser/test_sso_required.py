@@ -1,15 +1,15 @@
 """An organisation that requires single sign-on, in Chromium with axe at 1280 and 375 px:
 registering with an address at its domain gets the page that sends the person to their
 organisation's sign-in, and a forgotten password's page reads as for anyone else; a member
-signed in from before sees no password on their account, and a reset link sent before is
-refused."""
+signed in from before is signed out, and signed in again with the organisation's account
+sees no password on their account; a reset link sent before is refused."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -19,6 +19,7 @@ from jesip_learn.accounts.models import Organisation, Permission, TokenPurpose, 
 from jesip_learn.accounts.tokens import issue_token
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import SsoProvider, SsoRequirement
+from jesip_learn.web.sso import SIGNED_IN_WITH
 from tests.browser.conftest import add_account, home_organisation, look_at, sign_in
 from tests.support.factories import PASSWORD
 from tests.support.openid_provider import CLIENT_ID, CLIENT_SECRET, new_tenant_id
@@ -54,6 +55,20 @@ def required(live_server):
         yield organisation
 
 
+def signed_in_by_organisation(page: Page, live_server, user_id: int) -> None:
+    """The session cookie a sign-in with the organisation's account leaves (test_sso.py goes
+    through the provider itself), signed by the live server."""
+    app = live_server.app
+    with live_server.database.session() as session:
+        user_id_with_epoch = session.get(User, user_id).get_id()
+    now = datetime.now(UTC).timestamp()
+    value = app.session_interface.get_signing_serializer(app).dumps({
+        "_user_id": user_id_with_epoch, "_fresh": True, "signed_in_at": now, "seen_at": now,
+        SIGNED_IN_WITH: {"provider_id": 1}})
+    page.context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": value,
+                               "url": live_server.url}])
+
+
 def heading(page: Page):
     return page.get_by_role("heading", level=1)
 
@@ -86,7 +101,7 @@ def test_registering_at_the_organisations_domain_points_to_its_sign_in(
     assert not problems, "\n".join(problems)
 
 
-def test_a_member_from_before_has_no_password_to_change_and_an_old_link_is_refused(
+def test_a_member_from_before_is_signed_out_and_back_has_no_password_and_old_links_fail(
         new_context, live_server):
     page = new_context(bypass_csp=True).new_page()
     problems: list[str] = []
@@ -96,6 +111,9 @@ def test_a_member_from_before_has_no_password_to_change_and_an_old_link_is_refus
                                session.get(User, member.id))
     sign_in(page, live_server.url, member.email)  # a session from before the requirement
     with requiring_single_sign_on(live_server) as organisation:
+        page.goto(f"{live_server.url}/account")  # requiring it signed them out
+        expect(heading(page)).to_have_text("Sign in to JESIP Learn")
+        signed_in_by_organisation(page, live_server, member.id)
         page.goto(f"{live_server.url}/account")
         expect(page.get_by_text(f"You sign in with your {organisation['name']} work account"))\
             .to_be_visible()

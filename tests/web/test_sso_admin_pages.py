@@ -123,7 +123,8 @@ def test_organisations_are_linked_to_tenants_required_and_unlinked(
     page = browser.submit(requirement, {"required": "yes", "provider_id": str(provider.id)},
                           form_url=url)
     assert page.notifications == [f"{organisation.name}’s staff must now sign in with their "
-                                  "organisation’s account."]
+                                  "organisation’s account. Anyone signed in has been signed "
+                                  "out."]
     assert "Refused: staff must sign in through a provider" in page.text
     assert session.get(SsoRequirement, organisation.id) is not None
     page = browser.submit(f"/admin/single-sign-on/organisations/{other_organisation.id}"

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from jesip_learn.accounts.models import User
 from jesip_learn.sso import providers as sso_providers
+from jesip_learn.web.sso import SIGNED_IN_WITH
 from tests.support.factories import PASSWORD
 from tests.support.pages import read_page
 from tests.support.web import Browser
@@ -130,12 +132,37 @@ def test_a_reset_link_sent_before_the_organisation_required_it_is_refused(
 # --- changing a password ------------------------------------------------------------------------
 
 
-def test_a_signed_in_member_is_told_they_have_no_password_to_change(
+def test_requiring_it_signs_out_a_member_signed_in_with_a_password(
         browser, entra, admin, make, organisation, session):
     member = make.user(organisation=organisation)
     assert browser.sign_in(member.email).status == 200  # before the organisation required it
-    assert sso_providers.set_requirement(session, admin, organisation, True)
-    session.commit()
+    assert browser.get("/account").status == 200
+    administrator = Browser(browser.client.application.test_client())
+    assert administrator.sign_in(admin.email).status == 200
+    done = administrator.submit(
+        f"/admin/single-sign-on/organisations/{organisation.id}/requirement",
+        {"required": "yes"}, form_url="/admin/single-sign-on")
+    assert done.status == 200
+    assert ("Northshire Police’s staff must now sign in with their organisation’s account. "
+            "Anyone signed in has been signed out.") in done.text
+    page = browser.get("/account", follow_redirects=True)
+    assert page.status == 200 and page.h1 == "Sign in to JESIP Learn"
+    assert administrator.get("/account").status == 200  # administrators are not signed out
+
+
+def signed_in_by_organisation(browser, user) -> None:
+    """The session a sign-in with the organisation's account leaves (tests/sso/ go through
+    the provider itself)."""
+    now = datetime.now(UTC).timestamp()
+    with browser.client.session_transaction() as flask_session:
+        flask_session.update({"_user_id": user.get_id(), "_fresh": True, "signed_in_at": now,
+                              "seen_at": now, SIGNED_IN_WITH: {"provider_id": 1}})
+
+
+def test_a_signed_in_member_is_told_they_have_no_password_to_change(
+        browser, required, make, session):
+    member = make.user(organisation=required)
+    signed_in_by_organisation(browser, member)
     old_hash = member.password_hash
 
     account = browser.get("/account")
@@ -171,10 +198,11 @@ def test_an_administrator_of_the_organisation_still_changes_their_password(
 def test_a_person_added_by_a_manager_is_told_to_sign_in_with_their_organisation(
         browser, entra, admin, make, organisation, session, outbox):
     manager = make.user(organisation=organisation, permissions={"manager"}, name="Mo Manager")
-    # Signed in before the organisation required single sign-on (as if through it since).
-    assert browser.sign_in(manager.email).status == 200
+    assert browser.sign_in(manager.email).status == 200  # two-step verification set up
     assert sso_providers.set_requirement(session, admin, organisation, True)
     session.commit()
+    session.refresh(manager)  # signed out by the requirement: back in through the provider
+    signed_in_by_organisation(browser, manager)
     done = browser.submit("/manage/people/new", {
         "name": "Nia Newcomer", "email": "nia.newcomer@northshire.police.uk",
         "organisation": str(organisation.id), "command_role": "tactical"})
