@@ -32,6 +32,7 @@ from jesip_learn.accounts.permissions import managed_organisation_ids
 from jesip_learn.compliance.models import RequirementAcceptance
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.input_errors import InputError
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.courses.models import Course, CourseVersion
 from jesip_learn.records.audit import record_event
 
@@ -125,8 +126,8 @@ def decide(session: Session, actor: User | None, course: Course, organisation_id
     """Accept or decline the course's published `required_for`, site-wide (no organisation)
     or for one organisation. `actor` None is the command line."""
     if actor is not None and not may_decide(session, actor, organisation_id):
-        raise DecisionRefused("Only an administrator, or a manager of the organisation, can "
-                              "decide this.")
+        raise NotAllowed("Only an administrator, or a manager of the organisation, can "
+                         "decide this.")
     version = course.published_version
     if not proposes_requirement(version):
         raise DecisionRefused(f"{course.code} is not required of anyone by its own settings.")

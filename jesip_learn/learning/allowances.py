@@ -24,6 +24,7 @@ from jesip_learn.accounts.permissions import can_manage_user
 from jesip_learn.content import Quiz
 from jesip_learn.core.columns import utcnow
 from jesip_learn.core.input_errors import InputError
+from jesip_learn.core.refusals import NotAllowed
 from jesip_learn.courses import catalogue as courses
 from jesip_learn.courses.authoring.editors import editor_role, is_author
 from jesip_learn.courses.models import Course, CourseEditor
@@ -99,8 +100,8 @@ def grant_attempts(session: Session, actor: User, learner: User, course: Course,
     shown `seen` grants."""
     now = now or utcnow()
     if not can_grant_attempts(session, actor, learner, course):
-        raise GrantRefused("Only a trainer of the course or a manager of the person can "
-                           "give more attempts.")
+        raise NotAllowed("Only a trainer of the course or a manager of the person can "
+                         "give more attempts.")
     quiz = published_quiz(course, slug)
     if quiz is None:
         raise GrantRefused("This quiz is no longer published.")
