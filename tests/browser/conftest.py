@@ -22,13 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    Page,
-    Playwright,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -70,14 +64,16 @@ CHROMIUM_ARGS = [
 ]
 SKIP_VARIABLE = "JESIP_SKIP_BROWSER_TESTS"
 # Screenshots of the pages the tests look at are for people to look at (`make screenshots`):
-# encoding a few hundred full-page PNGs took a tenth of the suite's time, so an ordinary
-# run saves only the screens of a test that failed (under screenshots/failed/).
+# encoding a few hundred full-page PNGs took a tenth of the browser tests' time, so an
+# ordinary run saves only the screens of a test that failed (under screenshots/failed/).
 SCREENSHOTS_VARIABLE = "JESIP_SCREENSHOTS"
 FAILED_SCREENSHOTS = SCREENSHOTS / "failed"
 
 
 def screenshots_wanted() -> bool:
     return os.environ.get(SCREENSHOTS_VARIABLE) == "1"
+
+
 # Each running live server's database by its URL: sign_in reads two-step secrets there.
 LIVE_DATABASES: dict[str, Database] = {}
 # The organisation people register with in the journeys: its domain proves who they work for.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -19,10 +19,10 @@ from jesip_learn.accounts.models import Organisation, Permission, TokenPurpose, 
 from jesip_learn.accounts.tokens import issue_token
 from jesip_learn.sso import providers as sso_providers
 from jesip_learn.sso.models import SsoProvider, SsoRequirement
-from jesip_learn.web.sso import SIGNED_IN_WITH
 from tests.browser.conftest import add_account, home_organisation, look_at, sign_in
 from tests.support.factories import PASSWORD
 from tests.support.openid_provider import CLIENT_ID, CLIENT_SECRET, new_tenant_id
+from tests.support.sso_sign_in import organisation_session
 
 
 @contextmanager
@@ -60,11 +60,8 @@ def signed_in_by_organisation(page: Page, live_server, user_id: int) -> None:
     through the provider itself), signed by the live server."""
     app = live_server.app
     with live_server.database.session() as session:
-        user_id_with_epoch = session.get(User, user_id).get_id()
-    now = datetime.now(UTC).timestamp()
-    value = app.session_interface.get_signing_serializer(app).dumps({
-        "_user_id": user_id_with_epoch, "_fresh": True, "signed_in_at": now, "seen_at": now,
-        SIGNED_IN_WITH: {"provider_id": 1}})
+        contents = organisation_session(session.get(User, user_id))
+    value = app.session_interface.get_signing_serializer(app).dumps(contents)
     page.context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": value,
                                "url": live_server.url}])
 

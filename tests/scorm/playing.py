@@ -55,11 +55,11 @@ def open_item(course: Page | FrameLocator, slug: str) -> None:
 
 def read_module(course: Page | FrameLocator, slug: str) -> None:
     open_item(course, slug)
-    page = course.locator(f'[data-page="{slug}"]')
-    page.get_by_role("button", name="Mark as done and continue").click()
+    section = course.locator(f'[data-page="{slug}"]')
+    section.get_by_role("button", name="Mark as done and continue").click()
     # The player moves on once the learning system has the progress (cmi5 waits for the
     # record store): until then the next item would be opened from a page being left.
-    page.wait_for(state="hidden", timeout=15_000)
+    section.wait_for(state="hidden", timeout=15_000)
 
 
 def wrong_choice(question: Question) -> list[str]:

@@ -6,10 +6,12 @@ fresh_provider_documents) are in tests/conftest.py."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from jesip_learn.records.models import AuditEvent
+from jesip_learn.web.sso import SIGNED_IN_WITH
 from tests.support.openid_provider import Account, ProviderBrowser, new_tenant_id
 from tests.support.pages import read_page
 
@@ -17,6 +19,14 @@ SITE = "http://jesip.test"
 CALLBACK = f"{SITE}/sign-in/organisation/callback"
 TENANT_A, TENANT_B = new_tenant_id(), new_tenant_id()
 A_DOMAIN, B_DOMAIN = "northshire.police.uk", "southshire-fire.example"
+
+
+def organisation_session(user) -> dict:
+    """What the site's session holds after `user` signed in with their organisation's
+    account, for tests that start from there rather than go through the provider."""
+    now = datetime.now(UTC).timestamp()
+    return {"_user_id": user.get_id(), "_fresh": True, "signed_in_at": now, "seen_at": now,
+            SIGNED_IN_WITH: {"provider_id": 1}}
 
 
 def person(idp, login=f"ava.moss@{A_DOMAIN}", *, tenant=TENANT_A, name="Ava Moss", **kwargs):

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from jesip_learn.accounts.models import User
 from jesip_learn.sso import providers as sso_providers
-from jesip_learn.web.sso import SIGNED_IN_WITH
 from tests.support.factories import PASSWORD
 from tests.support.pages import read_page
+from tests.support.sso_sign_in import organisation_session
 from tests.support.web import Browser
 
 SSO_BUTTON = "Sign in with your organisation’s account"
@@ -153,10 +152,8 @@ def test_requiring_it_signs_out_a_member_signed_in_with_a_password(
 def signed_in_by_organisation(browser, user) -> None:
     """The session a sign-in with the organisation's account leaves (tests/sso/ go through
     the provider itself)."""
-    now = datetime.now(UTC).timestamp()
     with browser.client.session_transaction() as flask_session:
-        flask_session.update({"_user_id": user.get_id(), "_fresh": True, "signed_in_at": now,
-                              "seen_at": now, SIGNED_IN_WITH: {"provider_id": 1}})
+        flask_session.update(organisation_session(user))
 
 
 def test_a_signed_in_member_is_told_they_have_no_password_to_change(
