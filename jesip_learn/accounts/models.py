@@ -17,9 +17,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
+from jesip_learn.core.aggregates import space_separated
 from jesip_learn.core.columns import UTCDateTime, utcnow
 from jesip_learn.core.db import Base
 from jesip_learn.core.labelled import LabelledEnum
@@ -188,6 +190,10 @@ class User(Base):
 
     @property
     def permissions(self) -> set[str]:
+        # Signing in reads the names with the person (`permission_names`, see below); once
+        # the grants themselves are loaded, to be listed or changed, they are what counts.
+        if "grants" not in self.__dict__ and "permission_names" in self.__dict__:
+            return set((self.permission_names or "").split())
         return {grant.permission for grant in self.grants}
 
     def has_permission(self, permission: Permission | str) -> bool:
@@ -283,6 +289,19 @@ class PermissionGrant(Base):
         if self.organisation is not None:
             return self.organisation.name
         return ""
+
+
+# The names of the permissions a person holds, space-separated, read in the person's own row
+# when asked for (`undefer`): what every signed-in request loads
+# (`accounts.sign_in.user_for_session`), instead of joining the grants, which costs the ORM
+# a collection to build on every request. Deferred, so other loads of people leave it out.
+User.permission_names = column_property(
+    select(space_separated(PermissionGrant.permission))
+    .where(PermissionGrant.user_id == User.id)
+    .correlate_except(PermissionGrant)
+    .scalar_subquery(),
+    deferred=True,
+)
 
 
 class TokenPurpose(enum.StrEnum):

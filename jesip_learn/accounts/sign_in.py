@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defer, joinedload, undefer
 
 from jesip_learn.accounts import passwords
 from jesip_learn.accounts.details import find_user_by_email
@@ -93,8 +93,13 @@ def _status_message(user: User) -> str:
     )
 
 
-# Built once: every signed-in request runs it.
-_SESSION_USER = (select(User).options(joinedload(User.organisation), joinedload(User.grants))
+# Built once: every signed-in request runs it. The permissions come as names in the person's
+# row rather than as the grants joined in, and the password hash and two-step secret are
+# left out: no page shown to a signed-in person needs them, and the few that check one
+# (changing the password, turning two-step off) load it when they do.
+_SESSION_USER = (select(User)
+                 .options(joinedload(User.organisation), undefer(User.permission_names),
+                          defer(User.password_hash), defer(User.mfa_secret))
                  .where(User.id == bindparam("user_id")))
 
 
@@ -103,7 +108,7 @@ def user_for_session(session: Session, session_id: str) -> User | None:
     user_id, _, epoch = (session_id or "").partition(":")
     if not (user_id.isdigit() and epoch.isdigit()):
         return None
-    user = session.execute(_SESSION_USER, {"user_id": int(user_id)}).unique().scalar_one_or_none()
+    user = session.execute(_SESSION_USER, {"user_id": int(user_id)}).scalar_one_or_none()
     if user is None or user.session_epoch != int(epoch) or not user.can_sign_in:
         return None
     return user
