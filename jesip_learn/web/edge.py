@@ -53,6 +53,7 @@ from jesip_learn.core.db import (
     is_database_unavailable,
 )
 from jesip_learn.core.input_errors import InputError
+from jesip_learn.web.cookie_sessions import RememberingSessionInterface
 
 log = logging.getLogger("jesip_learn.web")
 
@@ -559,6 +560,7 @@ def _template_globals():
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = RememberingSessionInterface()
     app.extensions["rendered_pages"] = RenderedPages()
     app.extensions["signed_csrf_tokens"] = RecentlyUsed(kept=4096)
     app.extensions["static_fingerprints"] = {}
