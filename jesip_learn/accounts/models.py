@@ -192,6 +192,9 @@ class User(Base):
     def permissions(self) -> set[str]:
         # Signing in reads the names with the person (`permission_names`, see below); once
         # the grants themselves are loaded, to be listed or changed, they are what counts.
+        # So a grant is changed through `user.grants` (as administration, transfers and
+        # erasure do), which loads them: one added or deleted on its own, while only the
+        # names are loaded, would not show here until the next request.
         if "grants" not in self.__dict__ and "permission_names" in self.__dict__:
             return set((self.permission_names or "").split())
         return {grant.permission for grant in self.grants}

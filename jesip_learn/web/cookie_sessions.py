@@ -51,22 +51,25 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
         cookie = request.cookies.get(self.get_cookie_name(app))
         if not cookie:
             return self.session_class()
+        keys = self._keys
         max_age = int(app.permanent_session_lifetime.total_seconds())
         with self._lock:
             known = self._verified.get(cookie)
             if known is not None:
-                self._verified.move_to_end(cookie)
-        if known is not None:
-            data, signed_at = known
-            if 0 <= int(time.time()) - signed_at <= max_age:
-                return self.session_class(data)
+                data, signed_at = known
+                if 0 <= int(time.time()) - signed_at <= max_age:
+                    self._verified.move_to_end(cookie)
+                    return self.session_class(data)
+                del self._verified[cookie]  # too old now: verifying it again refuses it
         try:
             data, signed_at = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return self.session_class()
         if all(isinstance(value, _IMMUTABLE) for value in data.values()):
             with self._lock:
-                self._verified[cookie] = (dict(data), int(signed_at.timestamp()))
-                while len(self._verified) > self.kept:
-                    self._verified.popitem(last=False)
+                # Not if the key changed while this was verified with the one before.
+                if self._keys == keys:
+                    self._verified[cookie] = (dict(data), int(signed_at.timestamp()))
+                    while len(self._verified) > self.kept:
+                        self._verified.popitem(last=False)
         return self.session_class(data)

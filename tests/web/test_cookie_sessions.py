@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask, session
+from itsdangerous import URLSafeTimedSerializer
 
 from jesip_learn.web import cookie_sessions
 from jesip_learn.web.cookie_sessions import RememberingSessionInterface
@@ -39,7 +40,9 @@ def test_a_signed_in_persons_cookie_is_verified_once_then_remembered(app, signed
 def test_a_cookie_altered_after_the_genuine_one_was_remembered_is_refused(app, signed_in):
     assert signed_in.get("/account").status_code == 200
     genuine = cookie_of(signed_in)
-    altered = genuine[:-1] + ("A" if genuine[-1] != "A" else "B")
+    # A character inside the signature: the last one's lowest bits are only padding.
+    middle = len(genuine) - 10
+    altered = genuine[:middle] + ("A" if genuine[middle] != "A" else "B") + genuine[middle + 1:]
     signed_in.set_cookie(app.config["SESSION_COOKIE_NAME"], altered, domain="jesip.test")
     response = signed_in.get("/account")
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
@@ -131,3 +134,29 @@ def test_a_remembered_session_keeps_the_lifetime_flasks_own_check_would(monkeypa
     assert client.get("/show").text == "7"
     monkeypatch.setattr(cookie_sessions.time, "time", lambda: now + 6 * 60)
     assert client.get("/show").text == "None"
+
+
+def test_a_remembered_cookie_is_not_verified_again(monkeypatch):
+    verified = []
+    loads = URLSafeTimedSerializer.loads
+
+    def counting_loads(serializer, *args, **kwargs):
+        verified.append(args[0])
+        return loads(serializer, *args, **kwargs)
+
+    monkeypatch.setattr(URLSafeTimedSerializer, "loads", counting_loads)
+    client = tiny_app().test_client()
+    client.get("/set/7")
+    assert [client.get("/show").text for _ in range(3)] == ["7", "7", "7"]
+    assert verified == [cookie_of(client)]
+
+
+def test_a_cookie_signed_in_the_future_is_refused_even_when_remembered(monkeypatch):
+    app = tiny_app()
+    client = app.test_client()
+    client.get("/set/7")
+    assert client.get("/show").text == "7"
+    now = cookie_sessions.time.time()
+    monkeypatch.setattr(cookie_sessions.time, "time", lambda: now - 60)
+    assert client.get("/show").text == "None"
+    assert cookie_of(client) not in app.session_interface._verified
