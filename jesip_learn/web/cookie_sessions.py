@@ -7,18 +7,19 @@ here a cookie verified once is remembered, byte for byte, with what it held and 
 signed, and the next request with the very same cookie takes that instead. Only the exact
 text of a cookie whose signature was good is ever remembered, so nothing unsigned gets in;
 its age is checked against the session lifetime on every use, as the signature check does;
-and a change of secret key forgets everything.
+and it is remembered with the secret keys that verified it, so once the keys change it is
+verified afresh.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from jesip_learn.web.recently_used import RecentlyUsed
 
 # Values a session may hold that no request can change in place: a remembered session is
 # copied for each request, and a shallow copy of these is a full one. A session holding a
@@ -28,48 +29,38 @@ _IMMUTABLE = (str, int, float, bool, type(None))
 
 class RememberingSessionInterface(SecureCookieSessionInterface):
     def __init__(self, kept: int = 4096):
-        self.kept = kept
-        self._verified: OrderedDict[str, tuple[dict, int]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._serializer: URLSafeTimedSerializer | None = None
-        self._keys: tuple | None = None
+        # (secret keys, cookie) -> (what it held, when it was signed)
+        self.verified = RecentlyUsed(kept)
+        self._signing: tuple[tuple, URLSafeTimedSerializer | None] = ((), None)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        return self._keys_and_serializer(app)[1]
+
+    def _keys_and_serializer(self, app: Flask) -> tuple[tuple, URLSafeTimedSerializer | None]:
         # Made once per secret key rather than for every request.
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        if keys != self._keys:
-            with self._lock:
-                self._verified.clear()
-                self._serializer = super().get_signing_serializer(app)
-                self._keys = keys
-        return self._serializer
+        if keys != self._signing[0]:
+            self._signing = (keys, super().get_signing_serializer(app))
+        return self._signing
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        serializer = self.get_signing_serializer(app)
+        keys, serializer = self._keys_and_serializer(app)
         if serializer is None:
             return None
         cookie = request.cookies.get(self.get_cookie_name(app))
         if not cookie:
             return self.session_class()
-        keys = self._keys
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        with self._lock:
-            known = self._verified.get(cookie)
-            if known is not None:
-                data, signed_at = known
-                if 0 <= int(time.time()) - signed_at <= max_age:
-                    self._verified.move_to_end(cookie)
-                    return self.session_class(data)
-                del self._verified[cookie]  # too old now: verifying it again refuses it
+        known = self.verified.get((keys, cookie))
+        if known is not None:
+            data, signed_at = known
+            if 0 <= int(time.time()) - signed_at <= max_age:
+                return self.session_class(data)
+            self.verified.forget((keys, cookie))  # too old now: verifying it again refuses it
         try:
             data, signed_at = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return self.session_class()
         if all(isinstance(value, _IMMUTABLE) for value in data.values()):
-            with self._lock:
-                # Not if the key changed while this was verified with the one before.
-                if self._keys == keys:
-                    self._verified[cookie] = (dict(data), int(signed_at.timestamp()))
-                    while len(self._verified) > self.kept:
-                        self._verified.popitem(last=False)
+            self.verified.put((keys, cookie), (dict(data), int(signed_at.timestamp())))
         return self.session_class(data)

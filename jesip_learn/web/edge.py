@@ -8,9 +8,7 @@ import hashlib
 import logging
 import os
 import secrets
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from flask import (
     Flask,
@@ -54,6 +52,7 @@ from jesip_learn.core.db import (
 )
 from jesip_learn.core.input_errors import InputError
 from jesip_learn.web.cookie_sessions import RememberingSessionInterface
+from jesip_learn.web.recently_used import RecentlyUsed
 
 log = logging.getLogger("jesip_learn.web")
 
@@ -464,29 +463,6 @@ def _new_reference() -> str:
 
 
 # --- rendered pages and signed tokens kept for reuse ---------------------------------------
-
-
-class RecentlyUsed:
-    """Values by key, in memory, the least recently used dropped beyond `kept`."""
-
-    def __init__(self, kept: int):
-        self.kept = kept
-        self._values: OrderedDict[Hashable, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> str | None:
-        with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: str) -> None:
-        with self._lock:
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self.kept:
-                self._values.popitem(last=False)
 
 
 class RenderedPages(RecentlyUsed):
