@@ -134,6 +134,11 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
     if not kwargs.get("pool_pre_ping"):
         _check_pooled_connections(engine)
     event.listen(engine, "before_cursor_execute", _begin_before_more_than_reading)
+    if engine.dialect.driver == "psycopg":
+        # Imported here: a site on SQLite never loads the driver.
+        from jesip_learn.core.described_cursors import describe_lazily
+
+        event.listen(engine, "connect", describe_lazily)
     return engine
 
 
