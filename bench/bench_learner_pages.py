@@ -25,7 +25,7 @@ from bench.support import (  # noqa: E402
 # Short rounds, many of them, each measuring both: how fast this machine runs drifts over
 # seconds (other work on the host), and a ratio is only fair between measurements made
 # close together. The order alternates so that neither side always goes first.
-ROUNDS = 6
+ROUNDS = 10
 ROUND_SECONDS = 2
 PASSWORD = "benchmark passphrase for learners"
 MODULE = "/learn/JESIP-AWARE/modules/the-five-principles"
