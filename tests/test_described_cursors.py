@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from sqlalchemy import column, make_url, select, text
+from sqlalchemy import (
+    Column,
+    Identity,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    column,
+    insert,
+    make_url,
+    select,
+    text,
+)
 
 from jesip_learn.core import described_cursors
 from jesip_learn.core.db import Database
@@ -61,6 +73,57 @@ def test_a_select_of_no_columns_has_an_empty_description_not_none(connections):
     assert described is not None and len(described) == 0
 
 
+def test_it_compares_equal_to_the_list_psycopg_gives_and_is_none_before_any_statement(
+        connections):
+    plain, lazy = connections
+    assert plain.cursor().description is None
+    assert lazy.cursor().description is None
+    described = lazy.execute("SELECT 1 AS one, 2 AS two").description
+    assert described == list(described)
+    assert lazy.execute("SELECT").description == []
+    assert described != []
+
+
+def test_a_description_asked_for_before_the_connection_closed_can_be_read_after(database_url):
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, cursor_factory=described_cursors.LazilyDescribedCursor) as lazy:
+        cursor = lazy.execute("SELECT 'Kent'::text AS force, 3::integer AS officers")
+        described = cursor.description
+        cursor.close()
+    assert lazy.closed
+    assert [(column.name, column.type_display) for column in described] == [
+        ("force", "text"), ("officers", "int4")]
+
+
+def test_each_result_of_an_executemany_with_returning_is_described(connections):
+    plain, lazy = connections
+    descriptions = []
+    for connection in (plain, lazy):
+        cursor = connection.cursor()
+        cursor.executemany("SELECT %s::integer AS number, %s::text AS word",
+                           [(1, "one"), (2, "two")], returning=True)
+        seen = [_as_psycopg_gives(cursor.description)]
+        assert cursor.nextset()
+        seen.append(_as_psycopg_gives(cursor.description))
+        descriptions.append(seen)
+    assert descriptions[0] == descriptions[1]
+    assert [name for name, *_ in descriptions[1][1]] == ["number", "word"]
+
+
+def test_a_failure_while_describing_happens_again_on_the_next_read(connections, monkeypatch):
+    _plain, lazy = connections
+    described = lazy.execute("SELECT 1 AS one").description
+
+    def failing(_result, _index):
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "a name that does not decode")
+
+    monkeypatch.setattr(described_cursors.psycopg, "Column", failing)
+    with pytest.raises(UnicodeDecodeError):
+        len(described)
+    monkeypatch.undo()
+    assert [column.name for column in described] == ["one"]
+
+
 def test_a_description_read_late_describes_the_statement_it_was_asked_for(connections):
     _plain, lazy = connections
     cursor = lazy.cursor()
@@ -83,6 +146,40 @@ def test_the_sites_connections_use_them_and_sqlalchemy_results_still_name_their_
             assert row._mapping["seven"] == 7 and row.force == "Kent"
             listed = connection.execute(text("SELECT 1 AS a, 2 AS b")).keys()
             assert list(listed) == ["a", "b"]
+    finally:
+        database.engine.dispose()
+
+
+def test_a_connection_asked_for_cursors_of_another_kind_keeps_them(database_url):
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, cursor_factory=psycopg.ClientCursor) as chosen, \
+            psycopg.connect(url) as default:
+        described_cursors.describe_lazily(chosen, None)
+        described_cursors.describe_lazily(default, None)
+        assert chosen.cursor_factory is psycopg.ClientCursor
+        assert default.cursor_factory is described_cursors.LazilyDescribedCursor
+
+
+def test_rows_streamed_and_rows_inserted_in_bulk_come_back_as_before(database_url):
+    """Two paths that read the description: results streamed through a named cursor (which
+    stays psycopg's own) and a bulk insert returning its rows in the order given."""
+    items = Table("described_items", MetaData(),
+                  Column("id", Integer, Identity(), primary_key=True), Column("name", String),
+                  prefixes=["TEMPORARY"])
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            numbers = select(column("n")).select_from(text("generate_series(1, 5) AS n"))
+            streamed = session.execute(numbers.execution_options(yield_per=2))
+            assert [row.n for row in streamed] == [1, 2, 3, 4, 5]
+            items.create(session.connection())
+            names = ["Kent", "Essex", "Surrey", "Sussex"]
+            inserted = session.execute(
+                insert(items).returning(items.c.name, items.c.id, sort_by_parameter_order=True),
+                [{"name": name} for name in names]).all()
+            assert [row.name for row in inserted] == names
+            assert len({row.id for row in inserted}) == 4
+            session.rollback()
     finally:
         database.engine.dispose()
 

@@ -14,8 +14,11 @@ plain SELECTs without a transaction, saving the BEGIN and ROLLBACK round trips; 
 statement that does more than read (a write, a lock, a setting for the transaction, a
 streamed result) begins the transaction first, so what follows is one transaction as in any
 other session. Under PostgreSQL's READ COMMITTED every statement takes its own snapshot
-anyway, so the reads see what they would have seen inside one. Its cursors describe their
-results' columns only when something reads the description (`core.described_cursors`).
+anyway, so the reads see what they would have seen inside one.
+
+On PostgreSQL every connection's cursors (all but the named ones that stream results)
+describe their results' columns only when something reads the description
+(`core.described_cursors`).
 """
 
 from __future__ import annotations
