@@ -21,11 +21,9 @@ from sqlalchemy import (
 
 from jesip_learn.core import described_cursors
 from jesip_learn.core.db import Database
-from tests.support.database import configured_url
+from tests.support.database import postgresql_only
 
-pytestmark = pytest.mark.skipif(
-    not (configured_url() or "").startswith("postgresql"),
-    reason="DATABASE_URL names no PostgreSQL database: the cursors are psycopg's")
+pytestmark = postgresql_only("the cursors are psycopg's")
 
 SEVERAL_TYPES = ("SELECT 1::integer AS number, 'Kent'::text AS name, 12.5::numeric(5, 2) AS score,"
                  " now() AS at, 'abc'::varchar(10) AS code, NULL::boolean AS flag")

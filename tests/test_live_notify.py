@@ -12,7 +12,7 @@ import pytest
 
 from jesip_learn.exercises.live import log as live_log
 from jesip_learn.exercises.live import notify, sessions
-from tests.support.database import configured_url
+from tests.support.database import configured_url, postgresql_only
 from tests.support.live import live_world
 from tests.test_throttle_stores import RedisServer, _free_port
 
@@ -63,8 +63,7 @@ def test_entries_are_announced_after_their_commit_and_never_after_a_rollback(ses
         live_log._announcers.remove(heard.append)  # noqa: SLF001
 
 
-@pytest.mark.skipif(not (configured_url() or "").startswith("postgresql"),
-                    reason="PostgreSQL only")
+@postgresql_only("the announcements travel by PostgreSQL's NOTIFY")
 def test_postgresql_carries_announcements_between_workers():
     listener, publisher = (notify.PostgresTransport(configured_url()) for _ in range(2))
     seen, arrived, wake = _collector()

@@ -12,11 +12,9 @@ from sqlalchemy.pool import NullPool
 
 from jesip_learn.core import db as core_db
 from jesip_learn.core.db import Database
-from tests.support.database import configured_url
+from tests.support.database import postgresql_only
 
-pytestmark = pytest.mark.skipif(
-    not (configured_url() or "").startswith("postgresql"),
-    reason="DATABASE_URL names no PostgreSQL database: SQLite has no server to lose")
+pytestmark = postgresql_only("SQLite has no server to lose")
 
 
 @pytest.fixture

@@ -26,13 +26,10 @@ from sqlalchemy.exc import OperationalError
 
 from jesip_learn.factory import create_app
 from jesip_learn.learning.progress import lock_learner_course
-from tests.support.database import configured_url
+from tests.support.database import postgresql_only
 from tests.support.web import app_settings
 
-pytestmark = pytest.mark.skipif(
-    not (configured_url() or "").startswith("postgresql"),
-    reason="DATABASE_URL names no PostgreSQL database: SQLite's reads begin a transaction "
-           "that costs nothing")
+pytestmark = postgresql_only("SQLite's reads begin a transaction that costs nothing")
 
 
 @pytest.fixture

@@ -42,6 +42,13 @@ def configured_url() -> str | None:
     return url
 
 
+def postgresql_only(why: str) -> pytest.MarkDecorator:
+    """Skips a test, or with `pytestmark` a module, unless DATABASE_URL names a PostgreSQL
+    database; `why` says what SQLite lacks, in the skip's reason."""
+    return pytest.mark.skipif(not (configured_url() or "").startswith("postgresql"),
+                              reason=f"DATABASE_URL names no PostgreSQL database: {why}")
+
+
 @cache
 def _worker_database(url: str, worker: str) -> str:
     return sibling_database(url, worker)
