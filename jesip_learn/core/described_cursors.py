@@ -1,8 +1,8 @@
 """psycopg cursors that describe their result's columns only when something reads them.
 
 SQLAlchemy reads `cursor.description` after every statement to learn whether it returned
-rows. For a statement it has compiled and cached before, which is every statement the site
-runs more than once, it already knows the columns and looks no further than that. psycopg
+rows. For a statement whose result columns it has cached, which is nearly every statement
+the site runs more than once, it already knows the columns and looks no further than that. psycopg
 builds a `Column` for every column each time it is asked, looking up each column's type:
 on a signed-in module page that is 33 columns, about a tenth of the page's work, thrown
 away unread. The cursors here answer None exactly when psycopg's would, and otherwise a
