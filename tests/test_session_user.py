@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import event, select
 
 from jesip_learn.accounts import passwords
-from jesip_learn.accounts.models import PermissionGrant, User
+from jesip_learn.accounts.models import Organisation, PermissionGrant, User
 from jesip_learn.accounts.sign_in import user_for_session
-from tests.support.factories import PASSWORD, make_user
+from tests.support.factories import PASSWORD, make_organisation, make_user
 
 
 @pytest.fixture
@@ -79,3 +79,25 @@ def test_other_loads_of_people_leave_the_permission_names_out(session, organisat
     listed = session.scalars(select(User).where(User.id == user.id)).one()
     assert "permission_names" not in listed.__dict__
     assert "trainer" in listed.permissions
+
+
+def test_the_organisation_loaded_with_them_is_the_sessions_own_and_can_change(
+        session, organisation, statements):
+    user = make_user(session, organisation=organisation)
+    loaded = signed_in(session, user, statements)
+    assert session.get(Organisation, organisation.id) is loaded.organisation
+    assert len(statements) == 1
+    assert not session.dirty  # loaded, not changed: nothing to save
+    other = make_organisation(session, name="Southshire Fire", domains=["southshire.fire.uk"])
+    loaded.organisation = other
+    session.flush()
+    moved = signed_in(session, loaded)
+    assert moved.organisation_id == other.id and moved.organisation.name == "Southshire Fire"
+
+
+def test_no_one_is_loaded_for_an_unknown_or_malformed_session(session, organisation):
+    user = make_user(session, organisation=organisation)
+    session.flush()
+    assert user_for_session(session, f"{user.id + 1000}:0") is None
+    for malformed in ("", "x:0", f"{user.id}", f"{user.id}:", ":0"):
+        assert user_for_session(session, malformed) is None
