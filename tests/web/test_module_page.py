@@ -177,3 +177,30 @@ def test_a_stored_page_reads_as_a_fresh_one(app, browser, learner, course_versio
     fresh = html()
     app.jinja_env.auto_reload = False
     assert first == fresh == html()
+
+
+def test_a_stored_page_is_sent_as_the_same_utf8_a_fresh_one_is(app, browser, learner,
+                                                                 course_version, session,
+                                                                 tmp_path):
+    copy = tmp_path / "course"
+    shutil.copytree(VALID, copy)
+    page = copy / "02-the-five-principles.md"
+    page.write_text(page.read_text() + "\nThe commander’s log – kept by Gold.\n",
+                    encoding="utf-8")
+    courses.import_parsed(session, courses.parse_folders(copy))
+    session.commit()
+
+    def sent():
+        response = browser.client.get(SECOND)
+        assert response.status_code == 200
+        token = read_page(response).csrf_token()
+        return response.headers["Content-Type"], response.data.replace(token.encode(), b"TOKEN")
+
+    stored = sent()
+    app.jinja_env.auto_reload = True
+    fresh = sent()
+    app.jinja_env.auto_reload = False
+    assert stored == fresh == sent()
+    content_type, body = stored
+    assert content_type == "text/html; charset=utf-8"
+    assert "The commander’s log – kept by Gold." in body.decode("utf-8")
