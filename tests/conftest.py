@@ -61,8 +61,6 @@ class TransactionalDatabase(Database):
         self.engine = connection.engine
         self.sessionmaker = sessionmaker(bind=connection, expire_on_commit=False,
                                          join_transaction_mode="create_savepoint")
-        # Reads too join the outer transaction: nothing may outlive the test.
-        self.reading_sessionmaker = self.sessionmaker
 
     def side_session(self):
         # On the one connection too, so that what it commits is rolled back at the end.

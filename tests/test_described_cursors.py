@@ -135,7 +135,7 @@ def test_the_sites_connections_use_them_and_sqlalchemy_results_still_name_their_
         database_url):
     database = Database(database_url)
     try:
-        with database.read_session() as session:
+        with database.session() as session:
             connection = session.connection()
             assert isinstance(connection.connection.driver_connection.cursor(),
                               described_cursors.LazilyDescribedCursor)
@@ -198,7 +198,7 @@ def test_a_cached_statements_description_is_not_built(database_url, monkeypatch)
     statement = select(numbers.c.n, (numbers.c.n * 2).label("twice"))
     database = Database(database_url)
     try:
-        with database.read_session() as session:
+        with database.session() as session:
             assert session.execute(statement).all() == [(1, 2), (2, 4), (3, 6)]
             assert built == [0, 1]  # the first time, SQLAlchemy learns the columns
             assert session.execute(statement).all() == [(1, 2), (2, 4), (3, 6)]

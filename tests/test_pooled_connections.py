@@ -34,7 +34,7 @@ def pinged(database_url, monkeypatch):
 
 
 def _backend_pid(database) -> int:
-    with database.read_session() as session:
+    with database.session() as session:
         return session.scalar(text("SELECT pg_backend_pid()"))
 
 

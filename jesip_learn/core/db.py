@@ -9,12 +9,16 @@ will write asks for `BEGIN IMMEDIATE`, because a deferred transaction that reads
 writes fails at once with "database is locked" when another writer got there first,
 whereas an immediate one waits its turn for the busy timeout.
 
-On PostgreSQL a request that is expected only to read (`Database.read_session`) sends its
-plain SELECTs without a transaction, saving the BEGIN and ROLLBACK round trips; the first
-statement that does more than read (a write, a lock, a setting for the transaction, a
-streamed result) begins the transaction first, so what follows is one transaction as in any
-other session. Under PostgreSQL's READ COMMITTED every statement takes its own snapshot
-anyway, so the reads see what they would have seen inside one.
+On PostgreSQL the driver runs in autocommit and every session sends its plain SELECTs
+without a transaction, saving the BEGIN and ROLLBACK (or COMMIT) round trips of work that
+only reads; the first statement that does more than read (a write, a lock, a setting for
+the transaction, a notification, a streamed result) begins the transaction first, so what
+follows is one transaction, committed or rolled back whole as in any session. Under
+PostgreSQL's READ COMMITTED every statement takes its own snapshot anyway, so the reads see
+what they would have seen inside one. The connections never change isolation level on the
+way in and out of the pool, which had been a tenth of the cost of a reading session. A
+connection that must run statements outside any transaction (VACUUM, CREATE DATABASE) is
+asked for with `genuine_autocommit`.
 
 On PostgreSQL every connection's cursors (all but the named ones that stream results)
 describe their results' columns only when something reads the description
@@ -32,7 +36,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -52,10 +56,11 @@ IDLE_BEFORE_PING_SECONDS = 10
 _IDLE_SINCE = "jesip_idle_since"
 
 # What a SELECT may do that lasts until its transaction ends: lock rows, take an advisory
-# lock, change a setting for the transaction. Such a statement needs a transaction to last in.
+# lock, change a setting for the transaction, send a notification (delivered at the commit,
+# with the writes, or not at all). Such a statement needs a transaction to last in.
 _HOLDS_UNTIL_THE_END = re.compile(
     r"\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+(?:KEY\s+)?SHARE\b"
-    r"|\bpg_(?:try_)?advisory|\bset_config\b", re.IGNORECASE)
+    r"|\bpg_(?:try_)?advisory|\bset_config\b|\bpg_notify\b", re.IGNORECASE)
 
 # Named constraints, so Alembic's batch mode on SQLite can find and alter them.
 NAMING_CONVENTION = {
@@ -131,6 +136,10 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
         if "connect_timeout" not in make_url(url).query:  # one in the URL is kept
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         kwargs.setdefault("connect_args", connect_args)
+        if "isolation_level" not in kwargs:  # one chosen by the caller is kept as it is
+            kwargs["isolation_level"] = "AUTOCOMMIT"
+            kwargs["execution_options"] = {READS_FIRST_OPTION: True,
+                                           **kwargs.get("execution_options", {})}
     engine = create_engine(url, **kwargs)
     if is_sqlite(engine):
         _configure_sqlite(engine, busy_timeout_ms, sqlite_foreign_keys)
@@ -157,9 +166,16 @@ def only_reads(statement: str) -> bool:
             and _HOLDS_UNTIL_THE_END.search(statement) is None)
 
 
+def genuine_autocommit(connection: Connection) -> Connection:
+    """The connection with every statement its own transaction, begun by the server, for
+    the few that may not run inside one (VACUUM, CREATE DATABASE)."""
+    return connection.execution_options(isolation_level="AUTOCOMMIT",
+                                        **{READS_FIRST_OPTION: False})
+
+
 def _begin_before_more_than_reading(connection, cursor, statement, _parameters, _context,
                                     _executemany) -> None:
-    """In a session that reads first (autocommit on the driver), begin the transaction
+    """On a connection that reads first (autocommit on the driver), begin the transaction
     before the first statement that does more than read, or streams its result through a
     server-side cursor (which lives in a transaction)."""
     if not connection.get_execution_options().get(READS_FIRST_OPTION):
@@ -231,23 +247,12 @@ class Database:
         self.url = url
         self.engine = engine or make_engine(url, busy_timeout_ms)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
-        self.reading_sessionmaker = self.sessionmaker if is_sqlite(self.engine) else sessionmaker(
-            bind=self.engine.execution_options(
-                isolation_level="AUTOCOMMIT", **{READS_FIRST_OPTION: True}),
-            expire_on_commit=False)
         self.busy_timeout_ms = busy_timeout_ms
         self._side_sessionmaker: sessionmaker | None = None
         self._side_lock = threading.Lock()
 
     def session(self) -> Session:
         return self.sessionmaker()
-
-    def read_session(self) -> Session:
-        """A session for work expected only to read (a page shown on a GET). On PostgreSQL
-        its plain SELECTs run without BEGIN and ROLLBACK, two round trips in five of a
-        signed-in page's; should it write or lock after all, its transaction begins then
-        and ends as any other's. On SQLite, where BEGIN costs nothing, it is `session()`."""
-        return self.reading_sessionmaker()
 
     def side_session(self) -> Session:
         """A session on a pool of connections of its own, for a short transaction that

@@ -105,15 +105,12 @@ def _refuse_untrusted_host():
 
 def db() -> Session:
     """This request's session; a request that may write begins as a writer, and one
-    expected only to read (a GET not marked `writes_on_get`) gets a reading session."""
+    expected only to read (a GET not marked `writes_on_get`) as a reader."""
     if "db_session" not in g:
-        database = current_app.extensions["database"]
-        if request.method in SAFE_METHODS and not _view_marked("writes_on_get"):
-            g.db_session = database.read_session()
-        else:
-            g.db_session = database.session()
-            if _view_marked("writes_on_get") or not _view_marked("reads_before_writing"):
-                begin_writing(g.db_session)
+        g.db_session = current_app.extensions["database"].session()
+        if _view_marked("writes_on_get") or (request.method not in SAFE_METHODS
+                                             and not _view_marked("reads_before_writing")):
+            begin_writing(g.db_session)
     return g.db_session
 
 

@@ -1,8 +1,9 @@
-"""A reading session on PostgreSQL (`Database.read_session`, what a GET's page reads
-through): its plain SELECTs run without a transaction, so BEGIN and ROLLBACK are never
-sent; the first statement that does more than read (a write, a row or advisory lock, a
-setting for the transaction, a streamed result) begins the transaction first, and what
-follows is one transaction, saved or undone whole."""
+"""Sessions on PostgreSQL (`core.db.make_engine`: the driver in autocommit): their plain
+SELECTs run without a transaction, so BEGIN and ROLLBACK or COMMIT are never sent for work
+that only reads; the first statement that does more than read (a write, a row or advisory
+lock, a setting for the transaction, a notification, a streamed result) begins the
+transaction first, and what follows is one transaction, saved or undone whole.
+`genuine_autocommit` is for the statements that may not run inside a transaction."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from jesip_learn.core.db import Database, genuine_autocommit, make_engine
 from jesip_learn.factory import create_app
 from jesip_learn.learning.progress import lock_learner_course
 from tests.support.database import postgresql_only
@@ -54,17 +56,47 @@ def _notes(database, table: Table) -> list[tuple]:
         return [tuple(row) for row in session.execute(select(table).order_by(table.c.id))]
 
 
-def test_plain_reads_open_no_transaction_where_an_ordinary_session_does(database, scratch):
-    with database.read_session() as reading:
+def test_plain_reads_open_no_transaction(database, scratch):
+    with database.session() as reading:
         assert reading.execute(select(scratch.c.note)).scalar_one() == "first"
         assert _status(reading) == TransactionStatus.IDLE
-    with database.session() as ordinary:
-        ordinary.execute(select(scratch.c.note))
-        assert _status(ordinary) == TransactionStatus.INTRANS
+        reading.commit()  # nothing to commit: nothing is sent, nothing fails
+        assert _status(reading) == TransactionStatus.IDLE
+
+
+def test_a_session_begun_as_a_writer_reads_first_too(database, scratch):
+    with database.write_session() as session:
+        session.execute(select(scratch.c.note))
+        assert _status(session) == TransactionStatus.IDLE
+        session.execute(insert(scratch).values(id=2, note="second"))
+        assert _status(session) == TransactionStatus.INTRANS
+    assert _notes(database, scratch) == [(1, "first"), (2, "second")]
+
+
+def test_a_connection_with_an_isolation_level_of_its_choosing_keeps_it(database_url, scratch):
+    chosen = Database(database_url, make_engine(database_url, isolation_level="REPEATABLE READ"))
+    try:
+        with chosen.session() as session:
+            session.execute(select(scratch.c.note))
+            assert _status(session) == TransactionStatus.INTRANS
+            assert session.execute(select(func.current_setting("transaction_isolation"))
+                                   ).scalar_one() == "repeatable read"
+    finally:
+        chosen.dispose()
+
+
+def test_genuine_autocommit_runs_what_may_not_run_in_a_transaction(database, scratch):
+    with database.engine.connect() as connection, pytest.raises(
+            DBAPIError, match="cannot run inside a transaction block"):
+        connection.exec_driver_sql(f"VACUUM {scratch.name}")
+    with genuine_autocommit(database.engine.connect()) as connection:
+        connection.exec_driver_sql(f"VACUUM {scratch.name}")
+        assert connection.connection.driver_connection.info.transaction_status \
+            == TransactionStatus.IDLE
 
 
 def test_a_write_begins_the_transaction_and_a_rollback_undoes_every_write(database, scratch):
-    with database.read_session() as session:
+    with database.session() as session:
         session.execute(select(scratch.c.note))
         session.execute(insert(scratch).values(id=2, note="second"))
         assert _status(session) == TransactionStatus.INTRANS
@@ -75,7 +107,7 @@ def test_a_write_begins_the_transaction_and_a_rollback_undoes_every_write(databa
 
 
 def test_writes_are_saved_together_by_the_commit(database, scratch):
-    with database.read_session() as session:
+    with database.session() as session:
         session.execute(insert(scratch).values(id=2, note="second"))
         session.execute(update(scratch).where(scratch.c.id == 1).values(note="changed"))
         session.commit()
@@ -85,7 +117,7 @@ def test_writes_are_saved_together_by_the_commit(database, scratch):
 
 def test_a_row_locked_by_a_select_stays_locked_until_the_end(database, scratch):
     first_row = select(scratch.c.id).where(scratch.c.id == 1)
-    with database.read_session() as session:
+    with database.session() as session:
         session.execute(first_row.with_for_update())
         assert _status(session) == TransactionStatus.INTRANS
         with database.engine.connect() as other, pytest.raises(OperationalError):
@@ -97,7 +129,7 @@ def test_a_row_locked_by_a_select_stays_locked_until_the_end(database, scratch):
 
 def test_an_advisory_lock_is_held_until_the_end(database):
     key = (900_000_000 + uuid.uuid4().int % 1_000_000, 42)
-    with database.read_session() as session:
+    with database.session() as session:
         lock_learner_course(session, *key)
         with database.engine.connect() as other:
             assert other.execute(select(func.pg_try_advisory_xact_lock(*key))).scalar_one() \
@@ -108,13 +140,20 @@ def test_an_advisory_lock_is_held_until_the_end(database):
 
 
 def test_a_setting_for_the_transaction_holds_for_the_statements_after_it(database):
-    with database.read_session() as session:
+    with database.session() as session:
         session.execute(select(func.set_config("jit", "off", True)))
         assert session.execute(select(func.current_setting("jit"))).scalar_one() == "off"
 
 
+def test_a_notification_waits_for_the_commit_with_the_writes(database):
+    with database.session() as session:
+        session.execute(select(func.pg_notify("jesip_test", "sent with the commit")))
+        assert _status(session) == TransactionStatus.INTRANS
+        session.rollback()
+
+
 def test_a_streamed_result_reads_every_row(database, scratch):
-    with database.read_session() as session:
+    with database.session() as session:
         session.execute(insert(scratch), [{"id": n, "note": "more"} for n in range(2, 10)])
         session.commit()
         rows = session.execute(select(scratch.c.id).order_by(scratch.c.id)
