@@ -464,9 +464,9 @@ def _new_reference() -> str:
 
 class RenderedPages(RecentlyUsed):
     """Pages' HTML by key, encoded as they are sent (UTF-8): encoding a page of 14 kB again
-    for every request was 4% of a reading module's work. The CSRF token stands in the
-    stored HTML as a marker no content can contain, and each response carries the
-    request's own token in its place."""
+    for every request was 4% of a reading module's work. The CSRF token is rendered as a
+    marker no content can contain, and each page is kept as the pieces between its
+    markers, joined with the request's own token for each response."""
 
     def __init__(self, kept: int = 256):
         super().__init__(kept)
@@ -493,16 +493,16 @@ def render_shared_page(key: tuple, template: str, context: Callable[[], dict]) -
     signed_in = current_user.is_authenticated
     full_key = (template, key, request.script_root, request.endpoint, signed_in,
                 frozenset(current_user.permissions) if signed_in else None)
-    html = pages.get(full_key)
-    if html is None:
+    pieces = pages.get(full_key)
+    if pieces is None:
         marker = pages.token_marker
         text = render_template(template, **context(), csrf_token=lambda: marker)
-        html = text.encode()
+        pieces = tuple(text.encode().split(pages.encoded_token_marker))
         # A token the template made some other way would be this user's: never keep it.
         issued = g.get(current_app.config["WTF_CSRF_FIELD_NAME"])
         if issued is None or issued not in text:
-            pages.put(full_key, html)
-    return html.replace(pages.encoded_token_marker, csrf_token().encode())
+            pages.put(full_key, pieces)
+    return csrf_token().encode().join(pieces)
 
 
 def csrf_token() -> str:
