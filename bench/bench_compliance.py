@@ -65,7 +65,7 @@ from jesip_learn.compliance.report_filters import (  # noqa: E402
     today_in_london,
 )
 from jesip_learn.compliance.states import COMPLIANT_STATES  # noqa: E402
-from jesip_learn.core.db import Database, genuine_autocommit  # noqa: E402
+from jesip_learn.core.db import Database  # noqa: E402
 from jesip_learn.courses import catalogue as courses  # noqa: E402
 from tests.support.database import migrate  # noqa: E402
 
@@ -333,7 +333,8 @@ def seed(url: str, learners: int) -> tuple[float, demo.DemoSummary]:
     took = time.perf_counter() - started
     if database.engine.dialect.name == "postgresql":
         # What autovacuum does soon after a bulk load: give the planner its statistics.
-        with genuine_autocommit(database.engine.connect()) as connection:
+        with database.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))
     database.engine.dispose()
     return took, summary, moved

@@ -3,7 +3,8 @@ SELECTs run without a transaction, so BEGIN and ROLLBACK or COMMIT are never sen
 that only reads; the first statement that does more than read (a write, a row or advisory
 lock, a setting for the transaction, a notification, a streamed result) begins the
 transaction first, and what follows is one transaction, saved or undone whole.
-`genuine_autocommit` is for the statements that may not run inside a transaction."""
+A connection given an isolation level of its own keeps it: "AUTOCOMMIT" for what may not
+run inside a transaction, as Alembic's `autocommit_block` asks for it."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from jesip_learn.core.db import Database, genuine_autocommit, make_engine
+from jesip_learn.core.db import Database, make_engine
 from jesip_learn.factory import create_app
 from jesip_learn.learning.progress import lock_learner_course
 from tests.support.database import postgresql_only
@@ -85,15 +86,40 @@ def test_a_connection_with_an_isolation_level_of_its_choosing_keeps_it(database_
         chosen.dispose()
 
 
-def test_genuine_autocommit_runs_what_may_not_run_in_a_transaction(database, scratch):
+def test_a_connection_asked_for_autocommit_runs_what_may_not_run_in_a_transaction(
+        database, scratch):
     with database.engine.connect() as connection, pytest.raises(
             DBAPIError, match="cannot run inside a transaction block"):
         connection.exec_driver_sql(f"VACUUM {scratch.name}")
-    with genuine_autocommit(database.engine.connect()) as connection:
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") \
+            as connection:
         connection.exec_driver_sql(f"VACUUM {scratch.name}")
+        connection.exec_driver_sql(  # what a migration's autocommit_block would run
+            f"CREATE INDEX CONCURRENTLY ix_{scratch.name}_note ON {scratch.name} (note)")
         assert connection.connection.driver_connection.info.transaction_status \
             == TransactionStatus.IDLE
 
+
+def test_a_connection_asked_for_another_level_begins_its_transactions_as_usual(
+        database, scratch):
+    with database.engine.connect().execution_options(
+            isolation_level="REPEATABLE READ") as connection:
+        connection.execute(select(scratch.c.note))
+        assert connection.connection.driver_connection.info.transaction_status \
+            == TransactionStatus.INTRANS
+        assert connection.execute(select(func.current_setting("transaction_isolation"))
+                                  ).scalar_one() == "repeatable read"
+        connection.execute(insert(scratch).values(id=2, note="second"))
+        connection.commit()
+    assert _notes(database, scratch) == [(1, "first"), (2, "second")]
+
+
+@pytest.mark.parametrize("option", [{"skip_autocommit_rollback": True},
+                                    {"pool_reset_on_return": None}])
+def test_connections_that_read_first_are_always_rolled_back_into_the_pool(database_url,
+                                                                         option):
+    with pytest.raises(ValueError, match="rolled back on their way back to the pool"):
+        make_engine(database_url, **option)
 
 def test_a_write_begins_the_transaction_and_a_rollback_undoes_every_write(database, scratch):
     with database.session() as session:

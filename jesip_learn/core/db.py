@@ -17,8 +17,10 @@ follows is one transaction, committed or rolled back whole as in any session. Un
 PostgreSQL's READ COMMITTED every statement takes its own snapshot anyway, so the reads see
 what they would have seen inside one. The connections never change isolation level on the
 way in and out of the pool, which had been a tenth of the cost of a reading session. A
-connection that must run statements outside any transaction (VACUUM, CREATE DATABASE) is
-asked for with `genuine_autocommit`.
+connection given an isolation level of its own (`execution_options(isolation_level=...)`,
+as Alembic's `autocommit_block` does for CREATE INDEX CONCURRENTLY) gets exactly that:
+"AUTOCOMMIT" runs every statement outside a transaction, any other level begins them as
+the driver does.
 
 On PostgreSQL every connection's cursors (all but the named ones that stream results)
 describe their results' columns only when something reads the description
@@ -36,7 +38,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -137,6 +139,12 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         kwargs.setdefault("connect_args", connect_args)
         if "isolation_level" not in kwargs:  # one chosen by the caller is kept as it is
+            # Without the rollback on the way back to the pool, a transaction begun by a
+            # write and never ended would stay open for the connection's next user.
+            if kwargs.get("skip_autocommit_rollback") or (
+                    "pool_reset_on_return" in kwargs and not kwargs["pool_reset_on_return"]):
+                raise ValueError("PostgreSQL connections that read first must be rolled "
+                                 "back on their way back to the pool")
             kwargs["isolation_level"] = "AUTOCOMMIT"
             kwargs["execution_options"] = {READS_FIRST_OPTION: True,
                                            **kwargs.get("execution_options", {})}
@@ -160,17 +168,13 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
 @functools.lru_cache(maxsize=256)
 def only_reads(statement: str) -> bool:
     """Whether an SQL statement is a SELECT that leaves nothing behind it in its transaction
-    (no row lock, advisory lock or setting). Anything else counts as more than reading,
-    including statements that do not start with SELECT and only read (WITH ...)."""
-    return (statement.lstrip()[:6].upper() == "SELECT"
+    (no row lock, advisory lock, setting or notification). Anything else counts as more
+    than reading, including statements that do not start with SELECT and only read
+    (WITH ...), and text holding more than one statement (a semicolon anywhere). A
+    function that writes must not be called from a bare SELECT: its writes would commit
+    by themselves."""
+    return (statement.lstrip()[:6].upper() == "SELECT" and ";" not in statement
             and _HOLDS_UNTIL_THE_END.search(statement) is None)
-
-
-def genuine_autocommit(connection: Connection) -> Connection:
-    """The connection with every statement its own transaction, begun by the server, for
-    the few that may not run inside one (VACUUM, CREATE DATABASE)."""
-    return connection.execution_options(isolation_level="AUTOCOMMIT",
-                                        **{READS_FIRST_OPTION: False})
 
 
 def _begin_before_more_than_reading(connection, cursor, statement, _parameters, _context,
@@ -178,8 +182,9 @@ def _begin_before_more_than_reading(connection, cursor, statement, _parameters, 
     """On a connection that reads first (autocommit on the driver), begin the transaction
     before the first statement that does more than read, or streams its result through a
     server-side cursor (which lives in a transaction)."""
-    if not connection.get_execution_options().get(READS_FIRST_OPTION):
-        return
+    options = connection.get_execution_options()
+    if not options.get(READS_FIRST_OPTION) or "isolation_level" in options:
+        return  # an isolation level chosen for this connection is kept as it is
     from psycopg import ServerCursor
     from psycopg.pq import TransactionStatus
 

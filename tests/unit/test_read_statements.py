@@ -1,6 +1,7 @@
-"""Which statements a reading session may send without a transaction (`core.db.only_reads`):
-a SELECT that leaves nothing behind it. Anything that locks, sets something for the
-transaction or is not a SELECT begins the transaction first."""
+"""Which statements a PostgreSQL session may send without a transaction
+(`core.db.only_reads`): a SELECT that leaves nothing behind it. Anything that locks, sets
+something for the transaction, notifies, holds more than one statement or is not a SELECT
+begins the transaction first."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def test_plain_selects_only_read(statement):
     "WITH moved AS (DELETE FROM notes RETURNING id) SELECT count(*) FROM moved",
     "SAVEPOINT sa_savepoint_1",
     "SET LOCAL jit = off",
+    "SELECT pg_notify('live', 'changed')",
+    "SELECT 1; INSERT INTO notes (note) VALUES ('x')",
 ])
 def test_anything_that_locks_sets_or_writes_is_more_than_reading(statement):
     assert not only_reads(statement)
