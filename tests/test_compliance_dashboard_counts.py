@@ -11,7 +11,8 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Integer, column, select, values
+from sqlalchemy.dialects import postgresql, sqlite
 
 from jesip_learn.compliance.dashboard import (
     Dashboard,
@@ -19,6 +20,7 @@ from jesip_learn.compliance.dashboard import (
     compliance_matrix,
     month_ends,
 )
+from jesip_learn.compliance.dashboard_counts import _Integers
 from jesip_learn.compliance.person_status import status_select
 from jesip_learn.compliance.report_filters import ReportFilters
 from jesip_learn.compliance.requirements import exercise_column_id
@@ -138,7 +140,23 @@ def test_a_matrix_alone_is_the_dashboards_matrix(session, course):
 
 
 def test_more_months_than_one_number_holds_are_counted_too(session, course):
-    # The moments are bits of one 64-bit integer: a longer trend is counted in parts.
+    # The earlier moments are bits of one 62-bit key, twice: a longer trend is counted in
+    # parts of 31 months.
     _history(session, course, seed=15, people=20)
     dashboard = _check(session, None, ReportFilters(as_of=AS_OF), months=66)
     assert len(dashboard.trend) == 66
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()])
+def test_the_required_table_is_written_as_any_values_would_be(dialect):
+    rows = [(5, 1, 0), (6, -12, 1), (1_000_003, 7, 2)]
+
+    def written(make, as_cte: bool) -> str:
+        table = make(column("membership", Integer), column("course_id", Integer),
+                     column("cell", Integer), name="required", literal_binds=True).data(rows)
+        table = table.cte("required") if as_cte else table
+        return str(select(table.c.membership, table.c.cell).compile(dialect=dialect))
+
+    for as_cte in (True, False):
+        assert written(_Integers, as_cte) == written(values, as_cte)
+    assert "(6, -12, 1), (1000003, 7, 2)" in written(_Integers, True)

@@ -395,22 +395,23 @@ def due_dates(session: Session, scope: set[int] | None,
                       due_at if completed_at is not None else None)
 
 
-def exercise_column_state(held_on, waiting, course_id, filters: ReportFilters, months):
+def exercise_column_state(held_on, waiting, course_id, filters: ReportFilters, months,
+                          value_of=lambda state: literal(state.value)):
     """An exercise column's state as of the filters' date, as SQL: not taken part (in
     progress while attendance waits to be confirmed), expired or expiring by the column's
     period (`course_id` names it), else in date. The detail rows and the dashboard's counts
-    both use it."""
+    both use it, the counts with the states as numbers (`value_of`)."""
     as_of = filters.as_of
     expiring_from = as_of + timedelta(days=filters.expiring_days)
     return case(
         (held_on.is_(None),
-         case((waiting, literal(ComplianceState.IN_PROGRESS.value)),
-              else_=literal(ComplianceState.NOT_STARTED.value))),
+         case((waiting, value_of(ComplianceState.IN_PROGRESS)),
+              else_=value_of(ComplianceState.NOT_STARTED))),
         *((and_(course_id == exercise_column_id(number),
                 held_on <= literal(add_months(as_of, -number), Date)),
-           literal(ComplianceState.EXPIRED.value)) for number in months),
+           value_of(ComplianceState.EXPIRED)) for number in months),
         *((and_(course_id == exercise_column_id(number),
                 held_on <= literal(add_months(expiring_from, -number), Date)),
-           literal(ComplianceState.EXPIRING.value)) for number in months),
-        else_=literal(ComplianceState.IN_DATE.value),
+           value_of(ComplianceState.EXPIRING)) for number in months),
+        else_=value_of(ComplianceState.IN_DATE),
     )
