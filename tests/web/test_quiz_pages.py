@@ -134,6 +134,16 @@ def test_the_overview_shows_ten_attempts_a_page_newest_first(
     assert [row.split(" result")[0] for row in rows] == [
         f"Attempt {n}" for n in range(23, 13, -1)]  # attempt 24 is open, so not listed
     assert "Showing attempts 1 to 10 of 23." in first.text
+    # Each row links to its own attempt's result.
+    submitted = session.scalars(
+        select(QuizAttempt.id).where(QuizAttempt.user_id == learner.id,
+                                     QuizAttempt.submitted_at.is_not(None))
+        .order_by(QuizAttempt.started_at.desc(), QuizAttempt.id.desc())).all()
+    links = [a["href"] for a in first.soup.select(".govuk-table__body a")]
+    assert links == [f"{OVERVIEW}/attempts/{id_}/result" for id_ in submitted[:10]]
+    result = browser.get(links[3])
+    assert result.status == 200
+    assert ", attempt 20 –" in result.title
     assert pagination(first) == {
         "label": "Pages of your attempts", "pages": ["1", "2", "3"],
         "hrefs": [f"{OVERVIEW}?page={n}" for n in (1, 2, 3)], "current": "1",
