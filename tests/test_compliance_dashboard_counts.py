@@ -140,8 +140,8 @@ def test_a_matrix_alone_is_the_dashboards_matrix(session, course):
 
 
 def test_more_months_than_one_number_holds_are_counted_too(session, course):
-    # The earlier moments are bits of one 62-bit key, twice: a longer trend is counted in
-    # parts of 31 months.
+    # Counted and compliant at 31 earlier moments at most are side by side in one 64-bit
+    # key: a longer trend is counted in parts.
     _history(session, course, seed=15, people=20)
     dashboard = _check(session, None, ReportFilters(as_of=AS_OF), months=66)
     assert len(dashboard.trend) == 66
@@ -159,4 +159,7 @@ def test_the_required_table_is_written_as_any_values_would_be(dialect):
 
     for as_cte in (True, False):
         assert written(_Integers, as_cte) == written(values, as_cte)
+    # Written out with its values, a statement must never be cached and reused with others.
+    assert _Integers(column("membership", Integer), literal_binds=True).data(
+        [(1,), (2,)])._generate_cache_key() is None
     assert "(6, -12, 1), (1000003, 7, 2)" in written(_Integers, True)

@@ -393,8 +393,8 @@ def _spans(session: Session, filters: ReportFilters, moments: list[datetime],
            members: list[int] | None):
     """Each completion by the as-of date that was in date at some earlier moment or is the
     person's latest: `held`, the moments it was in date, as bits; `latest`, 1 for the
-    person's latest completion of the course, with `state`, the state it puts them in as
-    of the date (NULL for the others)."""
+    person's latest completion of the course, with `state`, the code (`STATE_CODES`) of the
+    state it puts them in as of the date (0 for the others)."""
     completions = Completion.__table__
     now = len(moments) - 1
     renewed = _renewed_after(session, filters, completions.c.completed_at,
@@ -463,9 +463,9 @@ def _spans(session: Session, filters: ReportFilters, moments: list[datetime],
     held = (ordered.c.since.bitwise_and(ordered.c.in_date)
             .bitwise_and(ordered.c.next_since.bitwise_not()))
     # A completion replaced or run out before the first moment adds nothing but its row.
-    # (The rows below kept apart as well, SQLite worked `held` out once per completion, a
+    # (With the rows below kept apart too, SQLite worked `held` out once per completion, a
     # tenth faster over everyone, but then joined one organisation's people to them
-    # without an index: 4 s instead of 0.1 s.)
+    # without an index: 4 s instead of 0.1 s. So only `ordered` is.)
     return (
         select(ordered.c.user_id, ordered.c.course_id,
                case((latest, 1), else_=0).label("latest"), held.label("held"),
