@@ -1,13 +1,13 @@
 """The quiz overview of a learner with a long history: its time for a learner with 200
 submitted attempts at the quiz (and 40 at each of the other courses' quizzes), as a
-multiple of the same page's for a learner with 1, in the same run
-(the app in this process, through Flask's test client, the two learners' requests taken
-in turn; CPU time, which other sessions' load moves far less than wall-clock time). The page should cost about the same whatever
-the history: the target is the 200-attempt learner's time within 1.2x of the 1-attempt
-learner's, although the one shows ten attempts and page links, the other one attempt.
-The learners' histories are made through the quiz code itself (`support.give_history`), so
-every attempt holds its questions, their order and the answers as a real one does, among
-thousands of other people's (`support.seed_histories`).
+multiple of the same page's for a learner with 1, in the same run (the app in this process,
+through Flask's test client, the two learners' requests taken in turn; CPU time, which
+other sessions' load moves far less than wall-clock time). The page should cost about the
+same whatever the history: the target is the 200-attempt learner's time within 1.2x of the
+1-attempt learner's, although the one shows ten attempts and page links, the other one
+attempt. The learners' histories are made through the quiz code itself
+(`support.give_history`), so every attempt holds its questions, their order and the
+answers as a real one does, among thousands of other people's (`support.seed_histories`).
 """
 
 from __future__ import annotations
