@@ -133,13 +133,12 @@ def dashboard_counts(session: Session, scope: set[int] | None, filters: ReportFi
     earlier = _bits((1 << now) - 1)
     counted = case((standing, stints.c.inside), else_=_bits(0)).bitwise_and(earlier)
     compliant = stints.c.inside.bitwise_and(held).bitwise_and(earlier)
-    counts = _summed(session, select(
+    by_cell, by_moment = _summed(session, select(
         (table.c.cell * CODES + state).label("cell_state"),
         counted.bitwise_lshift(literal(now, Integer)).bitwise_or(compliant).label("earlier"),
     ).select_from(rows), now)
-    people = [(*required.cells[cell], STATES_BY_CODE[code], number)
-              for (cell, code), number in counts[0]]
-    return people, counts[1]
+    return [(*required.cells[cell], STATES_BY_CODE[code], people)
+            for (cell, code), people in by_cell], by_moment
 
 
 def _summed(session: Session, rows, now: int) -> tuple[list[tuple], list[tuple[int, int]]]:

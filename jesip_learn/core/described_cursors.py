@@ -2,12 +2,12 @@
 
 SQLAlchemy reads `cursor.description` after every statement to learn whether it returned
 rows. For a statement whose result columns it has cached, which is nearly every statement
-the site runs more than once, it already knows the columns and looks no further than
-that. psycopg builds a `Column` for every column each time it is asked, looking up each
-column's type: on a signed-in module page that is 33 columns, about a tenth of the page's
-work, thrown away unread. The cursors here answer None exactly when psycopg's would, and otherwise a
-read-only sequence that builds psycopg's own `Column`s, from the result it was asked
-about, when it is first read, and compares equal to the list psycopg would give; so
+the site runs more than once, it already knows the columns and looks no further than that.
+psycopg builds a `Column` for every column each time it is asked, looking up each column's
+type: on a signed-in module page that is 33 columns, about a tenth of the page's work,
+thrown away unread. The cursors here answer None exactly when psycopg's would, and
+otherwise a read-only sequence that builds psycopg's own `Column`s, from the result it was
+asked about, when it is first read, and compares equal to the list psycopg would give; so
 anything that reads the description finds what psycopg would give. (SQLAlchemy still reads
 the description of a statement whose result it cannot cache, such as `text()` without
 `.columns()`; those build their columns as before. Named cursors, which stream results,
